@@ -1,0 +1,51 @@
+/**
+ * Names the runner and the image builder agree on: image tags, labels, container and network
+ * names. Defined once here; everything else imports them.
+ */
+
+/** Debian suites a lab host can be built from: forky ships Engine 28.5.2, trixie 26.1.5 (fallback). */
+export const SUITES = ['forky', 'trixie'] as const;
+export type Suite = (typeof SUITES)[number];
+export const DEFAULT_SUITE: Suite = 'forky';
+
+export const IMAGES = {
+  /** Debian minbase root filesystem, imported locally when no registry is reachable. */
+  base: (suite: Suite) => `dnl/debian:${suite}`,
+  /** The lab host: Debian with its own dockerd ("Docker-in-Docker"). */
+  labHost: (suite: Suite) => `dnl/labhost:${suite}`,
+  /** Images learners run inside a lab host, preloaded there (tagged without the prefix inside). */
+  innerBusybox: 'dnl/inner-busybox:latest',
+  innerWeb: 'dnl/inner-web:latest',
+} as const;
+
+/** Tags the inner images carry inside a lab host: what a learner types in `docker run`. */
+export const INNER_TAGS = { busybox: 'busybox:latest', web: 'web:latest' } as const;
+
+/** Labels on every object the runner creates; labels are the source of truth for reaping. */
+export const LABELS = {
+  /** Present on everything this project creates; value is the runner instance name. */
+  instance: 'io.dnl.instance',
+  lab: 'io.dnl.lab',
+  lesson: 'io.dnl.lesson',
+  role: 'io.dnl.role',
+  host: 'io.dnl.host',
+  /** On images: a hash of the build context, so an unchanged image is not rebuilt. */
+  contextHash: 'io.dnl.context-hash',
+} as const;
+
+export const ROLES = { network: 'lab-network', host: 'lab-host' } as const;
+
+export const labNetworkName = (labId: string) => `dnl-${labId}`;
+export const labHostContainerName = (labId: string, host: string) => `dnl-${labId}-${host}`;
+
+/** Paths inside a lab host image that the runner relies on (see sandbox/images/labhost). */
+export const LAB_HOST_PATHS = {
+  /** `lab-shell <terminal-id>`: waits for the inner engine, records its session, execs a login shell. */
+  shell: '/usr/local/bin/lab-shell',
+  /** `lab-end-terminal <terminal-id>`: hangs up and then kills that terminal's whole session. */
+  endTerminal: '/usr/local/bin/lab-end-terminal',
+  /** Exists once the inner dockerd answers and the inner images are loaded. */
+  ready: '/run/lab/ready',
+  /** Holds a sentence saying why the inner engine failed, if it did. */
+  failed: '/run/lab/failed',
+} as const;

@@ -1,0 +1,179 @@
+/**
+ * The terminal WebSocket wire protocol, shared by the browser client and the runner.
+ *
+ * This module is imported by browser code, so it must never import `node:` modules
+ * or anything that does. It names every message type once; nothing else spells them.
+ *
+ * One WebSocket carries one terminal on one lab host:
+ *   GET /api/labs/:id/hosts/:host/terminal?token=<lab token>   (Upgrade: websocket)
+ *
+ * | frame  | direction        | meaning                                                   |
+ * |--------|------------------|-----------------------------------------------------------|
+ * | binary | client -> server | keystrokes / pasted bytes, written to the shell's TTY      |
+ * | binary | server -> client | bytes the TTY printed                                      |
+ * | text   | client -> server | JSON control message, one of CLIENT_MESSAGES below         |
+ * | text   | server -> client | JSON control message, one of SERVER_MESSAGES below         |
+ *
+ * A text frame that is not valid JSON, or names an unknown type, closes the socket with
+ * CLOSE_CODES.policy. A frame larger than MAX_FRAME_BYTES closes it with CLOSE_CODES.tooBig.
+ */
+
+/** Messages the browser sends. */
+export const CLIENT_MESSAGES = {
+  /** The terminal's size changed: `{type, cols, rows}`; values are clamped to TERMINAL_LIMITS. */
+  resize: 'resize',
+  /** The client has rendered `bytes` more bytes of output: `{type, bytes}` (flow control). */
+  ack: 'ack',
+} as const;
+
+/** Messages the runner sends. */
+export const SERVER_MESSAGES = {
+  /** The shell is attached and input will reach it: `{type, host}`. */
+  ready: 'ready',
+  /** The shell ended: `{type, code}`; the socket closes with CLOSE_CODES.exited right after. */
+  exit: 'exit',
+  /** Something went wrong that the learner should read: `{type, message}`. */
+  error: 'error',
+} as const;
+
+export type ClientMessage =
+  | { type: typeof CLIENT_MESSAGES.resize; cols: number; rows: number }
+  | { type: typeof CLIENT_MESSAGES.ack; bytes: number };
+
+export type ServerMessage =
+  | { type: typeof SERVER_MESSAGES.ready; host: string }
+  | { type: typeof SERVER_MESSAGES.exit; code: number | null }
+  | { type: typeof SERVER_MESSAGES.error; message: string };
+
+/** WebSocket close codes. 1xxx are the standard ones; 4xxx are this protocol's own. */
+export const CLOSE_CODES = {
+  normal: 1000,
+  /** The runner is shutting down. */
+  goingAway: 1001,
+  /** A malformed or unknown control message. */
+  policy: 1008,
+  /** A frame larger than MAX_FRAME_BYTES. */
+  tooBig: 1009,
+  /** The shell exited (the learner typed `exit`). Reconnecting opens a new shell. */
+  exited: 4000,
+  /** The lab no longer exists (deleted or expired). Do not reconnect; start a new lab. */
+  labGone: 4404,
+  /** The lab host or its Docker engine failed; the message frame before it says why. */
+  hostFailed: 4500,
+} as const;
+
+/**
+ * Largest frame either side accepts. Keystrokes and pastes are small; the ws library's
+ * default (100 MiB) would let one client make the runner buffer that much.
+ */
+export const MAX_FRAME_BYTES = 64 * 1024;
+
+/** Terminal sizes are clamped to these bounds (a 65535x65535 resize is absurd, not an error). */
+export const TERMINAL_LIMITS = { minCols: 2, maxCols: 500, minRows: 1, maxRows: 200 } as const;
+
+/**
+ * Flow control. The runner counts bytes it sent and the client has not acknowledged yet;
+ * above HIGH it stops reading the shell's output, below LOW it reads again. The client
+ * acknowledges from xterm's write callback (bytes actually parsed), in batches of ACK_BATCH.
+ * Numbers: xterm.js's flow-control guide recommends a high watermark of at most ~500 KB;
+ * ttyd acknowledges about every 100 kB. HIGH must stay well above ACK_BATCH or the runner
+ * would pause before the client ever acknowledges.
+ */
+export const FLOW = {
+  HIGH_WATERMARK: 512 * 1024,
+  LOW_WATERMARK: 128 * 1024,
+  ACK_BATCH: 64 * 1024,
+} as const;
+
+/** Path of a lab host's terminal socket (token goes in the query: browsers cannot set headers on WebSockets). */
+export function terminalPath(labId: string, host: string, token: string): string {
+  return `/api/labs/${encodeURIComponent(labId)}/hosts/${encodeURIComponent(host)}/terminal?token=${encodeURIComponent(token)}`;
+}
+
+export function clampSize(cols: number, rows: number): { cols: number; rows: number } {
+  const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, Math.round(v)));
+  return {
+    cols: clamp(cols, TERMINAL_LIMITS.minCols, TERMINAL_LIMITS.maxCols),
+    rows: clamp(rows, TERMINAL_LIMITS.minRows, TERMINAL_LIMITS.maxRows),
+  };
+}
+
+export type Parsed<T> = { ok: true; message: T } | { ok: false; reason: string };
+
+function parseObject(text: string): Parsed<Record<string, unknown>> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { ok: false, reason: 'control frame is not JSON' };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, reason: 'control frame is not a JSON object' };
+  }
+  return { ok: true, message: value as Record<string, unknown> };
+}
+
+const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/** Validate a text frame from the browser. Sizes come back clamped. */
+export function parseClientMessage(text: string): Parsed<ClientMessage> {
+  const parsed = parseObject(text);
+  if (!parsed.ok) return parsed;
+  const m = parsed.message;
+  switch (m.type) {
+    case CLIENT_MESSAGES.resize:
+      if (!isFiniteNumber(m.cols) || !isFiniteNumber(m.rows)) {
+        return { ok: false, reason: 'resize needs numeric cols and rows' };
+      }
+      return { ok: true, message: { type: CLIENT_MESSAGES.resize, ...clampSize(m.cols, m.rows) } };
+    case CLIENT_MESSAGES.ack:
+      if (!isFiniteNumber(m.bytes) || m.bytes < 0) return { ok: false, reason: 'ack needs a non-negative byte count' };
+      return { ok: true, message: { type: CLIENT_MESSAGES.ack, bytes: Math.floor(m.bytes) } };
+    default:
+      return { ok: false, reason: `unknown message type ${JSON.stringify(m.type)}` };
+  }
+}
+
+/** Validate a text frame from the runner. */
+export function parseServerMessage(text: string): Parsed<ServerMessage> {
+  const parsed = parseObject(text);
+  if (!parsed.ok) return parsed;
+  const m = parsed.message;
+  switch (m.type) {
+    case SERVER_MESSAGES.ready:
+      return typeof m.host === 'string'
+        ? { ok: true, message: { type: SERVER_MESSAGES.ready, host: m.host } }
+        : { ok: false, reason: 'ready needs a host' };
+    case SERVER_MESSAGES.exit:
+      return m.code === null || isFiniteNumber(m.code)
+        ? { ok: true, message: { type: SERVER_MESSAGES.exit, code: m.code } }
+        : { ok: false, reason: 'exit needs a code' };
+    case SERVER_MESSAGES.error:
+      return typeof m.message === 'string'
+        ? { ok: true, message: { type: SERVER_MESSAGES.error, message: m.message } }
+        : { ok: false, reason: 'error needs a message' };
+    default:
+      return { ok: false, reason: `unknown message type ${JSON.stringify(m.type)}` };
+  }
+}
+
+export function encodeMessage(message: ClientMessage | ServerMessage): string {
+  return JSON.stringify(message);
+}
+
+/** The JSON body of every HTTP API error: a sentence for a person, plus a stable code for programs. */
+export interface ApiError {
+  error: string;
+  message: string;
+}
+
+/** The body of a 201 answer to POST /api/labs. */
+export interface LabCreated {
+  id: string;
+  token: string;
+  lesson: string;
+  hosts: string[];
+  /** ISO 8601; the lab is removed at this time at the latest (an idle lab goes sooner). */
+  expiresAt: string;
+  idleTimeoutSeconds: number;
+}
