@@ -1,0 +1,109 @@
+/**
+ * Every setting of the runner, read from environment variables once, validated with zod,
+ * with the defaults documented in README.md ("Configuration"). Nothing else reads process.env.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+import { SUITES, DEFAULT_SUITE } from './names.ts';
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** Parse a Docker-style size ("512m", "1g", "1048576") into bytes. */
+export function parseSize(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*([bkmg]?)i?b?$/i.exec(text.trim());
+  if (!m) return undefined;
+  return Math.round(Number(m[1]) * SIZE_UNITS[m[2].toLowerCase()]);
+}
+
+const size = (what: string) =>
+  z.string().transform((text, ctx) => {
+    const bytes = parseSize(text);
+    if (bytes === undefined || bytes <= 0) {
+      ctx.addIssue({ code: 'custom', message: `${what} must be a size such as 512m or 1g, not "${text}"` });
+      return z.NEVER;
+    }
+    return bytes;
+  });
+
+const wholeNumber = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const cidr = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'must be an IPv4 CIDR such as 10.213.0.0/16');
+
+const list = z
+  .string()
+  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+
+/** The environment variables, their defaults, and what each means (mirrored in README.md). */
+export const configSchema = z.object({
+  /** Address the HTTP server binds to. Loopback by default: labs are root shells. */
+  HOST: z.string().default('127.0.0.1'),
+  PORT: wholeNumber(0, 65535).default(4321),
+  /** The built site (astro build output) served at /. */
+  LAB_SITE_DIR: z.string().default('dist'),
+  /** Name of this runner; everything it creates is labelled with it and reaped by it at start. */
+  LAB_INSTANCE: z.string().regex(/^[a-zA-Z0-9_.-]{1,40}$/).default('default'),
+  /** Debian suite of the lab host image: forky (Engine 28.5.2) or trixie (26.1.5). */
+  LAB_SUITE: z.enum(SUITES).default(DEFAULT_SUITE),
+  /** Range each lab network's subnet is carved from, and the size of each. */
+  LAB_SUBNET_POOL: cidr.default('10.213.0.0/16'),
+  LAB_SUBNET_PREFIX: wholeNumber(16, 29).default(26),
+  /** Labs existing at once; further requests get 503. */
+  LAB_MAX_LABS: wholeNumber(1, 10000).default(30),
+  /** A lab with no open terminal for this long is removed (seconds). */
+  LAB_IDLE_TIMEOUT: wholeNumber(10, 7 * 86400).default(30 * 60),
+  /** A lab is removed this long after it was created, whatever happens (seconds). Play with Docker used 4 h. */
+  LAB_MAX_LIFETIME: wholeNumber(10, 7 * 86400).default(4 * 3600),
+  /** Per lab host: memory (no swap beyond it), process count, CPUs, /var/lib/docker tmpfs size, log size. */
+  LAB_HOST_MEMORY: size('LAB_HOST_MEMORY').default(1024 ** 3),
+  LAB_HOST_PIDS: wholeNumber(64, 1_000_000).default(1000),
+  LAB_HOST_CPUS: z.coerce.number().positive().max(1024).default(1),
+  LAB_HOST_DOCKER_SIZE: size('LAB_HOST_DOCKER_SIZE').default(512 * 1024 ** 2),
+  LAB_HOST_LOG_SIZE: z.string().regex(/^\d+[kmg]$/, 'must be a size such as 1m').default('1m'),
+  /**
+   * How lab hosts get the privileges dockerd needs: `auto` probes the engine once at start
+   * (--privileged where it works; otherwise all capabilities but CAP_SYS_RESOURCE, which some
+   * kernels do not grant), or force `privileged` / `capabilities`.
+   */
+  LAB_HOST_PRIVILEGES: z.enum(['auto', 'privileged', 'capabilities']).default('auto'),
+  /** Extra origins allowed to open terminals and create labs (comma separated), e.g. behind a proxy. */
+  LAB_ALLOWED_ORIGINS: list.default([]),
+  /** How often expired labs are looked for (seconds). */
+  LAB_SWEEP_INTERVAL: wholeNumber(1, 3600).default(15),
+});
+
+export type RawConfig = z.infer<typeof configSchema>;
+
+export interface Config extends RawConfig {
+  siteDir: string;
+  /** Origins whose pages may use the API: the server's own, plus LAB_ALLOWED_ORIGINS. */
+  allowedOrigins: Set<string>;
+}
+
+export class ConfigError extends Error {}
+
+/** Read and validate the configuration; throws ConfigError with one line per bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  const known = Object.fromEntries(
+    Object.keys(configSchema.shape)
+      .filter((k) => env[k] !== undefined && env[k] !== '')
+      .map((k) => [k, env[k]]),
+  );
+  const result = configSchema.safeParse(known);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message} (got ${JSON.stringify(known[String(i.path[0])])})`);
+    throw new ConfigError(`Invalid configuration in environment variables:\n${lines.join('\n')}`);
+  }
+  const raw = result.data;
+  return {
+    ...raw,
+    siteDir: path.resolve(cwd, raw.LAB_SITE_DIR),
+    allowedOrigins: new Set(raw.LAB_ALLOWED_ORIGINS),
+  };
+}
+
+/** Origins a browser uses for this server once it knows its real port. */
+export function ownOrigins(host: string, port: number): string[] {
+  const hosts = host === '0.0.0.0' || host === '::' ? ['127.0.0.1', 'localhost'] : [host];
+  if (host === '127.0.0.1') hosts.push('localhost');
+  return hosts.map((h) => `http://${h.includes(':') ? `[${h}]` : h}:${port}`);
+}

@@ -1,0 +1,288 @@
+/**
+ * Creating, finding, expiring and reaping labs. A lab is one internal Docker network with a
+ * subnet of its own plus one lab host container per host the lesson names, all labelled with
+ * this runner's instance so that a later process can find and remove what an earlier one left.
+ * This module does not speak HTTP or bridge terminals.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type Docker from 'dockerode';
+import type { Config } from './config.ts';
+import { describeDockerError, detectPrivilegeMode, privilegeHostConfig, type PrivilegeMode } from './docker.ts';
+import type { LabManifest } from './labspec.ts';
+import { IMAGES, LABELS, ROLES, labHostContainerName, labNetworkName } from './names.ts';
+import { firstFreeSubnet, formatCidr, gatewayOf, parseCidr, type Cidr } from './subnets.ts';
+
+/** An error a client can meet: an HTTP status, a stable code, and a sentence for a person. */
+export class LabError extends Error {
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export interface LabHost {
+  name: string;
+  containerName: string;
+}
+
+export interface Lab {
+  id: string;
+  lesson: string;
+  hosts: LabHost[];
+  networkName: string;
+  subnet: string;
+  createdAt: number;
+  /** Hard limit: the lab is removed at this time whatever happens. */
+  expiresAt: number;
+  /** Last time a terminal was open or typed into; drives the idle timeout. */
+  lastActive: number;
+  openTerminals: number;
+  tokenHash: Buffer;
+}
+
+/** Lab ids are 12 lowercase hex characters; anything else is not a lab and gets 404 at once. */
+export const LAB_ID_PATTERN = /^[0-9a-f]{12}$/;
+const LAB_ID_BYTES = 6;
+/** 256 bits: a token cannot be guessed, and only its hash is kept in memory. */
+const TOKEN_BYTES = 32;
+/** How often to retry a subnet that another process took between our listing and our create. */
+const SUBNET_RETRIES = 5;
+
+const hashToken = (token: string) => createHash('sha256').update(token).digest();
+
+type RemovalListener = (lab: Lab, reason: string) => void;
+
+export class LabManager {
+  private readonly labs = new Map<string, Lab>();
+  private readonly removalListeners = new Set<RemovalListener>();
+  private privilegeMode?: Promise<PrivilegeMode>;
+  /** Subnet choice and network creation run one at a time, so two labs never pick the same subnet. */
+  private networkQueue: Promise<unknown> = Promise.resolve();
+  private creating = 0;
+  private sweeper?: NodeJS.Timeout;
+  private readonly docker: Docker;
+  private readonly config: Config;
+  private manifest: LabManifest;
+
+  constructor(docker: Docker, config: Config, manifest: LabManifest) {
+    this.docker = docker;
+    this.config = config;
+    this.manifest = manifest;
+  }
+
+  get size(): number {
+    return this.labs.size;
+  }
+
+  get image(): string {
+    return IMAGES.labHost(this.config.LAB_SUITE);
+  }
+
+  setManifest(manifest: LabManifest): void {
+    this.manifest = manifest;
+  }
+
+  onRemoved(listener: RemovalListener): () => void {
+    this.removalListeners.add(listener);
+    return () => this.removalListeners.delete(listener);
+  }
+
+  /** Create a lab for a lesson; resolves once every lab host is running (its inner dockerd may still be starting). */
+  async create(lesson: string): Promise<{ lab: Lab; token: string }> {
+    const spec = this.manifest.lessons[lesson]?.lab;
+    if (!spec) throw new LabError(404, 'unknown_lesson', `There is no lesson "${lesson}" with a lab. Check the lesson name in the page address.`);
+    if (this.labs.size + this.creating >= this.config.LAB_MAX_LABS) {
+      const n = this.config.LAB_MAX_LABS;
+      throw new LabError(503, 'capacity', `The workshop is full (${n} of ${n} labs in use); try again in a few minutes.`);
+    }
+    this.creating++;
+    const id = randomBytes(LAB_ID_BYTES).toString('hex');
+    const token = randomBytes(TOKEN_BYTES).toString('base64url');
+    const now = Date.now();
+    const networkName = labNetworkName(id);
+    const hosts = spec.hosts.map((name) => ({ name, containerName: labHostContainerName(id, name) }));
+    try {
+      const mode = await this.ensurePrivilegeMode();
+      const subnet = await this.createNetwork(id, lesson, networkName);
+      const lab: Lab = {
+        id, lesson, hosts, networkName, subnet: formatCidr(subnet),
+        createdAt: now,
+        expiresAt: now + this.config.LAB_MAX_LIFETIME * 1000,
+        lastActive: now,
+        openTerminals: 0,
+        tokenHash: hashToken(token),
+      };
+      await Promise.all(hosts.map((h) => this.startHost(lab, h, mode)));
+      this.labs.set(id, lab);
+      return { lab, token };
+    } catch (err) {
+      await this.removeObjects(id).catch(() => {});
+      if (err instanceof LabError) throw err;
+      throw new LabError(503, 'docker_error', describeDockerError(err, this.docker));
+    } finally {
+      this.creating--;
+    }
+  }
+
+  /** The lab with this id if the token is its own; undefined otherwise (callers answer 404 either way). */
+  authorize(id: string, token: string | null | undefined): Lab | undefined {
+    if (!LAB_ID_PATTERN.test(id) || !token) return undefined;
+    const lab = this.labs.get(id);
+    if (!lab) return undefined;
+    return timingSafeEqual(lab.tokenHash, hashToken(token)) ? lab : undefined;
+  }
+
+  exists(id: string): boolean {
+    return this.labs.has(id);
+  }
+
+  touch(lab: Lab): void {
+    lab.lastActive = Date.now();
+  }
+
+  terminalOpened(lab: Lab): void {
+    lab.openTerminals++;
+    this.touch(lab);
+  }
+
+  terminalClosed(lab: Lab): void {
+    lab.openTerminals = Math.max(0, lab.openTerminals - 1);
+    this.touch(lab);
+  }
+
+  /** When the lab will be removed if nothing more happens. */
+  expiryOf(lab: Lab): number {
+    if (lab.openTerminals > 0) return lab.expiresAt;
+    return Math.min(lab.expiresAt, lab.lastActive + this.config.LAB_IDLE_TIMEOUT * 1000);
+  }
+
+  async remove(id: string, reason: string): Promise<boolean> {
+    const lab = this.labs.get(id);
+    if (!lab) return false;
+    this.labs.delete(id);
+    for (const listener of this.removalListeners) listener(lab, reason);
+    await this.removeObjects(id);
+    return true;
+  }
+
+  /** Remove every lab whose time is up; run periodically. */
+  async sweep(now = Date.now()): Promise<void> {
+    const due = [...this.labs.values()].filter((lab) => now >= this.expiryOf(lab));
+    await Promise.all(
+      due.map((lab) => this.remove(lab.id, now >= lab.expiresAt ? 'This lab reached its maximum lifetime and was removed.' : 'This lab was idle too long and was removed.')),
+    );
+  }
+
+  startSweeper(): void {
+    this.sweeper = setInterval(() => void this.sweep().catch(() => {}), this.config.LAB_SWEEP_INTERVAL * 1000);
+    this.sweeper.unref();
+  }
+
+  /** Remove every container and network this runner instance ever labelled: at start (orphans of a dead process) and at shutdown. */
+  async reapAll(): Promise<{ containers: number; networks: number }> {
+    const filters = JSON.stringify({ label: [`${LABELS.instance}=${this.config.LAB_INSTANCE}`] });
+    const containers = await this.docker.listContainers({ all: true, filters });
+    await Promise.all(containers.map((c) => this.docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => {})));
+    const networks = await this.docker.listNetworks({ filters });
+    await Promise.all(networks.map((n) => this.docker.getNetwork(n.Id).remove().catch(() => {})));
+    return { containers: containers.length, networks: networks.length };
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
+    await Promise.all([...this.labs.keys()].map((id) => this.remove(id, 'The lab server is shutting down; this lab was removed.')));
+    await this.reapAll().catch(() => {});
+  }
+
+  private ensurePrivilegeMode(): Promise<PrivilegeMode> {
+    if (this.config.LAB_HOST_PRIVILEGES !== 'auto') return Promise.resolve(this.config.LAB_HOST_PRIVILEGES);
+    this.privilegeMode ??= (async () => {
+      try {
+        await this.docker.getImage(this.image).inspect();
+      } catch {
+        throw new LabError(503, 'image_missing', `The lab host image ${this.image} is not built yet. Run "npm run build:images" (npm start does it too), then start the lab again.`);
+      }
+      return detectPrivilegeMode(this.docker, this.image, this.config.LAB_INSTANCE);
+    })();
+    // A failed probe (engine down, image missing) is retried on the next request, not cached.
+    this.privilegeMode.catch(() => { this.privilegeMode = undefined; });
+    return this.privilegeMode;
+  }
+
+  private labels(labId: string, lesson: string, role: string): Record<string, string> {
+    return { [LABELS.instance]: this.config.LAB_INSTANCE, [LABELS.lab]: labId, [LABELS.lesson]: lesson, [LABELS.role]: role };
+  }
+
+  private createNetwork(labId: string, lesson: string, name: string): Promise<Cidr> {
+    const task = this.networkQueue.then(async () => {
+      const pool = parseCidr(this.config.LAB_SUBNET_POOL)!;
+      for (let attempt = 0; attempt < SUBNET_RETRIES; attempt++) {
+        const used = await this.usedSubnets();
+        const subnet = firstFreeSubnet(pool, this.config.LAB_SUBNET_PREFIX, used);
+        if (!subnet) {
+          throw new LabError(503, 'no_subnet', `No free subnet is left in LAB_SUBNET_POOL ${this.config.LAB_SUBNET_POOL}; remove some labs or give the runner a larger pool.`);
+        }
+        try {
+          await this.docker.createNetwork({
+            Name: name,
+            Driver: 'bridge',
+            // No route out: labs reach nothing but their own hosts (see docs/security).
+            Internal: true,
+            CheckDuplicate: true,
+            IPAM: { Driver: 'default', Config: [{ Subnet: formatCidr(subnet), Gateway: gatewayOf(subnet) }] },
+            Labels: this.labels(labId, lesson, ROLES.network),
+          });
+          return subnet;
+        } catch (err) {
+          // Another engine user took the subnet between our listing and our create: try the next one.
+          if (!/overlap/i.test(String((err as Error).message))) throw err;
+        }
+      }
+      throw new LabError(503, 'no_subnet', 'Could not find a free subnet for the lab network; try again.');
+    });
+    this.networkQueue = task.catch(() => {});
+    return task;
+  }
+
+  private async usedSubnets(): Promise<Cidr[]> {
+    const networks = await this.docker.listNetworks();
+    return networks.flatMap((n) => (n.IPAM?.Config ?? []).map((c) => parseCidr(c.Subnet ?? '')).filter((c): c is Cidr => !!c));
+  }
+
+  private async startHost(lab: Lab, host: LabHost, mode: PrivilegeMode): Promise<void> {
+    const c = this.config;
+    const container = await this.docker.createContainer({
+      name: host.containerName,
+      Hostname: host.name,
+      Image: this.image,
+      Env: ['TERM=xterm-256color'],
+      Labels: { ...this.labels(lab.id, lab.lesson, ROLES.host), [LABELS.host]: host.name },
+      HostConfig: {
+        ...privilegeHostConfig(mode),
+        NetworkMode: lab.networkName,
+        Memory: c.LAB_HOST_MEMORY,
+        // Equal to Memory: no swap, so a memory hog meets the OOM killer inside its own lab.
+        MemorySwap: c.LAB_HOST_MEMORY,
+        PidsLimit: c.LAB_HOST_PIDS,
+        NanoCpus: Math.round(c.LAB_HOST_CPUS * 1e9),
+        // The inner engine's storage: overlay2 cannot sit on the outer overlay, and a sized
+        // tmpfs bounds what a lab can write and vanishes with the container.
+        Tmpfs: { '/var/lib/docker': `rw,exec,dev,suid,size=${c.LAB_HOST_DOCKER_SIZE}` },
+        LogConfig: { Type: 'json-file', Config: { 'max-size': c.LAB_HOST_LOG_SIZE, 'max-file': '1' } },
+      },
+      NetworkingConfig: { EndpointsConfig: { [lab.networkName]: { Aliases: [host.name] } } },
+    });
+    await container.start();
+  }
+
+  private async removeObjects(labId: string): Promise<void> {
+    const filters = JSON.stringify({ label: [`${LABELS.instance}=${this.config.LAB_INSTANCE}`, `${LABELS.lab}=${labId}`] });
+    const containers = await this.docker.listContainers({ all: true, filters });
+    await Promise.all(containers.map((x) => this.docker.getContainer(x.Id).remove({ force: true, v: true }).catch(() => {})));
+    const networks = await this.docker.listNetworks({ filters });
+    await Promise.all(networks.map((n) => this.docker.getNetwork(n.Id).remove().catch(() => {})));
+  }
+}

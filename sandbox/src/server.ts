@@ -1,0 +1,218 @@
+/**
+ * The runner's HTTP surface: the built course site, the lab API, and the terminal WebSocket
+ * upgrade, on one origin. Requests are checked here (origin, token, body); the work is done by
+ * labs.ts (labs) and terminal.ts (terminals).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import type { Duplex } from 'node:stream';
+import type Docker from 'dockerode';
+import sirv from 'sirv';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { ownOrigins, type Config } from './config.ts';
+import { engineStatus } from './docker.ts';
+import { LAB_MANIFEST_PATH, labManifestSchema, type LabManifest } from './labspec.ts';
+import { LabError, LabManager, type Lab } from './labs.ts';
+import { CLOSE_CODES, MAX_FRAME_BYTES, type ApiError, type LabCreated } from './protocol.ts';
+import { TerminalSession } from './terminal.ts';
+
+/** A POST body is a lesson name; anything bigger than this is not one. */
+const MAX_BODY_BYTES = 16 * 1024;
+/** Terminals one lab host may have open at once (tabs, reconnects racing their old socket). */
+const MAX_TERMINALS_PER_HOST = 8;
+
+const LAB_ROUTE = /^\/api\/labs\/([^/]+)$/;
+const TERMINAL_ROUTE = /^\/api\/labs\/([^/]+)\/hosts\/([^/]+)\/terminal$/;
+
+export interface Runner {
+  server: http.Server;
+  labs: LabManager;
+  /** Close every terminal, remove every lab, stop listening. Idempotent. */
+  close(): Promise<void>;
+}
+
+export function loadManifest(siteDir: string, log: (line: string) => void): LabManifest {
+  const file = path.join(siteDir, LAB_MANIFEST_PATH);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    log(`No ${file}: the site is not built, so no lesson has a lab. Run "npm run build".`);
+    return { lessons: {} };
+  }
+  const parsed = labManifestSchema.safeParse(JSON.parse(text));
+  if (!parsed.success) {
+    throw new Error(`${file} is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}. Rebuild the site with "npm run build".`);
+  }
+  return parsed.data;
+}
+
+export function createRunner(config: Config, docker: Docker, log: (line: string) => void): Runner {
+  const labs = new LabManager(docker, config, loadManifest(config.siteDir, log));
+  const terminals = new Map<string, Set<TerminalSession>>();
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+  const serveSite = existsSync(config.siteDir)
+    ? sirv(config.siteDir, { etag: true, dev: false, extensions: ['html'] })
+    : (_req: http.IncomingMessage, res: http.ServerResponse) =>
+        res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8' }).end(`The course site is not built (${config.siteDir} is missing). Run "npm run build", or "npm start", which builds it.\n`);
+
+  labs.onRemoved((lab, reason) => {
+    for (const t of terminals.get(lab.id) ?? []) t.fail(reason, CLOSE_CODES.labGone);
+    terminals.delete(lab.id);
+  });
+
+  // Browsers always send Origin on WebSockets and cross-site POSTs; a request without one
+  // comes from a program, which still needs the lab's token.
+  const isAllowedOrigin = (origin: string | undefined, port: number) =>
+    !origin || config.allowedOrigins.has(origin) || ownOrigins(config.HOST, port).includes(origin);
+
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://runner');
+    if (!url.pathname.startsWith('/api/')) {
+      serveSite(req, res, () => notFoundPage(config.siteDir, res));
+      return;
+    }
+    handleApi(req, res, url).catch((err) => {
+      if (err instanceof LabError) return sendError(res, err.status, err.code, err.message);
+      log(`API error on ${req.method} ${url.pathname}: ${(err as Error).stack ?? err}`);
+      sendError(res, 500, 'internal', 'The lab server hit an unexpected error; try again, and report it if it keeps happening.');
+    });
+  });
+
+  async function handleApi(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
+    const port = (server.address() as { port: number }).port;
+    if (req.method !== 'GET' && !isAllowedOrigin(req.headers.origin, port)) {
+      return sendError(res, 403, 'forbidden_origin', `Requests from ${req.headers.origin} are not allowed. Open the course from this server's own address.`);
+    }
+    if (url.pathname === '/api/health' && req.method === 'GET') {
+      const engine = await engineStatus(docker);
+      return sendJson(res, 200, { engine, labs: labs.size, maxLabs: config.LAB_MAX_LABS });
+    }
+    if (url.pathname === '/api/labs' && req.method === 'POST') {
+      const body = await readJson(req);
+      const lesson = (body as { lesson?: unknown })?.lesson;
+      if (typeof lesson !== 'string' || !lesson) {
+        return sendError(res, 400, 'bad_request', 'Send a JSON body like {"lesson": "05-user-defined-bridges"} naming the lesson whose lab you want.');
+      }
+      const { lab, token } = await labs.create(lesson);
+      log(`lab ${lab.id} created for ${lesson} (${lab.hosts.map((h) => h.name).join(', ')}; ${lab.subnet})`);
+      return sendJson(res, 201, describeLab(lab, token));
+    }
+    const labMatch = LAB_ROUTE.exec(url.pathname);
+    if (labMatch && (req.method === 'GET' || req.method === 'DELETE')) {
+      const lab = labs.authorize(labMatch[1], bearer(req));
+      if (!lab) return sendError(res, 404, 'lab_not_found', 'This lab does not exist any more (it expired or was removed), or the token is wrong. Start a new lab.');
+      if (req.method === 'GET') return sendJson(res, 200, describeLab(lab));
+      await labs.remove(lab.id, 'This lab was stopped.');
+      log(`lab ${lab.id} deleted`);
+      res.writeHead(204).end();
+      return;
+    }
+    return sendError(res, 404, 'not_found', `There is no API at ${req.method} ${url.pathname}.`);
+  }
+
+  function describeLab(lab: Lab, token?: string): Omit<LabCreated, 'token'> & { token?: string } {
+    return {
+      id: lab.id,
+      ...(token ? { token } : {}),
+      lesson: lab.lesson,
+      hosts: lab.hosts.map((h) => h.name),
+      expiresAt: new Date(labs.expiryOf(lab)).toISOString(),
+      idleTimeoutSeconds: config.LAB_IDLE_TIMEOUT,
+    };
+  }
+
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', 'http://runner');
+    const match = TERMINAL_ROUTE.exec(url.pathname);
+    const port = (server.address() as { port: number }).port;
+    if (!match) return refuseUpgrade(socket, 404, 'Not Found');
+    if (!isAllowedOrigin(req.headers.origin, port)) return refuseUpgrade(socket, 403, 'Forbidden');
+    const token = url.searchParams.get('token');
+    if (!token) return refuseUpgrade(socket, 401, 'Unauthorized');
+    const lab = labs.authorize(decodeURIComponent(match[1]), token);
+    const hostName = decodeURIComponent(match[2]);
+    const host = lab?.hosts.find((h) => h.name === hostName);
+    if (!lab || !host) return refuseUpgrade(socket, 404, 'Not Found');
+    const open = terminals.get(lab.id) ?? new Set();
+    if ([...open].filter((t) => t.host === hostName).length >= MAX_TERMINALS_PER_HOST) return refuseUpgrade(socket, 429, 'Too Many Requests');
+    wss.handleUpgrade(req, socket, head, (ws) => openTerminal(ws, lab, host.name, host.containerName));
+  });
+
+  function openTerminal(ws: WebSocket, lab: Lab, hostName: string, containerName: string): void {
+    labs.terminalOpened(lab);
+    const set = terminals.get(lab.id) ?? new Set<TerminalSession>();
+    terminals.set(lab.id, set);
+    const session: TerminalSession = new TerminalSession({
+      docker, ws, containerName, host: hostName, log,
+      onActivity: () => labs.touch(lab),
+      onClose: () => {
+        set.delete(session);
+        labs.terminalClosed(lab);
+      },
+    });
+    set.add(session);
+    void session.start();
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    server,
+    labs,
+    close() {
+      closing ??= (async () => {
+        for (const set of terminals.values()) for (const t of set) t.close(CLOSE_CODES.goingAway, 'server shutting down');
+        await labs.shutdown();
+        wss.close();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      })();
+      return closing;
+    },
+  };
+}
+
+function bearer(req: http.IncomingMessage): string | undefined {
+  const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+  return m?.[1];
+}
+
+async function readJson(req: http.IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new LabError(413, 'body_too_large', `The request body is larger than ${MAX_BODY_BYTES} bytes; send only {"lesson": "..."}.`);
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new LabError(400, 'bad_json', 'The request body is not valid JSON. Send {"lesson": "<lesson name>"}.');
+  }
+}
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function sendError(res: http.ServerResponse, status: number, error: string, message: string): void {
+  if (res.headersSent) return void res.end();
+  sendJson(res, status, { error, message } satisfies ApiError);
+}
+
+function refuseUpgrade(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+function notFoundPage(siteDir: string, res: http.ServerResponse): void {
+  let page = '<!doctype html><title>Not found</title><p>This page does not exist. <a href="/">Back to the course</a>.</p>';
+  try {
+    page = readFileSync(path.join(siteDir, '404.html'), 'utf8');
+  } catch {
+    // The site may not be built; the short page above will do.
+  }
+  res.writeHead(404, { 'content-type': 'text/html; charset=utf-8' }).end(page);
+}

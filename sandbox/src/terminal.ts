@@ -1,0 +1,177 @@
+/**
+ * One object per terminal WebSocket: it owns one `docker exec` of a login shell with a TTY in
+ * one lab host and bridges it both ways (binary frames = bytes, text frames = control messages,
+ * see protocol.ts), with flow control so a flood of output cannot grow the runner's memory.
+ * Closing is idempotent and ends the shell's whole session inside the lab host: closing the
+ * socket alone would leave the exec'd process running.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import type Docker from 'dockerode';
+import type { WebSocket, RawData } from 'ws';
+import {
+  CLIENT_MESSAGES, CLOSE_CODES, FLOW, SERVER_MESSAGES, encodeMessage, parseClientMessage, type ServerMessage,
+} from './protocol.ts';
+import { LAB_HOST_PATHS } from './names.ts';
+
+/** Initial size until the browser sends its first resize (a 0x0 TTY would garble the first screen). */
+const DEFAULT_SIZE = { cols: 80, rows: 24 };
+
+export interface TerminalOptions {
+  docker: Docker;
+  ws: WebSocket;
+  containerName: string;
+  host: string;
+  /** Called on every keystroke frame: keeps the lab from counting as idle. */
+  onActivity: () => void;
+  onClose: () => void;
+  log: (line: string) => void;
+}
+
+export class TerminalSession {
+  /** Names this terminal's session inside the lab host, for lab-shell and lab-end-terminal. */
+  readonly id = randomBytes(8).toString('hex');
+  private stream?: Duplex;
+  private exec?: Docker.Exec;
+  private unacked = 0;
+  private paused = false;
+  private closed = false;
+  private size = { ...DEFAULT_SIZE };
+  private readonly opts: TerminalOptions;
+
+  get host(): string {
+    return this.opts.host;
+  }
+
+  constructor(opts: TerminalOptions) {
+    this.opts = opts;
+    opts.ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
+    opts.ws.on('close', () => this.close());
+    opts.ws.on('error', () => this.close());
+  }
+
+  async start(): Promise<void> {
+    const { docker, containerName } = this.opts;
+    try {
+      const container = docker.getContainer(containerName);
+      this.exec = await container.exec({
+        Cmd: [LAB_HOST_PATHS.shell, this.id],
+        AttachStdin: true,
+        AttachStdout: true,
+        AttachStderr: true,
+        Tty: true,
+        Env: ['TERM=xterm-256color', 'LANG=C.UTF-8'],
+        ConsoleSize: [this.size.rows, this.size.cols],
+      });
+      const stream = (await this.exec.start({ hijack: true, stdin: true, Tty: true })) as unknown as Duplex;
+      if (this.closed) {
+        stream.destroy();
+        await this.endSession();
+        return;
+      }
+      this.stream = stream;
+      stream.on('data', (chunk: Buffer) => this.onOutput(chunk));
+      stream.on('end', () => void this.onShellEnded());
+      stream.on('error', () => void this.onShellEnded());
+      await this.applySize();
+      this.send({ type: SERVER_MESSAGES.ready, host: this.opts.host });
+    } catch (err) {
+      this.fail(`Could not open a shell on ${this.opts.host}: ${(err as { json?: { message?: string } }).json?.message ?? (err as Error).message}. Stop the lab and start a new one.`);
+    }
+  }
+
+  /** Idempotent: the socket, the exec stream and the shell's session all end, once. */
+  close(code: number = CLOSE_CODES.normal, reason = ''): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.opts.ws.readyState === this.opts.ws.OPEN || this.opts.ws.readyState === this.opts.ws.CONNECTING) {
+      this.opts.ws.close(code, reason.slice(0, 120));
+    }
+    this.stream?.destroy();
+    void this.endSession();
+    this.opts.onClose();
+  }
+
+  /** Send an error sentence to the terminal, then close with `code`. */
+  fail(message: string, code: number = CLOSE_CODES.hostFailed): void {
+    this.send({ type: SERVER_MESSAGES.error, message });
+    this.close(code, 'error');
+  }
+
+  private onMessage(data: RawData, isBinary: boolean): void {
+    if (this.closed) return;
+    const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+    if (isBinary) {
+      this.opts.onActivity();
+      this.stream?.write(buf);
+      return;
+    }
+    const parsed = parseClientMessage(buf.toString('utf8'));
+    if (!parsed.ok) {
+      this.opts.log(`terminal ${this.id}: ${parsed.reason}; closing`);
+      this.close(CLOSE_CODES.policy, parsed.reason);
+      return;
+    }
+    const m = parsed.message;
+    switch (m.type) {
+      case CLIENT_MESSAGES.resize:
+        this.size = { cols: m.cols, rows: m.rows };
+        void this.applySize();
+        break;
+      case CLIENT_MESSAGES.ack:
+        this.unacked = Math.max(0, this.unacked - m.bytes);
+        if (this.paused && this.unacked < FLOW.LOW_WATERMARK) {
+          this.paused = false;
+          this.stream?.resume();
+        }
+        break;
+    }
+  }
+
+  private onOutput(chunk: Buffer): void {
+    if (this.closed) return;
+    this.opts.ws.send(chunk, { binary: true });
+    this.unacked += chunk.length;
+    // Stop reading the TTY until the browser has rendered most of what it got: the shell then
+    // blocks on write, so memory stays bounded and a Ctrl-C is not queued behind megabytes.
+    if (!this.paused && this.unacked > FLOW.HIGH_WATERMARK) {
+      this.paused = true;
+      this.stream?.pause();
+    }
+  }
+
+  private async applySize(): Promise<void> {
+    if (!this.exec || this.closed) return;
+    await this.exec.resize({ h: this.size.rows, w: this.size.cols }).catch(() => {});
+  }
+
+  private async onShellEnded(): Promise<void> {
+    if (this.closed) return;
+    let code: number | null = null;
+    try {
+      code = (await this.exec?.inspect())?.ExitCode ?? null;
+    } catch {
+      // The lab host is gone; the exit code is unknown.
+    }
+    this.send({ type: SERVER_MESSAGES.exit, code });
+    this.close(CLOSE_CODES.exited, 'shell exited');
+  }
+
+  /** Hang up the shell and everything it started in this terminal (foreground jobs like `yes`, too). */
+  private async endSession(): Promise<void> {
+    try {
+      const exec = await this.opts.docker.getContainer(this.opts.containerName).exec({
+        Cmd: [LAB_HOST_PATHS.endTerminal, this.id],
+        AttachStdout: false,
+        AttachStderr: false,
+      });
+      await exec.start({ Detach: true });
+    } catch {
+      // The lab host was removed with the lab: its processes are gone with it.
+    }
+  }
+
+  private send(message: ServerMessage): void {
+    if (this.opts.ws.readyState === this.opts.ws.OPEN) this.opts.ws.send(encodeMessage(message));
+  }
+}
