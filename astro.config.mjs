@@ -1,0 +1,21 @@
+// Kept thin: the markdown pieces live in src/markdown/ so they can be read (and type-checked) on their own.
+import { defineConfig } from 'astro/config';
+import mdx from '@astrojs/mdx';
+import { runBlocks } from './src/markdown/shiki-run-blocks.ts';
+
+export default defineConfig({
+  integrations: [mdx()],
+  // The runner serves dist/ with sirv; directory-style URLs (/lessons/x/) work there without rewrites.
+  trailingSlash: 'ignore',
+  build: { format: 'directory' },
+  markdown: {
+    shikiConfig: {
+      // Both themes are emitted as CSS variables (--shiki-light / --shiki-dark) and
+      // src/styles/code.css picks one by the page's data-theme, so the toggle needs no re-render.
+      themes: { light: 'github-light', dark: 'github-dark' },
+      defaultColor: false,
+      transformers: [runBlocks()],
+    },
+  },
+  devToolbar: { enabled: false },
+});

@@ -1,0 +1,413 @@
+/**
+ * The image builder: makes every Docker image a lab needs, on the machine's own Docker Engine,
+ * in dependency order, skipping the ones that are already up to date.
+ *
+ *   1. IMAGES.base(suite)    Debian minbase. Tagged from a local `debian:<suite>` if the engine has
+ *                            one, otherwise made by sandbox/images/base/bootstrap.sh (debootstrap
+ *                            from Debian's mirror + `docker import`).
+ *   2. IMAGES.innerBusybox   busybox FROM scratch, run by learners inside lab hosts.
+ *   3. IMAGES.innerWeb       busybox httpd page naming the container that answered.
+ *   4. IMAGES.labHost(suite) Debian + docker.io; the two inner images are `docker save`d into its
+ *                            build context and loaded by its entrypoint (no registry in a lab).
+ *
+ * "Up to date" = the image carries LABELS.contextHash equal to a sha256 over its build context
+ * (paths, exec bits, contents), build args, and the IDs of the images it is built FROM or embeds.
+ * So editing a lab host script rebuilds only the lab host; re-bootstrapping the base rebuilds all
+ * that depend on it. The legacy builder's layer cache still applies inside a rebuild. Images a
+ * rebuild replaced are removed once no container uses them.
+ *
+ * It does not: pull or push (no registry is reachable, and nothing may be sent elsewhere; only
+ * debootstrap/apt talk to Debian's mirror), start lab hosts, or lock against a concurrent build.
+ *
+ * As a script: `node sandbox/src/images.ts [--suite forky|trixie] [--force]` (needs root for
+ * debootstrap when no base image exists).
+ */
+import Docker from 'dockerode';
+import tar from 'tar-fs';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { DEFAULT_SUITE, IMAGES, INNER_TAGS, LABELS, SUITES, type Suite } from './names.ts';
+
+/** Build contexts and scripts: sandbox/images/{base,busybox,web,labhost}. */
+const IMAGES_DIR = fileURLToPath(new URL('../images/', import.meta.url));
+const BOOTSTRAP_SCRIPT = join(IMAGES_DIR, 'base', 'bootstrap.sh');
+
+/** Inside the lab host build context: where the saved inner images and their tag map go. */
+const INNER_TAR = 'images/inner.tar';
+const INNER_TAGS_FILE = 'images/images.tags';
+
+/** Bump to force every image to rebuild after a change the hashes cannot see (e.g. this file). */
+const BUILDER_VERSION = '1';
+
+export interface EnsureOptions {
+  suite?: Suite;
+  log?: (line: string) => void;
+  /** Rebuild everything from scratch: new debootstrap, no layer cache (fresh packages). */
+  force?: boolean;
+}
+
+export interface EnsureResult {
+  built: string[];
+  skipped: string[];
+}
+
+/** Thrown with a sentence meant for a person (the script prints only the message). */
+export class ImageBuildError extends Error {}
+
+/** Builds whatever is missing or out of date, in order: base -> busybox -> web -> lab host. */
+export async function ensureImages(docker: Docker, options: EnsureOptions = {}): Promise<EnsureResult> {
+  const suite = options.suite ?? DEFAULT_SUITE;
+  if (!SUITES.includes(suite)) throw new ImageBuildError(`Unknown suite "${suite}"; use one of ${SUITES.join(', ')}.`);
+  const log = options.log ?? ((line: string) => console.log(line));
+  const force = options.force ?? false;
+  const result: EnsureResult = { built: [], skipped: [] };
+  const record = (tag: string, built: boolean, startedAt: number) => {
+    (built ? result.built : result.skipped).push(tag);
+    log(`${tag}: ${built ? 'built' : 'up to date'} (${seconds(startedAt)})`);
+  };
+
+  let t = performance.now();
+  const baseTag = IMAGES.base(suite);
+  const base = await ensureBase(docker, suite, force, log);
+  record(baseTag, base.built, t);
+
+  // The inner busybox image only takes Debian's busybox-static binary from the base, and is
+  // shared by every suite: hash it without the base ID, or building forky and trixie in turn
+  // would rebuild it (and then every lab host) each time.
+  t = performance.now();
+  const busybox = await ensureBuilt(docker, {
+    tag: IMAGES.innerBusybox,
+    contextDir: join(IMAGES_DIR, 'busybox'),
+    buildArgs: { BASE: baseTag },
+    hashArgs: {},
+    parents: [],
+    force,
+    log,
+  });
+  record(IMAGES.innerBusybox, busybox.built, t);
+
+  t = performance.now();
+  const web = await ensureBuilt(docker, {
+    tag: IMAGES.innerWeb,
+    contextDir: join(IMAGES_DIR, 'web'),
+    buildArgs: { BUSYBOX: IMAGES.innerBusybox },
+    parents: [busybox.id],
+    force,
+    log,
+  });
+  record(IMAGES.innerWeb, web.built, t);
+
+  t = performance.now();
+  const tagsFile = `${IMAGES.innerBusybox} ${INNER_TAGS.busybox}\n${IMAGES.innerWeb} ${INNER_TAGS.web}\n`;
+  const labHost = await ensureBuilt(docker, {
+    tag: IMAGES.labHost(suite),
+    contextDir: join(IMAGES_DIR, 'labhost'),
+    buildArgs: { SUITE: suite },
+    // The saved tar is not hashed (big, and not byte-stable): the IDs of what it holds are.
+    parents: [base.id, busybox.id, web.id],
+    extraHash: tagsFile,
+    force,
+    log,
+    addToContext: async (dir) => {
+      await mkdir(join(dir, 'images'), { recursive: true });
+      await writeFile(join(dir, INNER_TAGS_FILE), tagsFile);
+      log(`${IMAGES.labHost(suite)}: docker save ${IMAGES.innerBusybox} ${IMAGES.innerWeb}`);
+      // One tar for both: web's layers are busybox's plus one, stored once.
+      const saved = await (docker as DockerWithGetImages).getImages({ names: [IMAGES.innerBusybox, IMAGES.innerWeb] });
+      await pipeline(saved, createWriteStream(join(dir, INNER_TAR)));
+    },
+  });
+  record(IMAGES.labHost(suite), labHost.built, t);
+
+  await removeSuperseded(docker, log);
+  return result;
+}
+
+/** True when every image a lab of this suite needs exists (labels are not checked: cheap). */
+export async function imagesReady(docker: Docker, suite: Suite = DEFAULT_SUITE): Promise<boolean> {
+  const tags = [IMAGES.base(suite), IMAGES.innerBusybox, IMAGES.innerWeb, IMAGES.labHost(suite)];
+  const found = await Promise.all(tags.map((tag) => inspectImage(docker, tag)));
+  return found.every((image) => image !== null);
+}
+
+// --- base image ----------------------------------------------------------------------------------
+
+async function ensureBase(
+  docker: Docker,
+  suite: Suite,
+  force: boolean,
+  log: (line: string) => void,
+): Promise<{ id: string; built: boolean }> {
+  const tag = IMAGES.base(suite);
+  const existing = await inspectImage(docker, tag);
+
+  // A debian:<suite> image already in the engine (loaded by hand, or from a registry mirror
+  // elsewhere) is used as is: tag it, never pull it.
+  const official = await inspectImage(docker, `debian:${suite}`);
+  if (official) {
+    if (existing?.Id === official.Id) return { id: official.Id, built: false };
+    log(`${tag}: tagging the local debian:${suite} image`);
+    await docker.getImage(official.Id).tag({ repo: repoOf(tag), tag: tagOf(tag) });
+    return { id: official.Id, built: true };
+  }
+
+  const hash = sha256([BUILDER_VERSION, suite, await readFile(BOOTSTRAP_SCRIPT)]);
+  if (!force && existing?.Config?.Labels?.[LABELS.contextHash] === hash) return { id: existing.Id, built: false };
+
+  if (!(await commandExists('debootstrap'))) {
+    throw new ImageBuildError(
+      `Install debootstrap (apt-get install debootstrap) or load a debian:${suite} image, then run this again.`,
+    );
+  }
+  if (process.getuid?.() !== 0) {
+    throw new ImageBuildError(`Making ${tag} with debootstrap needs root: run the image builder as root.`);
+  }
+  log(`${tag}: bootstrapping Debian ${suite} (debootstrap, about a minute)`);
+  await run('sh', [BOOTSTRAP_SCRIPT, suite, tag], {
+    env: { ...process.env, IMPORT_LABEL: `${LABELS.contextHash}=${hash}` },
+    log: (line) => log(`${tag}: ${line}`),
+  });
+  const image = await inspectImage(docker, tag);
+  if (!image) throw new ImageBuildError(`${tag} was not created; see the debootstrap output above.`);
+  return { id: image.Id, built: true };
+}
+
+// --- Dockerfile images ---------------------------------------------------------------------------
+
+interface BuildSpec {
+  tag: string;
+  contextDir: string;
+  buildArgs: Record<string, string>;
+  /** Build args that affect the result, if not all of them (default: buildArgs). */
+  hashArgs?: Record<string, string>;
+  /** IDs of the images this one is built FROM or embeds. */
+  parents: string[];
+  extraHash?: string;
+  force: boolean;
+  log: (line: string) => void;
+  /** Adds generated files to a copy of contextDir before the build. */
+  addToContext?: (dir: string) => Promise<void>;
+}
+
+async function ensureBuilt(docker: Docker, spec: BuildSpec): Promise<{ id: string; built: boolean }> {
+  const hash = sha256([
+    BUILDER_VERSION,
+    await hashTree(spec.contextDir),
+    JSON.stringify(sortKeys(spec.hashArgs ?? spec.buildArgs)),
+    ...spec.parents,
+    spec.extraHash ?? '',
+  ]);
+  const existing = await inspectImage(docker, spec.tag);
+  if (!spec.force && existing?.Config?.Labels?.[LABELS.contextHash] === hash) {
+    return { id: existing.Id, built: false };
+  }
+
+  let context = spec.contextDir;
+  let staging: string | undefined;
+  try {
+    if (spec.addToContext) {
+      staging = await mkdtemp(join(tmpdir(), 'dnl-context-'));
+      await cp(spec.contextDir, staging, { recursive: true });
+      await spec.addToContext(staging);
+      context = staging;
+    }
+    await buildImage(docker, context, spec, hash);
+  } finally {
+    if (staging) await rm(staging, { recursive: true, force: true });
+  }
+
+  const image = await inspectImage(docker, spec.tag);
+  if (!image) throw new ImageBuildError(`${spec.tag} was not created; see the build output above.`);
+  return { id: image.Id, built: true };
+}
+
+/** One legacy-builder build (the engine here is 20.10); streams each output line to log. */
+async function buildImage(docker: Docker, contextDir: string, spec: BuildSpec, hash: string): Promise<void> {
+  // tar-fs v3 packs with streamx streams, which dockerode pipes fine but its types don't know.
+  const context = tar.pack(contextDir) as unknown as NodeJS.ReadableStream;
+  const stream = await docker.buildImage(context, {
+    t: spec.tag,
+    buildargs: spec.buildArgs,
+    labels: { [LABELS.contextHash]: hash },
+    rm: true,
+    forcerm: true,
+    nocache: spec.force,
+    // No `pull`: every FROM image is local, and no registry may be contacted.
+  });
+  let failure: string | undefined;
+  await new Promise<void>((resolve, reject) => {
+    docker.modem.followProgress(
+      stream,
+      (err: Error | null) => (err ? reject(err) : resolve()),
+      (event: { stream?: string; status?: string; error?: string; errorDetail?: { message?: string } }) => {
+        if (event.error) failure = event.errorDetail?.message ?? event.error;
+        const text = event.stream ?? event.status ?? event.error ?? '';
+        for (const line of text.split(/\r?\n/)) if (line.trim()) spec.log(`${spec.tag}: ${line.trimEnd()}`);
+      },
+    );
+  });
+  if (failure) throw new ImageBuildError(`Building ${spec.tag} failed: ${failure}`);
+}
+
+/**
+ * Removes images of ours that a rebuild left untagged (now or in an earlier run), newest first:
+ * an old inner image can only go once the old lab host or web image built from it is gone.
+ * Untagged images carrying the hash of a current image are kept: they are the builder stage of
+ * a multi-stage build (the legacy builder labels every stage), i.e. the layer cache. One still
+ * used by a container (a running lab host) stays until a later run.
+ */
+async function removeSuperseded(docker: Docker, log: (line: string) => void): Promise<void> {
+  const ours = await docker.listImages({ filters: { label: [LABELS.contextHash] } });
+  const isTagged = (image: Docker.ImageInfo) => (image.RepoTags ?? []).some((tag) => tag !== '<none>:<none>');
+  const current = new Set(ours.filter(isTagged).map((image) => image.Labels?.[LABELS.contextHash]));
+  const superseded = ours.filter((image) => !isTagged(image) && !current.has(image.Labels?.[LABELS.contextHash]));
+  for (const image of superseded.sort((a, b) => b.Created - a.Created)) {
+    try {
+      await docker.getImage(image.Id).remove();
+      log(`removed superseded image ${image.Id.slice(7, 19)}`);
+    } catch {
+      // In use by a container, or parent of another image: Docker keeps it, and so do we.
+    }
+  }
+}
+
+// --- helpers -------------------------------------------------------------------------------------
+
+type ImageInfo = Docker.ImageInspectInfo;
+/** dockerode has `getImages` (GET /images/get, several images in one tar); its types lack it. */
+type DockerWithGetImages = Docker & {
+  getImages(options: { names: string[] }): Promise<NodeJS.ReadableStream>;
+};
+
+async function inspectImage(docker: Docker, ref: string): Promise<ImageInfo | null> {
+  try {
+    return await docker.getImage(ref).inspect();
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode === 404) return null;
+    throw err;
+  }
+}
+
+/** sha256 of a directory: every file's relative path, exec bit and content, in sorted order. */
+export async function hashTree(dir: string): Promise<string> {
+  const hash = createHash('sha256');
+  const walk = async (current: string): Promise<void> => {
+    const entries = (await readdir(current, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1));
+    for (const entry of entries) {
+      const path = join(current, entry.name);
+      if (entry.isDirectory()) {
+        await walk(path);
+      } else {
+        const info = await stat(path);
+        hash.update(`${relative(dir, path)}\0${info.mode & 0o111 ? 'x' : '-'}\0${info.size}\0`);
+        hash.update(await readFile(path));
+      }
+    }
+  };
+  await walk(dir);
+  return hash.digest('hex');
+}
+
+function sha256(parts: (string | Buffer)[]): string {
+  const hash = createHash('sha256');
+  for (const part of parts) hash.update(part).update('\0');
+  return `sha256:${hash.digest('hex')}`;
+}
+
+function sortKeys(record: Record<string, string>): [string, string][] {
+  return Object.entries(record).sort(([a], [b]) => (a < b ? -1 : 1));
+}
+
+const repoOf = (tag: string) => tag.slice(0, tag.lastIndexOf(':'));
+const tagOf = (tag: string) => tag.slice(tag.lastIndexOf(':') + 1);
+const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
+
+async function commandExists(name: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const child = spawn('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' });
+    child.on('error', () => resolve(false));
+    child.on('close', (code) => resolve(code === 0));
+  });
+}
+
+/** Runs a command, passing each output line (stdout and stderr) to log; rejects on failure. */
+async function run(
+  command: string,
+  args: string[],
+  options: { env: NodeJS.ProcessEnv; log: (line: string) => void },
+): Promise<void> {
+  const child = spawn(command, args, { env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let last = '';
+  const forward = (stream: NodeJS.ReadableStream) => {
+    let buffer = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      buffer += chunk;
+      const lines = buffer.split('\n');
+      buffer = lines.pop() ?? '';
+      for (const line of lines) if (line.trim()) options.log((last = line));
+    });
+    stream.on('end', () => buffer.trim() && options.log((last = buffer)));
+  };
+  forward(child.stdout);
+  forward(child.stderr);
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', resolve);
+  });
+  if (code !== 0) throw new ImageBuildError(`${command} ${args.join(' ')} failed (exit ${code}): ${last}`);
+}
+
+// --- script --------------------------------------------------------------------------------------
+
+async function main(argv: string[]): Promise<number> {
+  let suite: Suite = DEFAULT_SUITE;
+  let force = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--force') force = true;
+    else if (arg === '--suite' || arg.startsWith('--suite=')) {
+      const value = arg === '--suite' ? argv[++i] : arg.slice('--suite='.length);
+      if (!SUITES.includes(value as Suite)) {
+        console.error(`Unknown suite "${value}"; use one of ${SUITES.join(', ')}.`);
+        return 2;
+      }
+      suite = value as Suite;
+    } else {
+      console.error(`usage: node sandbox/src/images.ts [--suite ${SUITES.join('|')}] [--force]`);
+      return arg === '--help' || arg === '-h' ? 0 : 2;
+    }
+  }
+
+  const docker = new Docker();
+  try {
+    await docker.ping();
+  } catch (err) {
+    console.error(
+      `Docker is not reachable (${(err as Error).message}): start dockerd, or set DOCKER_HOST, and run this again.`,
+    );
+    return 1;
+  }
+
+  const started = performance.now();
+  try {
+    const { built, skipped } = await ensureImages(docker, { suite, force });
+    console.log(
+      `\nImages for ${suite} ready in ${seconds(started)}: ` +
+        `built ${built.length ? built.join(', ') : 'nothing'}; up to date ${skipped.length ? skipped.join(', ') : 'nothing'}.`,
+    );
+    return 0;
+  } catch (err) {
+    console.error(`\n${err instanceof ImageBuildError ? err.message : `Image build failed: ${(err as Error).message}`}`);
+    return 1;
+  }
+}
+
+const runAsScript = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (runAsScript) process.exitCode = await main(process.argv.slice(2));

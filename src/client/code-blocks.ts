@@ -1,0 +1,116 @@
+/**
+ * Copy buttons on every code block, Run buttons on ```` ```sh run ```` blocks. The buttons are
+ * added here rather than at build time because neither works without JavaScript. Run talks
+ * to the lab panel only through LabPanelApi (src/lib/dom-contract.ts).
+ */
+import { LAB_PANEL_TAG, RUN_ATTRS, type LabPanelApi } from '../lib/dom-contract.ts';
+
+/** How long "Copied" / "Sent" stays on a button before it reads as before. */
+const FEEDBACK_MS = 2000;
+
+const announcer = document.createElement('p');
+announcer.className = 'visually-hidden';
+announcer.setAttribute('role', 'status');
+document.body.append(announcer);
+
+function say(text: string) {
+  // Clearing first makes screen readers repeat an identical message ("Copied" twice).
+  announcer.textContent = '';
+  requestAnimationFrame(() => (announcer.textContent = text));
+}
+
+function codeText(pre: HTMLPreElement): string {
+  return (pre.querySelector('code') ?? pre).textContent ?? '';
+}
+
+async function copy(text: string): Promise<void> {
+  if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text);
+  // Plain-http workshop servers (not localhost) have no async clipboard API.
+  const area = document.createElement('textarea');
+  area.value = text;
+  area.setAttribute('readonly', '');
+  area.style.cssText = 'position:fixed;opacity:0;pointer-events:none';
+  document.body.append(area);
+  area.select();
+  const ok = document.execCommand('copy');
+  area.remove();
+  if (!ok) throw new Error('copy refused');
+}
+
+function button(label: string, className: string, ariaLabel?: string): HTMLButtonElement {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.className = `code-button ${className}`;
+  b.textContent = label;
+  if (ariaLabel) b.setAttribute('aria-label', ariaLabel);
+  return b;
+}
+
+function flash(b: HTMLButtonElement, text: string) {
+  const original = b.dataset.label ?? b.textContent ?? '';
+  b.dataset.label = original;
+  b.textContent = text;
+  clearTimeout(Number(b.dataset.timer));
+  b.dataset.timer = String(setTimeout(() => (b.textContent = original), FEEDBACK_MS));
+}
+
+const panel = document.querySelector(LAB_PANEL_TAG) as (HTMLElement & Partial<LabPanelApi>) | null;
+const labHosts = panel?.dataset.hosts?.split(',').filter(Boolean) ?? [];
+
+async function runBlock(pre: HTMLPreElement, b: HTMLButtonElement, host: string) {
+  if (!panel || b.getAttribute('aria-busy') === 'true') return;
+  await customElements.whenDefined(LAB_PANEL_TAG);
+  const lines = codeText(pre)
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter((l) => l.trim() !== '');
+  b.setAttribute('aria-busy', 'true');
+  b.textContent = 'Running…';
+  try {
+    await (panel as HTMLElement & LabPanelApi).run(lines, host);
+    b.textContent = b.dataset.label ?? 'Run';
+    flash(b, 'Sent');
+    say(`Sent to ${host}'s terminal.`);
+  } catch {
+    // The panel's status already says what went wrong, in words; the button just resets.
+    b.textContent = b.dataset.label ?? 'Run';
+  } finally {
+    b.removeAttribute('aria-busy');
+  }
+}
+
+for (const pre of document.querySelectorAll<HTMLPreElement>('.prose pre')) {
+  const wrap = document.createElement('div');
+  wrap.className = 'code-block';
+  const bar = document.createElement('div');
+  bar.className = 'code-toolbar';
+  pre.replaceWith(wrap);
+  wrap.append(bar, pre);
+
+  if (pre.hasAttribute(RUN_ATTRS.run) && panel && labHosts.length > 0) {
+    const host = pre.getAttribute(RUN_ATTRS.host) ?? labHosts[0]!;
+    const hostLabel = document.createElement('span');
+    hostLabel.className = 'code-host';
+    hostLabel.textContent = host;
+    hostLabel.title = `Runs on lab host ${host}`;
+    const run = button('Run', 'code-run', `Run on ${host}`);
+    run.dataset.label = 'Run';
+    run.dataset.host = host;
+    run.addEventListener('click', () => void runBlock(pre, run, host));
+    bar.append(hostLabel, run);
+  }
+
+  const copyButton = button('Copy', 'code-copy', 'Copy code');
+  copyButton.dataset.label = 'Copy';
+  copyButton.addEventListener('click', async () => {
+    try {
+      await copy(codeText(pre));
+      flash(copyButton, 'Copied');
+      say('Copied to the clipboard.');
+    } catch {
+      flash(copyButton, 'Copy failed');
+      say('Could not copy: the browser refused clipboard access. Select the text and copy it by hand.');
+    }
+  });
+  bar.append(copyButton);
+}

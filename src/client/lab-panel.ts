@@ -1,0 +1,225 @@
+/**
+ * <lab-panel>: the lab panel's always-loaded shell. It owns the Start/Stop buttons, the
+ * status line and the tab's remembered lab; the terminals (xterm, sockets) are imported
+ * from ./terminal/ui.ts only once a lab is actually wanted. Run buttons reach it through
+ * LabPanelApi (src/lib/dom-contract.ts).
+ */
+import { LAB_PANEL_TAG, type LabPanelApi } from '../lib/dom-contract.ts';
+import { createLab, deleteLab, labExists, MESSAGES, rememberedLab, rememberLab, type Lab } from './terminal/api.ts';
+import type { LabView } from './terminal/ui.ts';
+
+/**
+ * How long a Run button waits for a shell. A new lab host starts its own Docker Engine
+ * first (about 3 s on the project's machines); a busy workshop machine may need far longer.
+ */
+const READY_TIMEOUT_MS = 90_000;
+
+type Tone = 'info' | 'error';
+
+const LOAD_FAILED =
+  'The terminal code could not be loaded (the connection dropped, or the site was rebuilt since this page was opened). Reload the page and try again.';
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(message)), ms);
+    promise.then(resolve, reject).finally(() => clearTimeout(timer));
+  });
+}
+
+const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+class LabPanel extends HTMLElement implements LabPanelApi {
+  #view: LabView | undefined;
+  #starting: Promise<LabView> | undefined;
+  #busy = false;
+  /** What the Start button says when nothing is happening ("Start lab", "Start a new lab"). */
+  #idleLabel = 'Start lab';
+  #startButton!: HTMLButtonElement;
+  #wired = false;
+  #stopButton!: HTMLButtonElement;
+  #statusEl!: HTMLElement;
+  #tabs!: HTMLElement;
+  #terminals!: HTMLElement;
+
+  get hosts(): readonly string[] {
+    return (this.dataset.hosts ?? '').split(',').filter(Boolean);
+  }
+
+  get lesson(): string {
+    return this.dataset.lesson ?? '';
+  }
+
+  connectedCallback() {
+    // connectedCallback runs again if the element is moved in the DOM; wire it once.
+    if (this.#wired) return;
+    this.#wired = true;
+    const q = <T extends HTMLElement>(sel: string) => this.querySelector<T>(sel)!;
+    this.#startButton = q('[data-lab-start]');
+    this.#stopButton = q('[data-lab-stop]');
+    this.#statusEl = q('[data-lab-status]');
+    this.#tabs = q('[data-lab-tabs]');
+    this.#terminals = q('[data-lab-terminals]');
+
+    this.#startButton.addEventListener('click', () => {
+      if (this.#busy) return;
+      this.start().then(
+        (view) => view.focus(),
+        () => {}, // the status line already says what happened
+      );
+    });
+    this.#stopButton.addEventListener('click', () => void this.stop());
+
+    // A reload of this lesson picks its lab up again (after asking the runner it still exists).
+    // It goes through #starting so a Run click meanwhile waits for it instead of starting a second lab.
+    if (rememberedLab()?.lesson === this.lesson) {
+      this.#starting = this.#start(true).finally(() => (this.#starting = undefined));
+      this.#starting.catch(() => {}); // the status line says what happened
+    }
+  }
+
+  /** Start this lesson's lab, or return the running one. Rejects with a sentence for the learner. */
+  start(): Promise<LabView> {
+    if (this.#view) return Promise.resolve(this.#view);
+    this.#starting ??= this.#start().finally(() => (this.#starting = undefined));
+    return this.#starting;
+  }
+
+  async stop(): Promise<void> {
+    const view = this.#view;
+    if (!view || this.#busy) return;
+    this.#setBusy(true, 'Stopping…');
+    view.dispose();
+    this.#view = undefined;
+    rememberLab(undefined);
+    try {
+      await deleteLab(view.lab);
+      this.#status('Lab stopped: its hosts and everything you ran on them are gone. Start lab gives you fresh ones.');
+    } catch {
+      this.#status('Could not reach the lab server to stop the lab; it will be removed on its own when it expires.', 'error');
+    }
+    this.#setBusy(false);
+    this.#showRunning(false, 'Start lab');
+    this.#startButton.focus();
+  }
+
+  async run(lines: readonly string[], host: string | undefined = this.hosts[0]): Promise<void> {
+    try {
+      if (!host || !this.hosts.includes(host)) throw new Error(`This lesson's lab has no host named ${host ?? '(none)'}.`);
+      this.#reveal();
+      const view = await this.start();
+      view.select(host);
+      await withTimeout(
+        view.whenReady(host),
+        READY_TIMEOUT_MS,
+        `The shell on ${host} did not become ready in ${READY_TIMEOUT_MS / 1000} seconds. Stop the lab and start a new one.`,
+      );
+      view.type(host, lines);
+    } catch (e) {
+      this.#status(errorText(e), 'error');
+      throw e;
+    }
+  }
+
+  // ------------------------------------------------------------ internals
+
+  /**
+   * Reuse this tab's lab for this lesson if the runner still has it, else create one.
+   * With `resumeOnly` (page load) a vanished lab is reported rather than replaced: the
+   * learner hasn't asked for a lab yet on this page.
+   */
+  async #start(resumeOnly = false): Promise<LabView> {
+    this.#setBusy(true, resumeOnly ? 'Reconnecting…' : 'Starting…');
+    // Fetch the terminal code while the runner creates the lab; neither waits for the other.
+    // Not on page load, though: the remembered lab may be gone, and then no xterm is needed.
+    const early = resumeOnly ? undefined : import('./terminal/ui.ts');
+    early?.catch(() => {}); // reported by #mount, if we get that far
+    try {
+      let lab: Lab | undefined;
+      const saved = rememberedLab();
+      if (saved?.lesson === this.lesson) {
+        this.#status('Reconnecting to your lab…');
+        if (await labExists(saved)) lab = saved;
+        else if (resumeOnly) {
+          rememberLab(undefined);
+          this.#idleLabel = 'Start a new lab';
+          throw new Error(MESSAGES.gone);
+        }
+      } else if (saved) {
+        // One lab per browser tab: the previous lesson's lab would only sit idle until it expires.
+        void deleteLab(saved).catch(() => {});
+      }
+      if (!lab) {
+        rememberLab(undefined);
+        this.#status(`Starting your lab (${this.hosts.join(', ')})… this takes a few seconds.`);
+        lab = await createLab(this.lesson);
+      }
+      return await this.#mount(lab, early ?? import('./terminal/ui.ts'));
+    } catch (e) {
+      this.#status(errorText(e), 'error');
+      this.#showRunning(false);
+      throw e;
+    } finally {
+      this.#setBusy(false);
+    }
+  }
+
+  async #mount(lab: Lab, ui: Promise<typeof import('./terminal/ui.ts')>): Promise<LabView> {
+    rememberLab(lab);
+    let mountLab: (typeof import('./terminal/ui.ts'))['mountLab'];
+    try {
+      ({ mountLab } = await ui);
+    } catch {
+      throw new Error(LOAD_FAILED);
+    }
+    const view = await mountLab({ tabs: this.#tabs, terminals: this.#terminals }, lab, {
+      gone: () => this.#onGone(),
+      status: (text, tone) => this.#status(text, tone),
+    });
+    // The lab can vanish while the first sockets open; #onGone has then said so already.
+    if (view.closed) throw new Error(MESSAGES.gone);
+    this.#view = view;
+    this.#showRunning(true);
+    return view;
+  }
+
+  #onGone() {
+    this.#view = undefined;
+    rememberLab(undefined);
+    this.#status(`${MESSAGES.gone} Start a new lab to continue; you will need to repeat earlier steps.`, 'error');
+    this.#showRunning(false, 'Start a new lab');
+  }
+
+  #showRunning(running: boolean, startLabel?: string) {
+    if (startLabel) this.#idleLabel = startLabel;
+    this.#startButton.hidden = running;
+    this.#stopButton.hidden = !running;
+    if (!this.#busy) this.#startButton.textContent = this.#idleLabel;
+    this.dataset.running = String(running);
+  }
+
+  /** aria-disabled rather than disabled: a disabled button drops keyboard focus. */
+  #setBusy(busy: boolean, label?: string) {
+    this.#busy = busy;
+    // Not aria-busy: screen readers would hold back the status line's updates while busy.
+    this.toggleAttribute('data-busy', busy);
+    for (const b of [this.#startButton, this.#stopButton]) b.setAttribute('aria-disabled', String(busy));
+    this.#startButton.textContent = busy && label ? label : this.#idleLabel;
+    if (busy && label && !this.#stopButton.hidden) this.#stopButton.textContent = label;
+    if (!busy) this.#stopButton.textContent = 'Stop lab';
+  }
+
+  #status(text: string, tone: Tone = 'info') {
+    this.#statusEl.textContent = text;
+    this.#statusEl.dataset.tone = tone;
+  }
+
+  /** On narrow screens the panel sits below the text; bring it into view when a Run needs it. */
+  #reveal() {
+    const r = this.getBoundingClientRect();
+    if (r.top >= 0 && r.top < innerHeight - 80) return;
+    const smooth = !matchMedia('(prefers-reduced-motion: reduce)').matches;
+    this.scrollIntoView({ block: 'start', behavior: smooth ? 'smooth' : 'auto' });
+  }
+}
+
+if (!customElements.get(LAB_PANEL_TAG)) customElements.define(LAB_PANEL_TAG, LabPanel);

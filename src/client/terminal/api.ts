@@ -1,0 +1,121 @@
+/**
+ * The runner's HTTP API as the browser sees it, and the tab's remembered lab. Small and
+ * xterm-free: the lab panel shell imports it statically to resume a lab after a reload.
+ * Every error thrown here is a LabApiError whose message is a sentence for the learner.
+ */
+import type { ApiError, LabCreated } from '../../../sandbox/src/protocol.ts';
+
+export type Lab = LabCreated;
+
+/** Why a request failed, for code that must react differently (e.g. stop retrying). */
+export type LabErrorKind = 'unreachable' | 'unavailable' | 'gone' | 'server';
+
+export class LabApiError extends Error {
+  readonly kind: LabErrorKind;
+  readonly status: number | undefined;
+  constructor(message: string, kind: LabErrorKind, status?: number) {
+    super(message);
+    this.name = 'LabApiError';
+    this.kind = kind;
+    this.status = status;
+  }
+}
+
+const LABS = '/api/labs';
+const labUrl = (id: string) => `${LABS}/${encodeURIComponent(id)}`;
+const auth = (lab: Pick<Lab, 'token'>) => ({ Authorization: `Bearer ${lab.token}` });
+
+export const MESSAGES = {
+  unreachable:
+    'The lab server is not reachable: it is not running, or the connection to it dropped. Start it (npm start) and try again.',
+  unavailable:
+    'Labs are unavailable here: this copy of the site is served without the lab server, so there is nothing to run a lab on. Serve the course with npm start to get terminals.',
+  gone: 'This lab has expired or was removed.',
+} as const;
+
+async function send(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, { ...init, cache: 'no-store' });
+  } catch {
+    throw new LabApiError(MESSAGES.unreachable, 'unreachable');
+  }
+}
+
+/** Turn a non-2xx answer into a LabApiError, keeping the runner's own sentence when it sent one. */
+async function failure(res: Response): Promise<LabApiError> {
+  let body: Partial<ApiError> | undefined;
+  if (res.headers.get('content-type')?.includes('application/json')) {
+    body = (await res.json().catch(() => undefined)) as Partial<ApiError> | undefined;
+  }
+  if (typeof body?.message !== 'string') {
+    // A static file server or the Astro dev server answered: no runner behind this origin.
+    if ([404, 405, 501].includes(res.status)) return new LabApiError(MESSAGES.unavailable, 'unavailable', res.status);
+    if ([502, 503, 504].includes(res.status)) return new LabApiError(MESSAGES.unreachable, 'unreachable', res.status);
+    return new LabApiError(`The lab server answered with an unexpected error (HTTP ${res.status}). Try again in a moment.`, 'server', res.status);
+  }
+  return new LabApiError(body.message, res.status === 404 ? 'gone' : 'server', res.status);
+}
+
+export async function createLab(lesson: string): Promise<Lab> {
+  const res = await send(LABS, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+    body: JSON.stringify({ lesson }),
+  });
+  if (res.status !== 201) throw await failure(res);
+  const lab = (await res.json().catch(() => undefined)) as Lab | undefined;
+  if (!isLab(lab)) {
+    throw new LabApiError('The lab server sent a reply this page does not understand; the site and the server may be different versions. Rebuild and restart both.', 'server', res.status);
+  }
+  return lab;
+}
+
+/** Whether the lab still exists. 404 means gone (the runner also answers 404 for a token that isn't this lab's); other failures throw. */
+export async function labExists(lab: Pick<Lab, 'id' | 'token'>): Promise<boolean> {
+  const res = await send(labUrl(lab.id), { headers: { ...auth(lab), Accept: 'application/json' } });
+  if (res.ok) return true;
+  if (res.status === 404 && res.headers.get('content-type')?.includes('application/json')) return false;
+  throw await failure(res);
+}
+
+export async function deleteLab(lab: Pick<Lab, 'id' | 'token'>): Promise<void> {
+  const res = await send(labUrl(lab.id), { method: 'DELETE', headers: auth(lab) });
+  // Already gone is what the learner wanted.
+  if (!res.ok && res.status !== 404) throw await failure(res);
+}
+
+function isLab(v: unknown): v is Lab {
+  const l = v as Partial<Lab> | undefined;
+  return (
+    typeof l?.id === 'string' &&
+    typeof l.token === 'string' &&
+    typeof l.lesson === 'string' &&
+    Array.isArray(l.hosts) &&
+    l.hosts.every((h) => typeof h === 'string') &&
+    typeof l.expiresAt === 'string' &&
+    typeof l.idleTimeoutSeconds === 'number'
+  );
+}
+
+// ---------------------------------------------------------------- remembered lab
+// sessionStorage, not localStorage: a lab belongs to one browser tab, and a reload of the
+// same lesson should find it again, but a new tab should not silently share its shells.
+const STORAGE_KEY = 'dnl-lab';
+
+export function rememberedLab(): Lab | undefined {
+  try {
+    const lab: unknown = JSON.parse(sessionStorage.getItem(STORAGE_KEY) ?? 'null');
+    return isLab(lab) ? lab : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function rememberLab(lab: Lab | undefined): void {
+  try {
+    if (lab) sessionStorage.setItem(STORAGE_KEY, JSON.stringify(lab));
+    else sessionStorage.removeItem(STORAGE_KEY);
+  } catch {
+    /* storage disabled: the lab still works, it just won't survive a reload */
+  }
+}
