@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseSize } from './config.ts';
+
+describe('configuration', () => {
+  it('has documented defaults: loopback, port 4321, forky lab hosts', () => {
+    const c = loadConfig({}, '/srv');
+    expect(c).toMatchObject({ HOST: '127.0.0.1', PORT: 4321, LAB_SUITE: 'forky', LAB_HOST_PIDS: 1000, siteDir: '/srv/dist' });
+    expect(c.LAB_HOST_MEMORY).toBe(1024 ** 3);
+  });
+
+  it('parses sizes the way Docker writes them', () => {
+    expect(parseSize('512m')).toBe(512 * 1024 ** 2);
+    expect(parseSize('1g')).toBe(1024 ** 3);
+    expect(parseSize('2GiB')).toBe(2 * 1024 ** 3);
+    expect(parseSize('lots')).toBeUndefined();
+  });
+
+  it('fails with the variable, the reason and the value given', () => {
+    expect(() => loadConfig({ LAB_HOST_PIDS: 'many', LAB_HOST_MEMORY: 'lots' })).toThrow(ConfigError);
+    try {
+      loadConfig({ LAB_HOST_PIDS: 'many', LAB_HOST_MEMORY: 'lots' });
+    } catch (err) {
+      expect((err as Error).message).toMatch(/LAB_HOST_PIDS: .* \(got "many"\)/);
+      expect((err as Error).message).toMatch(/LAB_HOST_MEMORY: LAB_HOST_MEMORY must be a size such as 512m or 1g, not "lots"/);
+    }
+  });
+});

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { CLIENT_MESSAGES, FLOW, TERMINAL_LIMITS, parseClientMessage, parseServerMessage, terminalPath } from './protocol.ts';
+
+describe('the wire protocol', () => {
+  it('accepts a resize and clamps absurd sizes to the terminal limits', () => {
+    expect(parseClientMessage('{"type":"resize","cols":65535,"rows":65535}')).toEqual({
+      ok: true,
+      message: { type: CLIENT_MESSAGES.resize, cols: TERMINAL_LIMITS.maxCols, rows: TERMINAL_LIMITS.maxRows },
+    });
+    expect(parseClientMessage('{"type":"resize","cols":-5,"rows":0}')).toMatchObject({ ok: true, message: { cols: 2, rows: 1 } });
+  });
+
+  it('rejects frames that are not JSON objects, unknown types and bad fields, saying why', () => {
+    expect(parseClientMessage('not json')).toEqual({ ok: false, reason: 'control frame is not JSON' });
+    expect(parseClientMessage('[1,2]')).toMatchObject({ ok: false });
+    expect(parseClientMessage('null')).toMatchObject({ ok: false });
+    expect(parseClientMessage('{"type":"exec","cmd":"rm -rf /"}')).toMatchObject({ ok: false, reason: expect.stringMatching(/unknown message type/) });
+    expect(parseClientMessage('{"type":"resize","cols":"80","rows":24}')).toMatchObject({ ok: false });
+    expect(parseClientMessage('{"type":"resize","cols":1e400,"rows":24}')).toMatchObject({ ok: false });
+    expect(parseClientMessage('{"type":"ack","bytes":-1}')).toMatchObject({ ok: false });
+  });
+
+  it('never throws on arbitrary input', () => {
+    const samples = ['', '{', '"x"', '{"type":null}', '{"type":{"a":1}}', '\u0000\uffff', '{"__proto__":{"type":"ack"}}'];
+    for (let i = 0; i < 500; i++) samples.push(String.fromCharCode(...Array.from({ length: i % 40 }, (_, j) => (i * 31 + j * 7) % 256)));
+    for (const s of samples) {
+      expect(() => parseClientMessage(s)).not.toThrow();
+      expect(() => parseServerMessage(s)).not.toThrow();
+    }
+  });
+
+  it('parses the messages the runner sends', () => {
+    expect(parseServerMessage('{"type":"exit","code":null}')).toEqual({ ok: true, message: { type: 'exit', code: null } });
+    expect(parseServerMessage('{"type":"error","message":"gone"}')).toMatchObject({ ok: true });
+    expect(parseServerMessage('{"type":"error"}')).toMatchObject({ ok: false });
+  });
+
+  it('keeps the high watermark well above the acknowledgement batch, so output never stalls', () => {
+    expect(FLOW.HIGH_WATERMARK).toBeGreaterThanOrEqual(4 * FLOW.ACK_BATCH);
+    expect(FLOW.LOW_WATERMARK).toBeLessThan(FLOW.HIGH_WATERMARK);
+  });
+
+  it('builds terminal paths that escape their parts', () => {
+    expect(terminalPath('abc', 'host1', 'a+b/c')).toBe('/api/labs/abc/hosts/host1/terminal?token=a%2Bb%2Fc');
+  });
+});

@@ -1,0 +1,141 @@
+/**
+ * The runner end to end against the real Docker Engine: labs over HTTP, shells over WebSockets,
+ * isolation between labs, flow control under a flood, and reaping after a crash.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { labHostContainerName } from '../src/names.ts';
+import { CLOSE_CODES } from '../src/protocol.ts';
+import {
+  api, createLab, docker, execIn, fixtureSite, instanceObjects, labObjects, startRunner, uniqueInstance,
+  TerminalClient, type RunningRunner,
+} from './harness.ts';
+
+const BRIDGE_LESSON = '05-user-defined-bridges';
+const TWO_HOSTS = { 'two-hosts': { title: 'Two hosts', lab: { hosts: ['host1', 'host2'] } } };
+
+describe('a lab for the bridge lesson', () => {
+  let runner: RunningRunner;
+  beforeAll(async () => {
+    runner = await startRunner();
+  });
+  afterAll(async () => {
+    await runner?.stop();
+  });
+
+  it('answers docker network ls with bridge, host and none, and DELETE leaves nothing labelled', async () => {
+    const lab = await createLab(runner, BRIDGE_LESSON);
+    expect(lab.hosts).toEqual(['host1']);
+    expect(lab.token.length).toBeGreaterThanOrEqual(40);
+    expect(Date.parse(lab.expiresAt)).toBeGreaterThan(Date.now());
+    const term = await TerminalClient.open(runner, lab, 'host1');
+    await term.waitForPrompt();
+    const out = await term.run('docker network ls');
+    for (const name of ['bridge', 'host', 'none']) expect(out).toMatch(new RegExp(`\\s${name}\\s+${name}\\s+local`));
+    expect((await labObjects(lab.id)).containers).toBe(1);
+
+    const del = await api(runner, 'DELETE', `/api/labs/${lab.id}`, { token: lab.token });
+    expect(del.status).toBe(204);
+    expect(await term.waitClosed()).toBe(CLOSE_CODES.labGone);
+    expect(await labObjects(lab.id)).toEqual({ containers: 0, networks: 0, volumes: 0 });
+    expect((await api(runner, 'GET', `/api/labs/${lab.id}`, { token: lab.token })).status).toBe(404);
+  });
+
+  it('keeps the runner small while `yes` floods the terminal, and Ctrl-C returns a prompt within 2 s', async () => {
+    const lab = await createLab(runner, BRIDGE_LESSON);
+    const term = await TerminalClient.open(runner, lab, 'host1');
+    await term.waitForPrompt();
+    const rssBefore = runner.rss();
+    let rssPeak = rssBefore;
+    const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, runner.rss())), 100);
+    const bytesBefore = term.bytes;
+    term.type('yes\r');
+    await new Promise((r) => setTimeout(r, 5000));
+    const flooded = term.bytes - bytesBefore;
+    const from = term.text.length;
+    const ctrlCAt = performance.now();
+    term.type('\x03');
+    await term.waitForPrompt(2000, from);
+    const promptAfterMs = performance.now() - ctrlCAt;
+    clearInterval(sampler);
+    console.log(`flood: ${(flooded / 1e6).toFixed(1)} MB in 5 s; prompt ${promptAfterMs.toFixed(0)} ms after Ctrl-C; runner RSS ${(rssBefore / 2 ** 20).toFixed(0)} -> peak ${(rssPeak / 2 ** 20).toFixed(0)} MiB`);
+    expect(flooded).toBeGreaterThan(1e6); // it really flooded
+    expect(promptAfterMs).toBeLessThan(2000);
+    expect(rssPeak - rssBefore).toBeLessThan(64 * 2 ** 20);
+    // The shell still works after the flood.
+    expect(await term.run('echo after-$((6*7))')).toContain('after-42');
+    term.close();
+    await api(runner, 'DELETE', `/api/labs/${lab.id}`, { token: lab.token });
+  });
+
+  it('ends the shell and its foreground job when the terminal socket closes', async () => {
+    const lab = await createLab(runner, BRIDGE_LESSON);
+    const term = await TerminalClient.open(runner, lab, 'host1');
+    await term.waitForPrompt();
+    term.type('sleep 1234\r');
+    const container = labHostContainerName(lab.id, 'host1');
+    await expect.poll(async () => (await execIn(container, ['pgrep', '-f', 'sleep 1234'])).code).toBe(0);
+    term.close();
+    await expect.poll(async () => (await execIn(container, ['pgrep', '-f', 'sleep 1234'])).code, { timeout: 5000 }).toBe(1);
+    await api(runner, 'DELETE', `/api/labs/${lab.id}`, { token: lab.token });
+  });
+});
+
+describe('a two-host lab', () => {
+  let runner: RunningRunner;
+  beforeAll(async () => {
+    runner = await startRunner({ LAB_SITE_DIR: fixtureSite(TWO_HOSTS) });
+  });
+  afterAll(async () => {
+    await runner?.stop();
+  });
+
+  it('lets host1 ping host2 by name, while a second lab cannot reach the first lab at all', async () => {
+    const [a, b] = await Promise.all([createLab(runner, 'two-hosts'), createLab(runner, 'two-hosts')]);
+    expect(a.hosts).toEqual(['host1', 'host2']);
+    const termA = await TerminalClient.open(runner, a, 'host1');
+    await termA.waitForPrompt();
+    const ping = await termA.run('ping -c1 -W2 host2; echo "exit=$?"');
+    expect(ping).toContain('1 received');
+    expect(ping).toContain('exit=0');
+
+    const aHost2 = await docker.getContainer(labHostContainerName(a.id, 'host2')).inspect();
+    const aHost2Ip = Object.values(aHost2.NetworkSettings.Networks)[0].IPAddress;
+    expect(aHost2Ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    const termB = await TerminalClient.open(runner, b, 'host1');
+    await termB.waitForPrompt();
+    const cross = await termB.run(`ping -c1 -W2 ${aHost2Ip}; echo "exit=$?"`);
+    expect(cross).toContain('exit=1');
+    const byName = await termB.run(`ping -c1 -W2 ${labHostContainerName(a.id, 'host2')}; echo "exit=$?"`);
+    expect(byName).toMatch(/exit=[12]/);
+
+    for (const lab of [a, b]) await api(runner, 'DELETE', `/api/labs/${lab.id}`, { token: lab.token });
+  });
+});
+
+describe('a runner that dies', () => {
+  it('has its labs reaped by the next runner with the same instance name after SIGKILL', async () => {
+    const instance = uniqueInstance('crash');
+    const first = await startRunner({ LAB_INSTANCE: instance });
+    const lab = await createLab(first, BRIDGE_LESSON);
+    expect(await instanceObjects(instance)).toEqual({ containers: 1, networks: 1 });
+    first.proc.kill('SIGKILL');
+    await new Promise((r) => first.proc.once('exit', r));
+    expect((await labObjects(lab.id)).containers).toBe(1); // still there: nobody cleaned up
+
+    const second = await startRunner({ LAB_INSTANCE: instance });
+    try {
+      expect(await instanceObjects(instance)).toEqual({ containers: 0, networks: 0 });
+      expect(second.output()).toMatch(/removed 1 container\(s\) and 1 network\(s\)/);
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it('removes its labs on SIGTERM', async () => {
+    const instance = uniqueInstance('term');
+    const runner = await startRunner({ LAB_INSTANCE: instance });
+    await createLab(runner, BRIDGE_LESSON);
+    expect(await runner.stop()).toBe(0);
+    expect(await instanceObjects(instance)).toEqual({ containers: 0, networks: 0 });
+  });
+});

@@ -1,0 +1,43 @@
+/**
+ * Steps `npm start` and `npm test` share: building the site when its sources changed, and
+ * building the lab images when Docker is there. Each prints what it does and why.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const DIST = path.join(ROOT, 'dist');
+/** Written after a successful build; its mtime is "when the site was last built". */
+const BUILD_STAMP = path.join(DIST, '.build-stamp');
+/** What the built site depends on. */
+const SITE_INPUTS = ['content', 'src', 'public', 'astro.config.mjs', 'package-lock.json', 'sandbox/src/labspec.ts', 'sandbox/src/protocol.ts'];
+
+export function step(title: string): void {
+  console.log(`\n==> ${title}`);
+}
+
+/** Run a command with inherited output; throws with its name if it fails. */
+export function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): void {
+  const result = spawnSync(command, args, { cwd: ROOT, stdio: 'inherit', env });
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (exit ${result.status ?? result.signal})`);
+}
+
+function newestMtime(p: string): number {
+  if (!existsSync(p)) return 0;
+  const st = statSync(p);
+  if (!st.isDirectory()) return st.mtimeMs;
+  return readdirSync(p).reduce((max, name) => Math.max(max, newestMtime(path.join(p, name))), st.mtimeMs);
+}
+
+export function siteIsStale(): boolean {
+  if (!existsSync(BUILD_STAMP)) return true;
+  const built = statSync(BUILD_STAMP).mtimeMs;
+  return SITE_INPUTS.some((p) => newestMtime(path.join(ROOT, p)) > built);
+}
+
+export function buildSite(): void {
+  run('npm', ['run', '--silent', 'build']);
+  writeFileSync(BUILD_STAMP, new Date().toISOString());
+}

@@ -1,0 +1,29 @@
+/**
+ * `npm test`: type checks, a fresh site build, the lab images (built if missing), then every
+ * test suite: unit, integration against the real Docker Engine, and browser tests.
+ * Extra arguments go to vitest (e.g. `npm test -- sandbox/test/input.test.ts`).
+ */
+import { buildSite, run, step } from './steps.ts';
+import { createDockerClient, engineStatus } from '../sandbox/src/docker.ts';
+import { ensureImages } from '../sandbox/src/images.ts';
+import { loadConfig } from '../sandbox/src/config.ts';
+
+try {
+  step('Type checking (astro check, tsc for sandbox/ and e2e/)');
+  run('npm', ['run', '--silent', 'check']);
+
+  step('Building the course site');
+  buildSite();
+
+  const docker = createDockerClient();
+  const engine = await engineStatus(docker);
+  if (!engine.available) throw new Error(`${engine.message}\nThe integration and browser tests need a running Docker Engine.`);
+  step(`Lab images (Docker Engine ${engine.version})`);
+  await ensureImages(docker, { suite: loadConfig().LAB_SUITE, log: (line) => console.log(line) });
+
+  step('Tests');
+  run('npx', ['vitest', 'run', ...process.argv.slice(2)]);
+} catch (err) {
+  console.error(`\nnpm test failed: ${(err as Error).message}`);
+  process.exit(1);
+}
