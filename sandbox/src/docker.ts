@@ -59,7 +59,11 @@ export function privilegeHostConfig(mode: PrivilegeMode): ContainerCreateOptions
   return {
     CapAdd: ['ALL'],
     CapDrop: ['SYS_RESOURCE'],
-    SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined', 'systempaths=unconfined'],
+    SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined'],
+    // What the CLI's `--security-opt systempaths=unconfined` sends: nothing masked or read-only
+    // under /proc and /sys (the API itself rejects that option).
+    MaskedPaths: [],
+    ReadonlyPaths: [],
   };
 }
 

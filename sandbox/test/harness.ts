@@ -108,6 +108,11 @@ export async function createLab(runner: RunningRunner, lesson: string): Promise<
   return res.json as LabCreated;
 }
 
+/** Remove terminal escape sequences (colours, bracketed-paste mode, titles) so output reads as text. */
+export function stripAnsi(text: string): string {
+  return text.replace(/\x1b\[[0-?]*[ -\/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[()][0-9A-Za-z]/g, '');
+}
+
 /** A terminal client like the browser's: collects output, acknowledges what it "rendered". */
 export class TerminalClient {
   readonly ws: WebSocket;
@@ -174,7 +179,7 @@ export class TerminalClient {
   async waitFor(pattern: RegExp, timeoutMs = 20_000, from = 0): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const seen = this.text.slice(from);
+      const seen = stripAnsi(this.text.slice(from));
       if (pattern.test(seen)) return seen;
       if (this.closeCode !== undefined) throw new Error(`socket closed (${this.closeCode}) before ${pattern}; output:\n${seen.slice(-2000)}`);
       const left = deadline - Date.now();

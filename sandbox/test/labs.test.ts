@@ -30,7 +30,10 @@ describe('a lab for the bridge lesson', () => {
     const term = await TerminalClient.open(runner, lab, 'host1');
     await term.waitForPrompt();
     const out = await term.run('docker network ls');
-    for (const name of ['bridge', 'host', 'none']) expect(out).toMatch(new RegExp(`\\s${name}\\s+${name}\\s+local`));
+    // NAME, DRIVER, SCOPE: the none network's driver is called "null".
+    for (const [name, driver] of [['bridge', 'bridge'], ['host', 'host'], ['none', 'null']]) {
+      expect(out).toMatch(new RegExp(`\\s${name}\\s+${driver}\\s+local`));
+    }
     expect((await labObjects(lab.id)).containers).toBe(1);
 
     const del = await api(runner, 'DELETE', `/api/labs/${lab.id}`, { token: lab.token });

@@ -1,0 +1,63 @@
+/**
+ * In headless Debian chromium against the built site served by a real runner: the bridge lesson
+ * loads little JS and no xterm before Start lab; Start lab, then a Run button, puts the
+ * command's real output in the terminal.
+ */
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRunner, type RunningRunner } from '../sandbox/test/harness.ts';
+
+/** Debian's chromium; a downloaded browser is not available here (see docs). */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const LESSON = '/lessons/05-user-defined-bridges/';
+/** Budget for JS a lesson page loads before Start lab (measured ~13 KB when written). */
+const MAX_JS_BEFORE_START = 30 * 1024;
+
+describe('the bridge lesson in a browser', () => {
+  let runner: RunningRunner;
+  let browser: Browser;
+  beforeAll(async () => {
+    runner = await startRunner();
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await runner?.stop();
+  });
+
+  it('loads a small amount of JS and no xterm before Start lab, then runs a Run button\'s command in the lab terminal', async () => {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    const scripts: Array<{ url: string; bytes: number }> = [];
+    page.on('response', async (res) => {
+      if (res.request().resourceType() === 'script') scripts.push({ url: res.url(), bytes: (await res.body()).length });
+    });
+    await page.goto(runner.url + LESSON, { waitUntil: 'networkidle' });
+    const jsBefore = scripts.reduce((n, s) => n + s.bytes, 0);
+    console.log(`JS before Start lab: ${jsBefore} bytes in ${scripts.length} files`);
+    expect(jsBefore).toBeLessThan(MAX_JS_BEFORE_START);
+    expect(await page.evaluate(() => !!document.querySelector('.xterm'))).toBe(false);
+    const xtermLoadedBefore = await page.evaluate(() => performance.getEntriesByType('resource').some((e) => /xterm/i.test(e.name)));
+    expect(xtermLoadedBefore).toBe(false);
+
+    await page.click('[data-lab-start]');
+    await page.locator('[role=tabpanel][data-host=host1] .xterm-rows').waitFor({ timeout: 30_000 });
+    await expect.poll(() => page.locator('[role=tabpanel][data-host=host1] .xterm-rows').innerText(), { timeout: 30_000 }).toMatch(/root@host1:~#/);
+
+    // The first Run button of the lesson runs `docker network ls`.
+    const run = page.locator('pre[data-run]').filter({ hasText: 'docker network ls' }).first().locator('xpath=ancestor::*[contains(@class,"code-block")]').locator('.code-run');
+    await run.click();
+    await expect.poll(() => page.locator('[role=tabpanel][data-host=host1] .xterm-rows').innerText(), { timeout: 30_000 }).toMatch(/none\s+null\s+local/);
+    await page.click('[data-lab-stop]');
+    await page.close();
+  });
+
+  it('says in words that labs are unavailable when the lab server cannot start one', async () => {
+    const page = await browser.newPage();
+    await page.route('**/api/labs', (route) => route.fulfill({ status: 503, contentType: 'application/json', body: JSON.stringify({ error: 'docker_error', message: 'Docker Engine is not reachable at /var/run/docker.sock (nothing is listening there).' }) }));
+    await page.goto(runner.url + LESSON);
+    await page.click('[data-lab-start]');
+    await expect.poll(() => page.locator('[data-lab-status]').innerText()).toMatch(/Docker Engine is not reachable/);
+    await page.close();
+  });
+});
