@@ -202,7 +202,8 @@ export class LabManager {
     this.privilegeMode ??= (async () => {
       try {
         await this.docker.getImage(this.image).inspect();
-      } catch {
+      } catch (err) {
+        if ((err as { statusCode?: number }).statusCode !== 404) throw err;
         throw new LabError(503, 'image_missing', `The lab host image ${this.image} is not built yet. Run "npm run build:images" (npm start does it too), then start the lab again.`);
       }
       return detectPrivilegeMode(this.docker, this.image, this.config.LAB_INSTANCE);

@@ -142,3 +142,39 @@ describe('a runner that dies', () => {
     expect(await instanceObjects(instance)).toEqual({ containers: 0, networks: 0 });
   });
 });
+
+describe('lab lifetimes', () => {
+  it('removes a lab with no open terminal after the idle timeout, and one in use at its maximum lifetime', async () => {
+    const runner = await startRunner({ LAB_IDLE_TIMEOUT: '10', LAB_MAX_LIFETIME: '15', LAB_SWEEP_INTERVAL: '1' });
+    try {
+      const [idle, busy] = await Promise.all([createLab(runner, BRIDGE_LESSON), createLab(runner, BRIDGE_LESSON)]);
+      const term = await TerminalClient.open(runner, busy, 'host1');
+      await term.waitForPrompt();
+      await expect.poll(async () => (await labObjects(idle.id)).containers, { timeout: 20_000, interval: 500 }).toBe(0);
+      // The lab with an open terminal outlived the idle timeout...
+      expect((await labObjects(busy.id)).containers).toBe(1);
+      // ...until its maximum lifetime, when its terminal is told why it closes.
+      expect(await term.waitClosed(20_000)).toBe(CLOSE_CODES.labGone);
+      expect(term.messages.at(-1)).toMatchObject({ type: 'error', message: expect.stringMatching(/maximum lifetime/) });
+      await expect.poll(() => labObjects(busy.id), { timeout: 10_000 }).toEqual({ containers: 0, networks: 0, volumes: 0 });
+    } finally {
+      await runner.stop();
+    }
+  });
+});
+
+describe('a runner without a Docker Engine', () => {
+  it('still serves the lessons and explains in the API why labs are unavailable', async () => {
+    const runner = await startRunner({ DOCKER_HOST: 'unix:///run/no-docker-here.sock' });
+    try {
+      const page = await fetch(`${runner.url}/lessons/${BRIDGE_LESSON}/`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('User-defined bridge networks');
+      const res = await api(runner, 'POST', '/api/labs', { body: { lesson: BRIDGE_LESSON } });
+      expect(res.status).toBe(503);
+      expect(res.json.message).toMatch(/Docker Engine is not reachable at \/run\/no-docker-here\.sock/);
+    } finally {
+      await runner.stop();
+    }
+  });
+});
