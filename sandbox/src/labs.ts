@@ -183,12 +183,7 @@ export class LabManager {
 
   /** Remove every container and network this runner instance ever labelled: at start (orphans of a dead process) and at shutdown. */
   async reapAll(): Promise<{ containers: number; networks: number }> {
-    const filters = JSON.stringify({ label: [`${LABELS.instance}=${this.config.LAB_INSTANCE}`] });
-    const containers = await this.docker.listContainers({ all: true, filters });
-    await Promise.all(containers.map((c) => this.docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => {})));
-    const networks = await this.docker.listNetworks({ filters });
-    await Promise.all(networks.map((n) => this.docker.getNetwork(n.Id).remove().catch(() => {})));
-    return { containers: containers.length, networks: networks.length };
+    return this.removeLabelled([]);
   }
 
   async shutdown(): Promise<void> {
@@ -280,10 +275,16 @@ export class LabManager {
   }
 
   private async removeObjects(labId: string): Promise<void> {
-    const filters = JSON.stringify({ label: [`${LABELS.instance}=${this.config.LAB_INSTANCE}`, `${LABELS.lab}=${labId}`] });
+    await this.removeLabelled([`${LABELS.lab}=${labId}`]);
+  }
+
+  /** Remove this instance's containers (with their anonymous volumes), then its networks, matching `labels`. */
+  private async removeLabelled(labels: string[]): Promise<{ containers: number; networks: number }> {
+    const filters = JSON.stringify({ label: [`${LABELS.instance}=${this.config.LAB_INSTANCE}`, ...labels] });
     const containers = await this.docker.listContainers({ all: true, filters });
-    await Promise.all(containers.map((x) => this.docker.getContainer(x.Id).remove({ force: true, v: true }).catch(() => {})));
+    await Promise.all(containers.map((c) => this.docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => {})));
     const networks = await this.docker.listNetworks({ filters });
     await Promise.all(networks.map((n) => this.docker.getNetwork(n.Id).remove().catch(() => {})));
+    return { containers: containers.length, networks: networks.length };
   }
 }
