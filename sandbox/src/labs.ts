@@ -58,6 +58,8 @@ type RemovalListener = (lab: Lab, reason: string) => void;
 export class LabManager {
   private readonly labs = new Map<string, Lab>();
   private readonly removalListeners = new Set<RemovalListener>();
+  /** Lab removals under way, so that shutdown can wait for them. */
+  private readonly removals = new Set<Promise<void>>();
   private privilegeMode?: Promise<PrivilegeMode>;
   /** Subnet choice and network creation run one at a time, so two labs never pick the same subnet. */
   private networkQueue: Promise<unknown> = Promise.resolve();
@@ -164,7 +166,13 @@ export class LabManager {
     if (!lab) return false;
     this.labs.delete(id);
     for (const listener of this.removalListeners) listener(lab, reason);
-    await this.removeObjects(id);
+    const removal = this.removeObjects(id);
+    this.removals.add(removal);
+    try {
+      await removal;
+    } finally {
+      this.removals.delete(removal);
+    }
     return true;
   }
 
@@ -189,6 +197,9 @@ export class LabManager {
   async shutdown(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
     await Promise.all([...this.labs.keys()].map((id) => this.remove(id, 'The lab server is shutting down; this lab was removed.')));
+    // Removals the sweeper or a DELETE started must finish too: a network cannot be removed
+    // while its container is still going, and the process exits right after this.
+    await Promise.allSettled([...this.removals]);
     await this.reapAll().catch(() => {});
   }
 
