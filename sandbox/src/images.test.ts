@@ -3,9 +3,8 @@ import { access, chmod, constants, mkdir, mkdtemp, rename, rm, writeFile } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type Docker from 'dockerode';
-import { hashTree, imagesReady } from './images.ts';
-import { IMAGES, LAB_HOST_PATHS } from './names.ts';
+import { hashTree } from './images.ts';
+import { LAB_HOST_PATHS } from './names.ts';
 
 const LABHOST_ROOTFS = fileURLToPath(new URL('../images/labhost/rootfs/', import.meta.url));
 
@@ -48,29 +47,5 @@ describe('the lab host image context', () => {
     for (const path of [LAB_HOST_PATHS.shell, LAB_HOST_PATHS.endTerminal, '/usr/local/bin/lab-entrypoint']) {
       await expect(access(join(LABHOST_ROOTFS, path), constants.X_OK)).resolves.toBeUndefined();
     }
-  });
-});
-
-describe('imagesReady', () => {
-  const fakeDocker = (present: string[]) =>
-    ({
-      getImage: (ref: string) => ({
-        inspect: async () => {
-          if (present.includes(ref)) return { Id: `sha256:${ref}` };
-          throw Object.assign(new Error(`No such image: ${ref}`), { statusCode: 404 });
-        },
-      }),
-    }) as unknown as Docker;
-
-  it('is true only when the base, both inner images and the lab host of that suite exist', async () => {
-    const all = [IMAGES.base('forky'), IMAGES.innerBusybox, IMAGES.innerWeb, IMAGES.labHost('forky')];
-    expect(await imagesReady(fakeDocker(all), 'forky')).toBe(true);
-    expect(await imagesReady(fakeDocker(all), 'trixie')).toBe(false);
-    expect(await imagesReady(fakeDocker(all.filter((tag) => tag !== IMAGES.innerWeb)), 'forky')).toBe(false);
-  });
-
-  it('lets other Docker errors through instead of answering false', async () => {
-    const broken = { getImage: () => ({ inspect: async () => Promise.reject(new Error('connect ENOENT')) }) } as unknown as Docker;
-    await expect(imagesReady(broken, 'forky')).rejects.toThrow('ENOENT');
   });
 });

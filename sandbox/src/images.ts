@@ -129,13 +129,6 @@ export async function ensureImages(docker: Docker, options: EnsureOptions = {}):
   return result;
 }
 
-/** True when every image a lab of this suite needs exists (labels are not checked: cheap). */
-export async function imagesReady(docker: Docker, suite: Suite = DEFAULT_SUITE): Promise<boolean> {
-  const tags = [IMAGES.base(suite), IMAGES.innerBusybox, IMAGES.innerWeb, IMAGES.labHost(suite)];
-  const found = await Promise.all(tags.map((tag) => inspectImage(docker, tag)));
-  return found.every((image) => image !== null);
-}
-
 // --- base image ----------------------------------------------------------------------------------
 
 async function ensureBase(

@@ -67,7 +67,7 @@ export class LabManager {
   private sweeper?: NodeJS.Timeout;
   private readonly docker: Docker;
   private readonly config: Config;
-  private manifest: LabManifest;
+  private readonly manifest: LabManifest;
 
   constructor(docker: Docker, config: Config, manifest: LabManifest) {
     this.docker = docker;
@@ -81,10 +81,6 @@ export class LabManager {
 
   get image(): string {
     return IMAGES.labHost(this.config.LAB_SUITE);
-  }
-
-  setManifest(manifest: LabManifest): void {
-    this.manifest = manifest;
   }
 
   onRemoved(listener: RemovalListener): () => void {
@@ -135,10 +131,6 @@ export class LabManager {
     const lab = this.labs.get(id);
     if (!lab) return undefined;
     return timingSafeEqual(lab.tokenHash, hashToken(token)) ? lab : undefined;
-  }
-
-  exists(id: string): boolean {
-    return this.labs.has(id);
   }
 
   touch(lab: Lab): void {
