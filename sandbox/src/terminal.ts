@@ -37,6 +37,8 @@ export class TerminalSession {
   private paused = false;
   private closed = false;
   private size = { ...DEFAULT_SIZE };
+  /** Tail of the chain that applies input and resizes in arrival order. */
+  private pending: Promise<void> = Promise.resolve();
   private readonly opts: TerminalOptions;
 
   get host(): string {
@@ -103,7 +105,7 @@ export class TerminalSession {
     const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
     if (isBinary) {
       this.opts.onActivity();
-      this.stream?.write(buf);
+      this.inOrder(() => void this.stream?.write(buf));
       return;
     }
     const parsed = parseClientMessage(buf.toString('utf8'));
@@ -116,7 +118,7 @@ export class TerminalSession {
     switch (m.type) {
       case CLIENT_MESSAGES.resize:
         this.size = { cols: m.cols, rows: m.rows };
-        void this.applySize();
+        this.inOrder(() => this.applySize());
         break;
       case CLIENT_MESSAGES.ack:
         this.unacked = Math.max(0, this.unacked - m.bytes);
@@ -138,6 +140,14 @@ export class TerminalSession {
       this.paused = true;
       this.stream?.pause();
     }
+  }
+
+  /**
+   * Apply frames in the order they arrived. A resize is an Engine API call that takes a few ms;
+   * keystrokes sent right after it (e.g. a Run button typing `stty size`) must not overtake it.
+   */
+  private inOrder(step: () => void | Promise<void>): void {
+    this.pending = this.pending.then(step, step);
   }
 
   private async applySize(): Promise<void> {
