@@ -108,6 +108,9 @@ export async function createLab(runner: RunningRunner, lesson: string): Promise<
   return res.json as LabCreated;
 }
 
+/** Debian's root prompt, `root@host1:~# `, once colours are stripped. */
+const PROMPT = /root@[\w-]+:[^\n]*# $/;
+
 /** Remove terminal escape sequences (colours, bracketed-paste mode, titles) so output reads as text. */
 export function stripAnsi(text: string): string {
   return text.replace(/\x1b\[[0-?]*[ -\/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[()][0-9A-Za-z]/g, '');
@@ -196,14 +199,18 @@ export class TerminalClient {
 
   /** Wait for a shell prompt (`root@host:...# `) after `from`. */
   waitForPrompt(timeoutMs = 30_000, from = 0): Promise<string> {
-    return this.waitFor(/root@[\w-]+:[^\n]*# $/, timeoutMs, from);
+    return this.waitFor(PROMPT, timeoutMs, from);
   }
 
-  /** Type a command and wait for its output to be followed by a new prompt; returns that output. */
+  /**
+   * Type a command and wait for its echo, then a new prompt; returns that output. Waiting for
+   * the echo first matters: bash redraws its prompt on a resize, which is not the command's end.
+   */
   async run(command: string, timeoutMs = 30_000): Promise<string> {
     const from = this.text.length;
     this.type(`${command}\r`);
-    return this.waitForPrompt(timeoutMs, from);
+    const echoed = command.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    return this.waitFor(new RegExp(`${echoed}[\\s\\S]*${PROMPT.source}`), timeoutMs, from);
   }
 
   waitClosed(timeoutMs = 10_000): Promise<number> {
