@@ -1,7 +1,9 @@
 // Kept thin: the markdown pieces live in src/markdown/ so they can be read (and type-checked) on their own.
 import { defineConfig } from 'astro/config';
 import mdx from '@astrojs/mdx';
+import { satteri } from '@astrojs/markdown-satteri';
 import { runBlocks } from './src/markdown/shiki-run-blocks.ts';
+import { lessonSteps } from './src/markdown/lesson-steps.ts';
 
 export default defineConfig({
   integrations: [mdx()],
@@ -9,6 +11,9 @@ export default defineConfig({
   trailingSlash: 'ignore',
   build: { format: 'directory' },
   markdown: {
+    // Collects each lesson's exercises and runnable blocks for the lab manifest, and fails the
+    // build on a malformed exercise (src/markdown/lesson-steps.ts).
+    processor: satteri({ mdastPlugins: [lessonSteps()] }),
     shikiConfig: {
       // Both themes are emitted as CSS variables (--shiki-light / --shiki-dark) and
       // src/styles/code.css picks one by the page's data-theme, so the toggle needs no re-render.

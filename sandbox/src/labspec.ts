@@ -1,6 +1,7 @@
 /**
- * The lab spec a lesson declares in its frontmatter (`lab:`), written once in zod and used by
- * the site's content collection and by the runner. No `node:` imports: the site build uses it.
+ * What the site build publishes for the runner and the lesson verifier, written once in zod:
+ * the lab spec a lesson declares in its frontmatter (`lab:`), and the manifest of every lesson's
+ * lab, exercises and runnable blocks. No `node:` imports: the site build uses it too.
  */
 import { z } from 'zod';
 
@@ -24,12 +25,86 @@ export const labSpecSchema = z
 
 export type LabSpec = z.infer<typeof labSpecSchema>;
 
+/**
+ * How long a check may run. Checks ask a lab host a question (`docker inspect`, one `wget`);
+ * 10 s covers a DNS lookup that has to time out (about 5 s on a lab host), 60 s is the most a
+ * learner should wait after pressing Check.
+ */
+export const CHECK_TIMEOUT_SECONDS = { default: 10, max: 60 } as const;
+
+/** An exercise id: stable across edits (progress is stored under it), unique in the course. */
+export const exerciseIdSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{1,47}$/, 'an exercise id is 2-48 lowercase letters, digits or dashes, starting with a letter');
+
+/** What an author writes on `<Exercise ...>`. */
+export const exerciseAttrsSchema = z
+  .object({
+    id: exerciseIdSchema,
+    title: z.string().trim().min(1, 'give the exercise a title').max(120),
+    /** The lab host the check runs on; the lab's first host when left out. */
+    host: hostNameSchema.optional(),
+    /** Seconds the check may run before it counts as timed out. */
+    timeout: z.coerce.number().int().min(1).max(CHECK_TIMEOUT_SECONDS.max).optional(),
+  })
+  .strict();
+
+/** An exercise as the runner and the verifier see it, with its defaults filled in. */
+export const exerciseSchema = z
+  .object({
+    id: exerciseIdSchema,
+    title: z.string().min(1),
+    host: hostNameSchema,
+    /** A shell script run with bash on `host`; exit status 0 means passed. */
+    check: z.string().min(1),
+    timeoutSeconds: z.number().int().min(1).max(CHECK_TIMEOUT_SECONDS.max),
+    /** Where the exercise starts in the lesson source, for reports. */
+    line: z.number().int().nonnegative(),
+  })
+  .strict();
+
+export type Exercise = z.infer<typeof exerciseSchema>;
+
+/** One runnable block of a lesson, in reading order, as the Run button would type it. */
+export const runBlockSchema = z
+  .object({
+    host: hostNameSchema,
+    code: z.string().min(1),
+    /** `failure` for blocks the text says fail (```` ```sh run fails ````), e.g. an isolation demo. */
+    expect: z.enum(['success', 'failure']),
+    /** Set when the block is part of that exercise's reference solution. */
+    exercise: exerciseIdSchema.optional(),
+    line: z.number().int().nonnegative(),
+  })
+  .strict();
+
+export type RunBlock = z.infer<typeof runBlockSchema>;
+
+/** Everything a lesson asks of a lab, collected from its MDX at build time. */
+export const lessonStepsSchema = z.object({
+  exercises: z.array(exerciseSchema),
+  blocks: z.array(runBlockSchema),
+});
+
+export type LessonSteps = z.infer<typeof lessonStepsSchema>;
+
 /** What the site build publishes for the runner: every lesson that has a lab, by slug. */
 export const labManifestSchema = z.object({
-  lessons: z.record(z.string(), z.object({ title: z.string(), lab: labSpecSchema })),
+  lessons: z.record(
+    z.string(),
+    z
+      .object({
+        title: z.string(),
+        /** The lesson's source file, relative to the repository, for reports. */
+        file: z.string().optional(),
+        lab: labSpecSchema,
+      })
+      .extend(lessonStepsSchema.shape),
+  ),
 });
 
 export type LabManifest = z.infer<typeof labManifestSchema>;
+export type ManifestLesson = LabManifest['lessons'][string];
 
 /** Where the built site puts the manifest, relative to the site root. */
 export const LAB_MANIFEST_PATH = 'lab-manifest.json';

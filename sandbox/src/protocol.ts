@@ -177,3 +177,28 @@ export interface LabCreated {
   expiresAt: string;
   idleTimeoutSeconds: number;
 }
+
+/** Outcomes of an exercise check; the page shows passed / not yet (with the hint) / timed out. */
+export const CHECK_STATUS = { passed: 'passed', failed: 'failed', timedOut: 'timed-out' } as const;
+export type CheckStatus = (typeof CHECK_STATUS)[keyof typeof CHECK_STATUS];
+
+/** Most of a check's output the runner sends back (its tail); enough to say why it failed. */
+export const MAX_CHECK_OUTPUT_CHARS = 2000;
+
+/** Path of an exercise check: `POST` it with the lab's token (`Authorization: Bearer`). No body. */
+export function checkPath(labId: string, exerciseId: string): string {
+  return `/api/labs/${encodeURIComponent(labId)}/checks/${encodeURIComponent(exerciseId)}`;
+}
+
+/** The body of a 200 answer to a check. A check that ran is always 200, passed or not. */
+export interface CheckResult {
+  exercise: string;
+  status: CheckStatus;
+  /** `status === 'passed'`, for clients that only need a yes or no. */
+  passed: boolean;
+  /** A sentence for the learner. */
+  message: string;
+  /** The tail of what the check printed (stdout and stderr), at most MAX_CHECK_OUTPUT_CHARS. */
+  output: string;
+  durationMs: number;
+}

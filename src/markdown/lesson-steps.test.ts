@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { mdxToJs } from 'satteri';
+import { lessonSteps, STEPS_KEY } from './lesson-steps.ts';
+import type { LessonSteps } from '../../sandbox/src/labspec.ts';
+
+/** Compile an MDX body the way Astro does (same processor, same plugin) and return the steps and JS. */
+async function compile(body: string, hosts: string[] | null = ['host1', 'host2']) {
+  const astro = { frontmatter: hosts ? { lab: { hosts } } : {} } as { frontmatter: Record<string, unknown> };
+  const result = await mdxToJs(body, {
+    mdastPlugins: [lessonSteps()],
+    data: { astro },
+    fileURL: new URL('file:///course/content/99-fixture.mdx'),
+  });
+  return { steps: astro.frontmatter[STEPS_KEY] as LessonSteps, code: result.code };
+}
+
+const exercise = (inner: string, attrs = 'id="make-net" title="Make a network"') => `
+Intro.
+
+\`\`\`sh run
+docker network ls
+\`\`\`
+
+<Exercise ${attrs}>
+  Create a network called \`backend\`.
+
+${inner}
+</Exercise>
+`;
+
+const CHECK = '```sh check\ndocker network inspect backend\n```';
+const HINT = '<Hint>Use `docker network create`.</Hint>';
+const SOLUTION = '<Solution>\n```sh run\ndocker network create backend\n```\n</Solution>';
+
+describe('lesson steps plugin', () => {
+  it('collects run blocks in reading order and the exercise with its check, host and timeout', async () => {
+    const { steps } = await compile(exercise(`${CHECK}\n\n${HINT}\n\n${SOLUTION}`) + '\n```sh run host=host2 fails\nping -c1 nowhere\n```\n');
+    expect(steps.exercises).toEqual([
+      { id: 'make-net', title: 'Make a network', host: 'host1', check: 'docker network inspect backend', timeoutSeconds: 10, line: 8 },
+    ]);
+    expect(steps.blocks.map(({ line: _line, ...b }) => b)).toEqual([
+      { host: 'host1', code: 'docker network ls', expect: 'success' },
+      { host: 'host1', code: 'docker network create backend', expect: 'success', exercise: 'make-net' },
+      { host: 'host2', code: 'ping -c1 nowhere', expect: 'failure' },
+    ]);
+  });
+
+  it('removes the check from the page and puts the hint and solution in their slots', async () => {
+    const { code } = await compile(exercise(`${CHECK}\n\n${HINT}\n\n${SOLUTION}`));
+    expect(code).not.toContain('docker network inspect backend');
+    expect(code).toMatch(/_jsxs?\(Hint, \{\s*slot: "hint"/);
+    expect(code).toMatch(/_jsxs?\(Solution, \{\s*slot: "solution"/);
+    expect(code).toContain('docker network create backend');
+  });
+
+  it("runs a solution without host= on the exercise's host, and marks the block for the Run button", async () => {
+    const { steps, code } = await compile(exercise(`${CHECK}\n\n${HINT}\n\n${SOLUTION}`, 'id="make-net" title="T" host="host2" timeout="30"'));
+    expect(steps.exercises[0]).toMatchObject({ host: 'host2', timeoutSeconds: 30 });
+    expect(steps.blocks[1]).toMatchObject({ host: 'host2', exercise: 'make-net' });
+    expect(code).toMatch(/host: "host2"/);
+  });
+
+  const malformed: Array<[string, string, RegExp]> = [
+    ['no check', `${HINT}\n\n${SOLUTION}`, /99-fixture\.mdx:8: <Exercise id="make-net"> has no check/],
+    ['no hint', `${CHECK}\n\n${SOLUTION}`, /99-fixture\.mdx:8: <Exercise id="make-net"> needs exactly one <Hint>/],
+    ['no solution', `${CHECK}\n\n${HINT}`, /needs exactly one <Solution>; it has 0/],
+    ['a solution without run blocks', `${CHECK}\n\n${HINT}\n\n<Solution>\nJust do it.\n</Solution>`, /<Solution> has no ```sh run block/],
+    ['a check with a hard-coded address', '```sh check\nwget -qO- 172.18.0.2\n```\n\n' + `${HINT}\n\n${SOLUTION}`, /99-fixture\.mdx:11: .*uses the address 172\.18\.0\.2.*docker inspect/],
+  ];
+  for (const [what, inner, message] of malformed) {
+    it(`fails the build, naming file, line and problem, for an exercise with ${what}`, async () => {
+      await expect(compile(exercise(inner))).rejects.toThrow(message);
+    });
+  }
+
+  it('fails on a bad id, naming the attribute and the reason', async () => {
+    await expect(compile(exercise(`${CHECK}\n\n${HINT}\n\n${SOLUTION}`, 'id="Make Net" title="T"'))).rejects.toThrow(
+      /99-fixture\.mdx:8: <Exercise id="Make Net"> attribute id: an exercise id is 2-48 lowercase letters/,
+    );
+  });
+
+  it('fails on an unknown attribute and on a host the lab lacks', async () => {
+    await expect(compile(exercise(`${CHECK}\n\n${HINT}\n\n${SOLUTION}`, 'id="a1" title="T" hots="host2"'))).rejects.toThrow(/attribute hots: /);
+    await expect(compile(exercise(`${CHECK}\n\n${HINT}\n\n${SOLUTION}`, 'id="a1" title="T" host="host3"'))).rejects.toThrow(
+      /runs its check on "host3", but the lesson's lab only has host1, host2/,
+    );
+  });
+
+  it('allows an address in a check when the task itself asks for it', async () => {
+    const body = exercise(`Give it the subnet 10.10.0.0/24.\n\n\`\`\`sh check\ndocker network inspect -f '{{range .IPAM.Config}}{{.Subnet}}{{end}}' backend | grep -qx 10.10.0.0/24\n\`\`\`\n\n${HINT}\n\n${SOLUTION}`);
+    const { steps } = await compile(body);
+    expect(steps.exercises[0]!.check).toContain('10.10.0.0/24');
+  });
+
+  it('fails on run blocks in a lesson without a lab, and on a hint outside an exercise', async () => {
+    await expect(compile('```sh run\nls\n```\n', null)).rejects.toThrow(/no `lab:` in its frontmatter/);
+    await expect(compile('<Hint>x</Hint>\n')).rejects.toThrow(/<Hint> belongs directly inside an <Exercise>/);
+  });
+});

@@ -1,0 +1,247 @@
+/**
+ * Sätteri (Astro 7's Markdown processor) mdast plugin: collects what a lesson asks of its lab, in reading order, and checks it.
+ *
+ *   <Exercise id="backend-dns" title="Reach a server by name">
+ *     The task, in Markdown.
+ *     ```sh check                      <- the check: exit 0 means passed; removed from the page
+ *     docker run --rm --network backend busybox wget -qO- api
+ *     ```
+ *     <Hint>Shown after a failed check.</Hint>
+ *     <Solution>                       <- behind "Show solution"; its run blocks have Run buttons
+ *     ```sh run
+ *     docker network create backend
+ *     ```
+ *     </Solution>
+ *   </Exercise>
+ *
+ * The result ({@link LessonSteps}: exercises and every run block) goes into the page's
+ * `remarkPluginFrontmatter.steps`; src/pages/[manifest].ts publishes it for the runner (which
+ * runs checks by id, so the browser never sends a script) and for `npm run verify:lessons`.
+ * A malformed lesson fails the build with the file, the line and what to change.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { MdastPluginDefinition } from 'satteri';
+import type { Code } from 'mdast';
+import { CHECK_TIMEOUT_SECONDS, exerciseAttrsSchema, type Exercise, type LessonSteps, type RunBlock } from '../../sandbox/src/labspec.ts';
+import { parseRunMeta } from './run-meta.ts';
+
+/** The authoring components this plugin knows; LessonLayout passes them to every lesson. */
+export const EXERCISE_COMPONENTS = { exercise: 'Exercise', hint: 'Hint', solution: 'Solution' } as const;
+
+/** Named slots of Exercise.astro that Hint and Solution go into (set here, so authors don't). */
+export const EXERCISE_SLOTS = { hint: 'hint', solution: 'solution' } as const;
+
+/** Frontmatter key the steps are stored under (read back with `render(entry)`). */
+export const STEPS_KEY = 'steps';
+
+/** A failure an author must fix; the build prints it as is. */
+export class LessonError extends Error {
+  override name = 'LessonError';
+}
+
+// The subset of mdast + mdx-jsx this plugin reads; Sätteri hands over plain objects of this shape.
+interface Node {
+  type: string;
+  children?: Node[];
+  position?: { start: { line: number } };
+}
+interface JsxAttribute {
+  type: string;
+  name?: string;
+  value?: unknown;
+}
+interface JsxElement extends Node {
+  type: 'mdxJsxFlowElement' | 'mdxJsxTextElement';
+  name: string | null;
+  attributes: JsxAttribute[];
+}
+type Ctx = Parameters<NonNullable<MdastPluginDefinition['before']>>[1];
+
+/** Meta of a code node, or none when it is malformed (visitCode reports that with its line). */
+const parseRunMetaSafe = (node: Node) => {
+  try {
+    const code = node as unknown as Code;
+    return parseRunMeta(code.meta ?? undefined, code.lang ?? '');
+  } catch {
+    return { run: false, fails: false, check: false };
+  }
+};
+
+const isJsx = (n: Node, name?: string): n is JsxElement =>
+  (n.type === 'mdxJsxFlowElement' || n.type === 'mdxJsxTextElement') && (name === undefined || (n as JsxElement).name === name);
+
+/**
+ * An IPv4 literal outside loopback and the any-address. Checks find containers by name or with
+ * `docker inspect`: an address that happened to be right on the author's lab is wrong on the next.
+ */
+const IPV4 = /(?<![\w.])(?!127\.)(?!0\.0\.0\.0(?![\w.]))(?:\d{1,3}\.){3}\d{1,3}(?![\w.])/g;
+
+/**
+ * Sätteri can't set `attributes` on a JSX element in place; replacing the element with a copy
+ * that keeps its children works, and keeps the mutations already queued on those children.
+ */
+function setAttributes(ctx: Ctx, node: JsxElement, attributes: JsxAttribute[]): void {
+  ctx.replaceNode(node as never, { ...node, attributes } as never);
+}
+
+export function lessonSteps(): MdastPluginDefinition {
+  return {
+    name: 'dnl:lesson-steps',
+    options: { position: true },
+    before(root, ctx) {
+      const astro = (ctx.data as { astro?: { frontmatter?: Record<string, unknown> } }).astro;
+      const frontmatter = astro?.frontmatter ?? {};
+      const file = ctx.fileURL ? path.relative(process.cwd(), fileURLToPath(ctx.fileURL)) : '(lesson)';
+      const lab = frontmatter.lab as { hosts?: unknown } | undefined;
+      const hosts = Array.isArray(lab?.hosts) ? lab.hosts.filter((h): h is string => typeof h === 'string') : [];
+      const steps = collectSteps(root as Node, { file, hosts }, ctx);
+      if (astro) astro.frontmatter = { ...frontmatter, [STEPS_KEY]: steps };
+    },
+  };
+}
+
+interface Where {
+  file: string;
+  /** The lesson lab's hosts; empty when the lesson has no lab. */
+  hosts: string[];
+}
+
+interface OpenExercise {
+  attrs: { id: string; title: string; host: string; timeoutSeconds: number };
+  line: number;
+  check?: string;
+  hints: number;
+  solutions: number;
+  solutionBlocks: number;
+  /** The task's own text: addresses it names may appear in the check. */
+  taskText: string;
+}
+
+/** Walk the tree in reading order; mutate it through `ctx`; return the steps or throw a LessonError. */
+export function collectSteps(root: Node, where: Where, ctx: Ctx): LessonSteps {
+  const exercises: Exercise[] = [];
+  const blocks: RunBlock[] = [];
+  const fail = (node: Node, message: string): never => {
+    throw new LessonError(`${where.file}:${node.position?.start.line ?? '?'}: ${message}`);
+  };
+  const firstHost = () => where.hosts[0] ?? fail(root, 'this lesson has runnable blocks or exercises but no `lab:` in its frontmatter; add one (for example `lab: { hosts: [host1] }`).');
+
+  const visitCode = (node: Code, exercise: OpenExercise | undefined, inSolution: boolean) => {
+    let meta;
+    try {
+      meta = parseRunMeta(node.meta ?? undefined, node.lang ?? '');
+    } catch (e) {
+      return fail(node, (e as Error).message);
+    }
+    if (meta.check) {
+      if (!exercise || inSolution) return fail(node, 'a ```sh check block belongs directly inside an <Exercise>, outside its <Solution>.');
+      if (exercise.check !== undefined) return fail(node, `<Exercise id="${exercise.attrs.id}"> has more than one check block; put the whole check in one.`);
+      const check = node.value.trim();
+      if (!check) return fail(node, `<Exercise id="${exercise.attrs.id}"> has an empty check block.`);
+      const task = exercise.taskText;
+      const fixed = [...check.matchAll(IPV4)].map((m) => m[0]).filter((ip) => !task.includes(ip));
+      if (fixed.length > 0) {
+        return fail(node, `the check of <Exercise id="${exercise.attrs.id}"> uses the address ${fixed[0]}, which the task doesn't ask for; find it by name or with docker inspect instead, since addresses differ from lab to lab.`);
+      }
+      exercise.check = check;
+      ctx.removeNode(node as never);
+      return;
+    }
+    if (!meta.run) return;
+    const host = meta.host ?? (inSolution && exercise ? exercise.attrs.host : firstHost());
+    if (!where.hosts.includes(host)) {
+      return fail(node, where.hosts.length === 0
+        ? 'this lesson has run blocks but no `lab:` in its frontmatter; add one (for example `lab: { hosts: [host1] }`).'
+        : `a run block is for host "${host}", but the lesson's lab only has ${where.hosts.join(', ')}.`);
+    }
+    if (!node.value.trim()) return fail(node, 'a run block is empty.');
+    // A solution block without host= runs where its exercise's check runs; the Run button
+    // needs that written on the block, since the Shiki transformer sees one block at a time.
+    if (!meta.host && host !== where.hosts[0]) ctx.setProperty(node as never, 'meta' as never, `${node.meta ?? ''} host=${host}`.trim() as never);
+    blocks.push({
+      host,
+      code: node.value,
+      expect: meta.fails ? 'failure' : 'success',
+      ...(inSolution && exercise ? { exercise: exercise.attrs.id } : {}),
+      line: node.position?.start.line ?? 0,
+    });
+    if (inSolution && exercise) exercise.solutionBlocks++;
+  };
+
+  const openExercise = (node: JsxElement): OpenExercise => {
+    const raw: Record<string, unknown> = {};
+    for (const attr of node.attributes) {
+      if (attr.type !== 'mdxJsxAttribute' || !attr.name) return fail(node, '<Exercise> takes plain attributes only (id, title, host, timeout), no {...spread}.');
+      if (typeof attr.value !== 'string') return fail(node, `<Exercise> attribute ${attr.name} must be a quoted string, like ${attr.name}="..."`);
+      raw[attr.name] = attr.value;
+    }
+    const parsed = exerciseAttrsSchema.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      const field = issue.path.join('.') || (issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : 'attributes');
+      return fail(node, `<Exercise${raw.id ? ` id="${String(raw.id)}"` : ''}> attribute ${field}: ${issue.message}.`);
+    }
+    const host = parsed.data.host ?? firstHost();
+    if (!where.hosts.includes(host)) return fail(node, `<Exercise id="${parsed.data.id}"> runs its check on "${host}", but the lesson's lab only has ${where.hosts.join(', ')}.`);
+    return {
+      attrs: { id: parsed.data.id, title: parsed.data.title, host, timeoutSeconds: parsed.data.timeout ?? CHECK_TIMEOUT_SECONDS.default },
+      line: node.position?.start.line ?? 0,
+      hints: 0,
+      solutions: 0,
+      solutionBlocks: 0,
+      taskText: '',
+    };
+  };
+
+  const closeExercise = (node: JsxElement, ex: OpenExercise) => {
+    const name = `<Exercise id="${ex.attrs.id}">`;
+    if (ex.check === undefined) fail(node, `${name} has no check; add a \`\`\`sh check block whose exit status 0 means the exercise is done.`);
+    if (ex.hints !== 1) fail(node, `${name} needs exactly one <Hint>, shown when a check fails; it has ${ex.hints}.`);
+    if (ex.solutions !== 1) fail(node, `${name} needs exactly one <Solution>; it has ${ex.solutions}.`);
+    if (ex.solutionBlocks === 0) fail(node, `${name}'s <Solution> has no \`\`\`sh run block; the solution must be something the learner can run.`);
+    if (exercises.some((e) => e.id === ex.attrs.id)) fail(node, `${name} appears twice in this lesson; give each exercise its own id.`);
+    // The component gets the resolved host: it shows where the check runs.
+    setAttributes(ctx, node, [
+      { type: 'mdxJsxAttribute', name: 'id', value: ex.attrs.id },
+      { type: 'mdxJsxAttribute', name: 'title', value: ex.attrs.title },
+      { type: 'mdxJsxAttribute', name: 'host', value: ex.attrs.host },
+    ]);
+    exercises.push({ ...ex.attrs, check: ex.check!, line: ex.line });
+  };
+
+  /** `direct`: `node` is a child of the exercise element itself (where checks, hints and solutions go). */
+  const walk = (node: Node, exercise: OpenExercise | undefined, inSolution: boolean, direct = false): void => {
+    if (node.type === 'code') {
+      if (exercise && !inSolution && !direct && parseRunMetaSafe(node).check) {
+        return fail(node, `a \`\`\`sh check block belongs directly inside <Exercise id="${exercise.attrs.id}">, not nested in other elements.`);
+      }
+      return visitCode(node as unknown as Code, exercise, inSolution);
+    }
+    if (isJsx(node, EXERCISE_COMPONENTS.exercise)) {
+      if (exercise) return fail(node, `<Exercise> inside <Exercise id="${exercise.attrs.id}">; exercises can't be nested.`);
+      const ex = openExercise(node);
+      // The task is everything but the parts the plugin handles, read before any is removed.
+      ex.taskText = (node.children ?? [])
+        .filter((c) => c.type !== 'code' && !isJsx(c, EXERCISE_COMPONENTS.solution))
+        .map((c) => ctx.textContent(c as never))
+        .join('\n');
+      for (const child of node.children ?? []) walk(child, ex, false, true);
+      return closeExercise(node, ex);
+    }
+    for (const [key, slot] of [['hint', EXERCISE_SLOTS.hint], ['solution', EXERCISE_SLOTS.solution]] as const) {
+      const name = EXERCISE_COMPONENTS[key];
+      if (!isJsx(node, name)) continue;
+      if (!exercise || !direct) return fail(node, `<${name}> belongs directly inside an <Exercise>.`);
+      if (key === 'hint') exercise.hints++;
+      else exercise.solutions++;
+      setAttributes(ctx, node as JsxElement, [...(node as JsxElement).attributes, { type: 'mdxJsxAttribute', name: 'slot', value: slot }]);
+      for (const child of node.children ?? []) walk(child, exercise, key === 'solution');
+      return;
+    }
+    for (const child of node.children ?? []) walk(child, exercise, inSolution);
+  };
+
+  walk(root, undefined, false);
+  return { exercises, blocks };
+}
