@@ -11,7 +11,8 @@ import type Docker from 'dockerode';
 import sirv from 'sirv';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ownOrigins, type Config } from './config.ts';
-import { engineStatus } from './docker.ts';
+import { describeDockerError, engineStatus } from './docker.ts';
+import { runCheck } from './checks.ts';
 import { LAB_MANIFEST_PATH, labManifestSchema, type LabManifest } from './labspec.ts';
 import { LabError, LabManager, type Lab } from './labs.ts';
 import { CLOSE_CODES, MAX_FRAME_BYTES, type ApiError, type LabCreated } from './protocol.ts';
@@ -22,8 +23,11 @@ const MAX_BODY_BYTES = 16 * 1024;
 /** Terminals one lab host may have open at once (tabs, reconnects racing their old socket). */
 const MAX_TERMINALS_PER_HOST = 8;
 
+const LAB_GONE = 'This lab does not exist any more (it expired or was removed), or the token is wrong. Start a new lab.';
+
 const LAB_ROUTE = /^\/api\/labs\/([^/]+)$/;
 const TERMINAL_ROUTE = /^\/api\/labs\/([^/]+)\/hosts\/([^/]+)\/terminal$/;
+const CHECK_ROUTE = /^\/api\/labs\/([^/]+)\/checks\/([^/]+)$/;
 
 export interface Runner {
   server: http.Server;
@@ -49,7 +53,10 @@ export function loadManifest(siteDir: string, log: (line: string) => void): LabM
 }
 
 export function createRunner(config: Config, docker: Docker, log: (line: string) => void): Runner {
-  const labs = new LabManager(docker, config, loadManifest(config.siteDir, log));
+  const manifest = loadManifest(config.siteDir, log);
+  const labs = new LabManager(docker, config, manifest);
+  /** Labs with a check running: one at a time per lab, so a learner can't pile checks onto it. */
+  const checking = new Set<string>();
   const terminals = new Map<string, Set<TerminalSession>>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
   const serveSite = existsSync(config.siteDir)
@@ -69,6 +76,8 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
 
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://runner');
+    // The manifest holds every exercise's check; the runner reads it from disk, browsers don't need it.
+    if (url.pathname === `/${LAB_MANIFEST_PATH}`) return notFoundPage(config.siteDir, res);
     if (!url.pathname.startsWith('/api/')) {
       serveSite(req, res, () => notFoundPage(config.siteDir, res));
       return;
@@ -102,12 +111,36 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
     const labMatch = LAB_ROUTE.exec(url.pathname);
     if (labMatch && (req.method === 'GET' || req.method === 'DELETE')) {
       const lab = labs.authorize(labMatch[1], bearer(req));
-      if (!lab) return sendError(res, 404, 'lab_not_found', 'This lab does not exist any more (it expired or was removed), or the token is wrong. Start a new lab.');
+      if (!lab) return sendError(res, 404, 'lab_not_found', LAB_GONE);
       if (req.method === 'GET') return sendJson(res, 200, describeLab(lab));
       await labs.remove(lab.id, 'This lab was stopped.');
       log(`lab ${lab.id} deleted`);
       res.writeHead(204).end();
       return;
+    }
+    const checkMatch = CHECK_ROUTE.exec(url.pathname);
+    if (checkMatch && req.method === 'POST') {
+      const lab = labs.authorize(decodeURIComponent(checkMatch[1]), bearer(req));
+      if (!lab) return sendError(res, 404, 'lab_not_found', LAB_GONE);
+      const exerciseId = decodeURIComponent(checkMatch[2]);
+      const exercise = manifest.lessons[lab.lesson]?.exercises.find((e) => e.id === exerciseId);
+      if (!exercise) {
+        return sendError(res, 404, 'exercise_not_found', `This lesson has no exercise "${exerciseId.slice(0, 64)}". Reload the page: the course may have changed since you opened it.`);
+      }
+      const host = lab.hosts.find((h) => h.name === exercise.host);
+      if (!host) throw new Error(`exercise ${exercise.id} runs on ${exercise.host}, which lab ${lab.id} lacks`);
+      if (checking.has(lab.id)) return sendError(res, 409, 'check_running', 'A check is already running in this lab; wait for its result, then try again.');
+      checking.add(lab.id);
+      labs.touch(lab);
+      try {
+        const result = await runCheck(docker, host.containerName, exercise);
+        log(`lab ${lab.id} check ${exercise.id}: ${result.status} in ${result.durationMs} ms`);
+        return sendJson(res, 200, result);
+      } catch (err) {
+        throw new LabError(503, 'check_failed', `The check could not run on ${host.name}: ${describeDockerError(err, docker)} Stop the lab and start a new one.`);
+      } finally {
+        checking.delete(lab.id);
+      }
     }
     return sendError(res, 404, 'not_found', `There is no API at ${req.method} ${url.pathname}.`);
   }

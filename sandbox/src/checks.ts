@@ -1,0 +1,92 @@
+/**
+ * Running an exercise's check in a lab host: the script from the build-time manifest (never
+ * one from the browser) goes to `bash -c` under coreutils' `timeout`, without a TTY, and its
+ * exit status decides: 0 passed, anything else not yet, timeout's own statuses timed out.
+ *
+ * `timeout` puts the check in a process group of its own and signals the whole group, so a
+ * check's background jobs end with it and the learner's shells are untouched: the lab stays
+ * usable after a check that hung.
+ */
+import type Docker from 'dockerode';
+import { PassThrough } from 'node:stream';
+import type { Exercise } from './labspec.ts';
+import { LAB_HOST_PATHS } from './names.ts';
+import { CHECK_STATUS, MAX_CHECK_OUTPUT_CHARS, type CheckResult, type CheckStatus } from './protocol.ts';
+
+/** After the TERM at the deadline, how long a check may take to exit before `timeout` sends KILL. */
+const KILL_AFTER_SECONDS = 2;
+/**
+ * Extra time the runner waits past the check's own deadline before it stops listening: covers
+ * exec start-up on a busy engine. If even that passes, the engine itself is stuck.
+ */
+const RUNNER_GRACE_MS = 5_000;
+/** `timeout`'s exit statuses: 124 when the TERM ended the command, 137 (128 + KILL) when KILL had to. */
+const TIMEOUT_STATUSES = new Set([124, 137]);
+/**
+ * A check pressed (or verified) right after the lab starts must not fail just because the lab
+ * host's own dockerd is still starting: wait for it first, as lab-shell does, for up to this long.
+ */
+const ENGINE_WAIT_SECONDS = 30;
+/** Output kept while the check runs; only the last MAX_CHECK_OUTPUT_CHARS are sent back. */
+const OUTPUT_KEEP_BYTES = 16 * 1024;
+
+export async function runCheck(docker: Docker, containerName: string, exercise: Exercise): Promise<CheckResult> {
+  const started = performance.now();
+  const exec = await docker.getContainer(containerName).exec({
+    Cmd: [
+      'sh', '-c',
+      // $1 is the ready file, $2 the polls allowed; the rest is the check under timeout.
+      'n=0; while [ ! -e "$1" ] && [ "$n" -lt "$2" ]; do sleep 0.1; n=$((n + 1)); done; shift 2; exec "$@"',
+      'wait-for-engine', LAB_HOST_PATHS.ready, String(ENGINE_WAIT_SECONDS * 10),
+      'timeout', `--kill-after=${KILL_AFTER_SECONDS}`, `${exercise.timeoutSeconds}`, 'bash', '-c', exercise.check,
+    ],
+    AttachStdout: true,
+    AttachStderr: true,
+    Tty: false,
+    Env: ['LANG=C.UTF-8'],
+    WorkingDir: '/root',
+  });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  let output = Buffer.alloc(0);
+  const collect = new PassThrough();
+  collect.on('data', (chunk: Buffer) => {
+    output = Buffer.concat([output, chunk]);
+    if (output.length > OUTPUT_KEEP_BYTES) output = output.subarray(output.length - OUTPUT_KEEP_BYTES);
+  });
+  docker.modem.demuxStream(stream, collect, collect);
+
+  const finished = await new Promise<boolean>((resolve) => {
+    const deadline = setTimeout(() => resolve(false), (ENGINE_WAIT_SECONDS + exercise.timeoutSeconds + KILL_AFTER_SECONDS) * 1000 + RUNNER_GRACE_MS);
+    const done = () => {
+      clearTimeout(deadline);
+      resolve(true);
+    };
+    stream.once('end', done);
+    stream.once('close', done);
+    stream.once('error', done);
+  });
+  if (!finished) stream.destroy();
+  const code = finished ? (await exec.inspect()).ExitCode : null;
+  const status: CheckStatus =
+    code === 0 ? CHECK_STATUS.passed : code === null || TIMEOUT_STATUSES.has(code) ? CHECK_STATUS.timedOut : CHECK_STATUS.failed;
+  const text = output.toString('utf8').trimEnd();
+  return {
+    exercise: exercise.id,
+    status,
+    passed: status === CHECK_STATUS.passed,
+    message: messageFor(status, exercise),
+    output: text.length > MAX_CHECK_OUTPUT_CHARS ? text.slice(-MAX_CHECK_OUTPUT_CHARS) : text,
+    durationMs: Math.round(performance.now() - started),
+  };
+}
+
+function messageFor(status: CheckStatus, exercise: Exercise): string {
+  switch (status) {
+    case CHECK_STATUS.passed:
+      return `Passed: ${exercise.title}.`;
+    case CHECK_STATUS.failed:
+      return `Not yet: the check on ${exercise.host} did not pass.`;
+    case CHECK_STATUS.timedOut:
+      return `The check did not finish within ${exercise.timeoutSeconds} seconds, so it was stopped. Your lab is still usable: check that nothing you started is stuck, then press Check again.`;
+  }
+}
