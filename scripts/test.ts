@@ -1,6 +1,6 @@
 /**
- * `npm test`: type checks, a fresh site build, the lab images (built if missing), then every
- * test suite: unit, integration against the real Docker Engine, and browser tests.
+ * `npm test`: type checks, a fresh site build, the lab images (built if missing), every test
+ * suite (unit, integration against the real Docker Engine, browser), then lesson verification.
  * Extra arguments go to vitest (e.g. `npm test -- sandbox/test/input.test.ts`).
  */
 import { buildSite, run, step } from './steps.ts';
@@ -23,6 +23,12 @@ try {
 
   step('Tests');
   run('npx', ['vitest', 'run', ...process.argv.slice(2)]);
+
+  // Only for a full run: `npm test -- some.test.ts` means just that file.
+  if (process.argv.length <= 2) {
+    step('Lesson verification: every lesson replayed in a real lab, every exercise proven');
+    run('node', ['scripts/verify-lessons.ts']);
+  }
 } catch (err) {
   console.error(`\nnpm test failed: ${(err as Error).message}`);
   process.exit(1);

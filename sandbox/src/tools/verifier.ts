@@ -1,0 +1,239 @@
+/**
+ * Lesson verification: replays every lesson in a real lab, the way a learner would, and proves
+ * its exercises. For each lesson it creates the lab through the runner's API, types every run
+ * block into the right host's terminal (the WebSocket the page uses), and for each exercise runs
+ * its check through the check endpoint just before the solution (it must fail) and just after
+ * (it must pass). Blocks marked `fails` must exit non-zero; all others must exit 0.
+ *
+ * A lesson stops at its first problem (later steps would only report its consequences); the
+ * report names the lesson, the block or exercise, and shows the output that went wrong.
+ */
+import { CHECK_STATUS, checkPath, type CheckResult, type LabCreated } from '../protocol.ts';
+import type { LabManifest, ManifestLesson, RunBlock } from '../labspec.ts';
+import { PROMPT, TerminalClient, stripAnsi } from './terminal-client.ts';
+
+/** A block that runs longer than this is stuck (lessons' longest steps wait ~10 s for a timeout). */
+export const BLOCK_TIMEOUT_MS = 120_000;
+/** Lab hosts start their own dockerd first; lab-shell itself gives up waiting after 30 s. */
+const SHELL_READY_TIMEOUT_MS = 60_000;
+/** Output shown with a problem: the end of it, where the error is. */
+const REPORT_OUTPUT_CHARS = 3000;
+
+export interface Problem {
+  /** A sentence naming the lesson's file and line, the exercise or block, and what went wrong. */
+  what: string;
+  output: string;
+}
+
+export interface LessonReport {
+  lesson: string;
+  title: string;
+  ok: boolean;
+  durationMs: number;
+  blocksRun: number;
+  blocksTotal: number;
+  /** Exercises whose check failed before and passed after their solution. */
+  exercisesProven: string[];
+  exercisesTotal: number;
+  problem?: Problem;
+}
+
+export interface VerifyOptions {
+  /** The runner's base URL, e.g. http://127.0.0.1:4321 */
+  url: string;
+  manifest: LabManifest;
+  /** Lessons verified at once. */
+  parallel: number;
+  /** Only these lessons (all with a lab when empty). */
+  only?: string[];
+  /** Progress lines as lessons start and finish. */
+  log?: (line: string) => void;
+}
+
+export async function verifyLessons(opts: VerifyOptions): Promise<LessonReport[]> {
+  const all = Object.keys(opts.manifest.lessons);
+  const unknown = (opts.only ?? []).filter((l) => !all.includes(l));
+  if (unknown.length > 0) throw new Error(`No lesson with a lab is called ${unknown.join(', ')}; lessons with labs: ${all.join(', ')}.`);
+  const order = opts.only?.length ? opts.only : all;
+  const queue = [...order];
+  const reports = new Map<string, LessonReport>();
+  const worker = async () => {
+    for (let slug = queue.shift(); slug !== undefined; slug = queue.shift()) {
+      opts.log?.(`  started ${slug}`);
+      const report = await verifyLesson(opts.url, slug, opts.manifest.lessons[slug]!);
+      opts.log?.(`  ${report.ok ? 'passed' : 'FAILED'} ${slug} (${(report.durationMs / 1000).toFixed(1)} s)`);
+      reports.set(slug, report);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.parallel, queue.length)) }, worker));
+  // Report in manifest (reading) order, whatever order lessons finished in.
+  return order.map((slug) => reports.get(slug)!);
+}
+
+class LessonFailure extends Error {
+  readonly output: string;
+  constructor(what: string, output = '') {
+    super(what);
+    this.output = output;
+  }
+}
+
+async function verifyLesson(url: string, slug: string, lesson: ManifestLesson): Promise<LessonReport> {
+  const started = performance.now();
+  const report: LessonReport = {
+    lesson: slug, title: lesson.title, ok: false, durationMs: 0,
+    blocksRun: 0, blocksTotal: lesson.blocks.length, exercisesProven: [], exercisesTotal: lesson.exercises.length,
+  };
+  const where = (line: number) => `${lesson.file ?? slug}:${line}`;
+  const shells = new Map<string, Promise<Shell>>();
+  let lab: LabCreated | undefined;
+  try {
+    lab = await createLab(url, slug);
+    const shellFor = (host: string) => {
+      let shell = shells.get(host);
+      if (!shell) shells.set(host, (shell = Shell.open(url, lab!, host)));
+      return shell;
+    };
+    const checked = new Set<string>();
+    for (const [i, block] of lesson.blocks.entries()) {
+      const exercise = block.exercise ? lesson.exercises.find((e) => e.id === block.exercise) : undefined;
+      if (block.exercise && !exercise) throw new LessonFailure(`${where(block.line)}: a solution block names exercise "${block.exercise}", which the lesson doesn't have.`);
+      if (exercise && !checked.has(exercise.id)) {
+        checked.add(exercise.id);
+        const before = await runCheck(url, lab, exercise.id);
+        if (before.status !== CHECK_STATUS.failed) {
+          throw new LessonFailure(
+            `${where(exercise.line)}: exercise "${exercise.id}": the check ${before.passed ? 'already passes before the solution ran, so it proves nothing' : `timed out before the solution ran (after ${exercise.timeoutSeconds} s); it must fail fast`}.`,
+            before.output,
+          );
+        }
+      }
+      const run = await (await shellFor(block.host)).run(block);
+      report.blocksRun++;
+      const failedAsExpected = block.expect === 'failure';
+      if ((run.status === 0) === failedAsExpected || run.timedOut) {
+        const what = run.timedOut
+          ? `did not finish within ${BLOCK_TIMEOUT_MS / 1000} s`
+          : failedAsExpected
+            ? 'is marked `fails` but exited 0'
+            : `exited with status ${run.status}`;
+        throw new LessonFailure(`${where(block.line)}: the run block on ${block.host}${exercise ? ` (solution of exercise "${exercise.id}")` : ''} ${what}.`, run.output);
+      }
+      const next = lesson.blocks[i + 1];
+      if (exercise && next?.exercise !== exercise.id) {
+        const after = await runCheck(url, lab, exercise.id);
+        if (!after.passed) {
+          throw new LessonFailure(
+            `${where(exercise.line)}: exercise "${exercise.id}": the check ${after.status === CHECK_STATUS.timedOut ? `timed out (after ${exercise.timeoutSeconds} s)` : 'still fails'} after the solution ran.`,
+            after.output,
+          );
+        }
+        report.exercisesProven.push(exercise.id);
+      }
+    }
+    const unproven = lesson.exercises.filter((e) => !checked.has(e.id));
+    if (unproven.length > 0) throw new LessonFailure(`${where(unproven[0]!.line)}: exercise "${unproven[0]!.id}" has no solution blocks to verify.`);
+    report.ok = true;
+  } catch (err) {
+    const output = err instanceof LessonFailure ? err.output : '';
+    report.problem = { what: (err as Error).message, output: output.length > REPORT_OUTPUT_CHARS ? `…${output.slice(-REPORT_OUTPUT_CHARS)}` : output };
+  } finally {
+    for (const shell of shells.values()) shell.then((s) => s.close(), () => {});
+    if (lab) await deleteLab(url, lab).catch(() => {});
+    report.durationMs = performance.now() - started;
+  }
+  return report;
+}
+
+/**
+ * One host's terminal, driven like a learner at the keyboard: each line of a block typed with
+ * Enter, as the Run button does. Bash's ERR trap records the status of any command that fails,
+ * and a marker printed after the block carries it back (its own echo can't match the pattern:
+ * the echo shows `"$__dnl_rc"`, not digits).
+ */
+class Shell {
+  private readonly term: TerminalClient;
+  private runs = 0;
+
+  private constructor(term: TerminalClient) {
+    this.term = term;
+  }
+
+  static async open(url: string, lab: LabCreated, host: string): Promise<Shell> {
+    const term = await TerminalClient.open({ url }, lab, host);
+    await term.waitFor(PROMPT, SHELL_READY_TIMEOUT_MS);
+    term.type("trap '__dnl_rc=$?' ERR\r");
+    return new Shell(term);
+  }
+
+  async run(block: RunBlock): Promise<{ status: number; timedOut: boolean; output: string }> {
+    const n = ++this.runs;
+    const marker = `__DNL_DONE_${n}__`;
+    const from = this.term.text.length;
+    this.term.type('__dnl_rc=0\r');
+    for (const line of block.code.split('\n')) this.term.type(`${line}\r`);
+    this.term.type(`printf '\\n%s %s\\n' ${marker} "$__dnl_rc"\r`);
+    const done = new RegExp(`${marker} (\\d+)`);
+    try {
+      const seen = await this.term.waitFor(done, BLOCK_TIMEOUT_MS, from);
+      const m = done.exec(seen)!;
+      return { status: Number(m[1]), timedOut: false, output: cleanOutput(seen.slice(0, m.index)) };
+    } catch {
+      this.term.type('\x03');
+      return { status: -1, timedOut: true, output: cleanOutput(stripAnsi(this.term.text.slice(from))) };
+    }
+  }
+
+  close(): void {
+    this.term.close();
+  }
+}
+
+/** The block's output without the verifier's own bookkeeping lines. */
+function cleanOutput(text: string): string {
+  return text
+    .replace(/\r/g, '')
+    .split('\n')
+    .filter((line) => !/__dnl_rc=0$|__DNL_DONE_\d+__/.test(line))
+    .join('\n')
+    .trim();
+}
+
+async function createLab(url: string, lesson: string): Promise<LabCreated> {
+  const res = await fetch(`${url}/api/labs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ lesson }) });
+  const body = (await res.json()) as LabCreated & { message?: string };
+  if (res.status !== 201) throw new LessonFailure(`the lab could not be created (HTTP ${res.status}): ${body.message ?? ''}`);
+  return body;
+}
+
+async function deleteLab(url: string, lab: LabCreated): Promise<void> {
+  await fetch(`${url}/api/labs/${lab.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${lab.token}` } });
+}
+
+async function runCheck(url: string, lab: LabCreated, exerciseId: string): Promise<CheckResult> {
+  const res = await fetch(url + checkPath(lab.id, exerciseId), { method: 'POST', headers: { authorization: `Bearer ${lab.token}` } });
+  const body = (await res.json()) as CheckResult & { message?: string };
+  if (res.status !== 200) throw new LessonFailure(`the check of exercise "${exerciseId}" could not run (HTTP ${res.status}): ${body.message ?? ''}`);
+  return body;
+}
+
+/** The report as text: one line per lesson, and for a failed one the problem and its output. */
+export function formatReport(reports: LessonReport[], wallMs: number, parallel: number): string {
+  const lines: string[] = [];
+  for (const r of reports) {
+    const secs = `${(r.durationMs / 1000).toFixed(1)} s`;
+    const counts = `${r.blocksRun}/${r.blocksTotal} blocks, ${r.exercisesProven.length}/${r.exercisesTotal} exercises proven`;
+    lines.push(`${r.ok ? 'PASS' : 'FAIL'}  ${r.lesson}  ${counts}  ${secs}`);
+    for (const id of r.exercisesProven) lines.push(`        exercise ${id}: check failed before the solution, passed after`);
+    if (r.problem) {
+      lines.push(`        ${r.problem.what}`);
+      if (r.problem.output) lines.push('        output:', ...r.problem.output.split('\n').map((l) => `        | ${l}`));
+    }
+  }
+  const failed = reports.filter((r) => !r.ok).length;
+  lines.push(
+    '',
+    `${reports.length} lesson(s) verified in ${(wallMs / 1000).toFixed(1)} s wall time, up to ${parallel} at once: ${reports.length - failed} passed, ${failed} failed.`,
+  );
+  return lines.join('\n');
+}
