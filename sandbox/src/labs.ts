@@ -8,9 +8,9 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type Docker from 'dockerode';
 import type { Config } from './config.ts';
 import { describeDockerError, detectPrivilegeMode, privilegeHostConfig, type PrivilegeMode } from './docker.ts';
-import type { LabManifest } from './labspec.ts';
+import { MACVLAN_ENV, type LabManifest, type LabSpec } from './labspec.ts';
 import { IMAGES, LABELS, ROLES, labHostContainerName, labNetworkName } from './names.ts';
-import { firstFreeSubnet, formatCidr, gatewayOf, parseCidr, type Cidr } from './subnets.ts';
+import { firstFreeSubnet, formatCidr, gatewayOf, halves, parseCidr, type Cidr } from './subnets.ts';
 
 /** An error a client can meet: an HTTP status, a stable code, and a sentence for a person. */
 export class LabError extends Error {
@@ -34,6 +34,8 @@ export interface Lab {
   hosts: LabHost[];
   networkName: string;
   subnet: string;
+  /** Extra environment of every lab host (the macvlan addresses, for `macvlan: true` labs). */
+  env: string[];
   createdAt: number;
   /** Hard limit: the lab is removed at this time whatever happens. */
   expiresAt: number;
@@ -52,6 +54,16 @@ const TOKEN_BYTES = 32;
 const SUBNET_RETRIES = 5;
 
 const hashToken = (token: string) => createHash('sha256').update(token).digest();
+
+/** What a lab host is told about its link, for lessons that put macvlan containers on it. */
+function labEnv(spec: LabSpec, subnet: Cidr): string[] {
+  if (!spec.macvlan) return [];
+  return [
+    `${MACVLAN_ENV.subnet}=${formatCidr(subnet)}`,
+    `${MACVLAN_ENV.gateway}=${gatewayOf(subnet)}`,
+    `${MACVLAN_ENV.range}=${formatCidr(halves(subnet)[1])}`,
+  ];
+}
 
 type RemovalListener = (lab: Lab, reason: string) => void;
 
@@ -104,9 +116,9 @@ export class LabManager {
     const hosts = spec.hosts.map((name) => ({ name, containerName: labHostContainerName(id, name) }));
     try {
       const mode = await this.ensurePrivilegeMode();
-      const subnet = await this.createNetwork(id, lesson, networkName);
+      const subnet = await this.createNetwork(id, lesson, networkName, spec);
       const lab: Lab = {
-        id, lesson, hosts, networkName, subnet: formatCidr(subnet),
+        id, lesson, hosts, networkName, subnet: formatCidr(subnet), env: labEnv(spec, subnet),
         createdAt: now,
         expiresAt: now + this.config.LAB_MAX_LIFETIME * 1000,
         lastActive: now,
@@ -215,7 +227,7 @@ export class LabManager {
     return { [LABELS.instance]: this.config.LAB_INSTANCE, [LABELS.lab]: labId, [LABELS.lesson]: lesson, [LABELS.role]: role };
   }
 
-  private createNetwork(labId: string, lesson: string, name: string): Promise<Cidr> {
+  private createNetwork(labId: string, lesson: string, name: string, spec: LabSpec): Promise<Cidr> {
     const task = this.networkQueue.then(async () => {
       const pool = parseCidr(this.config.LAB_SUBNET_POOL)!;
       for (let attempt = 0; attempt < SUBNET_RETRIES; attempt++) {
@@ -231,7 +243,15 @@ export class LabManager {
             // No route out: labs reach nothing but their own hosts (see docs/security).
             Internal: true,
             CheckDuplicate: true,
-            IPAM: { Driver: 'default', Config: [{ Subnet: formatCidr(subnet), Gateway: gatewayOf(subnet) }] },
+            IPAM: {
+              Driver: 'default',
+              Config: [{
+                Subnet: formatCidr(subnet),
+                Gateway: gatewayOf(subnet),
+                // Keep the upper half free for the learner's macvlan containers on this link.
+                ...(spec.macvlan ? { IPRange: formatCidr(halves(subnet)[0]) } : {}),
+              }],
+            },
             Labels: this.labels(labId, lesson, ROLES.network),
           });
           return subnet;
@@ -257,7 +277,7 @@ export class LabManager {
       name: host.containerName,
       Hostname: host.name,
       Image: this.image,
-      Env: ['TERM=xterm-256color'],
+      Env: ['TERM=xterm-256color', ...lab.env],
       Labels: { ...this.labels(lab.id, lab.lesson, ROLES.host), [LABELS.host]: host.name },
       HostConfig: {
         ...privilegeHostConfig(mode),

@@ -16,6 +16,12 @@ export const hostNameSchema = z
 export const labSpecSchema = z
   .object({
     hosts: z.array(hostNameSchema).min(1).max(MAX_HOSTS_PER_LAB),
+    /**
+     * The lesson puts macvlan containers on the lab hosts' own link (parent eth0). The runner
+     * then gives lab hosts addresses from the lower half of the lab subnet only and tells every
+     * host (environment variables, see MACVLAN_ENV) which upper half is free for containers.
+     */
+    macvlan: z.boolean().optional(),
   })
   .strict()
   .refine((spec) => new Set(spec.hosts).size === spec.hosts.length, {
@@ -24,6 +30,16 @@ export const labSpecSchema = z
   });
 
 export type LabSpec = z.infer<typeof labSpecSchema>;
+
+/** Environment variables a lab host of a `macvlan: true` lab has (in its shells and checks too). */
+export const MACVLAN_ENV = {
+  /** The lab network's subnet: the `--subnet` of a macvlan network on eth0. */
+  subnet: 'LAB_SUBNET',
+  /** The lab network's gateway address: the `--gateway`. */
+  gateway: 'LAB_GATEWAY',
+  /** Addresses no lab host uses: the `--ip-range` for macvlan containers. */
+  range: 'LAB_MACVLAN_RANGE',
+} as const;
 
 /**
  * How long a check may run. Checks ask a lab host a question (`docker inspect`, one `wget`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { firstFreeSubnet, formatCidr, gatewayOf, overlaps, parseCidr } from './subnets.ts';
+import { firstFreeSubnet, formatCidr, gatewayOf, halves, overlaps, parseCidr } from './subnets.ts';
 
 const c = (s: string) => parseCidr(s)!;
 
@@ -25,5 +25,9 @@ describe('subnets', () => {
 
   it('returns nothing when the pool is exhausted', () => {
     expect(firstFreeSubnet(c('10.213.0.0/25'), 26, [c('10.213.0.0/25')])).toBeUndefined();
+  });
+
+  it('splits a subnet into a lower half for lab hosts and an upper half for macvlan containers', () => {
+    expect(halves(c('10.213.0.64/26')).map(formatCidr)).toEqual(['10.213.0.64/27', '10.213.0.96/27']);
   });
 });

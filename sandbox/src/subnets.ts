@@ -48,3 +48,9 @@ export function firstFreeSubnet(pool: Cidr, prefix: number, used: Cidr[]): Cidr 
 
 /** Docker takes the first usable address as the gateway; we name it explicitly. */
 export const gatewayOf = (c: Cidr) => formatIp(c.base + 1);
+
+/** The two halves of a subnet: lab hosts get addresses from the lower, macvlan containers the upper. */
+export function halves(c: Cidr): [Cidr, Cidr] {
+  const prefix = c.prefix + 1;
+  return [{ base: c.base, prefix }, { base: c.base + size(prefix), prefix }];
+}

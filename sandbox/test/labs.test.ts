@@ -11,7 +11,10 @@ import {
 } from './harness.ts';
 
 const BRIDGE_LESSON = '05-user-defined-bridges';
-const TWO_HOSTS = { 'two-hosts': { title: 'Two hosts', lab: { hosts: ['host1', 'host2'] } } };
+const TWO_HOSTS = {
+  'two-hosts': { title: 'Two hosts', lab: { hosts: ['host1', 'host2'] } },
+  'macvlan-hosts': { title: 'Macvlan', lab: { hosts: ['host1', 'host2'], macvlan: true } },
+};
 
 describe('a lab for the bridge lesson', () => {
   let runner: RunningRunner;
@@ -112,6 +115,28 @@ describe('a two-host lab', () => {
     expect(byName).toMatch(/exit=[12]/);
 
     for (const lab of [a, b]) await api(runner, 'DELETE', `/api/labs/${lab.id}`, { token: lab.token });
+  });
+
+  it('keeps the upper half of a macvlan lab\'s subnet free, tells the hosts, and a macvlan container there reaches host2', async () => {
+    const lab = await createLab(runner, 'macvlan-hosts');
+    const term = await TerminalClient.open(runner, lab, 'host1');
+    await term.waitForPrompt();
+    const env = await term.run('echo "net=$LAB_SUBNET gw=$LAB_GATEWAY free=$LAB_MACVLAN_RANGE"');
+    const m = /net=(\d+\.\d+\.\d+)\.(\d+)\/26 gw=\1\.(\d+) free=\1\.(\d+)\/27/.exec(env);
+    expect(m, env).not.toBeNull();
+    const [base, gw, free] = [Number(m![2]), Number(m![3]), Number(m![4])];
+    expect(gw).toBe(base + 1);
+    expect(free).toBe(base + 32);
+    const host2 = await docker.getContainer(labHostContainerName(lab.id, 'host2')).inspect();
+    const host2Last = Number(Object.values(host2.NetworkSettings.Networks)[0].IPAddress.split('.')[3]);
+    expect(host2Last).toBeLessThan(base + 32);
+
+    await term.run('docker network create -d macvlan --subnet "$LAB_SUBNET" --gateway "$LAB_GATEWAY" --ip-range "$LAB_MACVLAN_RANGE" -o parent=eth0 mv');
+    const ping = await term.run(`docker run --rm --network mv busybox sh -c "ip -4 -o addr show eth0; ping -c1 -W2 ${host2.NetworkSettings.Networks[Object.keys(host2.NetworkSettings.Networks)[0]].IPAddress}"; echo "exit=$?"`, 60_000);
+    expect(ping).toMatch(new RegExp(`inet ${m![1].replace(/\./g, '\\.')}\\.(3[2-9]|[4-5]\\d|6[0-3])/26`));
+    expect(ping).toContain('exit=0');
+    term.close();
+    await api(runner, 'DELETE', `/api/labs/${lab.id}`, { token: lab.token });
   });
 });
 
