@@ -9,6 +9,7 @@
  *
  * Exits 1 when any lesson fails, 2 when it could not run at all.
  */
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../sandbox/src/config.ts';
@@ -23,8 +24,11 @@ import { ROOT, siteIsStale } from './steps.ts';
  * 2-core machine busy without starving the labs' own timing.
  */
 const DEFAULT_PARALLEL = 3;
-/** Its own instance name: a verify run reaps only what an earlier verify run left behind. */
-const INSTANCE = 'verify';
+/**
+ * Its own instance name, one per checkout: a verify run reaps only what an earlier verify run
+ * of the same checkout left behind, never a dev server's labs or another checkout's run.
+ */
+const INSTANCE = `verify-${createHash('sha256').update(ROOT).digest('hex').slice(0, 8)}`;
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
