@@ -1,0 +1,38 @@
+/**
+ * For lesson authors: start a lesson's lab without the web server, to try commands and copy
+ * real output into the text; the containers stay until `down`.
+ *
+ *   node scripts/lab.ts up 05-user-defined-bridges    prints the lab hosts' container names
+ *   docker exec -it <container> bash -l                a shell on a lab host (as a learner gets)
+ *   node scripts/lab.ts down                           removes every lab this checkout's `up` made
+ *
+ * Reads the lab spec from the built site (dist/lab-manifest.json): run `npm run build` after
+ * changing a lesson's `lab:`.
+ */
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { loadConfig } from '../sandbox/src/config.ts';
+import { createDockerClient } from '../sandbox/src/docker.ts';
+import { LabManager } from '../sandbox/src/labs.ts';
+import { loadManifest } from '../sandbox/src/server.ts';
+import { ROOT } from './steps.ts';
+
+/** One instance name per checkout, apart from the server's and the verifier's. */
+const INSTANCE = `author-${createHash('sha256').update(ROOT).digest('hex').slice(0, 8)}`;
+
+const [command, lesson] = process.argv.slice(2);
+const siteDir = path.join(ROOT, 'dist');
+const config = loadConfig({ ...process.env, LAB_INSTANCE: INSTANCE, LAB_SITE_DIR: siteDir });
+const labs = new LabManager(createDockerClient(), config, loadManifest(siteDir, (line) => console.error(line)));
+
+if (command === 'up' && lesson) {
+  const { lab } = await labs.create(lesson);
+  console.log(`Lab ${lab.id} for ${lesson} (subnet ${lab.subnet}${lab.env.length ? `; ${lab.env.join(' ')}` : ''}):`);
+  for (const host of lab.hosts) console.log(`  ${host.name}: docker exec -it ${host.containerName} bash -l`);
+} else if (command === 'down') {
+  const { containers, networks } = await labs.reapAll();
+  console.log(`Removed ${containers} container(s) and ${networks} network(s).`);
+} else {
+  console.error('Usage: node scripts/lab.ts up <lesson> | down');
+  process.exit(2);
+}
