@@ -50,6 +50,12 @@ export const LAB_ID_PATTERN = /^[0-9a-f]{12}$/;
 const LAB_ID_BYTES = 6;
 /** 256 bits: a token cannot be guessed, and only its hash is kept in memory. */
 const TOKEN_BYTES = 32;
+/**
+ * Bridge driver option (libnetwork, all engines since 2019) that leaves the bridge without an
+ * IPv4 address: the lab's gateway address then belongs to nobody, so nothing on the machine
+ * answers a lab host.
+ */
+const INHIBIT_GATEWAY_OPTION = 'com.docker.network.bridge.inhibit_ipv4';
 /** How often to retry a subnet that another process took between our listing and our create. */
 const SUBNET_RETRIES = 5;
 
@@ -240,8 +246,12 @@ export class LabManager {
           await this.docker.createNetwork({
             Name: name,
             Driver: 'bridge',
-            // No route out: labs reach nothing but their own hosts (see docs/security).
+            // No route out: labs reach nothing but their own hosts (README, "Security").
             Internal: true,
+            // And no address for the machine on the lab's bridge: an internal network only stops
+            // forwarding, so a lab host could otherwise reach every service of the machine itself
+            // (the runner's port, sshd) through the gateway address.
+            Options: { [INHIBIT_GATEWAY_OPTION]: 'true' },
             CheckDuplicate: true,
             IPAM: {
               Driver: 'default',
