@@ -9,12 +9,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import Docker from 'dockerode';
-import { mdxToJs } from 'satteri';
-import { lessonSteps, STEPS_KEY } from '../../src/markdown/lesson-steps.ts';
+import { compileLesson } from '../../src/markdown/lesson-steps.ts';
 import type { LabCreated } from '../src/protocol.ts';
 export { PROMPT, TerminalClient, stripAnsi } from '../src/tools/terminal-client.ts';
 import { LABELS } from '../src/names.ts';
-import { LAB_MANIFEST_PATH, labManifestSchema, lessonStepsSchema, type LabManifest, type ManifestLesson } from '../src/labspec.ts';
+import { LAB_MANIFEST_PATH, labManifestSchema, type LabManifest, type ManifestLesson } from '../src/labspec.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const docker = new Docker();
@@ -83,9 +82,7 @@ export type FixtureLesson = Omit<ManifestLesson, 'exercises' | 'blocks'> & Parti
  * processor the site build uses (the test supplies the frontmatter's lab).
  */
 export async function lessonFromMdx(file: string, hosts: string[] = ['host1']): Promise<FixtureLesson> {
-  const astro = { frontmatter: { lab: { hosts } } as Record<string, unknown> };
-  await mdxToJs(readFileSync(file, 'utf8'), { mdastPlugins: [lessonSteps()], data: { astro }, fileURL: pathToFileURL(file) });
-  const steps = lessonStepsSchema.parse(astro.frontmatter[STEPS_KEY]);
+  const { steps } = await compileLesson(readFileSync(file, 'utf8'), pathToFileURL(file), { lab: { hosts } });
   return { title: path.basename(file, '.mdx'), file: path.relative(ROOT, file), lab: { hosts }, ...steps };
 }
 

@@ -27,6 +27,11 @@ const machineAddresses = () =>
     .filter((a) => a && a.family === 'IPv4' && !a.internal)
     .map((a) => a!.address);
 
+async function gatewayOf(labId: string): Promise<string> {
+  const network = await docker.getNetwork(`dnl-${labId}`).inspect();
+  return network.IPAM?.Config?.[0]?.Gateway as string;
+}
+
 async function ipOf(labId: string, host: string): Promise<string> {
   const info = await docker.getContainer(labHostContainerName(labId, host)).inspect();
   return Object.values(info.NetworkSettings.Networks)[0]!.IPAddress;
@@ -75,7 +80,7 @@ describe('isolation of a lab', () => {
   });
 
   it("cannot reach the runner on any of the machine's addresses or the lab's gateway address, and fails fast", async () => {
-    const gateway = (await docker.getNetwork(`dnl-${a.id}`).inspect()).IPAM.Config[0].Gateway as string;
+    const gateway = await gatewayOf(a.id);
     for (const ip of [...machineAddresses(), gateway]) {
       const attempt = await tryConnect(ip, runner.port, false);
       expect(attempt.connected, `${ip}:${runner.port} ${attempt.output}`).toBe(false);
@@ -112,7 +117,7 @@ describe('isolation of a lab', () => {
   it('stays cut off when the learner, as root, puts the default route back', async () => {
     // The routes above only make failures fast; the boundary is the network itself: internal,
     // and with no address of the machine on it. Undo the routes the way a learner could.
-    const gateway = (await docker.getNetwork(`dnl-${a.id}`).inspect()).IPAM.Config[0].Gateway as string;
+    const gateway = await gatewayOf(a.id);
     const reroute = await execIn(hostA, ['sh', '-c', `ip route del unreachable ${gateway}; ip route replace default via ${gateway} dev eth0 && ip -color=never route show default`]);
     expect(reroute.output).toContain(`default via ${gateway}`);
     for (const ip of [...machineAddresses(), gateway]) {

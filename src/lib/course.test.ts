@@ -6,11 +6,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { mdxToJs } from 'satteri';
 import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { lessonStepsSchema } from '../../sandbox/src/labspec.ts';
-import { lessonSteps, STEPS_KEY } from '../markdown/lesson-steps.ts';
+import { compileLesson } from '../markdown/lesson-steps.ts';
 import { lessonFrontmatterSchema } from './lesson-schema.ts';
 
 const CONTENT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../content');
@@ -30,9 +28,7 @@ async function chapterProblems(source: string, file: string): Promise<string[]> 
   if (data.goals.length === 0) problems.push('no learning goals');
   // Keep line numbers: the frontmatter becomes blank lines, as Astro does.
   const body = '\n'.repeat(m[0].split('\n').length - 1) + source.slice(m[0].length);
-  const astro = { frontmatter: data as Record<string, unknown> };
-  await mdxToJs(body, { mdastPlugins: [lessonSteps()], data: { astro }, fileURL: pathToFileURL(file) });
-  const steps = lessonStepsSchema.parse(astro.frontmatter[STEPS_KEY]);
+  const { steps } = await compileLesson(body, pathToFileURL(file), data);
   if (steps.exercises.length < MIN_EXERCISES) problems.push(`${steps.exercises.length} exercise(s); a chapter needs at least ${MIN_EXERCISES}`);
   // A diagram: an SVG from content/diagrams imported as a component and shown in a <Figure>.
   const diagrams = [...body.matchAll(/^import (\w+) from '\.\/diagrams\/[\w-]+\.svg';$/gm)].map((d) => d[1]!);

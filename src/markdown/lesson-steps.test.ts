@@ -1,17 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { mdxToJs } from 'satteri';
-import { lessonSteps, STEPS_KEY } from './lesson-steps.ts';
-import type { LessonSteps } from '../../sandbox/src/labspec.ts';
+import { compileLesson } from './lesson-steps.ts';
 
 /** Compile an MDX body the way Astro does (same processor, same plugin) and return the steps and JS. */
-async function compile(body: string, hosts: string[] | null = ['host1', 'host2']) {
-  const astro = { frontmatter: hosts ? { lab: { hosts } } : {} } as { frontmatter: Record<string, unknown> };
-  const result = await mdxToJs(body, {
-    mdastPlugins: [lessonSteps()],
-    data: { astro },
-    fileURL: new URL('file:///course/content/99-fixture.mdx'),
-  });
-  return { steps: astro.frontmatter[STEPS_KEY] as LessonSteps, code: result.code };
+function compile(body: string, hosts: string[] | null = ['host1', 'host2']) {
+  return compileLesson(body, new URL('file:///course/content/99-fixture.mdx'), hosts ? { lab: { hosts } } : {});
 }
 
 const exercise = (inner: string, attrs = 'id="make-net" title="Make a network"') => `

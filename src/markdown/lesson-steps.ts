@@ -21,9 +21,9 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { MdastPluginDefinition } from 'satteri';
+import { mdxToJs, type MdastPluginDefinition } from 'satteri';
 import type { Code } from 'mdast';
-import { CHECK_TIMEOUT_SECONDS, exerciseAttrsSchema, type Exercise, type LessonSteps, type RunBlock } from '../../sandbox/src/labspec.ts';
+import { CHECK_TIMEOUT_SECONDS, exerciseAttrsSchema, lessonStepsSchema, type Exercise, type LessonSteps, type RunBlock } from '../../sandbox/src/labspec.ts';
 import { parseRunMeta } from './run-meta.ts';
 
 /** The authoring components this plugin knows; LessonLayout passes them to every lesson. */
@@ -99,6 +99,17 @@ export function lessonSteps(): MdastPluginDefinition {
       if (astro) astro.frontmatter = { ...frontmatter, [STEPS_KEY]: steps };
     },
   };
+}
+
+/**
+ * Compile an MDX body (frontmatter already removed) the way the site build does, outside Astro,
+ * and return its steps and compiled JS. For tests and tools: fixture lessons, the course checks.
+ */
+export async function compileLesson(body: string, file: URL, frontmatter: Record<string, unknown>): Promise<{ steps: LessonSteps; code: string }> {
+  // The shape Astro's MDX processor hands its plugins (see @astrojs/markdown-satteri).
+  const astro = { frontmatter: { ...frontmatter }, headings: [], localImagePaths: new Set<string>(), remoteImagePaths: new Set<string>() };
+  const { code } = await mdxToJs(body, { mdastPlugins: [lessonSteps()], data: { astro }, fileURL: file });
+  return { steps: lessonStepsSchema.parse(astro.frontmatter[STEPS_KEY]), code };
 }
 
 interface Where {
