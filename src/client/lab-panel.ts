@@ -5,7 +5,8 @@
  * LabPanelApi (src/lib/dom-contract.ts).
  */
 import { LAB_PANEL_TAG, type LabPanelApi } from '../lib/dom-contract.ts';
-import { createLab, deleteLab, labExists, MESSAGES, rememberedLab, rememberLab, type Lab } from './terminal/api.ts';
+import type { CheckResult } from '../../sandbox/src/protocol.ts';
+import { createLab, deleteLab, LabApiError, labExists, MESSAGES, rememberedLab, rememberLab, type Lab } from './terminal/api.ts';
 import type { LabView } from './terminal/ui.ts';
 
 /**
@@ -25,6 +26,8 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
     promise.then(resolve, reject).finally(() => clearTimeout(timer));
   });
 }
+
+const NO_LAB_TO_CHECK = 'Start the lab and do the task first: the check looks at what you did in your lab.';
 
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
@@ -116,6 +119,28 @@ class LabPanel extends HTMLElement implements LabPanelApi {
       view.type(host, lines);
     } catch (e) {
       this.#status(errorText(e), 'error');
+      throw e;
+    }
+  }
+
+  async check(exerciseId: string): Promise<CheckResult> {
+    // Not start(): a lab started just to be checked has nothing in it. A lab being resumed
+    // after a reload (or started a moment ago) is waited for.
+    const view = this.#view ?? (await this.#starting?.catch(() => undefined));
+    if (!view || view.closed) throw new Error(NO_LAB_TO_CHECK);
+    let checkExercise: (typeof import('./terminal/check.ts'))['checkExercise'];
+    try {
+      ({ checkExercise } = await import('./terminal/check.ts'));
+    } catch {
+      throw new Error(LOAD_FAILED);
+    }
+    try {
+      return await checkExercise(view.lab, exerciseId);
+    } catch (e) {
+      if (e instanceof LabApiError && e.code === 'lab_not_found' && this.#view === view) {
+        view.dispose();
+        this.#onGone();
+      }
       throw e;
     }
   }

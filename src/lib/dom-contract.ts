@@ -1,8 +1,9 @@
 /**
- * Names shared by the build (layouts, the Shiki transformer) and the browser scripts:
- * element names, data attributes and the lab panel's API. Defined once here. This module
- * must stay dependency-free: every page's script imports it.
+ * Names shared by the build (layouts, components, the Shiki transformer) and the browser
+ * scripts: element names, data attributes and the lab panel's API. Defined once here. This
+ * module must stay dependency-free (type-only imports aside): every page's script imports it.
  */
+import type { CheckResult } from '../../sandbox/src/protocol.ts';
 
 /** The lab panel custom element. */
 export const LAB_PANEL_TAG = 'lab-panel';
@@ -16,7 +17,7 @@ export const RUN_ATTRS = {
 } as const;
 
 /**
- * What a Run button may ask of the lab panel. The element implements it; code-block
+ * What a Run or Check button may ask of the lab panel. The element implements it; other
  * scripts call it after `customElements.whenDefined(LAB_PANEL_TAG)`.
  */
 export interface LabPanelApi {
@@ -28,4 +29,68 @@ export interface LabPanelApi {
    * whose message is a sentence for the learner.
    */
   run(lines: readonly string[], host?: string): Promise<void>;
+  /**
+   * Run an exercise's check in the running lab. Never starts a lab: a fresh one could only
+   * say "not yet". Resolves for passed, failed and timed-out checks alike; rejects with an
+   * Error whose message is a sentence for the learner (no lab running, lab gone, busy).
+   */
+  check(exerciseId: string): Promise<CheckResult>;
 }
+
+/** An exercise: src/components/Exercise.astro renders it, src/client/exercise.ts defines it. */
+export const EXERCISE_TAG = 'lesson-exercise';
+
+export const EXERCISE_ATTRS = {
+  /** On the element: the exercise id (unique across the course; progress is stored under it). */
+  id: 'data-exercise-id',
+  /** On the element: the lab host its check runs on. */
+  host: 'data-exercise-host',
+  /** On the element: the slug of the lesson it belongs to. */
+  lesson: 'data-exercise-lesson',
+  /** On the element: the status of the last check in this page (a CHECK_STATUS value). */
+  result: 'data-result',
+  /** The Check button. */
+  check: 'data-exercise-check',
+  /** The status line (role=status). */
+  status: 'data-exercise-status',
+  /** The "Passed" mark in the heading. */
+  tick: 'data-exercise-tick',
+  /** Hint.astro's wrapper: hidden until a check fails. */
+  hint: 'data-exercise-hint',
+  /** Where the failed check's output goes. */
+  output: 'data-exercise-output',
+} as const;
+
+/** The id of an exercise's heading, for links to it (the overview lists exercises). */
+export const exerciseAnchor = (exerciseId: string) => `exercise-${exerciseId}`;
+
+/**
+ * Progress marks (src/client/progress-marks.ts fills them in from src/client/progress.ts).
+ * Pages server-render which lesson or exercise an element stands for; the script needs no
+ * manifest.
+ */
+export const PROGRESS_ATTRS = {
+  /** On a lesson page: the slug this page records as visited. */
+  visit: 'data-progress-visit',
+  /** An element standing for a lesson (its slug); gets `visited` and `complete`. */
+  lesson: 'data-progress-lesson',
+  /** On the same element: the lesson's exercise ids, comma-separated (empty: none). */
+  exercises: 'data-progress-exercises',
+  /** An element standing for one exercise (its id); gets `passed` (as does the exercise itself). */
+  exercise: 'data-progress-exercise',
+  /** State the script sets on those elements, for styling and tests. */
+  visited: 'data-visited',
+  complete: 'data-complete',
+  passed: 'data-passed',
+  /** A descendant shown only while its lesson/exercise element is in that state: `visited` or `passed`. */
+  showWhen: 'data-progress-show',
+  /** A descendant that shows done/total of the lesson's exercises, or a tick when all are done. */
+  count: 'data-progress-count',
+  /** A button that wipes all progress (after confirm()). */
+  reset: 'data-progress-reset',
+  /** The status line next to it. */
+  resetStatus: 'data-progress-reset-status',
+} as const;
+
+/** `[attr]` or `[attr="value"]`, for querySelector (values here are ids and slugs: no quotes). */
+export const sel = (attr: string, value?: string) => (value === undefined ? `[${attr}]` : `[${attr}="${value}"]`);

@@ -2,6 +2,7 @@
  * The runner's HTTP API as the browser sees it, and the tab's remembered lab. Small and
  * xterm-free: the lab panel shell imports it statically to resume a lab after a reload.
  * Every error thrown here is a LabApiError whose message is a sentence for the learner.
+ * An exercise's check is in ./check.ts, loaded on the first Check.
  */
 import type { ApiError, LabCreated } from '../../../sandbox/src/protocol.ts';
 
@@ -13,17 +14,20 @@ export type LabErrorKind = 'unreachable' | 'unavailable' | 'gone' | 'server';
 export class LabApiError extends Error {
   readonly kind: LabErrorKind;
   readonly status: number | undefined;
-  constructor(message: string, kind: LabErrorKind, status?: number) {
+  /** The runner's error code (ApiError.error), when it sent one. */
+  readonly code: string | undefined;
+  constructor(message: string, kind: LabErrorKind, status?: number, code?: string) {
     super(message);
     this.name = 'LabApiError';
     this.kind = kind;
     this.status = status;
+    this.code = code;
   }
 }
 
 const LABS = '/api/labs';
 const labUrl = (id: string) => `${LABS}/${encodeURIComponent(id)}`;
-const auth = (lab: Pick<Lab, 'token'>) => ({ Authorization: `Bearer ${lab.token}` });
+export const auth = (lab: Pick<Lab, 'token'>) => ({ Authorization: `Bearer ${lab.token}` });
 
 export const MESSAGES = {
   unreachable:
@@ -31,9 +35,10 @@ export const MESSAGES = {
   unavailable:
     'Labs are unavailable here: this copy of the site is served without the lab server, so there is nothing to run a lab on. Serve the course with npm start to get terminals.',
   gone: 'This lab has expired or was removed.',
+  mismatch: 'The lab server sent a reply this page does not understand; the site and the server may be different versions. Rebuild and restart both.',
 } as const;
 
-async function send(url: string, init: RequestInit): Promise<Response> {
+export async function send(url: string, init: RequestInit): Promise<Response> {
   try {
     return await fetch(url, { ...init, cache: 'no-store' });
   } catch {
@@ -42,7 +47,7 @@ async function send(url: string, init: RequestInit): Promise<Response> {
 }
 
 /** Turn a non-2xx answer into a LabApiError, keeping the runner's own sentence when it sent one. */
-async function failure(res: Response): Promise<LabApiError> {
+export async function failure(res: Response): Promise<LabApiError> {
   let body: Partial<ApiError> | undefined;
   if (res.headers.get('content-type')?.includes('application/json')) {
     body = (await res.json().catch(() => undefined)) as Partial<ApiError> | undefined;
@@ -53,7 +58,7 @@ async function failure(res: Response): Promise<LabApiError> {
     if ([502, 503, 504].includes(res.status)) return new LabApiError(MESSAGES.unreachable, 'unreachable', res.status);
     return new LabApiError(`The lab server answered with an unexpected error (HTTP ${res.status}). Try again in a moment.`, 'server', res.status);
   }
-  return new LabApiError(body.message, res.status === 404 ? 'gone' : 'server', res.status);
+  return new LabApiError(body.message, res.status === 404 ? 'gone' : 'server', res.status, typeof body.error === 'string' ? body.error : undefined);
 }
 
 export async function createLab(lesson: string): Promise<Lab> {
@@ -65,7 +70,7 @@ export async function createLab(lesson: string): Promise<Lab> {
   if (res.status !== 201) throw await failure(res);
   const lab = (await res.json().catch(() => undefined)) as Lab | undefined;
   if (!isLab(lab)) {
-    throw new LabApiError('The lab server sent a reply this page does not understand; the site and the server may be different versions. Rebuild and restart both.', 'server', res.status);
+    throw new LabApiError(MESSAGES.mismatch, 'server', res.status);
   }
   return lab;
 }
