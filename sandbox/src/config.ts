@@ -69,6 +69,27 @@ export const configSchema = z.object({
   LAB_ALLOWED_ORIGINS: list.default([]),
   /** How often expired labs are looked for (seconds). */
   LAB_SWEEP_INTERVAL: wholeNumber(1, 3600).default(15),
+  /**
+   * When set, creating a lab needs this code (a workshop's organiser hands it out); the page
+   * asks for it once and remembers it. Terminals of existing labs need only their lab's token.
+   */
+  LAB_ACCESS_CODE: z.string().min(4, 'must be at least 4 characters').max(200).optional(),
+  /**
+   * Labs one client address may create per minute (a token bucket: this many at once, then one
+   * every 60/N s). A classroom behind one NAT address shares it, so the default leaves room for
+   * 30 learners starting a lab each in the same minute.
+   */
+  LAB_CREATE_RATE: wholeNumber(1, 100_000).default(30),
+  /** Take the client address from X-Forwarded-For (only behind a reverse proxy that sets it). */
+  LAB_TRUST_PROXY: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  /** One live lab per browser: starting a lab removes that browser's previous one. */
+  LAB_ONE_PER_BROWSER: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  /**
+   * Run lab hosts under this OCI runtime instead of the engine's default (e.g. `sysbox-runc`,
+   * which runs Docker-in-Docker without privileges). With a runtime set, lab hosts get no extra
+   * privileges at all: the runtime provides what dockerd needs.
+   */
+  LAB_RUNTIME: z.string().regex(/^[a-zA-Z0-9_.-]{1,64}$/, 'must be a runtime name such as sysbox-runc').optional(),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

@@ -43,6 +43,8 @@ export interface Lab {
   lastActive: number;
   openTerminals: number;
   tokenHash: Buffer;
+  /** The browser that asked for it (a random id the page keeps), for one lab per browser. */
+  client?: string;
 }
 
 /** Lab ids are 12 lowercase hex characters; anything else is not a lab and gets 404 at once. */
@@ -106,10 +108,17 @@ export class LabManager {
     return () => this.removalListeners.delete(listener);
   }
 
-  /** Create a lab for a lesson; resolves once every lab host is running (its inner dockerd may still be starting). */
-  async create(lesson: string): Promise<{ lab: Lab; token: string }> {
+  /**
+   * Create a lab for a lesson; resolves once every lab host is running (its inner dockerd may
+   * still be starting). With LAB_ONE_PER_BROWSER, the client's previous labs are removed first.
+   */
+  async create(lesson: string, opts: { client?: string } = {}): Promise<{ lab: Lab; token: string }> {
     const spec = this.manifest.lessons[lesson]?.lab;
     if (!spec) throw new LabError(404, 'unknown_lesson', `There is no lesson "${lesson}" with a lab. Check the lesson name in the page address.`);
+    if (opts.client && this.config.LAB_ONE_PER_BROWSER) {
+      const previous = [...this.labs.values()].filter((l) => l.client === opts.client);
+      await Promise.all(previous.map((l) => this.remove(l.id, 'You started a lab in another tab or lesson of this browser, so this one was stopped (one lab per browser).')));
+    }
     if (this.labs.size + this.creating >= this.config.LAB_MAX_LABS) {
       const n = this.config.LAB_MAX_LABS;
       throw new LabError(503, 'capacity', `The workshop is full (${n} of ${n} labs in use); try again in a few minutes.`);
@@ -130,6 +139,7 @@ export class LabManager {
         lastActive: now,
         openTerminals: 0,
         tokenHash: hashToken(token),
+        ...(opts.client ? { client: opts.client } : {}),
       };
       await Promise.all(hosts.map((h) => this.startHost(lab, h, mode)));
       this.labs.set(id, lab);
@@ -186,11 +196,32 @@ export class LabManager {
     return true;
   }
 
-  /** Remove every lab whose time is up; run periodically. */
+  /** Remove every lab whose time is up, or whose lab host stopped; run periodically. */
   async sweep(now = Date.now()): Promise<void> {
     const due = [...this.labs.values()].filter((lab) => now >= this.expiryOf(lab));
     await Promise.all(
       due.map((lab) => this.remove(lab.id, now >= lab.expiresAt ? 'This lab reached its maximum lifetime and was removed.' : 'This lab was idle too long and was removed.')),
+    );
+    await this.removeDeadLabs();
+  }
+
+  /**
+   * A lab host that stopped (killed, crashed, or the engine restarted and took it down) leaves a
+   * lab nobody can use: remove it, saying why. One container listing per sweep covers all labs;
+   * if the engine does not answer, labs stay until it does, and are checked then.
+   */
+  private async removeDeadLabs(): Promise<void> {
+    if (this.labs.size === 0) return;
+    const filters = JSON.stringify({ label: [`${LABELS.instance}=${this.config.LAB_INSTANCE}`, `${LABELS.role}=${ROLES.host}`] });
+    const containers = await this.docker.listContainers({ all: true, filters });
+    const byHost = new Map(containers.map((c) => [`${c.Labels[LABELS.lab]}/${c.Labels[LABELS.host]}`, c]));
+    await Promise.all(
+      [...this.labs.values()].map((lab) => {
+        const dead = lab.hosts.find((h) => byHost.get(`${lab.id}/${h.name}`)?.State !== 'running');
+        if (!dead) return;
+        const c = byHost.get(`${lab.id}/${dead.name}`);
+        return this.remove(lab.id, `Lab host ${dead.name} stopped (${c ? c.Status : 'it no longer exists'}), so this lab was removed. Start a new lab.`);
+      }),
     );
   }
 
@@ -214,7 +245,8 @@ export class LabManager {
   }
 
   private ensurePrivilegeMode(): Promise<PrivilegeMode> {
-    if (this.config.LAB_HOST_PRIVILEGES !== 'auto') return Promise.resolve(this.config.LAB_HOST_PRIVILEGES);
+    // Another runtime (LAB_RUNTIME) gets no privileges: nothing to probe.
+    if (this.config.LAB_HOST_PRIVILEGES !== 'auto' || this.config.LAB_RUNTIME) return Promise.resolve(this.config.LAB_HOST_PRIVILEGES === 'auto' ? 'capabilities' : this.config.LAB_HOST_PRIVILEGES);
     this.privilegeMode ??= (async () => {
       try {
         await this.docker.getImage(this.image).inspect();
@@ -290,7 +322,9 @@ export class LabManager {
       Env: ['TERM=xterm-256color', ...lab.env],
       Labels: { ...this.labels(lab.id, lab.lesson, ROLES.host), [LABELS.host]: host.name },
       HostConfig: {
-        ...privilegeHostConfig(mode),
+        // Under another runtime (e.g. sysbox-runc) dockerd runs unprivileged; otherwise the lab
+        // host needs (nearly) every privilege: see README, "Security".
+        ...(c.LAB_RUNTIME ? { Runtime: c.LAB_RUNTIME } : privilegeHostConfig(mode)),
         NetworkMode: lab.networkName,
         Memory: c.LAB_HOST_MEMORY,
         // Equal to Memory: no swap, so a memory hog meets the OOM killer inside its own lab.

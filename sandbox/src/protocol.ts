@@ -167,6 +167,21 @@ export interface ApiError {
   message: string;
 }
 
+/** The body of POST /api/labs. */
+export interface CreateLabRequest {
+  lesson: string;
+  /**
+   * A random id the page keeps in localStorage (CLIENT_ID_PATTERN): with one lab per browser
+   * (the default), creating a lab removes the labs this id created before.
+   */
+  client?: string;
+}
+
+export const CLIENT_ID_PATTERN = /^[A-Za-z0-9_-]{16,64}$/;
+
+/** Request header carrying the workshop's access code, when the runner has one (LAB_ACCESS_CODE). */
+export const ACCESS_CODE_HEADER = 'x-lab-access-code';
+
 /** The body of a 201 answer to POST /api/labs. */
 export interface LabCreated {
   id: string;

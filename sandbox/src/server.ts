@@ -3,6 +3,7 @@
  * upgrade, on one origin. Requests are checked here (origin, token, body); the work is done by
  * labs.ts (labs) and terminal.ts (terminals).
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -15,7 +16,8 @@ import { describeDockerError, engineStatus } from './docker.ts';
 import { runCheck } from './checks.ts';
 import { LAB_MANIFEST_PATH, labManifestSchema, type LabManifest } from './labspec.ts';
 import { LabError, LabManager, type Lab } from './labs.ts';
-import { CLOSE_CODES, MAX_FRAME_BYTES, type ApiError, type LabCreated } from './protocol.ts';
+import { ACCESS_CODE_HEADER, CLIENT_ID_PATTERN, CLOSE_CODES, MAX_FRAME_BYTES, type ApiError, type CreateLabRequest, type LabCreated } from './protocol.ts';
+import { RateLimiter } from './ratelimit.ts';
 import { TerminalSession } from './terminal.ts';
 
 /** A POST body is a lesson name; anything bigger than this is not one. */
@@ -55,6 +57,7 @@ export function loadManifest(siteDir: string, log: (line: string) => void): LabM
 export function createRunner(config: Config, docker: Docker, log: (line: string) => void): Runner {
   const manifest = loadManifest(config.siteDir, log);
   const labs = new LabManager(docker, config, manifest);
+  const createLimiter = new RateLimiter(config.LAB_CREATE_RATE);
   /** Labs with a check running: one at a time per lab, so a learner can't pile checks onto it. */
   const checking = new Set<string>();
   const terminals = new Map<string, Set<TerminalSession>>();
@@ -96,15 +99,34 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
     }
     if (url.pathname === '/api/health' && req.method === 'GET') {
       const engine = await engineStatus(docker);
-      return sendJson(res, 200, { engine, labs: labs.size, maxLabs: config.LAB_MAX_LABS });
+      return sendJson(res, 200, { engine, labs: labs.size, maxLabs: config.LAB_MAX_LABS, accessCodeRequired: Boolean(config.LAB_ACCESS_CODE) });
     }
     if (url.pathname === '/api/labs' && req.method === 'POST') {
-      const body = await readJson(req);
-      const lesson = (body as { lesson?: unknown })?.lesson;
+      const wait = createLimiter.take(clientAddress(req, config.LAB_TRUST_PROXY));
+      if (wait > 0) {
+        const seconds = Math.ceil(wait / 1000);
+        res.setHeader('retry-after', String(seconds));
+        return sendError(res, 429, 'rate_limited', `Too many labs were started from your address in the last minute. Wait ${seconds} seconds, then start the lab again.`);
+      }
+      if (config.LAB_ACCESS_CODE) {
+        const given = req.headers[ACCESS_CODE_HEADER];
+        if (typeof given !== 'string' || !given) {
+          return sendError(res, 401, 'access_code_required', 'This workshop needs an access code to start a lab. Enter the code the organiser gave you.');
+        }
+        if (!sameSecret(given, config.LAB_ACCESS_CODE)) {
+          return sendError(res, 403, 'access_code_wrong', 'That access code is not right. Check it with the organiser and enter it again.');
+        }
+      }
+      const body = (await readJson(req)) as Partial<Record<keyof CreateLabRequest, unknown>> | null;
+      const lesson = body?.lesson;
       if (typeof lesson !== 'string' || !lesson) {
         return sendError(res, 400, 'bad_request', 'Send a JSON body like {"lesson": "05-user-defined-bridges"} naming the lesson whose lab you want.');
       }
-      const { lab, token } = await labs.create(lesson);
+      const client = body?.client;
+      if (client !== undefined && (typeof client !== 'string' || !CLIENT_ID_PATTERN.test(client))) {
+        return sendError(res, 400, 'bad_request', 'The "client" field must be 16-64 letters, digits, dashes or underscores; reload the page to get a new one.');
+      }
+      const { lab, token } = await labs.create(lesson, { client });
       log(`lab ${lab.id} created for ${lesson} (${lab.hosts.map((h) => h.name).join(', ')}; ${lab.subnet})`);
       return sendJson(res, 201, describeLab(lab, token));
     }
@@ -203,6 +225,18 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
       return closing;
     },
   };
+}
+
+/** Who is asking, for the rate limit: the socket's address, or the proxy's word for it when trusted. */
+function clientAddress(req: http.IncomingMessage, trustProxy: boolean): string {
+  const forwarded = trustProxy ? String(req.headers['x-forwarded-for'] ?? '').split(',')[0]?.trim() : '';
+  return forwarded || req.socket.remoteAddress || 'unknown';
+}
+
+/** Compare a secret without leaking through timing how much of it matched. */
+function sameSecret(given: string, expected: string): boolean {
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(given), digest(expected));
 }
 
 function bearer(req: http.IncomingMessage): string | undefined {

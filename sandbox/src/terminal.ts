@@ -17,6 +17,9 @@ import { LAB_HOST_PATHS } from './names.ts';
 /** Initial size until the browser sends its first resize (a 0x0 TTY would garble the first screen). */
 const DEFAULT_SIZE = { cols: 80, rows: 24 };
 
+/** How long after a shell's stream ends its lab host's state is read again (ms); see onShellEnded. */
+const HOST_STATE_SETTLE_MS = 300;
+
 export interface TerminalOptions {
   docker: Docker;
   ws: WebSocket;
@@ -155,13 +158,40 @@ export class TerminalSession {
     await this.exec.resize({ h: this.size.rows, w: this.size.cols }).catch(() => {});
   }
 
+  /**
+   * The exec stream ended: the learner left the shell (`exit`), or the lab host or the engine
+   * went away under it. Tell them apart, so the page says what happened instead of reconnecting
+   * to a host that is no longer there.
+   */
   private async onShellEnded(): Promise<void> {
     if (this.closed) return;
+    const { docker, containerName, host } = this.opts;
+    let state: { Running?: boolean; OOMKilled?: boolean; ExitCode?: number } | undefined;
+    try {
+      state = (await docker.getContainer(containerName).inspect()).State;
+      // A killed lab host ends the exec stream a moment before the engine records the container
+      // as stopped: look once more before calling it a normal exit.
+      if (state?.Running) {
+        await new Promise((r) => setTimeout(r, HOST_STATE_SETTLE_MS));
+        state = (await docker.getContainer(containerName).inspect()).State;
+      }
+    } catch (err) {
+      const gone = (err as { statusCode?: number }).statusCode === 404;
+      this.fail(gone
+        ? `Lab host ${host} no longer exists (the lab was removed). Start a new lab.`
+        : `The lab server lost its connection to Docker (the engine may have restarted), and this lab with it. Start a new lab when the server is back.`);
+      return;
+    }
+    if (!state?.Running) {
+      const why = state?.OOMKilled ? 'it ran out of memory' : `exit code ${state?.ExitCode ?? 'unknown'}`;
+      this.fail(`Lab host ${host} stopped (${why}), so this terminal closed. Stop the lab and start a new one.`);
+      return;
+    }
     let code: number | null = null;
     try {
       code = (await this.exec?.inspect())?.ExitCode ?? null;
     } catch {
-      // The lab host is gone; the exit code is unknown.
+      // The exec is gone with its process; the exit code is unknown.
     }
     this.send({ type: SERVER_MESSAGES.exit, code });
     this.close(CLOSE_CODES.exited, 'shell exited');

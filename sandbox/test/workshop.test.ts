@@ -1,0 +1,91 @@
+/**
+ * A workshop's limits against a real runner and real labs: capacity, the per-address rate limit,
+ * the access code, one lab per browser, another runtime, and a lab host that dies.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { ACCESS_CODE_HEADER, CLOSE_CODES, SERVER_MESSAGES } from '../src/protocol.ts';
+import { labHostContainerName } from '../src/names.ts';
+import { api, createLab, docker, labObjects, startRunner, TerminalClient, type RunningRunner } from './harness.ts';
+
+const BRIDGE_LESSON = '05-user-defined-bridges';
+const CODE = 'river-otter-42';
+
+describe('a workshop runner', () => {
+  let runner: RunningRunner | undefined;
+  afterEach(async () => {
+    await runner?.stop();
+    runner = undefined;
+  });
+
+  it('refuses a lab beyond LAB_MAX_LABS with the "workshop is full" sentence, and takes one again after a lab ends', async () => {
+    runner = await startRunner({ LAB_MAX_LABS: '1' });
+    const first = await createLab(runner, BRIDGE_LESSON);
+    const full = await api(runner, 'POST', '/api/labs', { body: { lesson: BRIDGE_LESSON } });
+    expect(full.status).toBe(503);
+    expect(full.json).toEqual({ error: 'capacity', message: 'The workshop is full (1 of 1 labs in use); try again in a few minutes.' });
+    expect((await api(runner, 'DELETE', `/api/labs/${first.id}`, { token: first.token })).status).toBe(204);
+    expect((await api(runner, 'POST', '/api/labs', { body: { lesson: BRIDGE_LESSON } })).status).toBe(201);
+  });
+
+  it('limits how many labs one address starts per minute, with Retry-After and a sentence', async () => {
+    runner = await startRunner({ LAB_CREATE_RATE: '2' });
+    // Unknown lessons cost a token too (nothing is created, so the test stays cheap).
+    for (let i = 0; i < 2; i++) expect((await api(runner, 'POST', '/api/labs', { body: { lesson: 'none' } })).status).toBe(404);
+    const limited = await api(runner, 'POST', '/api/labs', { body: { lesson: 'none' } });
+    expect(limited.status).toBe(429);
+    expect(limited.json.message).toMatch(/^Too many labs were started from your address in the last minute\. Wait \d+ seconds/);
+    expect((await api(runner, 'GET', '/api/health')).status).toBe(200);
+  });
+
+  it('asks for the access code when one is set, refuses a wrong one, and creates the lab with the right one', async () => {
+    runner = await startRunner({ LAB_ACCESS_CODE: CODE });
+    expect((await api(runner, 'GET', '/api/health')).json.accessCodeRequired).toBe(true);
+    const missing = await api(runner, 'POST', '/api/labs', { body: { lesson: BRIDGE_LESSON } });
+    expect(missing.status).toBe(401);
+    expect(missing.json.error).toBe('access_code_required');
+    const wrong = await api(runner, 'POST', '/api/labs', { body: { lesson: BRIDGE_LESSON }, headers: { [ACCESS_CODE_HEADER]: 'river-otter-43' } });
+    expect(wrong.status).toBe(403);
+    expect(wrong.json.message).toMatch(/access code is not right/);
+    const ok = await api(runner, 'POST', '/api/labs', { body: { lesson: BRIDGE_LESSON }, headers: { [ACCESS_CODE_HEADER]: CODE } });
+    expect(ok.status).toBe(201);
+  });
+
+  it("keeps one lab per browser: a browser's new lab ends its previous one, and tells that lab's terminal why", async () => {
+    runner = await startRunner();
+    const client = 'browser-aaaaaaaaaaaaaaaa';
+    const first = await api(runner, 'POST', '/api/labs', { body: { lesson: BRIDGE_LESSON, client } });
+    const other = await api(runner, 'POST', '/api/labs', { body: { lesson: BRIDGE_LESSON, client: 'browser-bbbbbbbbbbbbbbbb' } });
+    const term = await TerminalClient.open(runner, first.json, 'host1');
+    await term.waitForPrompt();
+    const second = await api(runner, 'POST', '/api/labs', { body: { lesson: BRIDGE_LESSON, client } });
+    expect(second.status).toBe(201);
+    expect(await term.waitClosed()).toBe(CLOSE_CODES.labGone);
+    expect(term.messages.find((m) => m.type === SERVER_MESSAGES.error)).toMatchObject({ message: expect.stringMatching(/one lab per browser/) });
+    expect((await api(runner, 'GET', `/api/labs/${first.json.id}`, { token: first.json.token })).status).toBe(404);
+    expect(await labObjects(first.json.id)).toEqual({ containers: 0, networks: 0, volumes: 0 });
+    // Another browser's lab is untouched.
+    expect((await api(runner, 'GET', `/api/labs/${other.json.id}`, { token: other.json.token })).status).toBe(200);
+    expect((await api(runner, 'POST', '/api/labs', { body: { lesson: BRIDGE_LESSON, client: 'no!' } })).status).toBe(400);
+  });
+
+  it('runs lab hosts under LAB_RUNTIME, and says so in words when the engine has no such runtime', async () => {
+    runner = await startRunner({ LAB_RUNTIME: 'no-such-runtime' });
+    const res = await api(runner, 'POST', '/api/labs', { body: { lesson: BRIDGE_LESSON } });
+    expect(res.status).toBe(503);
+    expect(res.json.message).toMatch(/no-such-runtime/);
+  });
+
+  it('reports a lab host that dies in its terminal, and removes the lab', async () => {
+    runner = await startRunner({ LAB_SWEEP_INTERVAL: '1' });
+    const lab = await createLab(runner, BRIDGE_LESSON);
+    const term = await TerminalClient.open(runner, lab, 'host1');
+    await term.waitForPrompt();
+    await docker.getContainer(labHostContainerName(lab.id, 'host1')).kill();
+    // Whichever notices first says it: the terminal (its shell's stream ended) or the sweeper
+    // (the lab host is not running), which then removes the lab.
+    expect([CLOSE_CODES.hostFailed, CLOSE_CODES.labGone]).toContain(await term.waitClosed());
+    expect(term.messages.find((m) => m.type === SERVER_MESSAGES.error)).toMatchObject({ message: expect.stringMatching(/^Lab host host1 stopped \((exit code 137|Exited \(137\))/) });
+    await expect.poll(async () => (await api(runner!, 'GET', `/api/labs/${lab.id}`, { token: lab.token })).status, { timeout: 10_000 }).toBe(404);
+    await expect.poll(() => labObjects(lab.id), { timeout: 10_000 }).toEqual({ containers: 0, networks: 0, volumes: 0 });
+  });
+});
