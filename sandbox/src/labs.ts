@@ -268,8 +268,11 @@ export class LabManager {
   private createNetwork(labId: string, lesson: string, name: string, spec: LabSpec): Promise<Cidr> {
     const task = this.networkQueue.then(async () => {
       const pool = parseCidr(this.config.LAB_SUBNET_POOL)!;
+      // Subnets another engine user took between our listing and our create: skip them on the
+      // next attempt, or two runners sharing an engine would keep colliding on the same one.
+      const taken: Cidr[] = [];
       for (let attempt = 0; attempt < SUBNET_RETRIES; attempt++) {
-        const used = await this.usedSubnets();
+        const used = [...(await this.usedSubnets()), ...taken];
         const subnet = firstFreeSubnet(pool, this.config.LAB_SUBNET_PREFIX, used);
         if (!subnet) {
           throw new LabError(503, 'no_subnet', `No free subnet is left in LAB_SUBNET_POOL ${this.config.LAB_SUBNET_POOL}; remove some labs or give the runner a larger pool.`);
@@ -300,6 +303,7 @@ export class LabManager {
         } catch (err) {
           // Another engine user took the subnet between our listing and our create: try the next one.
           if (!/overlap/i.test(String((err as Error).message))) throw err;
+          taken.push(subnet);
         }
       }
       throw new LabError(503, 'no_subnet', 'Could not find a free subnet for the lab network; try again.');

@@ -117,8 +117,8 @@ export async function api(runner: RunningRunner, method: string, pathname: strin
   return { status: res.status, json, text };
 }
 
-export async function createLab(runner: RunningRunner, lesson: string): Promise<LabCreated> {
-  const res = await api(runner, 'POST', '/api/labs', { body: { lesson } });
+export async function createLab(runner: RunningRunner, lesson: string, headers: Record<string, string> = {}): Promise<LabCreated> {
+  const res = await api(runner, 'POST', '/api/labs', { body: { lesson }, headers });
   if (res.status !== 201) throw new Error(`POST /api/labs gave ${res.status}: ${res.text}`);
   return res.json as LabCreated;
 }

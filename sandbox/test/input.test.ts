@@ -91,4 +91,11 @@ describe('the runner under bad input', () => {
     term.close();
   });
 
+  it('refuses the token of a lab that has ended, on HTTP and on the terminal socket', async () => {
+    const ended = await createLab(runner, BRIDGE_LESSON);
+    expect((await api(runner, 'DELETE', `/api/labs/${ended.id}`, { token: ended.token })).status).toBe(204);
+    expect((await api(runner, 'GET', `/api/labs/${ended.id}`, { token: ended.token })).status).toBe(404);
+    await expect(TerminalClient.open(runner, ended, 'host1')).rejects.toThrow(/404/);
+    await stillServes();
+  });
 });
