@@ -73,7 +73,11 @@ export const configSchema = z.object({
    * When set, creating a lab needs this code (a workshop's organiser hands it out); the page
    * asks for it once and remembers it. Terminals of existing labs need only their lab's token.
    */
-  LAB_ACCESS_CODE: z.string().min(4, 'must be at least 4 characters').max(200).optional(),
+  LAB_ACCESS_CODE: z
+    .string()
+    // Browsers send it in a request header, which carries only printable ASCII.
+    .regex(/^[\x21-\x7e]{4,200}$/, 'must be 4-200 printable ASCII characters, no spaces')
+    .optional(),
   /**
    * Labs one client address may create per minute (a token bucket: this many at once, then one
    * every 60/N s). A classroom behind one NAT address shares it, so the default leaves room for

@@ -1,12 +1,24 @@
 /**
  * <lab-panel>: the lab panel's always-loaded shell. It owns the Start/Stop buttons, the
- * status line and the tab's remembered lab; the terminals (xterm, sockets) are imported
- * from ./terminal/ui.ts only once a lab is actually wanted. Run buttons reach it through
- * LabPanelApi (src/lib/dom-contract.ts).
+ * status line, the access-code form and the tab's remembered lab; the terminals (xterm,
+ * sockets) are imported from ./terminal/ui.ts only once a lab is actually wanted. Run buttons
+ * reach it through LabPanelApi (src/lib/dom-contract.ts).
  */
 import { LAB_PANEL_TAG, type LabPanelApi } from '../lib/dom-contract.ts';
 import type { CheckResult } from '../../sandbox/src/protocol.ts';
-import { createLab, deleteLab, LabApiError, labExists, MESSAGES, rememberedLab, rememberLab, type Lab } from './terminal/api.ts';
+import {
+  ACCESS_CODE_ERRORS,
+  createLab,
+  deleteLab,
+  LabApiError,
+  labExists,
+  MESSAGES,
+  needsAccessCode,
+  rememberAccessCode,
+  rememberedLab,
+  rememberLab,
+  type Lab,
+} from './terminal/api.ts';
 import type { LabView } from './terminal/ui.ts';
 
 /**
@@ -16,9 +28,6 @@ import type { LabView } from './terminal/ui.ts';
 const READY_TIMEOUT_MS = 90_000;
 
 type Tone = 'info' | 'error';
-
-const LOAD_FAILED =
-  'The terminal code could not be loaded (the connection dropped, or the site was rebuilt since this page was opened). Reload the page and try again.';
 
 function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
@@ -43,6 +52,8 @@ class LabPanel extends HTMLElement implements LabPanelApi {
   #statusEl!: HTMLElement;
   #tabs!: HTMLElement;
   #terminals!: HTMLElement;
+  #codeForm!: HTMLFormElement;
+  #codeInput!: HTMLInputElement;
 
   get hosts(): readonly string[] {
     return (this.dataset.hosts ?? '').split(',').filter(Boolean);
@@ -62,6 +73,8 @@ class LabPanel extends HTMLElement implements LabPanelApi {
     this.#statusEl = q('[data-lab-status]');
     this.#tabs = q('[data-lab-tabs]');
     this.#terminals = q('[data-lab-terminals]');
+    this.#codeForm = q('[data-lab-code]');
+    this.#codeInput = q('[data-lab-code-input]');
 
     this.#startButton.addEventListener('click', () => {
       if (this.#busy) return;
@@ -71,6 +84,19 @@ class LabPanel extends HTMLElement implements LabPanelApi {
       );
     });
     this.#stopButton.addEventListener('click', () => void this.stop());
+    this.#codeForm.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const code = this.#codeInput.value.trim();
+      if (this.#busy || !code) return this.#codeInput.focus();
+      rememberAccessCode(code);
+      this.#codeInput.value = '';
+      this.#showCodeForm(false);
+      this.#startButton.focus();
+      this.start().then(
+        (view) => view.focus(),
+        () => {}, // the status line (and the form, if the code was wrong) say what happened
+      );
+    });
 
     // A reload of this lesson picks its lab up again (after asking the runner it still exists).
     // It goes through #starting so a Run click meanwhile waits for it instead of starting a second lab.
@@ -118,7 +144,7 @@ class LabPanel extends HTMLElement implements LabPanelApi {
       );
       view.type(host, lines);
     } catch (e) {
-      this.#status(errorText(e), 'error');
+      if (!needsAccessCode(e)) this.#status(errorText(e), 'error');
       throw e;
     }
   }
@@ -132,7 +158,7 @@ class LabPanel extends HTMLElement implements LabPanelApi {
     try {
       ({ checkExercise } = await import('./terminal/check.ts'));
     } catch {
-      throw new Error(LOAD_FAILED);
+      throw new Error(MESSAGES.loadFailed);
     }
     try {
       return await checkExercise(view.lab, exerciseId);
@@ -180,8 +206,10 @@ class LabPanel extends HTMLElement implements LabPanelApi {
       }
       return await this.#mount(lab, early ?? import('./terminal/ui.ts'));
     } catch (e) {
-      this.#status(errorText(e), 'error');
+      // Asking for the code is not an error; a wrong code is.
+      this.#status(errorText(e), needsAccessCode(e) && e.code === ACCESS_CODE_ERRORS.required ? 'info' : 'error');
       this.#showRunning(false);
+      if (needsAccessCode(e)) this.#showCodeForm(true);
       throw e;
     } finally {
       this.#setBusy(false);
@@ -194,11 +222,18 @@ class LabPanel extends HTMLElement implements LabPanelApi {
     try {
       ({ mountLab } = await ui);
     } catch {
-      throw new Error(LOAD_FAILED);
+      throw new Error(MESSAGES.loadFailed);
     }
+    // Why the lab went: the runner sends a sentence (one lab per browser, idle too long…) on
+    // each terminal right before closing it, which the view reports as "<host>: <sentence>".
+    let reason: string | undefined;
     const view = await mountLab({ tabs: this.#tabs, terminals: this.#terminals }, lab, {
-      gone: () => this.#onGone(),
-      status: (text, tone) => this.#status(text, tone),
+      gone: () => this.#onGone(reason),
+      status: (text, tone) => {
+        const host = lab.hosts.find((h) => text.startsWith(`${h}: `));
+        reason = tone === 'error' && host ? text.slice(host.length + 2) : undefined;
+        this.#status(text, tone);
+      },
     });
     // The lab can vanish while the first sockets open; #onGone has then said so already.
     if (view.closed) throw new Error(MESSAGES.gone);
@@ -207,16 +242,24 @@ class LabPanel extends HTMLElement implements LabPanelApi {
     return view;
   }
 
-  #onGone() {
+  #onGone(reason: string = MESSAGES.gone) {
     this.#view = undefined;
     rememberLab(undefined);
-    this.#status(`${MESSAGES.gone} Start a new lab to continue; you will need to repeat earlier steps.`, 'error');
+    this.#status(`${reason} Start a new lab to continue; you will need to repeat earlier steps.`, 'error');
     this.#showRunning(false, 'Start a new lab');
+  }
+
+  /** The access-code form replaces the Start button until a code is submitted. */
+  #showCodeForm(show: boolean) {
+    this.#codeForm.hidden = !show;
+    this.#startButton.hidden = show || this.#view !== undefined;
+    if (show) this.#codeInput.focus();
   }
 
   #showRunning(running: boolean, startLabel?: string) {
     if (startLabel) this.#idleLabel = startLabel;
-    this.#startButton.hidden = running;
+    if (running) this.#codeForm.hidden = true;
+    this.#startButton.hidden = running || !this.#codeForm.hidden;
     this.#stopButton.hidden = !running;
     if (!this.#busy) this.#startButton.textContent = this.#idleLabel;
     this.dataset.running = String(running);

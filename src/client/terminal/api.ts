@@ -3,8 +3,12 @@
  * xterm-free: the lab panel shell imports it statically to resume a lab after a reload.
  * Every error thrown here is a LabApiError whose message is a sentence for the learner.
  * An exercise's check is in ./check.ts, loaded on the first Check.
+ *
+ * protocol.ts is imported for types only here, and for values only inside createLab (with
+ * import()): a static value import would put its chunk on every lesson page, while by the
+ * time a lab is created the terminal code is loading it anyway.
  */
-import type { ApiError, LabCreated } from '../../../sandbox/src/protocol.ts';
+import type { ApiError, CreateLabRequest, LabCreated } from '../../../sandbox/src/protocol.ts';
 
 export type Lab = LabCreated;
 
@@ -26,6 +30,14 @@ export class LabApiError extends Error {
 }
 
 const LABS = '/api/labs';
+
+/** The runner's error codes for POST /api/labs when it has an access code (LAB_ACCESS_CODE). */
+export const ACCESS_CODE_ERRORS = { required: 'access_code_required', wrong: 'access_code_wrong' } as const;
+
+/** Whether `e` is the runner asking for an access code (none sent, or a wrong one). */
+export const needsAccessCode = (e: unknown): e is LabApiError =>
+  e instanceof LabApiError && (e.code === ACCESS_CODE_ERRORS.required || e.code === ACCESS_CODE_ERRORS.wrong);
+
 const labUrl = (id: string) => `${LABS}/${encodeURIComponent(id)}`;
 export const auth = (lab: Pick<Lab, 'token'>) => ({ Authorization: `Bearer ${lab.token}` });
 
@@ -36,6 +48,8 @@ export const MESSAGES = {
     'Labs are unavailable here: this copy of the site is served without the lab server, so there is nothing to run a lab on. Serve the course with npm start to get terminals.',
   gone: 'This lab has expired or was removed.',
   mismatch: 'The lab server sent a reply this page does not understand; the site and the server may be different versions. Rebuild and restart both.',
+  loadFailed:
+    'The terminal code could not be loaded (the connection dropped, or the site was rebuilt since this page was opened). Reload the page and try again.',
 } as const;
 
 export async function send(url: string, init: RequestInit): Promise<Response> {
@@ -61,13 +75,33 @@ export async function failure(res: Response): Promise<LabApiError> {
   return new LabApiError(body.message, res.status === 404 ? 'gone' : 'server', res.status, typeof body.error === 'string' ? body.error : undefined);
 }
 
+/**
+ * Create a lab for `lesson`. Sends this browser's id (the runner keeps one lab per browser) and
+ * the remembered access code, if any; a code the runner calls wrong is forgotten.
+ */
 export async function createLab(lesson: string): Promise<Lab> {
+  let ACCESS_CODE_HEADER: string, CLIENT_ID_PATTERN: RegExp;
+  try {
+    ({ ACCESS_CODE_HEADER, CLIENT_ID_PATTERN } = await import('../../../sandbox/src/protocol.ts'));
+  } catch {
+    throw new LabApiError(MESSAGES.loadFailed, 'unreachable');
+  }
+  const code = accessCode();
+  const body: CreateLabRequest = { lesson, client: clientId(CLIENT_ID_PATTERN) };
   const res = await send(LABS, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-    body: JSON.stringify({ lesson }),
+    headers: {
+      'Content-Type': 'application/json',
+      Accept: 'application/json',
+      ...(code ? { [ACCESS_CODE_HEADER]: code } : {}),
+    },
+    body: JSON.stringify(body),
   });
-  if (res.status !== 201) throw await failure(res);
+  if (res.status !== 201) {
+    const error = await failure(res);
+    if (error.code === ACCESS_CODE_ERRORS.wrong) rememberAccessCode(undefined);
+    throw error;
+  }
   const lab = (await res.json().catch(() => undefined)) as Lab | undefined;
   if (!isLab(lab)) {
     throw new LabApiError(MESSAGES.mismatch, 'server', res.status);
@@ -123,4 +157,47 @@ export function rememberLab(lab: Lab | undefined): void {
   } catch {
     /* storage disabled: the lab still works, it just won't survive a reload */
   }
+}
+
+// ---------------------------------------------------------------- this browser
+// localStorage: the browser's id and the workshop's access code are shared by its tabs and
+// survive a reload. Where storage is disabled or full they live in memory for this page.
+const CLIENT_KEY = 'dnl-client';
+const ACCESS_CODE_KEY = 'dnl-access-code';
+const inMemory: Record<string, string> = {};
+
+function load(key: string): string | undefined {
+  try {
+    return localStorage.getItem(key) ?? inMemory[key];
+  } catch {
+    return inMemory[key];
+  }
+}
+
+function store(key: string, value: string | undefined): void {
+  delete inMemory[key];
+  try {
+    if (value === undefined) localStorage.removeItem(key);
+    else localStorage.setItem(key, value);
+  } catch {
+    if (value !== undefined) inMemory[key] = value;
+  }
+}
+
+/** This browser's random id (CLIENT_ID_PATTERN): made once, 24 base64url characters. */
+function clientId(pattern: RegExp): string {
+  let id = load(CLIENT_KEY);
+  if (!id || !pattern.test(id)) {
+    const bytes = crypto.getRandomValues(new Uint8Array(18));
+    id = btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_');
+    store(CLIENT_KEY, id);
+  }
+  return id;
+}
+
+/** The access code the learner entered last, unless the runner called it wrong since. */
+export const accessCode = (): string | undefined => load(ACCESS_CODE_KEY) || undefined;
+
+export function rememberAccessCode(code: string | undefined): void {
+  store(ACCESS_CODE_KEY, code || undefined);
 }
