@@ -142,9 +142,9 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
     }
     const checkMatch = CHECK_ROUTE.exec(url.pathname);
     if (checkMatch && req.method === 'POST') {
-      const lab = labs.authorize(decodeURIComponent(checkMatch[1]), bearer(req));
+      const lab = labs.authorize(decodeSegment(checkMatch[1]), bearer(req));
       if (!lab) return sendError(res, 404, 'lab_not_found', LAB_GONE);
-      const exerciseId = decodeURIComponent(checkMatch[2]);
+      const exerciseId = decodeSegment(checkMatch[2]);
       const exercise = manifest.lessons[lab.lesson]?.exercises.find((e) => e.id === exerciseId);
       if (!exercise) {
         return sendError(res, 404, 'exercise_not_found', `This lesson has no exercise "${exerciseId.slice(0, 64)}". Reload the page: the course may have changed since you opened it.`);
@@ -186,8 +186,8 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
     if (!isAllowedOrigin(req.headers.origin, port)) return refuseUpgrade(socket, 403, 'Forbidden');
     const token = url.searchParams.get('token');
     if (!token) return refuseUpgrade(socket, 401, 'Unauthorized');
-    const lab = labs.authorize(decodeURIComponent(match[1]), token);
-    const hostName = decodeURIComponent(match[2]);
+    const lab = labs.authorize(decodeSegment(match[1]), token);
+    const hostName = decodeSegment(match[2]);
     const host = lab?.hosts.find((h) => h.name === hostName);
     if (!lab || !host) return refuseUpgrade(socket, 404, 'Not Found');
     const open = terminals.get(lab.id) ?? new Set();
@@ -225,6 +225,19 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
       return closing;
     },
   };
+}
+
+/**
+ * A path segment, percent-decoded; a malformed escape ("%zz") decodes to nothing, which matches
+ * no lab, host or exercise (decodeURIComponent would throw, and in the upgrade handler a throw
+ * would take the whole process down).
+ */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return '';
+  }
 }
 
 /** Who is asking, for the rate limit: the socket's address, or the proxy's word for it when trusted. */

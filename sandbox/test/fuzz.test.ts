@@ -102,6 +102,11 @@ describe(`the runner's HTTP routes under ${REQUESTS} random requests (seed ${SEE
     await raw('GET /api/health HTTP/1.1\r\nHost: x\r\nContent-Length: 99999\r\n\r\n{');
     await raw(`GET / HTTP/1.1\r\nX-Big: ${'a'.repeat(100_000)}\r\n\r\n`);
     await raw('GET /api/labs/x/hosts/y/terminal HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 99\r\n\r\n');
+    // Malformed percent escapes in the ids, on the socket upgrade and on the check route.
+    const upgrade = 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
+    await raw(`GET /api/labs/%zz/hosts/%/terminal?token=a HTTP/1.1\r\nHost: x\r\n${upgrade}\r\n`);
+    const check = await api(runner, 'POST', '/api/labs/%zz/checks/%E0%A4%A', { token: 'x' });
+    expect(check.status).toBe(404);
     const lab = await createLab(runner, '05-user-defined-bridges', { [ACCESS_CODE_HEADER]: 'fuzz-code-1' });
     const term = await TerminalClient.open(runner, lab, 'host1');
     await term.waitForPrompt();
