@@ -67,7 +67,9 @@ describe('isolation of a lab', () => {
       : `nc -z -w 5 ${ip} ${port} && echo CONNECTED`;
     const script = `start=$EPOCHREALTIME; ${attempt}; end=$EPOCHREALTIME; echo "ms=$(( (\${end/./} - \${start/./}) / 1000 ))"`;
     const { output } = await execIn(hostA, ['bash', '-c', script], 30_000);
-    return { connected: output.includes('CONNECTED'), output, ms: Number(/ms=(\d+)/.exec(output)?.[1] ?? NaN) };
+    const result = { connected: output.includes('CONNECTED'), output, ms: Number(/ms=(\d+)/.exec(output)?.[1] ?? NaN) };
+    console.log(`from ${fromInner ? 'a container in lab A' : "lab A's host"} to ${ip}:${port}: ${result.connected ? 'CONNECTED' : 'refused'} in ${result.ms} ms`);
+    return result;
   }
 
   it('reaches its own lab host but nothing of another lab, quickly refused', async () => {

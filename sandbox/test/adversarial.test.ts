@@ -1,0 +1,144 @@
+/**
+ * A learner who misbehaves, against real labs: a fork bomb, a memory hog and a disk filler in
+ * lab A must stay inside lab A while lab B keeps answering; and hundreds of labs created and
+ * removed must leave nothing behind. The figures are printed for the record.
+ */
+import { readdirSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LabCreated } from '../src/protocol.ts';
+import { labHostContainerName } from '../src/names.ts';
+import { api, createLab, execIn, instanceObjects, startRunner, TerminalClient, uniqueInstance, type RunningRunner } from './harness.ts';
+
+const BRIDGE_LESSON = '05-user-defined-bridges';
+/** Echo round trips measured in lab B while lab A misbehaves, one every ECHO_INTERVAL_MS. */
+const ECHO_SAMPLES = 150;
+const ECHO_INTERVAL_MS = 40;
+/** Issue 5's bar for lab B's echo during a fork bomb in lab A. */
+const ECHO_P99_LIMIT_MS = 200;
+const CYCLES = 500;
+/** Labs created and removed at once during the cycles (a busy workshop's morning). */
+const CYCLE_PARALLEL = 8;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+};
+
+/** Type one character at a time and time its echo; Ctrl-U clears the line afterwards. */
+async function echoRoundTrips(term: TerminalClient, samples: number): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const from = term.text.length;
+    const started = performance.now();
+    term.type('x');
+    await term.waitFor(/x/, 5_000, from);
+    times.push(performance.now() - started);
+    if (i % 40 === 39) term.type('\x15');
+    await sleep(ECHO_INTERVAL_MS);
+  }
+  term.type('\x15');
+  return times;
+}
+
+describe('a misbehaving lab', () => {
+  let runner: RunningRunner;
+  let a: LabCreated;
+  let b: LabCreated;
+  let termA: TerminalClient;
+  let termB: TerminalClient;
+  beforeAll(async () => {
+    runner = await startRunner();
+    [a, b] = await Promise.all([createLab(runner, BRIDGE_LESSON), createLab(runner, BRIDGE_LESSON)]);
+    [termA, termB] = await Promise.all([TerminalClient.open(runner, a, 'host1'), TerminalClient.open(runner, b, 'host1')]);
+    await Promise.all([termA.waitForPrompt(), termB.waitForPrompt()]);
+  });
+  afterAll(async () => {
+    await runner?.stop();
+  });
+
+  it(`keeps lab B's echo under ${ECHO_P99_LIMIT_MS} ms at p99 during a fork bomb in lab A, which hits its process limit`, async () => {
+    const quiet = await echoRoundTrips(termB, 30);
+    termA.type(':(){ :|:& };:\r');
+    await termA.waitFor(/fork: (retry: )?Resource temporarily unavailable|Cannot fork/i, 30_000);
+    const during = await echoRoundTrips(termB, ECHO_SAMPLES);
+    const pids = await execIn(labHostContainerName(a.id, 'host1'), ['cat', '/sys/fs/cgroup/pids/pids.current', '/sys/fs/cgroup/pids/pids.max']).catch(() => ({ output: 'n/a' }));
+    console.log(
+      `fork bomb in lab A: lab B echo p50 ${percentile(during, 50).toFixed(1)} ms, p99 ${percentile(during, 99).toFixed(1)} ms, max ${Math.max(...during).toFixed(1)} ms ` +
+        `(quiet: p50 ${percentile(quiet, 50).toFixed(1)} ms); lab A pids current/max: ${pids.output.trim().replace(/\s+/g, '/')}`,
+    );
+    expect(percentile(during, 99)).toBeLessThan(ECHO_P99_LIMIT_MS);
+    expect((await api(runner, 'GET', '/api/health')).status).toBe(200);
+    // Lab A is contained, not lost: removing it ends the bomb and everything else in it.
+    expect((await api(runner, 'DELETE', `/api/labs/${a.id}`, { token: a.token })).status).toBe(204);
+    a = await createLab(runner, BRIDGE_LESSON);
+    termA = await TerminalClient.open(runner, a, 'host1');
+    await termA.waitForPrompt();
+  }, 120_000);
+
+  it('ends a memory hog in lab A with the OOM killer inside lab A, which stays usable, while lab B answers', async () => {
+    // tail keeps the whole "line" of zeros in memory: it grows until lab A's memory limit.
+    const out = await termA.run('head -c 4G /dev/zero | tail > /dev/null; echo "status=$?"', 90_000);
+    expect(out).toMatch(/Killed/);
+    expect(out).toMatch(/status=137/);
+    expect(await termA.run('echo lab-a-alive')).toContain('lab-a-alive');
+    expect(await termB.run('echo lab-b-alive')).toContain('lab-b-alive');
+  }, 120_000);
+
+  it("stops a dd that fills lab A's /var/lib/docker with \"No space left on device\", inside lab A's own storage", async () => {
+    const out = await termA.run('dd if=/dev/zero of=/var/lib/docker/fill bs=1M count=2000; df -h /var/lib/docker | tail -1; rm -f /var/lib/docker/fill', 90_000);
+    expect(out).toMatch(/No space left on device/);
+    // The filesystem that filled is lab A's own size-limited tmpfs, not the machine's disk.
+    expect(out).toMatch(/tmpfs\s+512M/);
+    expect(await termA.run('docker run --rm busybox echo inner-still-works', 30_000)).toContain('inner-still-works');
+    expect(await termB.run('echo lab-b-alive')).toContain('lab-b-alive');
+  }, 120_000);
+});
+
+describe(`${CYCLES} labs created and removed`, () => {
+  it('leak nothing: no containers, networks, volumes or open files left, and the runner memory stays flat', async () => {
+    const instance = uniqueInstance('cycles');
+    const runner = await startRunner({ LAB_INSTANCE: instance, LAB_CREATE_RATE: '100000', LAB_MAX_LABS: '50' });
+    const fds = () => readdirSync(`/proc/${runner.proc.pid}/fd`).length;
+    try {
+      const cycle = async (i: number) => {
+        const lab = await createLab(runner, BRIDGE_LESSON);
+        // Every tenth lab also opens and closes a terminal: its exec must not outlive it.
+        if (i % 10 === 0) {
+          const term = await TerminalClient.open(runner, lab, 'host1');
+          // Any output means the shell's exec runs (the prompt itself may wait for dockerd).
+          await term.waitFor(/\S/, 60_000);
+          term.close();
+        }
+        const res = await api(runner, 'DELETE', `/api/labs/${lab.id}`, { token: lab.token });
+        if (res.status !== 204) throw new Error(`DELETE gave ${res.status}`);
+      };
+      // Warm up first, so the baseline includes what the runner allocates once.
+      for (let i = 0; i < CYCLE_PARALLEL; i++) await cycle(i + 1);
+      const before = { rss: runner.rss(), fds: fds() };
+      const started = performance.now();
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: CYCLE_PARALLEL }, async () => {
+          for (let i = next++; i < CYCLES; i = next++) await cycle(i);
+        }),
+      );
+      const seconds = (performance.now() - started) / 1000;
+      await sleep(1000);
+      const after = { rss: runner.rss(), fds: fds() };
+      const left = await instanceObjects(instance);
+      const health = (await api(runner, 'GET', '/api/health')).json;
+      console.log(
+        `${CYCLES} create/delete cycles (${CYCLE_PARALLEL} at once, every 10th with a terminal) in ${seconds.toFixed(0)} s: ` +
+          `runner RSS ${(before.rss / 2 ** 20).toFixed(1)} -> ${(after.rss / 2 ** 20).toFixed(1)} MiB, open files ${before.fds} -> ${after.fds}, ` +
+          `left behind: ${left.containers} containers, ${left.networks} networks; labs in the runner: ${health.labs}`,
+      );
+      expect(left).toEqual({ containers: 0, networks: 0 });
+      expect(health.labs).toBe(0);
+      expect(after.fds).toBeLessThanOrEqual(before.fds + 2);
+      expect(after.rss - before.rss).toBeLessThan(40 * 2 ** 20);
+    } finally {
+      await runner.stop();
+    }
+  }, 900_000);
+});
