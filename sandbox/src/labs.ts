@@ -302,7 +302,9 @@ export class LabManager {
           return subnet;
         } catch (err) {
           // Another engine user took the subnet between our listing and our create: try the next one.
-          if (!/overlap/i.test(String((err as Error).message))) throw err;
+          // The engine says so as an overlap, or, when both creates reach IPAM together, as the
+          // gateway address being in use.
+          if (!/overlap|failed to allocate gateway|already in use/i.test(String((err as Error).message))) throw err;
           taken.push(subnet);
         }
       }
