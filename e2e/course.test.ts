@@ -1,0 +1,72 @@
+/**
+ * The whole course in a browser: every chapter is on the overview in reading order, each
+ * chapter page renders with its title and the next chapter's link, and the search finds
+ * chapters by what they teach (Pagefind's index of the built site).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { parse as parseYaml } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, startRunner, type RunningRunner } from '../sandbox/test/harness.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/** The lessons as their sources say: slug, title and order, sorted by order. */
+const lessons = readdirSync(path.join(ROOT, 'content'))
+  .filter((f) => f.endsWith('.mdx'))
+  .map((f) => {
+    const fm = parseYaml(/^---\n([\s\S]*?)\n---/.exec(readFileSync(path.join(ROOT, 'content', f), 'utf8'))![1]!) as { title: string; order: number };
+    return { slug: f.replace(/\.mdx$/, ''), title: fm.title, order: fm.order };
+  })
+  .sort((a, b) => a.order - b.order);
+
+/** Words a learner might search for, and the chapter that must come up. */
+const SEARCHES: Array<[string, string]> = [
+  ['VXLAN', '07-overlay-networks'],
+  ['shim', '08-macvlan'],
+  ['DOCKER-USER', '10-network-security'],
+  ['veth', '01-network-namespaces'],
+];
+
+describe('the course in a browser', () => {
+  let runner: RunningRunner;
+  let browser: Browser;
+  beforeAll(async () => {
+    runner = await startRunner();
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await runner?.stop();
+  });
+
+  it('lists every chapter on the overview in reading order, and each chapter page renders with a link to the next', async () => {
+    expect(lessons.length).toBeGreaterThanOrEqual(12);
+    const page = await browser.newPage();
+    await page.goto(`${runner.url}/`);
+    const hrefs = await page.$$eval('main a[href*="/lessons/"]', (links) => links.map((a) => new URL((a as HTMLAnchorElement).href).pathname));
+    const order = [...new Set(hrefs)].map((h) => h.split('/')[2]);
+    expect(order).toEqual(lessons.map((l) => l.slug));
+    for (const [i, lesson] of lessons.entries()) {
+      const res = await page.goto(`${runner.url}/lessons/${lesson.slug}/`);
+      expect(res?.status(), lesson.slug).toBe(200);
+      expect(await page.textContent('main h1')).toBe(lesson.title);
+      const next = lessons[i + 1];
+      if (next) expect(await page.$(`a[href$="/lessons/${next.slug}/"]`), `${lesson.slug} links to ${next.slug}`).not.toBeNull();
+    }
+  }, 120_000);
+
+  it('finds chapters by what they teach in the site search', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${runner.url}/`);
+    for (const [term, slug] of SEARCHES) {
+      await page.click('[data-search-open]');
+      const input = page.locator('.pagefind-ui__search-input');
+      await input.fill(term);
+      await page.waitForSelector(`.pagefind-ui__result-link[href*="/lessons/${slug}/"]`, { timeout: 15_000 });
+      await page.keyboard.press('Escape');
+    }
+  }, 90_000);
+});
