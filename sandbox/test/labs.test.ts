@@ -110,7 +110,8 @@ describe('a two-host lab', () => {
     const termB = await TerminalClient.open(runner, b, 'host1');
     await termB.waitForPrompt();
     const cross = await termB.run(`ping -c1 -W2 ${aHost2Ip}; echo "exit=$?"`);
-    expect(cross).toContain('exit=1');
+    // 1: no answer; 2: no route at all (lab hosts route everything outside their lab nowhere).
+    expect(cross).toMatch(/exit=[12]/);
     const byName = await termB.run(`ping -c1 -W2 ${labHostContainerName(a.id, 'host2')}; echo "exit=$?"`);
     expect(byName).toMatch(/exit=[12]/);
 
