@@ -113,8 +113,9 @@ describe(`${CYCLES} labs created and removed`, () => {
         const res = await api(runner, 'DELETE', `/api/labs/${lab.id}`, { token: lab.token });
         if (res.status !== 204) throw new Error(`DELETE gave ${res.status}`);
       };
-      // Warm up first, so the baseline includes what the runner allocates once.
-      for (let i = 0; i < CYCLE_PARALLEL; i++) await cycle(i + 1);
+      // Warm up first, as many at once as below, so the baseline includes what the runner
+      // allocates once: module code, and its pool of keep-alive connections to the engine.
+      await Promise.all(Array.from({ length: CYCLE_PARALLEL }, (_, i) => cycle(i + 1)));
       const before = { rss: runner.rss(), fds: fds() };
       const started = performance.now();
       let next = 0;
@@ -135,7 +136,9 @@ describe(`${CYCLES} labs created and removed`, () => {
       );
       expect(left).toEqual({ containers: 0, networks: 0 });
       expect(health.labs).toBe(0);
-      expect(after.fds).toBeLessThanOrEqual(before.fds + 2);
+      // A few more keep-alive connections may be open at the end than after the warm-up; a leak
+      // would be one or more per lab: hundreds.
+      expect(after.fds).toBeLessThanOrEqual(before.fds + CYCLE_PARALLEL);
       expect(after.rss - before.rss).toBeLessThan(40 * 2 ** 20);
     } finally {
       await runner.stop();
