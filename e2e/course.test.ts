@@ -5,13 +5,12 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchBrowser } from './browser.ts';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, startRunner, type RunningRunner } from '../sandbox/test/harness.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 /** The lessons as their sources say: slug, title and order, sorted by order. */
 const lessons = readdirSync(path.join(ROOT, 'content'))
@@ -35,7 +34,7 @@ describe('the course in a browser', () => {
   let browser: Browser;
   beforeAll(async () => {
     runner = await startRunner();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
+    browser = await launchBrowser();
   });
   afterAll(async () => {
     await browser?.close();

@@ -4,16 +4,14 @@
  * "passed" after the solution's Run button; the pass survives a reload, shows in the sidebar and
  * on the course overview, and Reset progress wipes it all. Without a lab, Check asks for one.
  */
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { launchBrowser } from './browser.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LabCreated } from '../sandbox/src/protocol.ts';
 import { api, labObjects, startRunner, type RunningRunner } from '../sandbox/test/harness.ts';
 import { PROGRESS_STORAGE_KEY } from '../src/client/progress.ts';
 import { EXERCISE_ATTRS as X, EXERCISE_TAG, PROGRESS_ATTRS as P, sel } from '../src/lib/dom-contract.ts';
 
-/** Debian's chromium and the flags e2e/lesson.test.ts uses; a downloaded browser is not available here. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const SLUG = '05-user-defined-bridges';
 const LESSON = `/lessons/${SLUG}/`;
 /** The lesson's two exercises, in page order. */
@@ -38,7 +36,7 @@ describe('exercises and progress in a browser', () => {
   let lab: LabCreated | undefined;
   beforeAll(async () => {
     runner = await startRunner();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
+    browser = await launchBrowser();
   });
   afterAll(async () => {
     // Also when the test failed halfway: no lab may outlive it.

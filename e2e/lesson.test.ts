@@ -3,13 +3,11 @@
  * loads little JS and no xterm before Start lab; Start lab, then a Run button, puts the
  * command's real output in the terminal.
  */
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchBrowser } from './browser.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRunner, type RunningRunner } from '../sandbox/test/harness.ts';
 
-/** Debian's chromium; a downloaded browser is not available here (see docs). */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const LESSON = '/lessons/05-user-defined-bridges/';
 /** Budget for JS a lesson page loads before Start lab (measured ~13 KB when written). */
 const MAX_JS_BEFORE_START = 30 * 1024;
@@ -19,7 +17,7 @@ describe('the bridge lesson in a browser', () => {
   let browser: Browser;
   beforeAll(async () => {
     runner = await startRunner();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
+    browser = await launchBrowser();
   });
   afterAll(async () => {
     await browser?.close();

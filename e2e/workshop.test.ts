@@ -5,14 +5,12 @@
  * takes over this browser's one lab); with a full runner, or too many starts from one address,
  * the panel shows the runner's own sentence.
  */
-import { chromium, type Browser, type Page, type Response } from 'playwright-core';
+import type { Browser, Page, Response } from 'playwright-core';
+import { launchBrowser } from './browser.ts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ACCESS_CODE_HEADER, CLIENT_ID_PATTERN, type ApiError, type LabCreated } from '../sandbox/src/protocol.ts';
 import { api, startRunner, type RunningRunner } from '../sandbox/test/harness.ts';
 
-/** Debian's chromium and the flags e2e/lesson.test.ts uses; a downloaded browser is not available here. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const SLUG = '05-user-defined-bridges';
 const LESSON = `/lessons/${SLUG}/`;
 const CODE = 'bridge-workshop-2041';
@@ -36,7 +34,7 @@ describe('a workshop runner in a browser', () => {
     });
 
   beforeAll(async () => {
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
+    browser = await launchBrowser();
   });
   afterEach(async () => {
     if (runner) for (const lab of labs.splice(0)) await api(runner, 'DELETE', `/api/labs/${lab.id}`, { token: lab.token });
