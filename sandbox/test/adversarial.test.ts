@@ -19,6 +19,7 @@ const CYCLES = 500;
 /** Labs created and removed at once during the cycles (a busy workshop's morning). */
 const CYCLE_PARALLEL = 8;
 
+const volumeCount = async () => (await docker.listVolumes()).Volumes?.length ?? 0;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -120,6 +121,7 @@ describe(`${CYCLES} labs created and removed`, () => {
       // allocates once: module code, and its pool of keep-alive connections to the engine.
       await Promise.all(Array.from({ length: CYCLE_PARALLEL }, (_, i) => cycle(i + 1)));
       const before = { rss: runner.rss(), fds: fds() };
+      const volumesBefore = await volumeCount();
       const started = performance.now();
       let next = 0;
       await Promise.all(
@@ -131,13 +133,17 @@ describe(`${CYCLES} labs created and removed`, () => {
       await sleep(1000);
       const after = { rss: runner.rss(), fds: fds() };
       const left = await instanceObjects(instance);
+      // Lab hosts keep /var/lib/docker on tmpfs and their image declares no VOLUME: any new
+      // volume on the engine (anonymous ones carry no label) would be a leak.
+      const volumesAfter = await volumeCount();
       const health = (await api(runner, 'GET', '/api/health')).json;
       console.log(
         `${CYCLES} create/delete cycles (${CYCLE_PARALLEL} at once, every 10th with a terminal) in ${seconds.toFixed(0)} s: ` +
           `runner RSS ${(before.rss / 2 ** 20).toFixed(1)} -> ${(after.rss / 2 ** 20).toFixed(1)} MiB, open files ${before.fds} -> ${after.fds}, ` +
-          `left behind: ${left.containers} containers, ${left.networks} networks; labs in the runner: ${health.labs}`,
+          `left behind: ${left.containers} containers, ${left.networks} networks, ${volumesAfter - volumesBefore} volumes; labs in the runner: ${health.labs}`,
       );
       expect(left).toEqual({ containers: 0, networks: 0 });
+      expect(volumesAfter).toBe(volumesBefore);
       expect(health.labs).toBe(0);
       // A few more keep-alive connections may be open at the end than after the warm-up; a leak
       // would be one or more per lab: hundreds.
