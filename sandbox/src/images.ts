@@ -7,8 +7,11 @@
  *                            from Debian's mirror + `docker import`).
  *   2. IMAGES.innerBusybox   busybox FROM scratch, run by learners inside lab hosts.
  *   3. IMAGES.innerWeb       busybox httpd page naming the container that answered.
- *   4. IMAGES.labHost(suite) Debian + docker.io; the two inner images are `docker save`d into its
+ *   4. IMAGES.labHostPlain   Debian + docker.io; the two inner images are `docker save`d into its
  *                            build context and loaded by its entrypoint (no registry in a lab).
+ *   5. IMAGES.labHost(suite) the plain lab host plus its inner engine's image store with those
+ *                            images loaded (made by running the plain one once): what the runner
+ *                            starts, with no image load on the way to the first prompt.
  *
  * "Up to date" = the image carries LABELS.contextHash equal to a sha256 over its build context
  * (paths, exec bits, contents), build args, and the IDs of the images it is built FROM or embeds.
@@ -29,9 +32,11 @@ import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { detectPrivilegeMode, privilegeHostConfig } from './docker.ts';
+import { execCollect, waitForEngine } from './labhost.ts';
 import { DEFAULT_SUITE, IMAGES, INNER_TAGS, LABELS, SUITES, type Suite } from './names.ts';
 
 /** Build contexts and scripts: sandbox/images/{base,busybox,web,labhost}. */
@@ -41,6 +46,10 @@ const BOOTSTRAP_SCRIPT = join(IMAGES_DIR, 'base', 'bootstrap.sh');
 /** Inside the lab host build context: where the saved inner images and their tag map go. */
 const INNER_TAR = 'images/inner.tar';
 const INNER_TAGS_FILE = 'images/images.tags';
+/** Inside the final lab host build context: the prepared inner image store (see labhost-store/Dockerfile). */
+const STORE_TAR = 'docker-store.tar';
+/** Size of the tmpfs the store is prepared in: the two inner images take about 2 MB. */
+const STORE_TMPFS_SIZE = '256m';
 
 /** Bump to force every image to rebuild after a change the hashes cannot see (e.g. this file). */
 const BUILDER_VERSION = '1';
@@ -105,8 +114,8 @@ export async function ensureImages(docker: Docker, options: EnsureOptions = {}):
 
   t = performance.now();
   const tagsFile = `${IMAGES.innerBusybox} ${INNER_TAGS.busybox}\n${IMAGES.innerWeb} ${INNER_TAGS.web}\n`;
-  const labHost = await ensureBuilt(docker, {
-    tag: IMAGES.labHost(suite),
+  const plain = await ensureBuilt(docker, {
+    tag: IMAGES.labHostPlain(suite),
     contextDir: join(IMAGES_DIR, 'labhost'),
     buildArgs: { SUITE: suite },
     // The saved tar is not hashed (big, and not byte-stable): the IDs of what it holds are.
@@ -117,11 +126,23 @@ export async function ensureImages(docker: Docker, options: EnsureOptions = {}):
     addToContext: async (dir) => {
       await mkdir(join(dir, 'images'), { recursive: true });
       await writeFile(join(dir, INNER_TAGS_FILE), tagsFile);
-      log(`${IMAGES.labHost(suite)}: docker save ${IMAGES.innerBusybox} ${IMAGES.innerWeb}`);
+      log(`${IMAGES.labHostPlain(suite)}: docker save ${IMAGES.innerBusybox} ${IMAGES.innerWeb}`);
       // One tar for both: web's layers are busybox's plus one, stored once.
       const saved = await (docker as DockerWithGetImages).getImages({ names: [IMAGES.innerBusybox, IMAGES.innerWeb] });
       await pipeline(saved, createWriteStream(join(dir, INNER_TAR)));
     },
+  });
+  record(IMAGES.labHostPlain(suite), plain.built, t);
+
+  t = performance.now();
+  const labHost = await ensureBuilt(docker, {
+    tag: IMAGES.labHost(suite),
+    contextDir: join(IMAGES_DIR, 'labhost-store'),
+    buildArgs: { PLAIN: IMAGES.labHostPlain(suite) },
+    parents: [plain.id],
+    force,
+    log,
+    addToContext: (dir) => prepareImageStore(docker, suite, join(dir, STORE_TAR), log),
   });
   record(IMAGES.labHost(suite), labHost.built, t);
 
@@ -267,6 +288,46 @@ async function removeSuperseded(docker: Docker, log: (line: string) => void): Pr
     } catch {
       // In use by a container, or parent of another image: Docker keeps it, and so do we.
     }
+  }
+}
+
+// --- the inner image store ----------------------------------------------------------------------
+
+/**
+ * Start the plain lab host once, with nothing but its own engine (no network), let its entrypoint
+ * load the inner images, stop that engine so its files are at rest, and copy /var/lib/docker's
+ * image/ and overlay2/ out as one tar to `outFile`.
+ */
+async function prepareImageStore(docker: Docker, suite: Suite, outFile: string, log: (line: string) => void): Promise<void> {
+  const image = IMAGES.labHostPlain(suite);
+  const name = `dnl-image-store-${suite}`;
+  log(`${IMAGES.labHost(suite)}: preparing the inner image store in a ${image} container`);
+  await docker.getContainer(name).remove({ force: true }).catch(() => {});
+  const mode = await detectPrivilegeMode(docker, image, 'image-builder');
+  const container = await docker.createContainer({
+    name,
+    Image: image,
+    Labels: { [LABELS.role]: 'image-store-builder' },
+    HostConfig: {
+      ...privilegeHostConfig(mode),
+      NetworkMode: 'none',
+      Tmpfs: { '/var/lib/docker': `rw,exec,dev,suid,size=${STORE_TMPFS_SIZE}` },
+    },
+  });
+  try {
+    await container.start();
+    await waitForEngine(docker, name);
+    const inside = '/run/lab/docker-store.tar';
+    const { code, output } = await execCollect(docker, name, [
+      'sh', '-c',
+      `pkill -x dockerd; while pgrep -x dockerd >/dev/null; do sleep 0.1; done; tar -C /var/lib/docker -cf ${inside} image overlay2`,
+    ]);
+    if (code !== 0) throw new ImageBuildError(`Preparing the inner image store failed (exit code ${code}): ${output.trim()}`);
+    // The archive API wraps the file in a tar of its own: unpack that one file into place.
+    const archive = await container.getArchive({ path: inside });
+    await pipeline(archive, tar.extract(dirname(outFile), { map: (header) => ({ ...header, name: basename(outFile) }) }) as unknown as NodeJS.WritableStream);
+  } finally {
+    await container.remove({ force: true }).catch(() => {});
   }
 }
 

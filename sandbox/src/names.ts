@@ -11,8 +11,10 @@ export const DEFAULT_SUITE: Suite = 'forky';
 export const IMAGES = {
   /** Debian minbase root filesystem, imported locally when no registry is reachable. */
   base: (suite: Suite) => `dnl/debian:${suite}`,
-  /** The lab host: Debian with its own dockerd ("Docker-in-Docker"). */
+  /** The lab host: Debian with its own dockerd ("Docker-in-Docker"), inner image store prepared. */
   labHost: (suite: Suite) => `dnl/labhost:${suite}`,
+  /** The lab host before its inner image store is prepared (it loads the inner images at start). */
+  labHostPlain: (suite: Suite) => `dnl/labhost-plain:${suite}`,
   /** Images learners run inside a lab host, preloaded there (tagged without the prefix inside). */
   innerBusybox: 'dnl/inner-busybox:latest',
   innerWeb: 'dnl/inner-web:latest',
@@ -26,7 +28,8 @@ export const LABELS = {
   /** Present on everything this project creates; value is the runner instance name. */
   instance: 'io.dnl.instance',
   lab: 'io.dnl.lab',
-  lesson: 'io.dnl.lesson',
+  /** A lab's shape (labspec.ts labShape): its hosts, and whether it is a macvlan lab. */
+  shape: 'io.dnl.shape',
   role: 'io.dnl.role',
   host: 'io.dnl.host',
   /** On images: a hash of the build context, so an unchanged image is not rebuilt. */
