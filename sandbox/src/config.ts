@@ -47,6 +47,12 @@ export const configSchema = z.object({
   /** Range each lab network's subnet is carved from, and the size of each. */
   LAB_SUBNET_POOL: cidr.default('10.213.0.0/16'),
   LAB_SUBNET_PREFIX: wholeNumber(16, 29).default(26),
+  /**
+   * Labs kept ready per lab shape the lessons use (one host; two hosts; two hosts for macvlan),
+   * so Start lab needs no engine to boot; 0 turns the warm pool off. Each pooled lab host holds
+   * ~40 MiB while idle. A workshop where many start the same chapter at once wants more.
+   */
+  LAB_POOL_SIZE: wholeNumber(0, 100).default(1),
   /** Labs existing at once; further requests get 503. */
   LAB_MAX_LABS: wholeNumber(1, 10000).default(30),
   /** A lab with no open terminal for this long is removed (seconds). */

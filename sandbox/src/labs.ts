@@ -2,14 +2,17 @@
  * Creating, finding, expiring and reaping labs. A lab is one internal Docker network with a
  * subnet of its own plus one lab host container per host the lesson names, all labelled with
  * this runner's instance so that a later process can find and remove what an earlier one left.
- * This module does not speak HTTP or bridge terminals.
+ * A lab comes from the warm pool (pool.ts) when it has one of the right shape, and is built
+ * on the spot otherwise. This module does not speak HTTP or bridge terminals.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type Docker from 'dockerode';
 import type { Config } from './config.ts';
 import { describeDockerError, detectPrivilegeMode, privilegeHostConfig, type PrivilegeMode } from './docker.ts';
-import { MACVLAN_ENV, type LabManifest, type LabSpec } from './labspec.ts';
+import { MACVLAN_ENV, labShape, type LabManifest, type LabSpec } from './labspec.ts';
+import { waitForEngine } from './labhost.ts';
 import { IMAGES, LABELS, ROLES, labHostContainerName, labNetworkName } from './names.ts';
+import { WarmPool, type PoolStatus } from './pool.ts';
 import { firstFreeSubnet, formatCidr, gatewayOf, halves, parseCidr, type Cidr } from './subnets.ts';
 
 /** An error a client can meet: an HTTP status, a stable code, and a sentence for a person. */
@@ -28,14 +31,21 @@ export interface LabHost {
   containerName: string;
 }
 
-export interface Lab {
+/** A lab's network and hosts on the engine, before anyone has claimed it. */
+export interface BuiltLab {
   id: string;
-  lesson: string;
+  /** Which hosts, and macvlan or not (labShape): all the engine objects depend on. */
+  shape: string;
   hosts: LabHost[];
   networkName: string;
   subnet: string;
   /** Extra environment of every lab host (the macvlan addresses, for `macvlan: true` labs). */
   env: string[];
+}
+
+export interface Lab extends BuiltLab {
+  lesson: string;
+  /** When it was handed to its learner (not when it was built, if it came from the pool). */
   createdAt: number;
   /** Hard limit: the lab is removed at this time whatever happens. */
   expiresAt: number;
@@ -60,7 +70,6 @@ const TOKEN_BYTES = 32;
 const INHIBIT_GATEWAY_OPTION = 'com.docker.network.bridge.inhibit_ipv4';
 /** How often to retry a subnet that another process took between our listing and our create. */
 const SUBNET_RETRIES = 5;
-
 const hashToken = (token: string) => createHash('sha256').update(token).digest();
 
 /** What a lab host is told about its link, for lessons that put macvlan containers on it. */
@@ -88,15 +97,36 @@ export class LabManager {
   private readonly docker: Docker;
   private readonly config: Config;
   private readonly manifest: LabManifest;
+  /** Every lab shape the lessons use, with a spec that builds it. */
+  private readonly shapes = new Map<string, LabSpec>();
+  private readonly pool: WarmPool<BuiltLab>;
 
-  constructor(docker: Docker, config: Config, manifest: LabManifest) {
+  constructor(docker: Docker, config: Config, manifest: LabManifest, log: (line: string) => void = () => {}) {
     this.docker = docker;
     this.config = config;
     this.manifest = manifest;
+    for (const lesson of Object.values(manifest.lessons)) this.shapes.set(labShape(lesson.lab), lesson.lab);
+    this.pool = new WarmPool({
+      size: config.LAB_POOL_SIZE,
+      shapes: [...this.shapes.keys()],
+      build: (shape) => this.build(shape),
+      waitReady: (built) => this.waitReady(built),
+      discard: (built) => this.removeObjects(built.id),
+      log,
+    });
   }
 
   get size(): number {
     return this.labs.size;
+  }
+
+  get poolStatus(): PoolStatus {
+    return this.pool.status();
+  }
+
+  /** Start keeping LAB_POOL_SIZE labs of each shape ready (nothing with 0). */
+  startPool(): void {
+    this.pool.start();
   }
 
   get image(): string {
@@ -124,16 +154,14 @@ export class LabManager {
       throw new LabError(503, 'capacity', `The workshop is full (${n} of ${n} labs in use); try again in a few minutes.`);
     }
     this.creating++;
-    const id = randomBytes(LAB_ID_BYTES).toString('hex');
-    const token = randomBytes(TOKEN_BYTES).toString('base64url');
-    const now = Date.now();
-    const networkName = labNetworkName(id);
-    const hosts = spec.hosts.map((name) => ({ name, containerName: labHostContainerName(id, name) }));
     try {
-      const mode = await this.ensurePrivilegeMode();
-      const subnet = await this.createNetwork(id, lesson, networkName, spec);
+      const shape = labShape(spec);
+      const built = this.pool.take(shape) ?? (await this.build(shape));
+      const token = randomBytes(TOKEN_BYTES).toString('base64url');
+      const now = Date.now();
       const lab: Lab = {
-        id, lesson, hosts, networkName, subnet: formatCidr(subnet), env: labEnv(spec, subnet),
+        ...built,
+        lesson,
         createdAt: now,
         expiresAt: now + this.config.LAB_MAX_LIFETIME * 1000,
         lastActive: now,
@@ -141,16 +169,16 @@ export class LabManager {
         tokenHash: hashToken(token),
         ...(opts.client ? { client: opts.client } : {}),
       };
-      await Promise.all(hosts.map((h) => this.startHost(lab, h, mode)));
-      this.labs.set(id, lab);
+      this.labs.set(lab.id, lab);
       return { lab, token };
-    } catch (err) {
-      await this.removeObjects(id).catch(() => {});
-      if (err instanceof LabError) throw err;
-      throw new LabError(503, 'docker_error', describeDockerError(err, this.docker));
     } finally {
       this.creating--;
     }
+  }
+
+  /** Resolves once every lab host of the lab has a working engine with its images (labhost.ts). */
+  async waitReady(lab: BuiltLab): Promise<void> {
+    await Promise.all(lab.hosts.map((host) => waitForEngine(this.docker, host.containerName)));
   }
 
   /** The lab with this id if the token is its own; undefined otherwise (callers answer 404 either way). */
@@ -211,10 +239,11 @@ export class LabManager {
    * if the engine does not answer, labs stay until it does, and are checked then.
    */
   private async removeDeadLabs(): Promise<void> {
-    if (this.labs.size === 0) return;
+    if (this.labs.size === 0 && this.pool.status().ready === 0) return;
     const filters = JSON.stringify({ label: [`${LABELS.instance}=${this.config.LAB_INSTANCE}`, `${LABELS.role}=${ROLES.host}`] });
     const containers = await this.docker.listContainers({ all: true, filters });
     const byHost = new Map(containers.map((c) => [`${c.Labels[LABELS.lab]}/${c.Labels[LABELS.host]}`, c]));
+    await this.pool.prune((built) => built.hosts.some((h) => byHost.get(`${built.id}/${h.name}`)?.State !== 'running'));
     await Promise.all(
       [...this.labs.values()].map((lab) => {
         const dead = lab.hosts.find((h) => byHost.get(`${lab.id}/${h.name}`)?.State !== 'running');
@@ -237,6 +266,7 @@ export class LabManager {
 
   async shutdown(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
+    await this.pool.drain();
     await Promise.all([...this.labs.keys()].map((id) => this.remove(id, 'The lab server is shutting down; this lab was removed.')));
     // Removals the sweeper or a DELETE started must finish too: a network cannot be removed
     // while its container is still going, and the process exits right after this.
@@ -261,11 +291,34 @@ export class LabManager {
     return this.privilegeMode;
   }
 
-  private labels(labId: string, lesson: string, role: string): Record<string, string> {
-    return { [LABELS.instance]: this.config.LAB_INSTANCE, [LABELS.lab]: labId, [LABELS.lesson]: lesson, [LABELS.role]: role };
+  /**
+   * Build a lab of this shape on the engine: its network, then its hosts, started (their engines
+   * may still be starting). On failure nothing of it is left behind.
+   */
+  private async build(shape: string): Promise<BuiltLab> {
+    const spec = this.shapes.get(shape);
+    if (!spec) throw new Error(`no lesson has a lab of shape ${shape}`);
+    const id = randomBytes(LAB_ID_BYTES).toString('hex');
+    const hosts = spec.hosts.map((name) => ({ name, containerName: labHostContainerName(id, name) }));
+    try {
+      const mode = await this.ensurePrivilegeMode();
+      const networkName = labNetworkName(id);
+      const subnet = await this.createNetwork(id, shape, networkName, spec);
+      const built: BuiltLab = { id, shape, hosts, networkName, subnet: formatCidr(subnet), env: labEnv(spec, subnet) };
+      await Promise.all(hosts.map((h) => this.startHost(built, h, mode)));
+      return built;
+    } catch (err) {
+      await this.removeObjects(id).catch(() => {});
+      if (err instanceof LabError) throw err;
+      throw new LabError(503, 'docker_error', describeDockerError(err, this.docker));
+    }
   }
 
-  private createNetwork(labId: string, lesson: string, name: string, spec: LabSpec): Promise<Cidr> {
+  private labels(labId: string, shape: string, role: string): Record<string, string> {
+    return { [LABELS.instance]: this.config.LAB_INSTANCE, [LABELS.lab]: labId, [LABELS.shape]: shape, [LABELS.role]: role };
+  }
+
+  private createNetwork(labId: string, shape: string, name: string, spec: LabSpec): Promise<Cidr> {
     const task = this.networkQueue.then(async () => {
       const pool = parseCidr(this.config.LAB_SUBNET_POOL)!;
       // Subnets another engine user took between our listing and our create: skip them on the
@@ -297,7 +350,7 @@ export class LabManager {
                 ...(spec.macvlan ? { IPRange: formatCidr(halves(subnet)[0]) } : {}),
               }],
             },
-            Labels: this.labels(labId, lesson, ROLES.network),
+            Labels: this.labels(labId, shape, ROLES.network),
           });
           return subnet;
         } catch (err) {
@@ -319,14 +372,14 @@ export class LabManager {
     return networks.flatMap((n) => (n.IPAM?.Config ?? []).map((c) => parseCidr(c.Subnet ?? '')).filter((c): c is Cidr => !!c));
   }
 
-  private async startHost(lab: Lab, host: LabHost, mode: PrivilegeMode): Promise<void> {
+  private async startHost(lab: BuiltLab, host: LabHost, mode: PrivilegeMode): Promise<void> {
     const c = this.config;
     const container = await this.docker.createContainer({
       name: host.containerName,
       Hostname: host.name,
       Image: this.image,
       Env: ['TERM=xterm-256color', ...lab.env],
-      Labels: { ...this.labels(lab.id, lab.lesson, ROLES.host), [LABELS.host]: host.name },
+      Labels: { ...this.labels(lab.id, lab.shape, ROLES.host), [LABELS.host]: host.name },
       HostConfig: {
         // Under another runtime (e.g. sysbox-runc) dockerd runs unprivileged; otherwise the lab
         // host needs (nearly) every privilege: see README, "Security".

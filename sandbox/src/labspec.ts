@@ -31,6 +31,12 @@ export const labSpecSchema = z
 
 export type LabSpec = z.infer<typeof labSpecSchema>;
 
+/**
+ * What a lab's engine objects depend on, as one key: "host1,host2" or "host1,host2+macvlan".
+ * Lessons with the same shape can use the same pooled lab.
+ */
+export const labShape = (spec: LabSpec): string => `${spec.hosts.join(',')}${spec.macvlan ? '+macvlan' : ''}`;
+
 /** Environment variables a lab host of a `macvlan: true` lab has (in its shells and checks too). */
 export const MACVLAN_ENV = {
   /** The lab network's subnet: the `--subnet` of a macvlan network on eth0. */

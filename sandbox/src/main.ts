@@ -37,6 +37,8 @@ async function main(): Promise<void> {
     log(`Labs are unavailable: ${engine.message} The lessons are still served.`);
   }
   runner.labs.startSweeper();
+  // Without an engine yet, the pool retries quietly until there is one.
+  runner.labs.startPool();
 
   await new Promise<void>((resolve, reject) => {
     runner.server.once('error', reject);

@@ -56,7 +56,7 @@ export function loadManifest(siteDir: string, log: (line: string) => void): LabM
 
 export function createRunner(config: Config, docker: Docker, log: (line: string) => void): Runner {
   const manifest = loadManifest(config.siteDir, log);
-  const labs = new LabManager(docker, config, manifest);
+  const labs = new LabManager(docker, config, manifest, log);
   const createLimiter = new RateLimiter(config.LAB_CREATE_RATE);
   /** Labs with a check running: one at a time per lab, so a learner can't pile checks onto it. */
   const checking = new Set<string>();
@@ -99,7 +99,7 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
     }
     if (url.pathname === '/api/health' && req.method === 'GET') {
       const engine = await engineStatus(docker);
-      return sendJson(res, 200, { engine, labs: labs.size, maxLabs: config.LAB_MAX_LABS, accessCodeRequired: Boolean(config.LAB_ACCESS_CODE) });
+      return sendJson(res, 200, { engine, labs: labs.size, maxLabs: config.LAB_MAX_LABS, pool: labs.poolStatus, accessCodeRequired: Boolean(config.LAB_ACCESS_CODE) });
     }
     if (url.pathname === '/api/labs' && req.method === 'POST') {
       const wait = createLimiter.take(clientAddress(req, config.LAB_TRUST_PROXY));

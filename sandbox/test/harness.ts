@@ -39,7 +39,9 @@ export function uniqueInstance(name: string): string {
 export async function startRunner(env: Record<string, string> = {}): Promise<RunningRunner> {
   const proc = spawn(process.execPath, [path.join(ROOT, 'sandbox/src/main.ts')], {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LAB_INSTANCE: uniqueInstance('runner'), ...env },
+    // No warm pool unless a test asks for one: tests that count a runner's containers, or
+    // its engine load, would otherwise see the pool filling in the background.
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LAB_INSTANCE: uniqueInstance('runner'), LAB_POOL_SIZE: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
