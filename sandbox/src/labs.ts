@@ -13,6 +13,7 @@ import { MACVLAN_ENV, labShape, type LabManifest, type LabSpec } from './labspec
 import { waitForEngine } from './labhost.ts';
 import { IMAGES, LABELS, ROLES, labHostContainerName, labNetworkName } from './names.ts';
 import { WarmPool, type PoolStatus } from './pool.ts';
+import { PreparedShell } from './terminal.ts';
 import { firstFreeSubnet, formatCidr, gatewayOf, halves, parseCidr, type Cidr } from './subnets.ts';
 
 /** An error a client can meet: an HTTP status, a stable code, and a sentence for a person. */
@@ -41,6 +42,8 @@ export interface BuiltLab {
   subnet: string;
   /** Extra environment of every lab host (the macvlan addresses, for `macvlan: true` labs). */
   env: string[];
+  /** Login shells already started, per host name, for the first terminals to adopt (pooled labs). */
+  shells: Map<string, PreparedShell>;
 }
 
 export interface Lab extends BuiltLab {
@@ -82,6 +85,11 @@ function labEnv(spec: LabSpec, subnet: Cidr): string[] {
   ];
 }
 
+function closeShells(lab: BuiltLab): void {
+  for (const shell of lab.shells.values()) shell.close();
+  lab.shells.clear();
+}
+
 type RemovalListener = (lab: Lab, reason: string) => void;
 
 export class LabManager {
@@ -110,8 +118,14 @@ export class LabManager {
       size: config.LAB_POOL_SIZE,
       shapes: [...this.shapes.keys()],
       build: (shape) => this.build(shape),
-      waitReady: (built) => this.waitReady(built),
-      discard: (built) => this.removeObjects(built.id),
+      waitReady: async (built) => {
+        await this.waitReady(built);
+        await this.prepareShells(built);
+      },
+      discard: (built) => {
+        closeShells(built);
+        return this.removeObjects(built.id);
+      },
       log,
     });
   }
@@ -181,6 +195,21 @@ export class LabManager {
     await Promise.all(lab.hosts.map((host) => waitForEngine(this.docker, host.containerName)));
   }
 
+  /**
+   * Start a login shell on every host, for the terminals the page opens as soon as the lab is
+   * claimed: they then show a prompt that is already there (terminal.ts, PreparedShell).
+   */
+  private async prepareShells(lab: BuiltLab): Promise<void> {
+    await Promise.all(lab.hosts.map(async (h) => lab.shells.set(h.name, await PreparedShell.start(this.docker, h.containerName))));
+  }
+
+  /** The prepared shell of this host, once: the first terminal opened there adopts it. */
+  takeShell(lab: Lab, host: string): PreparedShell | undefined {
+    const shell = lab.shells.get(host);
+    lab.shells.delete(host);
+    return shell;
+  }
+
   /** The lab with this id if the token is its own; undefined otherwise (callers answer 404 either way). */
   authorize(id: string, token: string | null | undefined): Lab | undefined {
     if (!LAB_ID_PATTERN.test(id) || !token) return undefined;
@@ -213,6 +242,7 @@ export class LabManager {
     const lab = this.labs.get(id);
     if (!lab) return false;
     this.labs.delete(id);
+    closeShells(lab);
     for (const listener of this.removalListeners) listener(lab, reason);
     const removal = this.removeObjects(id);
     this.removals.add(removal);
@@ -304,7 +334,7 @@ export class LabManager {
       const mode = await this.ensurePrivilegeMode();
       const networkName = labNetworkName(id);
       const subnet = await this.createNetwork(id, shape, networkName, spec);
-      const built: BuiltLab = { id, shape, hosts, networkName, subnet: formatCidr(subnet), env: labEnv(spec, subnet) };
+      const built: BuiltLab = { id, shape, hosts, networkName, subnet: formatCidr(subnet), env: labEnv(spec, subnet), shells: new Map() };
       await Promise.all(hosts.map((h) => this.startHost(built, h, mode)));
       return built;
     } catch (err) {

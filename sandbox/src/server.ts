@@ -201,6 +201,7 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
     terminals.set(lab.id, set);
     const session: TerminalSession = new TerminalSession({
       docker, ws, containerName, host: hostName, log,
+      prepared: labs.takeShell(lab, hostName),
       onActivity: () => labs.touch(lab),
       onClose: () => {
         set.delete(session);

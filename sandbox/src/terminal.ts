@@ -19,6 +19,79 @@ const DEFAULT_SIZE = { cols: 80, rows: 24 };
 
 /** How long after a shell's stream ends its lab host's state is read again (ms); see onShellEnded. */
 const HOST_STATE_SETTLE_MS = 300;
+/**
+ * Output a prepared shell keeps until a terminal adopts it: its prompt is under 100 bytes, so
+ * this only bounds a shell that prints without anyone watching.
+ */
+const PREPARED_OUTPUT_MAX_BYTES = 64 * 1024;
+
+/** Exec `lab-shell <id>` (a login shell) in a lab host with a TTY; resolves with its attached stream. */
+async function execShell(docker: Docker, containerName: string, id: string, size: { cols: number; rows: number }): Promise<{ exec: Docker.Exec; stream: Duplex }> {
+  const exec = await docker.getContainer(containerName).exec({
+    Cmd: [LAB_HOST_PATHS.shell, id],
+    AttachStdin: true,
+    AttachStdout: true,
+    AttachStderr: true,
+    Tty: true,
+    Env: ['TERM=xterm-256color', 'LANG=C.UTF-8'],
+    ConsoleSize: [size.rows, size.cols],
+  });
+  const stream = (await exec.start({ hijack: true, stdin: true, Tty: true })) as unknown as Duplex;
+  return { exec, stream };
+}
+
+/**
+ * A login shell started in a lab host before any terminal is open, so that the first terminal
+ * adopts a shell whose prompt is already there: exec'ing one costs ~70-100 ms here (runc,
+ * then bash -l; measured from exec create to first byte). The warm pool prepares one per host
+ * of each pooled lab; the lab page opens a terminal on every host at once.
+ */
+export class PreparedShell {
+  readonly id: string;
+  private output: Buffer[] = [];
+  private bytes = 0;
+  private ended = false;
+  private readonly exec: Docker.Exec;
+  private readonly stream: Duplex;
+  private readonly keep = (chunk: Buffer) => {
+    if (this.bytes + chunk.length > PREPARED_OUTPUT_MAX_BYTES) return;
+    this.output.push(chunk);
+    this.bytes += chunk.length;
+  };
+
+  static async start(docker: Docker, containerName: string): Promise<PreparedShell> {
+    const id = randomBytes(8).toString('hex');
+    const { exec, stream } = await execShell(docker, containerName, id, DEFAULT_SIZE);
+    return new PreparedShell(id, exec, stream);
+  }
+
+  private constructor(id: string, exec: Docker.Exec, stream: Duplex) {
+    this.id = id;
+    this.exec = exec;
+    this.stream = stream;
+    stream.on('data', this.keep);
+    stream.once('end', () => (this.ended = true));
+    stream.once('close', () => (this.ended = true));
+    stream.once('error', () => (this.ended = true));
+  }
+
+  /** The shell's exec, stream and what it printed so far, once; undefined if it has ended. */
+  adopt(): { exec: Docker.Exec; stream: Duplex; output: Buffer[] } | undefined {
+    this.stream.off('data', this.keep);
+    if (this.ended) return undefined;
+    const output = this.output;
+    this.output = [];
+    this.ended = true;
+    return { exec: this.exec, stream: this.stream, output };
+  }
+
+  /** For a shell nobody adopted: let go of its stream (its lab host is being removed). */
+  close(): void {
+    this.stream.off('data', this.keep);
+    this.ended = true;
+    this.stream.destroy();
+  }
+}
 
 export interface TerminalOptions {
   docker: Docker;
@@ -29,11 +102,13 @@ export interface TerminalOptions {
   onActivity: () => void;
   onClose: () => void;
   log: (line: string) => void;
+  /** A shell already started on this host to adopt instead of exec'ing a new one. */
+  prepared?: PreparedShell;
 }
 
 export class TerminalSession {
   /** Names this terminal's session inside the lab host, for lab-shell and lab-end-terminal. */
-  readonly id = randomBytes(8).toString('hex');
+  readonly id: string;
   private stream?: Duplex;
   private exec?: Docker.Exec;
   private unacked = 0;
@@ -50,6 +125,7 @@ export class TerminalSession {
 
   constructor(opts: TerminalOptions) {
     this.opts = opts;
+    this.id = opts.prepared?.id ?? randomBytes(8).toString('hex');
     opts.ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     opts.ws.on('close', () => this.close());
     opts.ws.on('error', () => this.close());
@@ -58,23 +134,17 @@ export class TerminalSession {
   async start(): Promise<void> {
     const { docker, containerName } = this.opts;
     try {
-      const container = docker.getContainer(containerName);
-      this.exec = await container.exec({
-        Cmd: [LAB_HOST_PATHS.shell, this.id],
-        AttachStdin: true,
-        AttachStdout: true,
-        AttachStderr: true,
-        Tty: true,
-        Env: ['TERM=xterm-256color', 'LANG=C.UTF-8'],
-        ConsoleSize: [this.size.rows, this.size.cols],
-      });
-      const stream = (await this.exec.start({ hijack: true, stdin: true, Tty: true })) as unknown as Duplex;
+      const adopted = this.opts.prepared?.adopt();
+      const { exec, stream } = adopted ?? (await execShell(docker, containerName, this.id, this.size));
+      this.exec = exec;
       if (this.closed) {
         stream.destroy();
         await this.endSession();
         return;
       }
       this.stream = stream;
+      // What a prepared shell printed before this terminal opened (its prompt) comes first.
+      for (const chunk of adopted?.output ?? []) this.onOutput(chunk);
       stream.on('data', (chunk: Buffer) => this.onOutput(chunk));
       stream.on('end', () => void this.onShellEnded());
       stream.on('error', () => void this.onShellEnded());

@@ -13,6 +13,9 @@ const POOL_SIZE = 2;
 /** Labs asked for at once: more than the pool holds, so some are built on the spot. */
 const BURST = 5;
 
+/** Far below a cold lab (~1.5 s): proves the lab was warm without timing a busy CI machine tightly. */
+const WARM_PROMPT_LIMIT_MS = 1_000;
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function poolStatus(runner: RunningRunner): Promise<{ size: number; ready: number; starting: number }> {
@@ -65,6 +68,7 @@ describe('a runner with a warm pool', () => {
     expect(Object.values(network.Containers ?? {}).map((c: { Name: string }) => c.Name)).toEqual([labHostContainerName(lab.id, 'host1')]);
     // Inside: an engine with no containers and only its default networks; no earlier shells.
     const inside = await term.run(
+      // One line per fact, so that each can be matched on its own.
       'echo "containers=$(docker ps -aq | wc -l)"; echo "networks=$(docker network ls --format "{{.Name}}" | sort | tr "\\n" " ")"; ' +
         'echo "terminals=$(ls /run/lab/terms | wc -l)"; ls -a /root',
     );
@@ -73,7 +77,15 @@ describe('a runner with a warm pool', () => {
     // Exactly one terminal (this one) has ever opened in it, and nobody left shell history.
     expect(inside).toMatch(/^terminals=1\s*$/m);
     expect(inside).not.toContain('.bash_history');
+    // Its shell was started before the request (a prepared shell): no engine boot, no exec wait.
+    expect(firstPromptMs).toBeLessThan(WARM_PROMPT_LIMIT_MS);
+    // The adopted shell ends with its terminal, like any other.
     term.close();
+    const deadline = Date.now() + 5_000;
+    while ((await execIn(labHostContainerName(lab.id, 'host1'), ['pgrep', '-c', 'bash'])).output.trim() !== '0') {
+      if (Date.now() > deadline) throw new Error('the shell outlived its terminal');
+      await sleep(100);
+    }
     expect((await api(runner, 'DELETE', `/api/labs/${lab.id}`, { token: lab.token })).status).toBe(204);
   });
 
