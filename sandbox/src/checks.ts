@@ -63,7 +63,7 @@ export async function runCheck(docker: Docker, containerName: string, exercise: 
     };
     stream.once('end', done);
     stream.once('close', done);
-    stream.once('error', done);
+    stream.on('error', done);
   });
   if (!finished) stream.destroy();
   const code = finished ? (await exec.inspect()).ExitCode : null;

@@ -28,7 +28,7 @@ export async function execCollect(docker: Docker, containerName: string, cmd: st
   await new Promise<void>((resolve) => {
     stream.once('end', resolve);
     stream.once('close', resolve);
-    stream.once('error', () => resolve());
+    stream.on('error', () => resolve());
   });
   return { code: (await exec.inspect()).ExitCode, output };
 }

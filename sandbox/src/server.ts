@@ -209,7 +209,7 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
       },
     });
     set.add(session);
-    void session.start();
+    void labs.whenStarted(lab, hostName).then(() => session.start());
   }
 
   let closing: Promise<void> | undefined;

@@ -72,7 +72,7 @@ export class PreparedShell {
     stream.on('data', this.keep);
     stream.once('end', () => (this.ended = true));
     stream.once('close', () => (this.ended = true));
-    stream.once('error', () => (this.ended = true));
+    stream.on('error', () => (this.ended = true));
   }
 
   /** The shell's exec, stream and what it printed so far, once; undefined if it has ended. */

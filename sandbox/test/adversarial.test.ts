@@ -7,12 +7,11 @@ import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LabCreated } from '../src/protocol.ts';
 import { labHostContainerName } from '../src/names.ts';
-import { api, createLab, docker, instanceObjects, startRunner, TerminalClient, uniqueInstance, type RunningRunner } from './harness.ts';
+import { api, createLab, docker, echoRoundTrips, instanceObjects, percentile, startRunner, TerminalClient, uniqueInstance, type RunningRunner } from './harness.ts';
 
 const BRIDGE_LESSON = '05-user-defined-bridges';
-/** Echo round trips measured in lab B while lab A misbehaves, one every ECHO_INTERVAL_MS. */
+/** Echo round trips measured in lab B while lab A misbehaves. */
 const ECHO_SAMPLES = 150;
-const ECHO_INTERVAL_MS = 40;
 /** Issue 5's bar for lab B's echo during a fork bomb in lab A. */
 const ECHO_P99_LIMIT_MS = 200;
 const CYCLES = 500;
@@ -21,27 +20,6 @@ const CYCLE_PARALLEL = 8;
 
 const volumeCount = async () => (await docker.listVolumes()).Volumes?.length ?? 0;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-};
-
-/** Type one character at a time and time its echo; Ctrl-U clears the line afterwards. */
-async function echoRoundTrips(term: TerminalClient, samples: number): Promise<number[]> {
-  const times: number[] = [];
-  for (let i = 0; i < samples; i++) {
-    const from = term.text.length;
-    const started = performance.now();
-    term.type('x');
-    await term.waitFor(/x/, 5_000, from);
-    times.push(performance.now() - started);
-    if (i % 40 === 39) term.type('\x15');
-    await sleep(ECHO_INTERVAL_MS);
-  }
-  term.type('\x15');
-  return times;
-}
-
 describe('a misbehaving lab', () => {
   let runner: RunningRunner;
   let a: LabCreated;

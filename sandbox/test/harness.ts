@@ -12,6 +12,7 @@ import Docker from 'dockerode';
 import { compileLesson } from '../../src/markdown/lesson-steps.ts';
 import type { LabCreated } from '../src/protocol.ts';
 export { PROMPT, TerminalClient, stripAnsi } from '../src/tools/terminal-client.ts';
+import { TerminalClient } from '../src/tools/terminal-client.ts';
 import { LABELS } from '../src/names.ts';
 import { LAB_MANIFEST_PATH, labManifestSchema, type LabManifest, type ManifestLesson } from '../src/labspec.ts';
 
@@ -156,4 +157,32 @@ export async function execIn(containerName: string, cmd: string[], timeoutMs = 2
     });
   });
   return { code: (await exec.inspect()).ExitCode, output };
+}
+
+/** The p-th percentile (nearest rank) of some samples. */
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+/** Pause between echo samples (ms): a fast typist's pace, so samples do not queue behind each other. */
+const ECHO_INTERVAL_MS = 40;
+
+/**
+ * Type one character at a time at a shell prompt and time how long its echo takes to come back
+ * (ms); Ctrl-U clears the line every 40 characters and at the end.
+ */
+export async function echoRoundTrips(term: TerminalClient, samples: number): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const from = term.text.length;
+    const started = performance.now();
+    term.type('x');
+    await term.waitFor(/x/, 5_000, from);
+    times.push(performance.now() - started);
+    if (i % 40 === 39) term.type('\x15');
+    await new Promise((r) => setTimeout(r, ECHO_INTERVAL_MS));
+  }
+  term.type('\x15');
+  return times;
 }

@@ -25,7 +25,7 @@ describe('a lab for the bridge lesson', () => {
     await runner?.stop();
   });
 
-  it('answers docker network ls with bridge, host and none, and DELETE leaves nothing labelled', async () => {
+  it('answers docker network ls with bridge, host and none, completes docker words on Tab, and DELETE leaves nothing labelled', async () => {
     const lab = await createLab(runner, BRIDGE_LESSON);
     expect(lab.hosts).toEqual(['host1']);
     expect(lab.token.length).toBeGreaterThanOrEqual(40);
@@ -38,6 +38,11 @@ describe('a lab for the bridge lesson', () => {
       expect(out).toMatch(new RegExp(`\\s${name}\\s+${driver}\\s+local`));
     }
     expect((await labObjects(lab.id)).containers).toBe(1);
+    // Completion loads on the first Tab (not at shell start), and then completes docker's own words.
+    const from = term.text.length;
+    term.type('docker netw\t');
+    await term.waitFor(/docker network /, 10_000, from);
+    term.type('\x15');
 
     const del = await api(runner, 'DELETE', `/api/labs/${lab.id}`, { token: lab.token });
     expect(del.status).toBe(204);
