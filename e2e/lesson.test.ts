@@ -1,22 +1,27 @@
 /**
- * In headless Debian chromium against the built site served by a real runner: the bridge lesson
+ * In headless Debian chromium against the built site served by a real runner (with a warm pool): the bridge lesson
  * loads little JS and no xterm before Start lab; Start lab, then a Run button, puts the
  * command's real output in the terminal.
  */
 import type { Browser } from 'playwright-core';
 import { launchBrowser } from './browser.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRunner, type RunningRunner } from '../sandbox/test/harness.ts';
+import { api, startRunner, type RunningRunner } from '../sandbox/test/harness.ts';
 
 const LESSON = '/lessons/05-user-defined-bridges/';
 /** Budget for JS a lesson page loads before Start lab (measured ~13 KB when written). */
 const MAX_JS_BEFORE_START = 30 * 1024;
+/** Time for the warm pool to fill: one lab per shape the course uses, about 3 s each, two at once. */
+const POOL_FILL_MS = 60_000;
 
 describe('the bridge lesson in a browser', () => {
   let runner: RunningRunner;
   let browser: Browser;
   beforeAll(async () => {
-    runner = await startRunner();
+    // With a warm pool, as `npm start` runs: the lab comes from it, with its shells started ahead.
+    runner = await startRunner({ LAB_POOL_SIZE: '1' });
+    const deadline = Date.now() + POOL_FILL_MS;
+    while ((await api(runner, 'GET', '/api/health')).json.pool.starting > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
     browser = await launchBrowser();
   });
   afterAll(async () => {
@@ -46,6 +51,13 @@ describe('the bridge lesson in a browser', () => {
     const run = page.locator('pre[data-run]').filter({ hasText: 'docker network ls' }).first().locator('xpath=ancestor::*[contains(@class,"code-block")]').locator('.code-run');
     await run.click();
     await expect.poll(() => page.locator('[role=tabpanel][data-host=host1] .xterm-rows').innerText(), { timeout: 30_000 }).toMatch(/none\s+null\s+local/);
+    expect(runner.output()).toMatch(/taken from the warm pool for 05-user-defined-bridges/);
+    // The shell was started ahead at 80x24; the terminal's own size reached it when it adopted it.
+    await page.locator('[role=tabpanel][data-host=host1] .xterm').click();
+    await page.keyboard.type('stty size\n');
+    await expect.poll(() => page.locator('[role=tabpanel][data-host=host1] .xterm-rows').innerText(), { timeout: 10_000 }).toMatch(/^\d+ \d+\s*$/m);
+    const size = /^(\d+ \d+)\s*$/m.exec(await page.locator('[role=tabpanel][data-host=host1] .xterm-rows').innerText())![1];
+    expect(size).not.toBe('24 80');
     await page.click('[data-lab-stop]');
     await page.close();
   });

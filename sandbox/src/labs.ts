@@ -49,14 +49,19 @@ export interface BuiltLab {
    * Resolves once every host's container was started, or one failed to be (see startInTurn).
    */
   allStarted: Promise<void>;
-  /** True until allStarted resolves: a host missing meanwhile is not dead, just not there yet. */
-  starting: boolean;
+  /**
+   * When allStarted resolved (performance.now()); undefined before. A host missing from a
+   * container listing that began earlier is not dead, just not there yet.
+   */
+  allStartedAt?: number;
   /** Set when the lab is being removed: hosts not started yet never will be. */
   cancelled: boolean;
 }
 
 export interface Lab extends BuiltLab {
   lesson: string;
+  /** Whether it came from the warm pool (built ahead) or was built for this request. */
+  pooled: boolean;
   /** When it was handed to its learner (not when it was built, if it came from the pool). */
   createdAt: number;
   /** Hard limit: the lab is removed at this time whatever happens. */
@@ -203,11 +208,13 @@ export class LabManager {
     this.creating++;
     try {
       const shape = labShape(spec);
-      const built = this.pool.take(shape) ?? (await this.build(shape));
+      const fromPool = this.pool.take(shape);
+      const built = fromPool ?? (await this.build(shape));
       const token = randomBytes(TOKEN_BYTES).toString('base64url');
       const now = Date.now();
       const lab: Lab = {
         ...built,
+        pooled: fromPool !== undefined,
         lesson,
         createdAt: now,
         expiresAt: now + this.config.LAB_MAX_LIFETIME * 1000,
@@ -309,11 +316,15 @@ export class LabManager {
   private async removeDeadLabs(): Promise<void> {
     if (this.labs.size === 0 && this.pool.status().ready === 0) return;
     const filters = JSON.stringify({ label: [`${LABELS.instance}=${this.config.LAB_INSTANCE}`, `${LABELS.role}=${ROLES.host}`] });
+    // Only labs whose hosts all existed before the listing began can be judged by it: one that
+    // finished starting while the engine answered (slow with a hundred labs) is not in it.
+    const listedAt = performance.now();
+    const judged = (lab: BuiltLab) => lab.allStartedAt !== undefined && lab.allStartedAt < listedAt;
     const containers = await this.docker.listContainers({ all: true, filters });
     const byHost = new Map(containers.map((c) => [`${c.Labels[LABELS.lab]}/${c.Labels[LABELS.host]}`, c]));
-    await this.pool.prune((built) => built.hosts.some((h) => byHost.get(`${built.id}/${h.name}`)?.State !== 'running'));
+    await this.pool.prune((built) => judged(built) && built.hosts.some((h) => byHost.get(`${built.id}/${h.name}`)?.State !== 'running'));
     await Promise.all(
-      [...this.labs.values()].filter((lab) => !lab.starting).map((lab) => {
+      [...this.labs.values()].filter(judged).map((lab) => {
         const dead = lab.hosts.find((h) => byHost.get(`${lab.id}/${h.name}`)?.State !== 'running');
         if (!dead) return;
         const c = byHost.get(`${lab.id}/${dead.name}`);
@@ -374,7 +385,7 @@ export class LabManager {
       const subnet = await this.createNetwork(id, shape, networkName, spec);
       const built: BuiltLab = {
         id, shape, hosts, networkName, subnet: formatCidr(subnet), env: labEnv(spec, subnet),
-        shells: new Map(), allStarted: Promise.resolve(), starting: false, cancelled: false,
+        shells: new Map(), allStarted: Promise.resolve(), cancelled: false,
       };
       await this.startHost(built, hosts[0]!, mode);
       this.startInTurn(built, mode);
@@ -473,9 +484,8 @@ export class LabManager {
    */
   private startInTurn(lab: BuiltLab, mode: PrivilegeMode): void {
     let startedAll!: () => void;
-    lab.starting = lab.hosts.length > 1;
     lab.allStarted = new Promise<void>((resolve) => (startedAll = resolve)).then(() => {
-      lab.starting = false;
+      lab.allStartedAt = performance.now();
     });
     void (async () => {
       try {

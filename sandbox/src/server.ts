@@ -127,7 +127,7 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
         return sendError(res, 400, 'bad_request', 'The "client" field must be 16-64 letters, digits, dashes or underscores; reload the page to get a new one.');
       }
       const { lab, token } = await labs.create(lesson, { client });
-      log(`lab ${lab.id} created for ${lesson} (${lab.hosts.map((h) => h.name).join(', ')}; ${lab.subnet})`);
+      log(`lab ${lab.id} ${lab.pooled ? 'taken from the warm pool' : 'created'} for ${lesson} (${lab.hosts.map((h) => h.name).join(', ')}; ${lab.subnet})`);
       return sendJson(res, 201, describeLab(lab, token));
     }
     const labMatch = LAB_ROUTE.exec(url.pathname);
