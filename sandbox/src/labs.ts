@@ -94,6 +94,7 @@ const BOOT_UNCAPPED_MAX_MS = 30_000;
 const BOOT_DONE_LOG = /\] (ready|FAILED)/;
 /** How often to retry a subnet that another process took between our listing and our create. */
 const SUBNET_RETRIES = 5;
+
 const hashToken = (token: string) => createHash('sha256').update(token).digest();
 
 /** What a lab host is told about its link, for lessons that put macvlan containers on it. */
@@ -108,9 +109,9 @@ function labEnv(spec: LabSpec, subnet: Cidr): string[] {
 
 /**
  * How a lab host runs, apart from its network: privileges (or another runtime) and the limits
- * of README's "Security" table, except the CPU limit, which capCpuWhenBooted applies.
+ * of README's "Security" table, except the CPU limit, which startInTurn applies.
  */
-export function labHostConfig(c: Config, mode: PrivilegeMode): NonNullable<ContainerCreateOptions['HostConfig']> {
+function labHostConfig(c: Config, mode: PrivilegeMode): NonNullable<ContainerCreateOptions['HostConfig']> {
   return {
     // Under another runtime (e.g. sysbox-runc) dockerd runs unprivileged; otherwise the lab
     // host needs (nearly) every privilege: see README, "Security".
