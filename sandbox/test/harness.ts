@@ -126,6 +126,20 @@ export async function createLab(runner: RunningRunner, lesson: string, headers: 
   return res.json as LabCreated;
 }
 
+/**
+ * Open a terminal on every host of `lab` at once and wait for each prompt, as the lab page does.
+ * A lab's later hosts start after its first one is up, so a test that reaches host2 from host1
+ * must wait for host2 first, like a learner who sees its prompt.
+ */
+export async function openAll(runner: RunningRunner, lab: LabCreated): Promise<Record<string, TerminalClient>> {
+  const terms = await Promise.all(lab.hosts.map(async (host) => {
+    const term = await TerminalClient.open(runner, lab, host);
+    await term.waitForPrompt();
+    return [host, term] as const;
+  }));
+  return Object.fromEntries(terms);
+}
+
 /** Everything on the engine that carries this lab's label. */
 export async function labObjects(labId: string) {
   const filters = JSON.stringify({ label: [`${LABELS.lab}=${labId}`] });
@@ -175,7 +189,7 @@ const ECHO_INTERVAL_MS = 40;
 export async function echoRoundTrips(term: TerminalClient, samples: number): Promise<number[]> {
   const times: number[] = [];
   for (let i = 0; i < samples; i++) {
-    const from = term.text.length;
+    const from = term.position;
     const started = performance.now();
     term.type('x');
     await term.waitFor(/x/, 5_000, from);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labHostContainerName } from '../src/names.ts';
 import { CLOSE_CODES } from '../src/protocol.ts';
 import {
-  api, createLab, docker, execIn, fixtureSite, instanceObjects, labObjects, startRunner, uniqueInstance,
+  api, createLab, docker, execIn, fixtureSite, instanceObjects, labObjects, openAll, startRunner, uniqueInstance,
   TerminalClient, type RunningRunner,
 } from './harness.ts';
 
@@ -39,7 +39,7 @@ describe('a lab for the bridge lesson', () => {
     }
     expect((await labObjects(lab.id)).containers).toBe(1);
     // Completion loads on the first Tab (not at shell start), and then completes docker's own words.
-    const from = term.text.length;
+    const from = term.position;
     term.type('docker netw\t');
     await term.waitFor(/docker network /, 10_000, from);
     term.type('\x15');
@@ -59,15 +59,20 @@ describe('a lab for the bridge lesson', () => {
     let rssPeak = rssBefore;
     const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, runner.rss())), 100);
     const bytesBefore = term.bytes;
-    term.type('yes\r');
-    await new Promise((r) => setTimeout(r, 5000));
-    const flooded = term.bytes - bytesBefore;
-    const from = term.text.length;
-    const ctrlCAt = performance.now();
-    term.type('\x03');
-    await term.waitForPrompt(2000, from);
-    const promptAfterMs = performance.now() - ctrlCAt;
-    clearInterval(sampler);
+    let flooded: number;
+    let promptAfterMs: number;
+    try {
+      term.type('yes\r');
+      await new Promise((r) => setTimeout(r, 5000));
+      flooded = term.bytes - bytesBefore;
+      const from = term.position;
+      const ctrlCAt = performance.now();
+      term.type('\x03');
+      await term.waitForPrompt(2000, from);
+      promptAfterMs = performance.now() - ctrlCAt;
+    } finally {
+      clearInterval(sampler);
+    }
     console.log(`flood: ${(flooded / 1e6).toFixed(1)} MB in 5 s; prompt ${promptAfterMs.toFixed(0)} ms after Ctrl-C; runner RSS ${(rssBefore / 2 ** 20).toFixed(0)} -> peak ${(rssPeak / 2 ** 20).toFixed(0)} MiB`);
     expect(flooded).toBeGreaterThan(1e6); // it really flooded
     expect(promptAfterMs).toBeLessThan(2000);
@@ -103,8 +108,8 @@ describe('a two-host lab', () => {
   it('lets host1 ping host2 by name, while a second lab cannot reach the first lab at all', async () => {
     const [a, b] = await Promise.all([createLab(runner, 'two-hosts'), createLab(runner, 'two-hosts')]);
     expect(a.hosts).toEqual(['host1', 'host2']);
-    const termA = await TerminalClient.open(runner, a, 'host1');
-    await termA.waitForPrompt();
+    const termsA = await openAll(runner, a);
+    const termA = termsA.host1!;
     const ping = await termA.run('ping -c1 -W2 host2; echo "exit=$?"');
     expect(ping).toContain('1 received');
     expect(ping).toContain('exit=0');
@@ -112,21 +117,22 @@ describe('a two-host lab', () => {
     const aHost2 = await docker.getContainer(labHostContainerName(a.id, 'host2')).inspect();
     const aHost2Ip = Object.values(aHost2.NetworkSettings.Networks)[0].IPAddress;
     expect(aHost2Ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
-    const termB = await TerminalClient.open(runner, b, 'host1');
-    await termB.waitForPrompt();
+    const termsB = await openAll(runner, b);
+    const termB = termsB.host1!;
     const cross = await termB.run(`ping -c1 -W2 ${aHost2Ip}; echo "exit=$?"`);
     // 1: no answer; 2: no route at all (lab hosts route everything outside their lab nowhere).
     expect(cross).toMatch(/exit=[12]/);
     const byName = await termB.run(`ping -c1 -W2 ${labHostContainerName(a.id, 'host2')}; echo "exit=$?"`);
     expect(byName).toMatch(/exit=[12]/);
 
+    for (const term of [...Object.values(termsA), ...Object.values(termsB)]) term.close();
     for (const lab of [a, b]) await api(runner, 'DELETE', `/api/labs/${lab.id}`, { token: lab.token });
   });
 
   it('keeps the upper half of a macvlan lab\'s subnet free, tells the hosts, and a macvlan container there reaches host2', async () => {
     const lab = await createLab(runner, 'macvlan-hosts');
-    const term = await TerminalClient.open(runner, lab, 'host1');
-    await term.waitForPrompt();
+    const terms = await openAll(runner, lab);
+    const term = terms.host1!;
     const env = await term.run('echo "net=$LAB_SUBNET gw=$LAB_GATEWAY free=$LAB_MACVLAN_RANGE"');
     const m = /net=(\d+\.\d+\.\d+)\.(\d+)\/26 gw=\1\.(\d+) free=\1\.(\d+)\/27/.exec(env);
     expect(m, env).not.toBeNull();
@@ -145,7 +151,7 @@ describe('a two-host lab', () => {
     expect(Number(inet![1])).toBeGreaterThanOrEqual(free);
     expect(Number(inet![1])).toBeLessThan(free + 32);
     expect(ping).toContain('exit=0');
-    term.close();
+    for (const t of Object.values(terms)) t.close();
     await api(runner, 'DELETE', `/api/labs/${lab.id}`, { token: lab.token });
   });
 });

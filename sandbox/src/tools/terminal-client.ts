@@ -14,16 +14,26 @@ export function stripAnsi(text: string): string {
   return text.replace(/\x1b\[[0-?]*[ -\/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[()][0-9A-Za-z]/g, '');
 }
 
+/**
+ * Output kept: when it passes TEXT_MAX characters, only the last TEXT_KEEP stay. Positions
+ * (`position`, `since`) count every character ever received, so a wait that began before a trim
+ * still sees what came after it.
+ */
+const TEXT_MAX = 1_000_000;
+const TEXT_KEEP = 200_000;
+
 /** A terminal client like the browser's: collects output, acknowledges what it "rendered". */
 export class TerminalClient {
   readonly ws: WebSocket;
-  text = '';
   bytes = 0;
   messages: ServerMessage[] = [];
   closeCode?: number;
   firstByteAt?: number;
   private waiters: Array<() => void> = [];
   private pendingAck = 0;
+  /** The output's tail (see TEXT_KEEP) and how many characters before it were let go. */
+  private text = '';
+  private dropped = 0;
 
   constructor(ws: WebSocket) {
     this.ws = ws;
@@ -34,7 +44,10 @@ export class TerminalClient {
         this.bytes += buf.length;
         this.text += buf.toString('utf8');
         // Keep the tail only: a flood must not make the test itself grow without bound.
-        if (this.text.length > 1_000_000) this.text = this.text.slice(-200_000);
+        if (this.text.length > TEXT_MAX) {
+          this.dropped += this.text.length - TEXT_KEEP;
+          this.text = this.text.slice(-TEXT_KEEP);
+        }
         this.pendingAck += buf.length;
         if (this.pendingAck >= FLOW.ACK_BATCH) this.flushAck();
         else setTimeout(() => this.flushAck(), 20);
@@ -62,6 +75,16 @@ export class TerminalClient {
     });
   }
 
+  /** How many characters of output have arrived so far: a position to pass to `since` or `waitFor`. */
+  get position(): number {
+    return this.dropped + this.text.length;
+  }
+
+  /** The output since `position` (or as much of it as is still kept), escape sequences and all. */
+  since(position = 0): string {
+    return this.text.slice(Math.max(0, position - this.dropped));
+  }
+
   private flushAck(): void {
     if (this.pendingAck > 0 && this.ws.readyState === WebSocket.OPEN) {
       this.ws.send(encodeMessage({ type: CLIENT_MESSAGES.ack, bytes: this.pendingAck }));
@@ -81,7 +104,7 @@ export class TerminalClient {
   async waitFor(pattern: RegExp, timeoutMs = 20_000, from = 0): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const seen = stripAnsi(this.text.slice(from));
+      const seen = stripAnsi(this.since(from));
       if (pattern.test(seen)) return seen;
       if (this.closeCode !== undefined) throw new Error(`socket closed (${this.closeCode}) before ${pattern}; output:\n${seen.slice(-2000)}`);
       const left = deadline - Date.now();
@@ -106,7 +129,7 @@ export class TerminalClient {
    * the echo first matters: bash redraws its prompt on a resize, which is not the command's end.
    */
   async run(command: string, timeoutMs = 30_000): Promise<string> {
-    const from = this.text.length;
+    const from = this.position;
     this.type(`${command}\r`);
     const echoed = command.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     return this.waitFor(new RegExp(`${echoed}[\\s\\S]*${PROMPT.source}`), timeoutMs, from);

@@ -89,6 +89,11 @@ async function verifyLesson(url: string, slug: string, lesson: ManifestLesson): 
   let lab: LabCreated | undefined;
   try {
     lab = await createLab(url, slug);
+    // Like the lab page: a terminal on every host at once, each at its prompt before the first
+    // block. Later hosts start after the first one (labs.ts, startInTurn), so a block on host1
+    // that reaches host2 must not run before host2 is there.
+    for (const host of lab.hosts) shells.set(host, Shell.open(url, lab, host));
+    await Promise.all(shells.values());
     const shellFor = (host: string) => {
       let shell = shells.get(host);
       if (!shell) shells.set(host, (shell = Shell.open(url, lab!, host)));
@@ -169,7 +174,7 @@ class Shell {
   async run(block: RunBlock): Promise<{ status: number; timedOut: boolean; output: string }> {
     const n = ++this.runs;
     const marker = `__DNL_DONE_${n}__`;
-    const from = this.term.text.length;
+    const from = this.term.position;
     this.term.type('__dnl_rc=0\r');
     for (const line of block.code.split('\n')) this.term.type(`${line}\r`);
     this.term.type(`printf '\\n%s %s\\n' ${marker} "$__dnl_rc"\r`);
@@ -180,7 +185,7 @@ class Shell {
       return { status: Number(m[1]), timedOut: false, output: cleanOutput(seen.slice(0, m.index)) };
     } catch {
       this.term.type('\x03');
-      return { status: -1, timedOut: true, output: cleanOutput(stripAnsi(this.term.text.slice(from))) };
+      return { status: -1, timedOut: true, output: cleanOutput(stripAnsi(this.term.since(from))) };
     }
   }
 
