@@ -8,7 +8,8 @@
  *   (b) cold lab     POST /api/labs with no warm pool, until every host's terminal shows its prompt
  *   (c) warm lab     the same with a warm pool (waited for before each run, as a learner would find it)
  *   (d) echo         a keystroke's round trip through the runner's WebSocket terminal, against
- *                    the same through `docker exec -i` from the docker CLI
+ *                    the same through `docker exec -i` from the docker CLI, and through the
+ *                    Engine API's TTY exec of the same login shell (the runner's path without it)
  *   (e) memory       per idle lab host: its cgroup's usage less inactive page cache
  *   (f) capacity     idle 1-host labs (terminal open at a prompt) added 10 at a time until echo
  *                    p99 passes 50 ms, memory runs low, or a lab cannot start
@@ -18,12 +19,13 @@
  * removes everything it made.
  */
 import { spawn } from 'node:child_process';
+import type { Duplex } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../sandbox/src/config.ts';
 import { detectPrivilegeMode, privilegeHostConfig } from '../sandbox/src/docker.ts';
 import { execCollect, waitForEngine } from '../sandbox/src/labhost.ts';
-import { IMAGES, LABELS, labHostContainerName } from '../sandbox/src/names.ts';
+import { IMAGES, LAB_HOST_PATHS, LABELS, labHostContainerName } from '../sandbox/src/names.ts';
 import type { LabCreated } from '../sandbox/src/protocol.ts';
 import {
   api, docker, echoRoundTrips, fixtureSite, percentile, startRunner, TerminalClient, uniqueInstance, type RunningRunner,
@@ -168,6 +170,49 @@ async function cliEchoRoundTrips(containerName: string, samples: number): Promis
   return times;
 }
 
+/**
+ * Keystroke round trips through an Engine API exec of the lab's login shell with a TTY, straight
+ * from this process: the runner's own path to the shell with the runner and its WebSocket taken
+ * out, so the difference between this and (d) is what the runner adds.
+ */
+async function apiTtyEchoRoundTrips(containerName: string, samples: number): Promise<number[]> {
+  const exec = await docker.getContainer(containerName).exec({
+    Cmd: [LAB_HOST_PATHS.shell, `bench-${process.pid}`],
+    AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: true,
+    Env: ['TERM=xterm-256color', 'LANG=C.UTF-8'],
+  });
+  const stream = (await exec.start({ hijack: true, stdin: true, Tty: true })) as unknown as Duplex;
+  let text = '';
+  let waiter: (() => void) | undefined;
+  stream.on('data', (d: Buffer) => {
+    text += d.toString('utf8');
+    waiter?.();
+  });
+  const until = (test: () => boolean, ms: number) => new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no echo from the API exec; output: ${text.slice(-300)}`)), ms);
+    waiter = () => test() && (clearTimeout(t), resolve());
+    waiter();
+  });
+  const times: number[] = [];
+  try {
+    await until(() => /# $/.test(text), 30_000);
+    await sleep(SETTLE_MS);
+    for (let i = 0; i < samples; i++) {
+      const from = text.length;
+      const t0 = performance.now();
+      const echoed = until(() => text.indexOf('x', from) >= 0, 5_000);
+      stream.write('x');
+      await echoed;
+      times.push(performance.now() - t0);
+      if (i % 40 === 39) stream.write('\x15');
+      await sleep(40);
+    }
+  } finally {
+    stream.destroy();
+  }
+  return times;
+}
+
 // --- (e), (f) idle labs ---------------------------------------------------------------------------------
 
 function memAvailable(): number {
@@ -205,7 +250,7 @@ const times = {
   warm1: [] as number[], warm2first: [] as number[], warm2: [] as number[],
 };
 let capacity = { labs: 0, why: 'skipped (BENCH_MAX_LABS=0)', perHost: [] as number[], perLabMachine: 0, echo: [] as string[] };
-let echo = { ws: [] as number[], cli: [] as number[] };
+let echo = { ws: [] as number[], cli: [] as number[], api: [] as number[] };
 
 try {
   console.log(`Benchmarking on Docker ${(await docker.version()).Version}, ${RUNS} runs per lab measure (instance ${INSTANCE})...`);
@@ -288,7 +333,12 @@ try {
     const term = await TerminalClient.open(warm, lab, 'host1');
     await term.waitForPrompt();
     await sleep(SETTLE_MS);
-    echo = { ws: await echoRoundTrips(term, ECHO_SAMPLES), cli: await cliEchoRoundTrips(labHostContainerName(lab.id, 'host1'), ECHO_SAMPLES) };
+    const hostName = labHostContainerName(lab.id, 'host1');
+    echo = {
+      ws: await echoRoundTrips(term, ECHO_SAMPLES),
+      cli: await cliEchoRoundTrips(hostName, ECHO_SAMPLES),
+      api: await apiTtyEchoRoundTrips(hostName, ECHO_SAMPLES),
+    };
     term.close();
     await api(warm, 'DELETE', `/api/labs/${lab.id}`, { token: lab.token });
     console.log('  (d) done');
@@ -323,6 +373,13 @@ rows.push({
   median: `${percentile(cli, 50).toFixed(2)} ms`,
   p95: `${percentile(cli, 95).toFixed(2)} ms (p99 ${percentile(cli, 99).toFixed(2)})`,
   ratio: '1', target: '', samples: String(cli.length),
+});
+rows.push({
+  measure: '(d) echo through an Engine API TTY exec of the same login shell (the runner\'s path, no runner)',
+  median: `${percentile(echo.api, 50).toFixed(2)} ms`,
+  p95: `${percentile(echo.api, 95).toFixed(2)} ms (p99 ${percentile(echo.api, 99).toFixed(2)})`,
+  ratio: `${(percentile(echo.api, 50) / percentile(cli, 50)).toFixed(2)} / ${(percentile(echo.api, 95) / percentile(cli, 95)).toFixed(2)}`,
+  target: '', samples: String(echo.api.length),
 });
 if (capacity.perHost.length) {
   rows.push({
