@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { TerminalClient } from './terminal-client.ts';
 
-/** A stand-in terminal server on loopback: on "more" it sends `n` bytes of flood, then a prompt. */
+/** A stand-in terminal server on loopback: 900 kB of flood at once, then on any keystroke 300 kB more and a prompt. */
 describe('the test terminal client', () => {
   let server: WebSocketServer;
   let url: string;
