@@ -19,14 +19,14 @@
  * removes everything it made.
  */
 import { spawn } from 'node:child_process';
-import type { Duplex } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../sandbox/src/config.ts';
 import { detectPrivilegeMode, privilegeHostConfig } from '../sandbox/src/docker.ts';
 import { execCollect, waitForEngine } from '../sandbox/src/labhost.ts';
-import { IMAGES, LAB_HOST_PATHS, LABELS, labHostContainerName } from '../sandbox/src/names.ts';
+import { IMAGES, LABELS, labHostContainerName } from '../sandbox/src/names.ts';
 import type { LabCreated } from '../sandbox/src/protocol.ts';
+import { execShell } from '../sandbox/src/terminal.ts';
 import {
   api, docker, echoRoundTrips, fixtureSite, percentile, startRunner, TerminalClient, uniqueInstance, type RunningRunner,
 } from '../sandbox/test/harness.ts';
@@ -176,12 +176,7 @@ async function cliEchoRoundTrips(containerName: string, samples: number): Promis
  * out, so the difference between this and (d) is what the runner adds.
  */
 async function apiTtyEchoRoundTrips(containerName: string, samples: number): Promise<number[]> {
-  const exec = await docker.getContainer(containerName).exec({
-    Cmd: [LAB_HOST_PATHS.shell, `bench-${process.pid}`],
-    AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: true,
-    Env: ['TERM=xterm-256color', 'LANG=C.UTF-8'],
-  });
-  const stream = (await exec.start({ hijack: true, stdin: true, Tty: true })) as unknown as Duplex;
+  const { stream } = await execShell(docker, containerName, `bench-${process.pid}`, { cols: 80, rows: 24 });
   let text = '';
   let waiter: (() => void) | undefined;
   stream.on('data', (d: Buffer) => {
