@@ -176,7 +176,7 @@ async function cliEchoRoundTrips(containerName: string, samples: number): Promis
  * out, so the difference between this and (d) is what the runner adds.
  */
 async function apiTtyEchoRoundTrips(containerName: string, samples: number): Promise<number[]> {
-  const { stream } = await execShell(docker, containerName, `bench-${process.pid}`, { cols: 80, rows: 24 });
+  const { stream } = await execShell(docker, containerName, `bench-${process.pid}`);
   let text = '';
   let waiter: (() => void) | undefined;
   stream.on('data', (d: Buffer) => {
@@ -355,27 +355,19 @@ rows.push(timingRow('(c) warm lab, 2 hosts: POST to first prompt', times.warm2fi
 rows.push(timingRow('(c) warm lab, 2 hosts: POST to both prompts', times.warm2, base, verdict(percentile(times.warm2, 95) <= 150, 'p95 <= 150 ms')));
 const ws = echo.ws;
 const cli = echo.cli;
-rows.push({
-  measure: '(d) echo through the runner (WebSocket); ratio to `docker exec -i` from the CLI',
-  median: `${percentile(ws, 50).toFixed(2)} ms`,
-  p95: `${percentile(ws, 95).toFixed(2)} ms (p99 ${percentile(ws, 99).toFixed(2)})`,
-  ratio: `${(percentile(ws, 50) / percentile(cli, 50)).toFixed(2)} / ${(percentile(ws, 95) / percentile(cli, 95)).toFixed(2)}`,
-  target: verdict(percentile(ws, 50) <= 2 && percentile(ws, 99) <= 10, 'p50 <= 2, p99 <= 10 ms'),
-  samples: String(ws.length),
+/** An echo row: median, p95 and p99 in ms, as ratios to the CLI's echo. */
+const echoRow = (measure: string, xs: number[], target = ''): Row => ({
+  measure,
+  median: `${percentile(xs, 50).toFixed(2)} ms`,
+  p95: `${percentile(xs, 95).toFixed(2)} ms (p99 ${percentile(xs, 99).toFixed(2)})`,
+  ratio: `${(percentile(xs, 50) / percentile(cli, 50)).toFixed(2)} / ${(percentile(xs, 95) / percentile(cli, 95)).toFixed(2)}`,
+  target,
+  samples: String(xs.length),
 });
-rows.push({
-  measure: '(d) echo through `docker exec -i` from the CLI',
-  median: `${percentile(cli, 50).toFixed(2)} ms`,
-  p95: `${percentile(cli, 95).toFixed(2)} ms (p99 ${percentile(cli, 99).toFixed(2)})`,
-  ratio: '1', target: '', samples: String(cli.length),
-});
-rows.push({
-  measure: '(d) echo through an Engine API TTY exec of the same login shell (the runner\'s path, no runner)',
-  median: `${percentile(echo.api, 50).toFixed(2)} ms`,
-  p95: `${percentile(echo.api, 95).toFixed(2)} ms (p99 ${percentile(echo.api, 99).toFixed(2)})`,
-  ratio: `${(percentile(echo.api, 50) / percentile(cli, 50)).toFixed(2)} / ${(percentile(echo.api, 95) / percentile(cli, 95)).toFixed(2)}`,
-  target: '', samples: String(echo.api.length),
-});
+rows.push(echoRow('(d) echo through the runner (WebSocket); ratio to `docker exec -i` from the CLI', ws,
+  verdict(percentile(ws, 50) <= 2 && percentile(ws, 99) <= 10, 'p50 <= 2, p99 <= 10 ms')));
+rows.push(echoRow('(d) echo through `docker exec -i` from the CLI', cli));
+rows.push(echoRow('(d) echo through an Engine API TTY exec of the same login shell (the runner\'s path, no runner)', echo.api));
 if (capacity.perHost.length) {
   rows.push({
     measure: '(e) memory per idle lab host (cgroup, less inactive cache)',

@@ -26,7 +26,7 @@ const HOST_STATE_SETTLE_MS = 300;
 const PREPARED_OUTPUT_MAX_BYTES = 64 * 1024;
 
 /** Exec `lab-shell <id>` (a login shell) in a lab host with a TTY; resolves with its attached stream. */
-export async function execShell(docker: Docker, containerName: string, id: string, size: { cols: number; rows: number }): Promise<{ exec: Docker.Exec; stream: Duplex }> {
+export async function execShell(docker: Docker, containerName: string, id: string, size = DEFAULT_SIZE): Promise<{ exec: Docker.Exec; stream: Duplex }> {
   const exec = await docker.getContainer(containerName).exec({
     Cmd: [LAB_HOST_PATHS.shell, id],
     AttachStdin: true,
@@ -61,7 +61,7 @@ export class PreparedShell {
 
   static async start(docker: Docker, containerName: string): Promise<PreparedShell> {
     const id = randomBytes(8).toString('hex');
-    const { exec, stream } = await execShell(docker, containerName, id, DEFAULT_SIZE);
+    const { exec, stream } = await execShell(docker, containerName, id);
     return new PreparedShell(id, exec, stream);
   }
 
