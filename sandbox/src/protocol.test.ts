@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CLIENT_MESSAGES, FLOW, TERMINAL_LIMITS, parseClientMessage, parseServerMessage, terminalPath } from './protocol.ts';
+import { CLIENT_MESSAGES, FLOW, MAX_CLOSE_REASON_BYTES, TERMINAL_LIMITS, closeReason, parseClientMessage, parseServerMessage, terminalPath } from './protocol.ts';
 
 describe('the wire protocol', () => {
   it('accepts a resize and clamps absurd sizes to the terminal limits', () => {
@@ -42,5 +42,17 @@ describe('the wire protocol', () => {
 
   it('builds terminal paths that escape their parts', () => {
     expect(terminalPath('abc', 'host1', 'a+b/c')).toBe('/api/labs/abc/hosts/host1/terminal?token=a%2Bb%2Fc');
+  });
+
+  it('cuts a close reason to 123 UTF-8 bytes without splitting a character, and quotes only the start of an unknown type', () => {
+    const bytes = (s: string) => new TextEncoder().encode(s).length;
+    expect(closeReason('short')).toBe('short');
+    const cut = closeReason('熊'.repeat(120));
+    expect(bytes(cut)).toBeLessThanOrEqual(MAX_CLOSE_REASON_BYTES);
+    expect(cut).toBe('熊'.repeat(41));
+    expect(closeReason('😀'.repeat(40))).toBe('😀'.repeat(30));
+    const parsed = parseClientMessage(JSON.stringify({ type: '熊'.repeat(120) }));
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) expect(parsed.reason.length).toBeLessThan(80);
   });
 });

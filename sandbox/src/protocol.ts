@@ -63,6 +63,28 @@ export const CLOSE_CODES = {
 } as const;
 
 /**
+ * Longest close reason a WebSocket close frame may carry, in UTF-8 bytes (RFC 6455 5.5: a
+ * control frame's payload is at most 125 bytes, two of which are the close code). ws throws on
+ * a longer one, so a reason that quotes client input must be cut to fit first.
+ */
+export const MAX_CLOSE_REASON_BYTES = 123;
+
+/** `reason` cut to MAX_CLOSE_REASON_BYTES of UTF-8 without splitting a character. */
+export function closeReason(reason: string): string {
+  const encoder = new TextEncoder();
+  if (encoder.encode(reason).length <= MAX_CLOSE_REASON_BYTES) return reason;
+  let cut = '';
+  let bytes = 0;
+  for (const ch of reason) {
+    const size = encoder.encode(ch).length;
+    if (bytes + size > MAX_CLOSE_REASON_BYTES) break;
+    cut += ch;
+    bytes += size;
+  }
+  return cut;
+}
+
+/**
  * Largest frame either side accepts. Keystrokes and pastes are small; the ws library's
  * default (100 MiB) would let one client make the runner buffer that much.
  */
@@ -130,9 +152,16 @@ export function parseClientMessage(text: string): Parsed<ClientMessage> {
       if (!isFiniteNumber(m.bytes) || m.bytes < 0) return { ok: false, reason: 'ack needs a non-negative byte count' };
       return { ok: true, message: { type: CLIENT_MESSAGES.ack, bytes: Math.floor(m.bytes) } };
     default:
-      return { ok: false, reason: `unknown message type ${JSON.stringify(m.type)}` };
+      return { ok: false, reason: `unknown message type ${quoteType(m.type)}` };
   }
 }
+
+/** How much of an unknown message type a reason quotes: enough to recognise it, not a whole frame. */
+const QUOTED_TYPE_CHARS = 40;
+const quoteType = (type: unknown) => {
+  const text = JSON.stringify(type) ?? String(type);
+  return text.length > QUOTED_TYPE_CHARS ? `${text.slice(0, QUOTED_TYPE_CHARS)}…` : text;
+};
 
 /** Validate a text frame from the runner. */
 export function parseServerMessage(text: string): Parsed<ServerMessage> {
@@ -153,7 +182,7 @@ export function parseServerMessage(text: string): Parsed<ServerMessage> {
         ? { ok: true, message: { type: SERVER_MESSAGES.error, message: m.message } }
         : { ok: false, reason: 'error needs a message' };
     default:
-      return { ok: false, reason: `unknown message type ${JSON.stringify(m.type)}` };
+      return { ok: false, reason: `unknown message type ${quoteType(m.type)}` };
   }
 }
 
@@ -191,6 +220,23 @@ export interface LabCreated {
   /** ISO 8601; the lab is removed at this time at the latest (an idle lab goes sooner). */
   expiresAt: string;
   idleTimeoutSeconds: number;
+}
+
+/** The body of `GET /api/health`: whether labs can start here, and how the runner is doing. */
+export interface HealthStatus {
+  engine: { available: boolean; version?: string; cgroupVersion?: string; message?: string };
+  labs: number;
+  maxLabs: number;
+  maxLabsPerAddress: number;
+  /** The warm pool: labs per shape it keeps, ready ones, and ones being built or starting. */
+  pool: { size: number; ready: number; starting: number };
+  accessCodeRequired: boolean;
+  runner: {
+    rssBytes: number;
+    /** Event-loop delay since the runner started (ms): how promptly it answers everyone. */
+    eventLoopDelayMs: { p50: number; p99: number; max: number };
+    uptimeSeconds: number;
+  };
 }
 
 /** Outcomes of an exercise check; the page shows passed / not yet (with the hint) / timed out. */

@@ -1,7 +1,10 @@
 /**
  * One object per terminal WebSocket: it owns one `docker exec` of a login shell with a TTY in
  * one lab host and bridges it both ways (binary frames = bytes, text frames = control messages,
- * see protocol.ts), with flow control so a flood of output cannot grow the runner's memory.
+ * see protocol.ts), with flow control both ways so that no client can grow the runner's memory:
+ * output stops being read when the client has not acknowledged enough of it, and also when the
+ * socket itself is not draining (a client may acknowledge bytes it never read); input stops
+ * being read from the socket while the shell's stream is not taking it.
  * Closing is idempotent and ends the shell's whole session inside the lab host: closing the
  * socket alone would leave the exec'd process running.
  */
@@ -10,7 +13,7 @@ import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import type { WebSocket, RawData } from 'ws';
 import {
-  CLIENT_MESSAGES, CLOSE_CODES, FLOW, SERVER_MESSAGES, encodeMessage, parseClientMessage, type ServerMessage,
+  CLIENT_MESSAGES, CLOSE_CODES, FLOW, SERVER_MESSAGES, closeReason, encodeMessage, parseClientMessage, type ServerMessage,
 } from './protocol.ts';
 import { LAB_HOST_PATHS } from './names.ts';
 
@@ -24,6 +27,16 @@ const HOST_STATE_SETTLE_MS = 300;
  * this only bounds a shell that prints without anyone watching.
  */
 const PREPARED_OUTPUT_MAX_BYTES = 64 * 1024;
+/**
+ * Output queued in the runner for one socket (ws's bufferedAmount: bytes not yet handed to the
+ * kernel) above which the shell's output stops being read, and below which it is read again.
+ * The acknowledgements (protocol.ts FLOW) say what the browser rendered; this says what the
+ * network took, and holds whatever a client claims to have rendered. A normal browser keeps it
+ * near zero (the kernel's socket buffer absorbs a burst), so it only bites a client that stops
+ * reading: the runner then holds at most about this much for it.
+ */
+const SOCKET_HIGH_WATERMARK = 256 * 1024;
+const SOCKET_LOW_WATERMARK = 64 * 1024;
 
 /** Exec `lab-shell <id>` (a login shell) in a lab host with a TTY; resolves with its attached stream. */
 export async function execShell(docker: Docker, containerName: string, id: string, size = DEFAULT_SIZE): Promise<{ exec: Docker.Exec; stream: Duplex }> {
@@ -112,7 +125,10 @@ export class TerminalSession {
   private stream?: Duplex;
   private exec?: Docker.Exec;
   private unacked = 0;
+  /** The shell's output is not being read (see onOutput). */
   private paused = false;
+  /** The socket's frames are not being read while the shell's stream drains (see onMessage). */
+  private inputPaused = false;
   private closed = false;
   private size = { ...DEFAULT_SIZE };
   /** Tail of the chain that applies input and resizes in arrival order. */
@@ -143,6 +159,7 @@ export class TerminalSession {
         return;
       }
       this.stream = stream;
+      stream.on('drain', () => this.resumeInput());
       // What a prepared shell printed before this terminal opened (its prompt) comes first.
       for (const chunk of adopted?.output ?? []) this.onOutput(chunk);
       stream.on('data', (chunk: Buffer) => this.onOutput(chunk));
@@ -160,7 +177,7 @@ export class TerminalSession {
     if (this.closed) return;
     this.closed = true;
     if (this.opts.ws.readyState === this.opts.ws.OPEN || this.opts.ws.readyState === this.opts.ws.CONNECTING) {
-      this.opts.ws.close(code, reason.slice(0, 120));
+      this.opts.ws.close(code, closeReason(reason));
     }
     this.stream?.destroy();
     void this.endSession();
@@ -178,7 +195,11 @@ export class TerminalSession {
     const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
     if (isBinary) {
       this.opts.onActivity();
-      this.inOrder(() => void this.stream?.write(buf));
+      this.inOrder(() => {
+        // A shell that is not reading (a pasted megabyte into `sleep`) must not make the runner
+        // queue whatever the client keeps sending: stop reading the socket until it drains.
+        if (this.stream && !this.stream.write(buf)) this.pauseInput();
+      });
       return;
     }
     const parsed = parseClientMessage(buf.toString('utf8'));
@@ -194,25 +215,45 @@ export class TerminalSession {
         this.inOrder(() => this.applySize());
         break;
       case CLIENT_MESSAGES.ack:
+        // More than was sent is a client's mistake or a lie; either way nothing is owed any more.
         this.unacked = Math.max(0, this.unacked - m.bytes);
-        if (this.paused && this.unacked < FLOW.LOW_WATERMARK) {
-          this.paused = false;
-          this.stream?.resume();
-        }
+        this.maybeResumeOutput();
         break;
     }
   }
 
   private onOutput(chunk: Buffer): void {
     if (this.closed) return;
-    this.opts.ws.send(chunk, { binary: true });
+    this.opts.ws.send(chunk, { binary: true }, () => this.maybeResumeOutput());
     this.unacked += chunk.length;
-    // Stop reading the TTY until the browser has rendered most of what it got: the shell then
-    // blocks on write, so memory stays bounded and a Ctrl-C is not queued behind megabytes.
-    if (!this.paused && this.unacked > FLOW.HIGH_WATERMARK) {
+    // Stop reading the TTY until the browser has rendered most of what it got and the socket has
+    // taken what is queued: the shell then blocks on write, so memory stays bounded and a Ctrl-C
+    // is not queued behind megabytes.
+    if (!this.paused && (this.unacked > FLOW.HIGH_WATERMARK || this.opts.ws.bufferedAmount > SOCKET_HIGH_WATERMARK)) {
       this.paused = true;
       this.stream?.pause();
     }
+  }
+
+  /** Read the shell's output again once both the acknowledgements and the socket have caught up. */
+  private maybeResumeOutput(): void {
+    if (!this.paused || this.closed) return;
+    if (this.unacked < FLOW.LOW_WATERMARK && this.opts.ws.bufferedAmount < SOCKET_LOW_WATERMARK) {
+      this.paused = false;
+      this.stream?.resume();
+    }
+  }
+
+  private pauseInput(): void {
+    if (this.inputPaused) return;
+    this.inputPaused = true;
+    this.opts.ws.pause();
+  }
+
+  private resumeInput(): void {
+    if (!this.inputPaused || this.closed) return;
+    this.inputPaused = false;
+    this.opts.ws.resume();
   }
 
   /**
