@@ -6,6 +6,11 @@
  *   docker exec -it <container> bash -l                a shell on a lab host (as a learner gets)
  *   node scripts/lab.ts down                           removes every lab this checkout's `up` made
  *
+ * And for a workshop's organiser, `npm run labs:remove-all` (node scripts/lab.ts remove-all):
+ * removes every lab of the runner instance LAB_INSTANCE names (default "default") and forgets
+ * them. Stopping the runner keeps labs (a restart adopts them); this is how to end them all.
+ * Stop the runner first, or its learners' terminals only learn it on its next sweep.
+ *
  * Reads the lab spec from the built site (dist/lab-manifest.json): run `npm run build` after
  * changing a lesson's `lab:`.
  */
@@ -22,9 +27,19 @@ const INSTANCE = `author-${createHash('sha256').update(ROOT).digest('hex').slice
 
 const [command, lesson] = process.argv.slice(2);
 const siteDir = path.join(ROOT, 'dist');
-const config = loadConfig({ ...process.env, LAB_INSTANCE: INSTANCE, LAB_SITE_DIR: siteDir });
 const docker = createDockerClient();
-const labs = new LabManager(docker, config, loadManifest(siteDir, (line) => console.error(line)));
+const managerFor = (env: NodeJS.ProcessEnv) => {
+  const config = loadConfig(env);
+  return new LabManager(docker, config, loadManifest(config.siteDir, (line) => console.error(line)));
+};
+
+if (command === 'remove-all') {
+  const labs = managerFor(process.env);
+  const { containers, networks } = await labs.reapAll();
+  console.log(`Removed ${containers} container(s) and ${networks} network(s) of runner instance "${loadConfig().LAB_INSTANCE}", and forgot its labs.`);
+  process.exit(0);
+}
+const labs = managerFor({ ...process.env, LAB_INSTANCE: INSTANCE, LAB_SITE_DIR: siteDir });
 
 if (command === 'up' && lesson) {
   const { lab } = await labs.create(lesson);
@@ -35,6 +50,6 @@ if (command === 'up' && lesson) {
   const { containers, networks } = await labs.reapAll();
   console.log(`Removed ${containers} container(s) and ${networks} network(s).`);
 } else {
-  console.error('Usage: node scripts/lab.ts up <lesson> | down');
+  console.error('Usage: node scripts/lab.ts up <lesson> | down | remove-all');
   process.exit(2);
 }

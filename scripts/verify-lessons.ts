@@ -57,7 +57,7 @@ const runner = createRunner(config, docker, log);
 await runner.labs.reapAll();
 await new Promise<void>((resolve) => runner.server.listen(0, '127.0.0.1', resolve));
 const url = `http://127.0.0.1:${(runner.server.address() as { port: number }).port}`;
-const interrupted = () => void runner.close().then(() => process.exit(130));
+const interrupted = () => void runner.close({ removeLabs: true }).then(() => process.exit(130));
 process.once('SIGINT', interrupted);
 process.once('SIGTERM', interrupted);
 
@@ -72,6 +72,6 @@ try {
   console.error(`Lesson verification could not run: ${(err as Error).message}`);
   code = 2;
 } finally {
-  await runner.close();
+  await runner.close({ removeLabs: true });
 }
 process.exit(code);

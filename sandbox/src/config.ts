@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { parseProxyTrust } from './clientaddress.ts';
 import { SUITES, DEFAULT_SUITE } from './names.ts';
 
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
@@ -40,8 +41,16 @@ export const configSchema = z.object({
   PORT: wholeNumber(0, 65535).default(4321),
   /** The built site (astro build output) served at /. */
   LAB_SITE_DIR: z.string().default('dist'),
-  /** Name of this runner; everything it creates is labelled with it and reaped by it at start. */
+  /**
+   * Name of this runner; everything it creates is labelled with it, and a runner started with
+   * the same name adopts the labs an earlier one left (and removes what no lab owns).
+   */
   LAB_INSTANCE: z.string().regex(/^[a-zA-Z0-9_.-]{1,40}$/).default('default'),
+  /**
+   * Where each lab's state is kept so that labs outlive the runner process (store.ts): one
+   * folder per instance inside it. On the runner's own machine, not shared between runners.
+   */
+  LAB_STATE_DIR: z.string().default('.lab/state'),
   /** Debian suite of the lab host image: forky (Engine 28.5.2) or trixie (26.1.5). */
   LAB_SUITE: z.enum(SUITES).default(DEFAULT_SUITE),
   /** Range each lab network's subnet is carved from, and the size of each. */
@@ -55,6 +64,14 @@ export const configSchema = z.object({
   LAB_POOL_SIZE: wholeNumber(0, 100).default(1),
   /** Labs existing at once; further requests get 503. */
   LAB_MAX_LABS: wholeNumber(1, 10000).default(30),
+  /**
+   * Labs one client address may hold at once, so that one client cannot take the whole
+   * machine (the browser id it sends is its own choice, so one lab per browser alone does not
+   * bound it). 3 lets a learner keep labs in a couple of browsers, and one address at most a
+   * tenth of the default LAB_MAX_LABS. A room behind one NAT address needs it raised to the
+   * number of learners behind it (or a proxy that tells them apart, LAB_TRUST_PROXY).
+   */
+  LAB_MAX_LABS_PER_ADDRESS: wholeNumber(1, 10000).default(3),
   /** A lab with no open terminal for this long is removed (seconds). */
   LAB_IDLE_TIMEOUT: wholeNumber(10, 7 * 86400).default(30 * 60),
   /** A lab is removed this long after it was created, whatever happens (seconds). Play with Docker used 4 h. */
@@ -64,11 +81,18 @@ export const configSchema = z.object({
   LAB_HOST_PIDS: wholeNumber(64, 1_000_000).default(1000),
   LAB_HOST_CPUS: z.coerce.number().positive().max(1024).default(1),
   LAB_HOST_DOCKER_SIZE: size('LAB_HOST_DOCKER_SIZE').default(512 * 1024 ** 2),
+  /**
+   * Everything else a learner can write in a lab host (/root, /tmp, /var/tmp, /home, /var/log and
+   * changes under /etc) shares one tmpfs of this size: the root filesystem is read-only, so
+   * nothing a learner writes lands on the machine's disk, and tmpfs pages count against
+   * LAB_HOST_MEMORY. 256m holds any lesson's files with room to spare.
+   */
+  LAB_HOST_FILES_SIZE: size('LAB_HOST_FILES_SIZE').default(256 * 1024 ** 2),
   LAB_HOST_LOG_SIZE: z.string().regex(/^\d+[kmg]$/, 'must be a size such as 1m').default('1m'),
   /**
-   * How lab hosts get the privileges dockerd needs: `auto` probes the engine once at start
-   * (--privileged where it works; otherwise all capabilities but CAP_SYS_RESOURCE, which some
-   * kernels do not grant), or force `privileged` / `capabilities`.
+   * How lab hosts get the privileges dockerd needs (docker.ts): `auto` probes the engine once
+   * (the capabilities form wherever it starts; --privileged, which also hands over the machine's
+   * devices, only where it does not), or force `privileged` / `capabilities`.
    */
   LAB_HOST_PRIVILEGES: z.enum(['auto', 'privileged', 'capabilities']).default('auto'),
   /** Extra origins allowed to open terminals and create labs (comma separated), e.g. behind a proxy. */
@@ -86,12 +110,38 @@ export const configSchema = z.object({
     .optional(),
   /**
    * Labs one client address may create per minute (a token bucket: this many at once, then one
-   * every 60/N s). A classroom behind one NAT address shares it, so the default leaves room for
-   * 30 learners starting a lab each in the same minute.
+   * every 60/N s). Each start costs the machine about a second of CPU, and with one lab per
+   * browser each start ends the previous lab: 10 a minute is more than a learner moving from
+   * chapter to chapter needs, and bounds the churn one address causes. Raise it with
+   * LAB_MAX_LABS_PER_ADDRESS for a room behind one NAT address.
    */
-  LAB_CREATE_RATE: wholeNumber(1, 100_000).default(30),
-  /** Take the client address from X-Forwarded-For (only behind a reverse proxy that sets it). */
-  LAB_TRUST_PROXY: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  LAB_CREATE_RATE: wholeNumber(1, 100_000).default(10),
+  /**
+   * Which proxies' X-Forwarded-For to believe, counted from the right (clientaddress.ts):
+   * `false` (none: the socket's address), `true` or a number of hops (the usual reverse proxy
+   * on the same machine is 1), or a comma-separated list of proxy addresses and CIDRs.
+   * Only behind proxies that append to the header, with the runner reachable through them alone.
+   */
+  LAB_TRUST_PROXY: z.string().default('false').transform((text, ctx) => {
+    const trust = parseProxyTrust(text);
+    if (typeof trust === 'string') {
+      ctx.addIssue({ code: 'custom', message: `must be false, true, a number of hops or a list of proxy addresses: ${trust}` });
+      return z.NEVER;
+    }
+    return trust;
+  }),
+  /**
+   * Connections the server holds at once (page loads, API calls, terminal sockets); beyond it
+   * new ones are dropped. A full room of 30 learners holds ~150 (6 parallel page loads and a
+   * few terminals each).
+   */
+  LAB_MAX_CONNECTIONS: wholeNumber(16, 1_000_000).default(1024),
+  /**
+   * Connections one client address holds at once, so that one client's idle sockets cannot
+   * fill LAB_MAX_CONNECTIONS for everyone. Not applied when LAB_TRUST_PROXY is set: then every
+   * connection comes from the proxy, which should cap its clients itself.
+   */
+  LAB_MAX_CONNECTIONS_PER_ADDRESS: wholeNumber(4, 1_000_000).default(64),
   /** One live lab per browser: starting a lab removes that browser's previous one. */
   LAB_ONE_PER_BROWSER: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   /**
@@ -106,6 +156,8 @@ export type RawConfig = z.infer<typeof configSchema>;
 
 export interface Config extends RawConfig {
   siteDir: string;
+  /** LAB_STATE_DIR resolved, plus this instance's own folder in it. */
+  stateDir: string;
   /** Origins whose pages may use the API: the server's own, plus LAB_ALLOWED_ORIGINS. */
   allowedOrigins: Set<string>;
 }
@@ -128,6 +180,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   return {
     ...raw,
     siteDir: path.resolve(cwd, raw.LAB_SITE_DIR),
+    stateDir: path.resolve(cwd, raw.LAB_STATE_DIR, raw.LAB_INSTANCE),
     allowedOrigins: new Set(raw.LAB_ALLOWED_ORIGINS),
   };
 }

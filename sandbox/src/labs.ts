@@ -1,7 +1,9 @@
 /**
- * Creating, finding, expiring and reaping labs. A lab is one internal Docker network with a
- * subnet of its own plus one lab host container per host the lesson names, all labelled with
- * this runner's instance so that a later process can find and remove what an earlier one left.
+ * Creating, finding, expiring, adopting and reaping labs. A lab is one internal Docker network
+ * with a subnet of its own plus one lab host container per host the lesson names, all labelled
+ * with this runner's instance so that a later process can find what an earlier one left. Each
+ * lab's state is also kept on disk (store.ts): a runner started after a restart adopts the labs
+ * that are still valid and removes only expired or broken ones and what no lab owns.
  * A lab comes from the warm pool (pool.ts) when it has one of the right shape, and is built
  * on the spot otherwise. This module does not speak HTTP or bridge terminals.
  */
@@ -9,11 +11,13 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type Docker from 'dockerode';
 import type { ContainerCreateOptions } from 'dockerode';
 import type { Config } from './config.ts';
-import { describeDockerError, detectPrivilegeMode, privilegeHostConfig, type PrivilegeMode } from './docker.ts';
+import { describeDockerError, detectPrivilegeMode, LAB_HOST_CAPABILITIES, privilegeHostConfig, type PrivilegeMode } from './docker.ts';
 import { MACVLAN_ENV, labShape, type LabManifest, type LabSpec } from './labspec.ts';
-import { waitForEngine } from './labhost.ts';
-import { IMAGES, LABELS, ROLES, labHostContainerName, labNetworkName } from './names.ts';
+import { execCollect, waitForEngine } from './labhost.ts';
+import { IMAGES, LABELS, LAB_HOST_PATHS, ROLES, labHostContainerName, labNetworkName } from './names.ts';
 import { WarmPool, type PoolStatus } from './pool.ts';
+import type { CheckStatus } from './protocol.ts';
+import { LAB_ID_PATTERN, LabStore, type LabRecord } from './store.ts';
 import { PreparedShell } from './terminal.ts';
 import { firstFreeSubnet, formatCidr, gatewayOf, halves, parseCidr, type Cidr } from './subnets.ts';
 
@@ -72,10 +76,13 @@ export interface Lab extends BuiltLab {
   tokenHash: Buffer;
   /** The browser that asked for it (a random id the page keeps), for one lab per browser. */
   client?: string;
+  /** The client address it was created from (clientaddress.ts): the per-address cap counts these. */
+  address: string;
+  /** The last result of each exercise checked in this lab, by exercise id. */
+  checks: Record<string, { status: CheckStatus; at: number }>;
 }
 
-/** Lab ids are 12 lowercase hex characters; anything else is not a lab and gets 404 at once. */
-export const LAB_ID_PATTERN = /^[0-9a-f]{12}$/;
+export { LAB_ID_PATTERN };
 const LAB_ID_BYTES = 6;
 /** 256 bits: a token cannot be guessed, and only its hash is kept in memory. */
 const TOKEN_BYTES = 32;
@@ -97,6 +104,14 @@ const SUBNET_RETRIES = 5;
 
 const hashToken = (token: string) => createHash('sha256').update(token).digest();
 
+/**
+ * Run in each host of an adopted lab: end the learner shells the previous runner process had
+ * open. Their sockets died with that process, and an exec'd shell outlives its attach stream
+ * (it would hold its processes and its foreground job until the lab ends). In parallel, since
+ * each waits up to a second for its session to exit.
+ */
+const END_ORPHANED_SHELLS = `for f in /run/lab/terms/*; do [ -e "$f" ] && ${LAB_HOST_PATHS.endTerminal} "\${f##*/}" & done; wait`;
+
 /** What a lab host is told about its link, for lessons that put macvlan containers on it. */
 function labEnv(spec: LabSpec, subnet: Cidr): string[] {
   if (!spec.macvlan) return [];
@@ -108,21 +123,34 @@ function labEnv(spec: LabSpec, subnet: Cidr): string[] {
 }
 
 /**
+ * Size of a lab host's /run: its engine's sockets and state, network namespaces made by hand
+ * (`ip netns add`) and the runner's files in /run/lab take a few hundred KiB.
+ */
+const RUN_TMPFS_SIZE = '64m';
+
+/**
  * How a lab host runs, apart from its network: privileges (or another runtime) and the limits
  * of README's "Security" table, except the CPU limit, which startInTurn applies.
  */
 function labHostConfig(c: Config, mode: PrivilegeMode): NonNullable<ContainerCreateOptions['HostConfig']> {
   return {
     // Under another runtime (e.g. sysbox-runc) dockerd runs unprivileged; otherwise the lab
-    // host needs (nearly) every privilege: see README, "Security".
+    // host needs the capabilities of docker.ts: see README, "Security".
     ...(c.LAB_RUNTIME ? { Runtime: c.LAB_RUNTIME } : privilegeHostConfig(mode)),
     Memory: c.LAB_HOST_MEMORY,
     // Equal to Memory: no swap, so a memory hog meets the OOM killer inside its own lab.
     MemorySwap: c.LAB_HOST_MEMORY,
     PidsLimit: c.LAB_HOST_PIDS,
-    // The inner engine's storage: overlay2 cannot sit on the outer overlay, and a sized
-    // tmpfs bounds what a lab can write and vanishes with the container.
-    Tmpfs: { '/var/lib/docker': `rw,exec,dev,suid,size=${c.LAB_HOST_DOCKER_SIZE}` },
+    // Nothing a learner writes may land on the machine's disk: the root is read-only, and every
+    // writable place is a sized tmpfs, whose pages count against Memory. The inner engine's
+    // storage has its own (overlay2 cannot sit on the outer overlay anyway); everything else a
+    // learner writes shares one (lab-entrypoint puts /root, /tmp, /etc/docker... there).
+    ReadonlyRootfs: true,
+    Tmpfs: {
+      [LAB_HOST_PATHS.dockerData]: `rw,exec,dev,suid,size=${c.LAB_HOST_DOCKER_SIZE}`,
+      [LAB_HOST_PATHS.files]: `rw,exec,nosuid,nodev,size=${c.LAB_HOST_FILES_SIZE}`,
+      [LAB_HOST_PATHS.run]: `rw,exec,nosuid,nodev,mode=755,size=${RUN_TMPFS_SIZE}`,
+    },
     LogConfig: { Type: 'json-file', Config: { 'max-size': c.LAB_HOST_LOG_SIZE, 'max-file': '1' } },
   };
 }
@@ -134,6 +162,62 @@ function closeShells(lab: BuiltLab): void {
 
 type RemovalListener = (lab: Lab, reason: string) => void;
 
+/** What adopt() found at start. */
+export interface Adoption {
+  adopted: number;
+  /** Labs whose lifetime or idle time ended while no runner was there. */
+  expired: number;
+  /** Labs whose network or a host is gone or stopped. */
+  broken: number;
+  /** Containers and networks no kept lab owns (pooled labs, half-built ones, probes). */
+  orphans: { containers: number; networks: number };
+}
+
+const recordOf = (lab: Lab): LabRecord => ({
+  version: 1,
+  id: lab.id,
+  lesson: lab.lesson,
+  shape: lab.shape,
+  hosts: lab.hosts,
+  networkName: lab.networkName,
+  subnet: lab.subnet,
+  env: lab.env,
+  pooled: lab.pooled,
+  tokenHash: lab.tokenHash.toString('hex'),
+  ...(lab.client ? { client: lab.client } : {}),
+  address: lab.address,
+  createdAt: lab.createdAt,
+  expiresAt: lab.expiresAt,
+  lastActive: lab.lastActive,
+  inUse: lab.openTerminals > 0,
+  checks: lab.checks,
+});
+
+const labOf = (r: LabRecord): Lab => ({
+  id: r.id,
+  shape: r.shape,
+  hosts: r.hosts,
+  networkName: r.networkName,
+  subnet: r.subnet,
+  env: r.env,
+  shells: new Map(),
+  allStarted: Promise.resolve(),
+  allStartedAt: performance.now(),
+  cancelled: false,
+  lesson: r.lesson,
+  pooled: r.pooled,
+  createdAt: r.createdAt,
+  expiresAt: r.expiresAt,
+  // A terminal was open when the runner went away: its learner was there, and their page is
+  // reconnecting. The idle clock starts again now, not at their last keystroke before the gap.
+  lastActive: r.inUse ? Date.now() : r.lastActive,
+  openTerminals: 0,
+  tokenHash: Buffer.from(r.tokenHash, 'hex'),
+  ...(r.client ? { client: r.client } : {}),
+  address: r.address,
+  checks: r.checks as Lab['checks'],
+});
+
 export class LabManager {
   private readonly labs = new Map<string, Lab>();
   private readonly removalListeners = new Set<RemovalListener>();
@@ -143,6 +227,14 @@ export class LabManager {
   /** Subnet choice and network creation run one at a time, so two labs never pick the same subnet. */
   private networkQueue: Promise<unknown> = Promise.resolve();
   private creating = 0;
+  /** Labs being created per client address, so concurrent requests cannot pass the cap together. */
+  private readonly creatingFrom = new Map<string, number>();
+  /** Labs whose last activity changed since it was last written: written on the next sweep. */
+  private readonly unsaved = new Set<string>();
+  private readonly store: LabStore;
+  /** Set by suspend(): labs are written as they were then, not as closing their terminals leaves them. */
+  private suspended = false;
+  private readonly log: (line: string) => void;
   private sweeper?: NodeJS.Timeout;
   private readonly docker: Docker;
   private readonly config: Config;
@@ -155,6 +247,8 @@ export class LabManager {
     this.docker = docker;
     this.config = config;
     this.manifest = manifest;
+    this.log = log;
+    this.store = new LabStore(config.stateDir, log);
     for (const lesson of Object.values(manifest.lessons)) this.shapes.set(labShape(lesson.lab), lesson.lab);
     this.pool = new WarmPool({
       size: config.LAB_POOL_SIZE,
@@ -194,10 +288,12 @@ export class LabManager {
   /**
    * Create a lab for a lesson; resolves once every lab host is running (its inner dockerd may
    * still be starting). With LAB_ONE_PER_BROWSER, the client's previous labs are removed first.
+   * `address` is who asked (clientaddress.ts): one address holds at most LAB_MAX_LABS_PER_ADDRESS.
    */
-  async create(lesson: string, opts: { client?: string } = {}): Promise<{ lab: Lab; token: string }> {
+  async create(lesson: string, opts: { client?: string; address?: string } = {}): Promise<{ lab: Lab; token: string }> {
     const spec = this.manifest.lessons[lesson]?.lab;
     if (!spec) throw new LabError(404, 'unknown_lesson', `There is no lesson "${lesson}" with a lab. Check the lesson name in the page address.`);
+    const address = opts.address ?? 'local';
     if (opts.client && this.config.LAB_ONE_PER_BROWSER) {
       const previous = [...this.labs.values()].filter((l) => l.client === opts.client);
       await Promise.all(previous.map((l) => this.remove(l.id, 'You started a lab in another tab or lesson of this browser, so this one was stopped (one lab per browser).')));
@@ -206,7 +302,13 @@ export class LabManager {
       const n = this.config.LAB_MAX_LABS;
       throw new LabError(503, 'capacity', `The workshop is full (${n} of ${n} labs in use); try again in a few minutes.`);
     }
+    const held = [...this.labs.values()].filter((l) => l.address === address).length + (this.creatingFrom.get(address) ?? 0);
+    if (held >= this.config.LAB_MAX_LABS_PER_ADDRESS) {
+      const n = this.config.LAB_MAX_LABS_PER_ADDRESS;
+      throw new LabError(429, 'address_full', `Your address already holds ${n} lab${n === 1 ? '' : 's'}, the most one address may have at once. Stop a lab you no longer use (or wait until one expires), then start this one again.`);
+    }
     this.creating++;
+    this.creatingFrom.set(address, (this.creatingFrom.get(address) ?? 0) + 1);
     try {
       const shape = labShape(spec);
       const fromPool = this.pool.take(shape);
@@ -223,11 +325,17 @@ export class LabManager {
         openTerminals: 0,
         tokenHash: hashToken(token),
         ...(opts.client ? { client: opts.client } : {}),
+        address,
+        checks: {},
       };
       this.labs.set(lab.id, lab);
+      this.store.save(recordOf(lab));
       return { lab, token };
     } finally {
       this.creating--;
+      const left = (this.creatingFrom.get(address) ?? 1) - 1;
+      if (left > 0) this.creatingFrom.set(address, left);
+      else this.creatingFrom.delete(address);
     }
   }
 
@@ -265,18 +373,43 @@ export class LabManager {
     return timingSafeEqual(lab.tokenHash, hashToken(token)) ? lab : undefined;
   }
 
+  /** The lab was used now. Written to disk on the next sweep, not on every keystroke. */
   touch(lab: Lab): void {
     lab.lastActive = Date.now();
+    this.unsaved.add(lab.id);
+  }
+
+  /** Remember an exercise's check result in the lab (kept across restarts). */
+  recordCheck(lab: Lab, exerciseId: string, status: CheckStatus): void {
+    lab.checks[exerciseId] = { status, at: Date.now() };
+    lab.lastActive = Date.now();
+    this.save(lab);
+  }
+
+  private save(lab: Lab): void {
+    this.unsaved.delete(lab.id);
+    if (!this.suspended && this.labs.get(lab.id) === lab) this.store.save(recordOf(lab));
+  }
+
+  /** Write every lab whose last activity changed since it was last written. */
+  private saveActivity(): void {
+    for (const id of this.unsaved) {
+      const lab = this.labs.get(id);
+      if (lab) this.save(lab);
+    }
+    this.unsaved.clear();
   }
 
   terminalOpened(lab: Lab): void {
     lab.openTerminals++;
     this.touch(lab);
+    if (lab.openTerminals === 1) this.save(lab);
   }
 
   terminalClosed(lab: Lab): void {
     lab.openTerminals = Math.max(0, lab.openTerminals - 1);
     this.touch(lab);
+    if (lab.openTerminals === 0) this.save(lab);
   }
 
   /** When the lab will be removed if nothing more happens. */
@@ -289,6 +422,8 @@ export class LabManager {
     const lab = this.labs.get(id);
     if (!lab) return false;
     this.labs.delete(id);
+    this.unsaved.delete(id);
+    this.store.remove(id);
     for (const listener of this.removalListeners) listener(lab, reason);
     const removal = this.dismantle(lab);
     this.removals.add(removal);
@@ -307,6 +442,7 @@ export class LabManager {
       due.map((lab) => this.remove(lab.id, now >= lab.expiresAt ? 'This lab reached its maximum lifetime and was removed.' : 'This lab was idle too long and was removed.')),
     );
     await this.removeDeadLabs();
+    this.saveActivity();
   }
 
   /**
@@ -335,15 +471,88 @@ export class LabManager {
   }
 
   startSweeper(): void {
-    this.sweeper = setInterval(() => void this.sweep().catch(() => {}), this.config.LAB_SWEEP_INTERVAL * 1000);
+    this.sweeper = setInterval(() => {
+      this.sweep().catch((err) => this.log(`checking labs for expiry failed (retried in ${this.config.LAB_SWEEP_INTERVAL} s): ${describeDockerError(err, this.docker)}`));
+    }, this.config.LAB_SWEEP_INTERVAL * 1000);
     this.sweeper.unref();
   }
 
-  /** Remove every container and network this runner instance ever labelled: at start (orphans of a dead process) and at shutdown. */
-  async reapAll(): Promise<{ containers: number; networks: number }> {
-    return this.removeLabelled([]);
+  /**
+   * At start: take over the labs an earlier runner process of this instance left, from their
+   * kept state (store.ts). A lab is kept when its deadline has not passed and its network and
+   * every host still exist and run; the shells that process had open are ended (their sockets
+   * are gone) and each host gets its CPU limit again, in case that process died before giving
+   * it. Everything else this instance labelled is removed: expired and broken labs, pooled
+   * labs (nobody holds their token), half-built labs and probes.
+   */
+  async adopt(now = Date.now()): Promise<Adoption> {
+    const records = this.store.loadAll();
+    const filters = JSON.stringify({ label: [`${LABELS.instance}=${this.config.LAB_INSTANCE}`] });
+    const [containers, networks] = await Promise.all([this.docker.listContainers({ all: true, filters }), this.docker.listNetworks({ filters })]);
+    const running = new Set(containers.filter((c) => c.State === 'running').flatMap((c) => c.Names.map((n) => n.replace(/^\//, ''))));
+    const networkNames = new Set(networks.map((n) => n.Name));
+    const result: Adoption = { adopted: 0, expired: 0, broken: 0, orphans: { containers: 0, networks: 0 } };
+    for (const record of records) {
+      const lab = labOf(record);
+      if (now >= this.expiryOf(lab)) {
+        result.expired++;
+        this.log(`lab ${lab.id} ended while the runner was not running (${now >= lab.expiresAt ? 'maximum lifetime' : 'idle timeout'}): removing it`);
+      } else if (!networkNames.has(lab.networkName) || lab.hosts.some((h) => !running.has(h.containerName))) {
+        result.broken++;
+        this.log(`lab ${lab.id} lost its network or a host while the runner was not running: removing it`);
+      } else {
+        this.labs.set(lab.id, lab);
+        result.adopted++;
+        continue;
+      }
+      this.store.remove(lab.id);
+    }
+    const owned = (labels: Record<string, string> | undefined) => this.labs.has(labels?.[LABELS.lab] ?? '');
+    const strayContainers = containers.filter((c) => !owned(c.Labels));
+    await Promise.all(strayContainers.map((c) => this.docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => {})));
+    const strayNetworks = networks.filter((n) => !owned(n.Labels));
+    await Promise.all(strayNetworks.map((n) => this.docker.getNetwork(n.Id).remove().catch(() => {})));
+    result.orphans = { containers: strayContainers.length, networks: strayNetworks.length };
+    await Promise.all([...this.labs.values()].flatMap((lab) => lab.hosts.map((h) => this.reviveHost(h))));
+    return result;
   }
 
+  private async reviveHost(host: LabHost): Promise<void> {
+    const container = this.docker.getContainer(host.containerName);
+    await Promise.all([
+      execCollect(this.docker, host.containerName, ['sh', '-c', END_ORPHANED_SHELLS]).catch(() => {}),
+      container.update({ NanoCpus: Math.round(this.config.LAB_HOST_CPUS * 1e9) }).catch(() => {}),
+    ]);
+  }
+
+  /**
+   * Remove every container and network this runner instance ever labelled, and forget its
+   * kept labs: `npm run labs:remove-all`, and a verify run's clean start.
+   */
+  async reapAll(): Promise<{ containers: number; networks: number }> {
+    const removed = await this.removeLabelled([]);
+    this.store.removeAll();
+    return removed;
+  }
+
+  /**
+   * Stop without ending any lab (SIGTERM, e.g. for an upgrade): write every lab's state, remove
+   * the pooled labs nobody holds, and let removals already under way finish. The next runner
+   * process of this instance adopts the labs. Call it before closing the terminals: what it
+   * writes is taken synchronously, at the call.
+   */
+  async suspend(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
+    // Written as they are now, before the server closes their terminals: a lab in use stays
+    // marked in use for the next process (its learner's page is about to reconnect).
+    for (const lab of this.labs.values()) this.save(lab);
+    this.unsaved.clear();
+    this.suspended = true;
+    await this.pool.drain();
+    await Promise.allSettled([...this.removals]);
+  }
+
+  /** Stop and remove every lab (lesson verification, tests): nothing of this instance is left. */
   async shutdown(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
     await this.pool.drain();
@@ -364,7 +573,11 @@ export class LabManager {
         if ((err as { statusCode?: number }).statusCode !== 404) throw err;
         throw new LabError(503, 'image_missing', `The lab host image ${this.image} is not built yet. Run "npm run build:images" (npm start does it too), then start the lab again.`);
       }
-      return detectPrivilegeMode(this.docker, this.image, this.config.LAB_INSTANCE);
+      const mode = await detectPrivilegeMode(this.docker, this.image, this.config.LAB_INSTANCE);
+      this.log(mode === 'privileged'
+        ? 'lab hosts run with --privileged: the capabilities form does not start on this engine'
+        : `lab hosts run with the capabilities form (Docker's defaults plus ${LAB_HOST_CAPABILITIES.join(', ')}), not --privileged`);
+      return mode;
     })();
     // A failed probe (engine down, image missing) is retried on the next request, not cached.
     this.privilegeMode.catch(() => { this.privilegeMode = undefined; });

@@ -1,16 +1,23 @@
 /**
- * Starts the runner: configuration, reaping what an earlier process left, the HTTP server with
- * the site, the lab API and terminals, and a clean shutdown on SIGTERM/SIGINT.
+ * Starts the runner: configuration, adopting the labs an earlier process of this instance left
+ * (and removing what no valid lab owns), the HTTP server with the site, the lab API and
+ * terminals. SIGTERM/SIGINT stop it without ending any lab, so an upgrade or a restart costs
+ * nobody their lab; `npm run labs:remove-all` removes them all.
  * `npm start` (scripts/start.ts) builds what is missing first and then runs this.
  */
 import { ConfigError, loadConfig } from './config.ts';
 import { createDockerClient, engineStatus } from './docker.ts';
 import { createRunner } from './server.ts';
 
-/** Longest a shutdown may take before the process exits anyway (labs are reaped at next start). */
+/** Longest a shutdown may take before the process exits anyway (the next start adopts the labs). */
 const SHUTDOWN_TIMEOUT_MS = 15_000;
 
 const log = (line: string) => console.log(`[runner] ${line}`);
+
+// The last line of defence: an error no boundary caught must not end the process, which holds
+// every learner's terminals. Log it and carry on; the boundaries in server.ts are the real fix.
+process.on('uncaughtException', (err) => log(`unexpected error, kept running: ${err.stack ?? err}`));
+process.on('unhandledRejection', (reason) => log(`unexpected rejection, kept running: ${(reason as Error)?.stack ?? reason}`));
 
 async function main(): Promise<void> {
   let config;
@@ -28,9 +35,12 @@ async function main(): Promise<void> {
 
   const engine = await engineStatus(docker);
   if (engine.available) {
-    const reaped = await runner.labs.reapAll();
-    if (reaped.containers || reaped.networks) {
-      log(`removed ${reaped.containers} container(s) and ${reaped.networks} network(s) left by an earlier run`);
+    const found = await runner.labs.adopt();
+    if (found.adopted || found.expired || found.broken) {
+      log(`took over ${found.adopted} lab(s) from an earlier run; removed ${found.expired} that expired meanwhile and ${found.broken} that broke`);
+    }
+    if (found.orphans.containers || found.orphans.networks) {
+      log(`removed ${found.orphans.containers} container(s) and ${found.orphans.networks} network(s) no lab owns (pooled or half-built labs of an earlier run)`);
     }
     log(`Docker Engine ${engine.version} (cgroup ${engine.cgroupVersion}); lab hosts from ${runner.labs.image}`);
   } else {
@@ -49,7 +59,7 @@ async function main(): Promise<void> {
   log(`Docker Networking Lab is ready on http://${shownHost}:${port}/`);
 
   const stop = (signal: string) => {
-    log(`${signal}: removing labs and stopping`);
+    log(`${signal}: stopping; labs are kept for the next start (npm run labs:remove-all removes them)`);
     setTimeout(() => process.exit(1), SHUTDOWN_TIMEOUT_MS).unref();
     runner.close().then(() => process.exit(0), () => process.exit(1));
   };

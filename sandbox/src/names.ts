@@ -51,4 +51,13 @@ export const LAB_HOST_PATHS = {
   ready: '/run/lab/ready',
   /** Holds a sentence saying why the inner engine failed, if it did. */
   failed: '/run/lab/failed',
+  /** The inner engine's storage: a sized tmpfs of its own. */
+  dockerData: '/var/lib/docker',
+  /**
+   * The tmpfs holding everything else a learner can write (lab-entrypoint puts /root, /tmp,
+   * /var/tmp, /home, /var/log and /etc/docker on it); the rest of the root is read-only.
+   */
+  files: '/var/lib/lab-files',
+  /** Runtime state of the lab host and its engine (sockets, /run/lab, network namespaces). */
+  run: '/run',
 } as const;

@@ -2,21 +2,28 @@
  * The runner's HTTP surface: the built course site, the lab API, and the terminal WebSocket
  * upgrade, on one origin. Requests are checked here (origin, token, body); the work is done by
  * labs.ts (labs) and terminal.ts (terminals).
+ *
+ * Every byte a client sends may be malicious (a workshop serves strangers), so each way in
+ * (request, upgrade, socket message, malformed HTTP) runs inside a boundary that answers with
+ * an error or closes that one socket and logs one line: nothing a client sends may stop the
+ * process, which holds every learner's terminals.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import sirv from 'sirv';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { clientAddress, normalizeAddress } from './clientaddress.ts';
 import { ownOrigins, type Config } from './config.ts';
-import { describeDockerError, engineStatus } from './docker.ts';
+import { describeDockerError, engineStatus, type EngineStatus } from './docker.ts';
 import { runCheck } from './checks.ts';
 import { LAB_MANIFEST_PATH, labManifestSchema, type LabManifest } from './labspec.ts';
 import { LabError, LabManager, type Lab } from './labs.ts';
-import { ACCESS_CODE_HEADER, CLIENT_ID_PATTERN, CLOSE_CODES, MAX_FRAME_BYTES, type ApiError, type CreateLabRequest, type LabCreated } from './protocol.ts';
+import { ACCESS_CODE_HEADER, CLIENT_ID_PATTERN, CLOSE_CODES, MAX_FRAME_BYTES, type ApiError, type CreateLabRequest, type HealthStatus, type LabCreated } from './protocol.ts';
 import { RateLimiter } from './ratelimit.ts';
 import { TerminalSession } from './terminal.ts';
 
@@ -24,6 +31,32 @@ import { TerminalSession } from './terminal.ts';
 const MAX_BODY_BYTES = 16 * 1024;
 /** Terminals one lab host may have open at once (tabs, reconnects racing their old socket). */
 const MAX_TERMINALS_PER_HOST = 8;
+/**
+ * How long /api/health reuses the engine's answer (ms): it costs two Engine API calls, and the
+ * route needs no credentials, so without this anyone could make the runner hammer the engine.
+ */
+const HEALTH_CACHE_MS = 2_000;
+/**
+ * HTTP timeouts. A client must send a request's headers within HEADERS_TIMEOUT_MS (a slowloris
+ * client trickling them holds a connection; Node's default is 60 s) and the whole request within
+ * REQUEST_TIMEOUT_MS (our bodies are at most 16 KiB); an idle keep-alive connection is closed
+ * after KEEP_ALIVE_TIMEOUT_MS. Node checks the first two every CONNECTION_CHECK_MS.
+ * Terminal sockets are past HTTP once upgraded, and are watched by the heartbeat instead.
+ */
+const HEADERS_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 30_000;
+const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+const CONNECTION_CHECK_MS = 1_000;
+/** Headers a request may have (Node's default is 2000): a browser sends about 20. */
+const MAX_HEADERS = 100;
+/**
+ * Terminal socket heartbeat: a ping every HEARTBEAT_MS; a socket that has not answered the
+ * previous one by then is dead (a laptop closed, a network gone) and is closed, which ends
+ * its shell. Browsers answer pings by themselves.
+ */
+const HEARTBEAT_MS = 30_000;
+/** Longest part of a client's input quoted in a log line. */
+const LOG_QUOTE_CHARS = 120;
 
 const LAB_GONE = 'This lab does not exist any more (it expired or was removed), or the token is wrong. Start a new lab.';
 
@@ -34,8 +67,11 @@ const CHECK_ROUTE = /^\/api\/labs\/([^/]+)\/checks\/([^/]+)$/;
 export interface Runner {
   server: http.Server;
   labs: LabManager;
-  /** Close every terminal, remove every lab, stop listening. Idempotent. */
-  close(): Promise<void>;
+  /**
+   * Close every terminal and stop listening. Labs are kept for the next runner process of this
+   * instance to adopt, unless `removeLabs` (then nothing of this instance is left). Idempotent.
+   */
+  close(opts?: { removeLabs?: boolean }): Promise<void>;
 }
 
 export function loadManifest(siteDir: string, log: (line: string) => void): LabManifest {
@@ -62,6 +98,13 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
   const checking = new Set<string>();
   const terminals = new Map<string, Set<TerminalSession>>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+  const eventLoopDelay = monitorEventLoopDelay({ resolution: 10 });
+  eventLoopDelay.enable();
+  let health: { at: number; engine: Promise<EngineStatus> } | undefined;
+  const cachedEngineStatus = () => {
+    if (!health || performance.now() - health.at > HEALTH_CACHE_MS) health = { at: performance.now(), engine: engineStatus(docker) };
+    return health.engine;
+  };
   const serveSite = existsSync(config.siteDir)
     ? sirv(config.siteDir, { etag: true, dev: false, extensions: ['html'] })
     : (_req: http.IncomingMessage, res: http.ServerResponse) =>
@@ -77,8 +120,33 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
   const isAllowedOrigin = (origin: string | undefined, port: number) =>
     !origin || config.allowedOrigins.has(origin) || ownOrigins(config.HOST, port).includes(origin);
 
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://runner');
+  const server = http.createServer(
+    {
+      headersTimeout: HEADERS_TIMEOUT_MS,
+      requestTimeout: REQUEST_TIMEOUT_MS,
+      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+      connectionsCheckingInterval: CONNECTION_CHECK_MS,
+    },
+    (req, res) => {
+      try {
+        handleRequest(req, res);
+      } catch (err) {
+        unexpected(res, `${req.method} ${quote(req.url)}`, err);
+      }
+    },
+  );
+  server.maxHeadersCount = MAX_HEADERS;
+  server.maxConnections = config.LAB_MAX_CONNECTIONS;
+  limitConnectionsPerAddress(server, config);
+
+  function handleRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    // A request body that fails mid-way (the client hung up) must not become an unhandled error.
+    req.on('error', () => res.destroy());
+    const url = parseUrl(req.url);
+    if (!url) {
+      log(`refused an unparsable URL from ${req.socket.remoteAddress}: ${quote(req.url)}`);
+      return sendError(res, 400, 'bad_url', 'The address of this request could not be understood. Check the URL and try again.');
+    }
     // The manifest holds every exercise's check; the runner reads it from disk, browsers don't need it.
     if (url.pathname === `/${LAB_MANIFEST_PATH}`) return notFoundPage(config.siteDir, res);
     if (!url.pathname.startsWith('/api/')) {
@@ -87,9 +155,28 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
     }
     handleApi(req, res, url).catch((err) => {
       if (err instanceof LabError) return sendError(res, err.status, err.code, err.message);
-      log(`API error on ${req.method} ${url.pathname}: ${(err as Error).stack ?? err}`);
-      sendError(res, 500, 'internal', 'The lab server hit an unexpected error; try again, and report it if it keeps happening.');
+      unexpected(res, `${req.method} ${url.pathname}`, err);
     });
+  }
+
+  /** The last line of defence for one request: log, answer 500 if we still can, keep serving. */
+  function unexpected(res: http.ServerResponse, what: string, err: unknown): void {
+    log(`unexpected error on ${what}: ${(err as Error)?.stack ?? err}`);
+    try {
+      sendError(res, 500, 'internal', 'The lab server hit an unexpected error; try again, and report it if it keeps happening.');
+    } catch {
+      res.destroy();
+    }
+  }
+
+  // Malformed HTTP (bad request line, oversized headers, a timeout): Node's parser gives up on
+  // the connection; answer with the right status if the socket still takes one, then drop it.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    socket.on('error', () => {});
+    if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    log(`refused malformed HTTP from ${(socket as { remoteAddress?: string }).remoteAddress}: ${err.code ?? err.message}`);
+    refuseUpgrade(socket, status);
   });
 
   async function handleApi(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
@@ -98,11 +185,24 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
       return sendError(res, 403, 'forbidden_origin', `Requests from ${req.headers.origin} are not allowed. Open the course from this server's own address.`);
     }
     if (url.pathname === '/api/health' && req.method === 'GET') {
-      const engine = await engineStatus(docker);
-      return sendJson(res, 200, { engine, labs: labs.size, maxLabs: config.LAB_MAX_LABS, pool: labs.poolStatus, accessCodeRequired: Boolean(config.LAB_ACCESS_CODE) });
+      const body: HealthStatus = {
+        engine: await cachedEngineStatus(),
+        labs: labs.size,
+        maxLabs: config.LAB_MAX_LABS,
+        maxLabsPerAddress: config.LAB_MAX_LABS_PER_ADDRESS,
+        pool: labs.poolStatus,
+        accessCodeRequired: Boolean(config.LAB_ACCESS_CODE),
+        runner: {
+          rssBytes: process.memoryUsage.rss(),
+          eventLoopDelayMs: { p50: eventLoopDelay.percentile(50) / 1e6, p99: eventLoopDelay.percentile(99) / 1e6, max: eventLoopDelay.max / 1e6 },
+          uptimeSeconds: Math.round(process.uptime()),
+        },
+      };
+      return sendJson(res, 200, body);
     }
     if (url.pathname === '/api/labs' && req.method === 'POST') {
-      const wait = createLimiter.take(clientAddress(req, config.LAB_TRUST_PROXY));
+      const address = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], config.LAB_TRUST_PROXY);
+      const wait = createLimiter.take(address);
       if (wait > 0) {
         const seconds = Math.ceil(wait / 1000);
         res.setHeader('retry-after', String(seconds));
@@ -126,7 +226,7 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
       if (client !== undefined && (typeof client !== 'string' || !CLIENT_ID_PATTERN.test(client))) {
         return sendError(res, 400, 'bad_request', 'The "client" field must be 16-64 letters, digits, dashes or underscores; reload the page to get a new one.');
       }
-      const { lab, token } = await labs.create(lesson, { client });
+      const { lab, token } = await labs.create(lesson, { client, address });
       log(`lab ${lab.id} ${lab.pooled ? 'taken from the warm pool' : 'created'} for ${lesson} (${lab.hosts.map((h) => h.name).join(', ')}; ${lab.subnet})`);
       return sendJson(res, 201, describeLab(lab, token));
     }
@@ -156,6 +256,7 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
       labs.touch(lab);
       try {
         const result = await runCheck(docker, host.containerName, exercise);
+        labs.recordCheck(lab, exercise.id, result.status);
         log(`lab ${lab.id} check ${exercise.id}: ${result.status} in ${result.durationMs} ms`);
         return sendJson(res, 200, result);
       } catch (err) {
@@ -178,24 +279,53 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
     };
   }
 
-  server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', 'http://runner');
-    const match = TERMINAL_ROUTE.exec(url.pathname);
-    const port = (server.address() as { port: number }).port;
-    if (!match) return refuseUpgrade(socket, 404, 'Not Found');
-    if (!isAllowedOrigin(req.headers.origin, port)) return refuseUpgrade(socket, 403, 'Forbidden');
-    const token = url.searchParams.get('token');
-    if (!token) return refuseUpgrade(socket, 401, 'Unauthorized');
-    const lab = labs.authorize(decodeSegment(match[1]), token);
-    const hostName = decodeSegment(match[2]);
-    const host = lab?.hosts.find((h) => h.name === hostName);
-    if (!lab || !host) return refuseUpgrade(socket, 404, 'Not Found');
-    const open = terminals.get(lab.id) ?? new Set();
-    if ([...open].filter((t) => t.host === hostName).length >= MAX_TERMINALS_PER_HOST) return refuseUpgrade(socket, 429, 'Too Many Requests');
-    wss.handleUpgrade(req, socket, head, (ws) => openTerminal(ws, lab, host.name, host.containerName));
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Until ws takes the socket over, its errors (a client resetting) are ours to swallow.
+    socket.on('error', () => socket.destroy());
+    try {
+      upgrade(req, socket, head);
+    } catch (err) {
+      log(`unexpected error on upgrade ${quote(req.url)}: ${(err as Error)?.stack ?? err}`);
+      refuseUpgrade(socket, 500);
+    }
   });
 
+  function upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = parseUrl(req.url);
+    if (!url) return refuseUpgrade(socket, 400);
+    const match = TERMINAL_ROUTE.exec(url.pathname);
+    const port = (server.address() as { port: number }).port;
+    if (!match) return refuseUpgrade(socket, 404);
+    if (!isAllowedOrigin(req.headers.origin, port)) return refuseUpgrade(socket, 403);
+    const token = url.searchParams.get('token');
+    if (!token) return refuseUpgrade(socket, 401);
+    const lab = labs.authorize(decodeSegment(match[1]!), token);
+    const hostName = decodeSegment(match[2]!);
+    const host = lab?.hosts.find((h) => h.name === hostName);
+    if (!lab || !host) return refuseUpgrade(socket, 404);
+    const open = terminals.get(lab.id) ?? new Set();
+    if ([...open].filter((t) => t.host === hostName).length >= MAX_TERMINALS_PER_HOST) return refuseUpgrade(socket, 429);
+    wss.handleUpgrade(req, socket, head, (ws) => openTerminal(ws, lab, host.name, host.containerName));
+  }
+
+  // A terminal whose peer vanished without closing (a laptop lid, a dropped network) would keep
+  // its shell forever: ping every socket, and close those that did not answer the last ping.
+  const alive = new WeakMap<WebSocket, boolean>();
+  const heartbeat = setInterval(() => {
+    for (const ws of wss.clients) {
+      if (alive.get(ws) === false) {
+        ws.terminate();
+        continue;
+      }
+      alive.set(ws, false);
+      ws.ping();
+    }
+  }, HEARTBEAT_MS);
+  heartbeat.unref();
+
   function openTerminal(ws: WebSocket, lab: Lab, hostName: string, containerName: string): void {
+    alive.set(ws, true);
+    ws.on('pong', () => alive.set(ws, true));
     labs.terminalOpened(lab);
     const set = terminals.get(lab.id) ?? new Set<TerminalSession>();
     terminals.set(lab.id, set);
@@ -216,16 +346,63 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
   return {
     server,
     labs,
-    close() {
+    close({ removeLabs = false } = {}) {
       closing ??= (async () => {
+        clearInterval(heartbeat);
+        eventLoopDelay.disable();
+        // Before the terminals close, so the labs are kept as they are now: in use (suspend()).
+        const suspended = removeLabs ? undefined : labs.suspend();
+        // The page reconnects on goingAway: to this runner's successor, or it learns the lab is gone.
         for (const set of terminals.values()) for (const t of set) t.close(CLOSE_CODES.goingAway, 'server shutting down');
-        await labs.shutdown();
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        await (suspended ?? labs.shutdown());
         wss.close();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeAllConnections();
+        await stopped;
       })();
       return closing;
     },
   };
+}
+
+/** The request's URL, or undefined when it cannot be parsed (e.g. `//%`, which new URL throws on). */
+function parseUrl(raw: string | undefined): URL | undefined {
+  try {
+    return new URL(raw ?? '/', 'http://runner');
+  } catch {
+    return undefined;
+  }
+}
+
+/** A client's input for a log line: quoted, cut short, on one line. */
+function quote(text: string | undefined): string {
+  const s = JSON.stringify(text ?? '');
+  return s.length > LOG_QUOTE_CHARS ? `${s.slice(0, LOG_QUOTE_CHARS)}…` : s;
+}
+
+/**
+ * At most LAB_MAX_CONNECTIONS_PER_ADDRESS connections from one address: one client's idle
+ * sockets must not fill the server's LAB_MAX_CONNECTIONS for everyone. Behind a trusted proxy
+ * every connection comes from the proxy, which is then the one to cap its clients.
+ */
+function limitConnectionsPerAddress(server: http.Server, config: Config): void {
+  if (!('hops' in config.LAB_TRUST_PROXY) || config.LAB_TRUST_PROXY.hops > 0) return;
+  const open = new Map<string, number>();
+  server.on('connection', (socket) => {
+    const address = normalizeAddress(socket.remoteAddress ?? '');
+    const count = (open.get(address) ?? 0) + 1;
+    if (count > config.LAB_MAX_CONNECTIONS_PER_ADDRESS) {
+      socket.destroy();
+      return;
+    }
+    open.set(address, count);
+    socket.once('close', () => {
+      const left = (open.get(address) ?? 1) - 1;
+      if (left > 0) open.set(address, left);
+      else open.delete(address);
+    });
+  });
 }
 
 /**
@@ -239,12 +416,6 @@ function decodeSegment(segment: string): string {
   } catch {
     return '';
   }
-}
-
-/** Who is asking, for the rate limit: the socket's address, or the proxy's word for it when trusted. */
-function clientAddress(req: http.IncomingMessage, trustProxy: boolean): string {
-  const forwarded = trustProxy ? String(req.headers['x-forwarded-for'] ?? '').split(',')[0]?.trim() : '';
-  return forwarded || req.socket.remoteAddress || 'unknown';
 }
 
 /** Compare a secret without leaking through timing how much of it matched. */
@@ -284,8 +455,16 @@ function sendError(res: http.ServerResponse, status: number, error: string, mess
   sendJson(res, status, { error, message } satisfies ApiError);
 }
 
-function refuseUpgrade(socket: Duplex, status: number, text: string): void {
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+/**
+ * Answer a socket that will not become a WebSocket with an HTTP status and close it, as ws's own
+ * abortHandshake does: end it when it can still be written, destroy it once the answer is out
+ * (a client that never reads must not keep it half-open), and destroy it at once otherwise.
+ */
+function refuseUpgrade(socket: Duplex, status: number): void {
+  if (!socket.writable) return void socket.destroy();
+  const text = http.STATUS_CODES[status] ?? 'Error';
+  socket.once('finish', () => socket.destroy());
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
 }
 
 function notFoundPage(siteDir: string, res: http.ServerResponse): void {

@@ -4,7 +4,7 @@
  * No Docker mocks: the runner under test talks to the engine tests run against.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -26,9 +26,16 @@ export interface RunningRunner {
   url: string;
   port: number;
   proc: ChildProcess;
+  /** The environment it was started with (instance, state folder, port): start it again with this. */
+  env: Record<string, string>;
   output: () => string;
-  /** SIGTERM and wait for exit. */
+  /**
+   * SIGTERM and wait for exit, then remove what it kept (its labs, which a runner keeps across
+   * a stop, and its state folder): a test leaves nothing behind. Resolves with the exit code.
+   */
   stop(): Promise<number | null>;
+  /** SIGTERM (or another signal) and wait for exit, keeping its labs and state for a successor. */
+  signal(signal?: NodeJS.Signals): Promise<number | null>;
   /** RSS of the runner process in bytes, from /proc. */
   rss(): number;
 }
@@ -37,12 +44,36 @@ export function uniqueInstance(name: string): string {
   return `test-${name}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
+/** Remove every container and network of a runner instance, as `npm run labs:remove-all` does. */
+export async function removeInstance(instance: string): Promise<void> {
+  const filters = JSON.stringify({ label: [`${LABELS.instance}=${instance}`] });
+  const containers = await docker.listContainers({ all: true, filters });
+  await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => {})));
+  const networks = await docker.listNetworks({ filters });
+  await Promise.all(networks.map((n) => docker.getNetwork(n.Id).remove().catch(() => {})));
+}
+
+/**
+ * Start a runner process. Each gets an instance name and a state folder of its own unless the
+ * test passes them (to start a successor of a runner: `startRunner(first.env)`).
+ */
 export async function startRunner(env: Record<string, string> = {}): Promise<RunningRunner> {
-  const proc = spawn(process.execPath, [path.join(ROOT, 'sandbox/src/main.ts')], {
-    cwd: ROOT,
+  const runnerEnv: Record<string, string> = {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LAB_INSTANCE: uniqueInstance('runner'),
+    LAB_STATE_DIR: mkdtempSync(path.join(tmpdir(), 'dnl-state-')),
     // No warm pool unless a test asks for one: tests that count a runner's containers, or
     // its engine load, would otherwise see the pool filling in the background.
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LAB_INSTANCE: uniqueInstance('runner'), LAB_POOL_SIZE: '0', ...env },
+    LAB_POOL_SIZE: '0',
+    // Tests start many labs from 127.0.0.1; the ones about these limits set them lower.
+    LAB_MAX_LABS_PER_ADDRESS: '1000',
+    LAB_CREATE_RATE: '1000',
+    ...env,
+  };
+  const proc = spawn(process.execPath, [path.join(ROOT, 'sandbox/src/main.ts')], {
+    cwd: ROOT,
+    env: { ...process.env, ...runnerEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -63,18 +94,28 @@ export async function startRunner(env: Record<string, string> = {}): Promise<Run
       reject(new Error(`runner exited with ${code}:\n${out}`));
     });
   });
+  const port = Number(new URL(url).port);
+  const signal = (sig: NodeJS.Signals = 'SIGTERM') =>
+    new Promise<number | null>((resolve) => {
+      if (proc.exitCode !== null || proc.signalCode !== null) return resolve(proc.exitCode);
+      proc.once('exit', (code) => resolve(code));
+      proc.kill(sig);
+    });
   return {
     url,
-    port: Number(new URL(url).port),
+    port,
     proc,
+    // PORT as it turned out, so a successor listens where the pages and clients look.
+    env: { ...runnerEnv, PORT: String(port) },
     output: () => out,
     rss: () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'))![1]) * 1024,
-    stop: () =>
-      new Promise((resolve) => {
-        if (proc.exitCode !== null) return resolve(proc.exitCode);
-        proc.once('exit', (code) => resolve(code));
-        proc.kill('SIGTERM');
-      }),
+    signal,
+    stop: async () => {
+      const code = await signal('SIGTERM');
+      await removeInstance(runnerEnv.LAB_INSTANCE!);
+      rmSync(runnerEnv.LAB_STATE_DIR!, { recursive: true, force: true });
+      return code;
+    },
   };
 }
 

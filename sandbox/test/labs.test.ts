@@ -1,12 +1,12 @@
 /**
  * The runner end to end against the real Docker Engine: labs over HTTP, shells over WebSockets,
- * isolation between labs, flow control under a flood, and reaping after a crash.
+ * isolation between labs, flow control under a flood, and lifetimes (restarts: restart.test.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labHostContainerName } from '../src/names.ts';
 import { CLOSE_CODES } from '../src/protocol.ts';
 import {
-  api, createLab, docker, execIn, fixtureSite, instanceObjects, labObjects, openAll, startRunner, uniqueInstance,
+  api, createLab, docker, execIn, fixtureSite, labObjects, openAll, startRunner,
   TerminalClient, type RunningRunner,
 } from './harness.ts';
 
@@ -153,34 +153,6 @@ describe('a two-host lab', () => {
     expect(ping).toContain('exit=0');
     for (const t of Object.values(terms)) t.close();
     await api(runner, 'DELETE', `/api/labs/${lab.id}`, { token: lab.token });
-  });
-});
-
-describe('a runner that dies', () => {
-  it('has its labs reaped by the next runner with the same instance name after SIGKILL', async () => {
-    const instance = uniqueInstance('crash');
-    const first = await startRunner({ LAB_INSTANCE: instance });
-    const lab = await createLab(first, BRIDGE_LESSON);
-    expect(await instanceObjects(instance)).toEqual({ containers: 1, networks: 1 });
-    first.proc.kill('SIGKILL');
-    await new Promise((r) => first.proc.once('exit', r));
-    expect((await labObjects(lab.id)).containers).toBe(1); // still there: nobody cleaned up
-
-    const second = await startRunner({ LAB_INSTANCE: instance });
-    try {
-      expect(await instanceObjects(instance)).toEqual({ containers: 0, networks: 0 });
-      expect(second.output()).toMatch(/removed 1 container\(s\) and 1 network\(s\)/);
-    } finally {
-      await second.stop();
-    }
-  });
-
-  it('removes its labs on SIGTERM', async () => {
-    const instance = uniqueInstance('term');
-    const runner = await startRunner({ LAB_INSTANCE: instance });
-    await createLab(runner, BRIDGE_LESSON);
-    expect(await runner.stop()).toBe(0);
-    expect(await instanceObjects(instance)).toEqual({ containers: 0, networks: 0 });
   });
 });
 

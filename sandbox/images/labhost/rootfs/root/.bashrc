@@ -4,6 +4,9 @@
 HISTCONTROL=ignoreboth
 HISTSIZE=1000
 shopt -s histappend checkwinsize
+# Each command reaches ~/.bash_history as it runs, not when the shell exits: a shell ended by a
+# closed tab or a restarted lab server still leaves its commands on the next shell's up arrow.
+PROMPT_COMMAND="history -a${PROMPT_COMMAND:+; $PROMPT_COMMAND}"
 
 # root@host1:~#  (green user@host, blue directory)
 case "$TERM" in
