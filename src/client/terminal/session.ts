@@ -26,13 +26,15 @@ export const ACK_IDLE_FLUSH_MS = 50;
 /**
  * Reconnect backoff: first retry after RECONNECT_BASE_MS, doubling to at most RECONNECT_MAX_MS,
  * with up to RECONNECT_JITTER of random spread so a classroom of tabs doesn't hit a
- * restarted runner in the same millisecond. After RECONNECT_MAX_ATTEMPTS (about a minute
- * in all) the learner gets a Reconnect button instead of silent retrying.
+ * restarted runner in the same millisecond. The cap keeps a learner's wait short once the
+ * runner is back (it keeps labs across a restart, so the same lab is there): at most about
+ * RECONNECT_MAX_MS after it listens again. After RECONNECT_GIVE_UP_MS of failing (a runner
+ * that is not coming back soon) the learner gets a Reconnect button instead of silent retrying.
  */
 export const RECONNECT_BASE_MS = 500;
-export const RECONNECT_MAX_MS = 10_000;
+export const RECONNECT_MAX_MS = 4_000;
 export const RECONNECT_JITTER = 0.3;
-export const RECONNECT_MAX_ATTEMPTS = 10;
+export const RECONNECT_GIVE_UP_MS = 10 * 60_000;
 
 export type ConnectionState =
   /** Opening the socket, waiting for the shell. */
@@ -67,6 +69,8 @@ export class HostConnection {
   #ws: WebSocket | undefined;
   #state: ConnectionState = 'closed';
   #attempts = 0;
+  /** When the current run of failed reconnects began (performance.now()). */
+  #failingSince = 0;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #pendingAck = 0;
   #ackTimer: ReturnType<typeof setTimeout> | undefined;
@@ -222,7 +226,8 @@ export class HostConnection {
   }
 
   #scheduleReconnect(): void {
-    if (this.#attempts >= RECONNECT_MAX_ATTEMPTS) {
+    if (this.#attempts === 0) this.#failingSince = performance.now();
+    if (performance.now() - this.#failingSince > RECONNECT_GIVE_UP_MS) {
       return this.#fail(`Lost the connection to ${this.host} and could not get it back. Check that the lab server is running, then press Reconnect.`);
     }
     const backoff = Math.min(RECONNECT_MAX_MS, RECONNECT_BASE_MS * 2 ** this.#attempts);
