@@ -4,6 +4,7 @@
  * No Docker mocks: the runner under test talks to the engine tests run against.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -159,6 +160,35 @@ export async function api(runner: RunningRunner, method: string, pathname: strin
     json = undefined;
   }
   return { status: res.status, json, text };
+}
+
+/**
+ * Like `api`, but from another loopback address (e.g. 127.0.0.2), as a second client machine
+ * would be seen: the runner charges per-address limits to the socket's address.
+ */
+export function apiFrom(localAddress: string, runner: RunningRunner, method: string, pathname: string, opts: { body?: unknown; headers?: Record<string, string> } = {}) {
+  const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+  return new Promise<{ status: number; json: any; text: string }>((resolve, reject) => {
+    const req = http.request(
+      { host: '127.0.0.1', port: runner.port, localAddress, method, path: pathname, headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...opts.headers } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (text += d));
+        res.on('end', () => {
+          let json: any;
+          try {
+            json = text ? JSON.parse(text) : undefined;
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, json, text });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 export async function createLab(runner: RunningRunner, lesson: string, headers: Record<string, string> = {}): Promise<LabCreated> {

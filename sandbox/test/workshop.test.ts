@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ACCESS_CODE_HEADER, CLOSE_CODES, SERVER_MESSAGES } from '../src/protocol.ts';
 import { labHostContainerName } from '../src/names.ts';
-import { api, createLab, docker, labObjects, startRunner, TerminalClient, type RunningRunner } from './harness.ts';
+import { api, apiFrom, createLab, docker, labObjects, startRunner, TerminalClient, type RunningRunner } from './harness.ts';
 
 const BRIDGE_LESSON = '05-user-defined-bridges';
 const CODE = 'river-otter-42';
@@ -35,6 +35,33 @@ describe('a workshop runner', () => {
     expect(limited.status).toBe(429);
     expect(limited.json.message).toMatch(/^Too many labs were started from your address in the last minute\. Wait \d+ seconds/);
     expect((await api(runner, 'GET', '/api/health')).status).toBe(200);
+  });
+
+  it('lets one address hold at most LAB_MAX_LABS_PER_ADDRESS labs (3 by default), and a second address still gets one', async () => {
+    // The defaults, not the harness's loose test limits.
+    runner = await startRunner({ LAB_MAX_LABS_PER_ADDRESS: '', LAB_CREATE_RATE: '' });
+    expect((await api(runner, 'GET', '/api/health')).json.maxLabsPerAddress).toBe(3);
+    const mine = await Promise.all([1, 2, 3].map(() => apiFrom('127.0.0.1', runner!, 'POST', '/api/labs', { body: { lesson: BRIDGE_LESSON } })));
+    expect(mine.map((r) => r.status)).toEqual([201, 201, 201]);
+    const fourth = await apiFrom('127.0.0.1', runner, 'POST', '/api/labs', { body: { lesson: BRIDGE_LESSON } });
+    expect(fourth.status).toBe(429);
+    expect(fourth.json).toMatchObject({ error: 'address_full', message: expect.stringMatching(/^Your address already holds 3 labs, the most one address may have at once\. Stop a lab/) });
+    const neighbour = await apiFrom('127.0.0.2', runner, 'POST', '/api/labs', { body: { lesson: BRIDGE_LESSON } });
+    expect(neighbour.status).toBe(201);
+    // Ending one of its labs gives the first address room again.
+    expect((await api(runner, 'DELETE', `/api/labs/${mine[0]!.json.id}`, { token: mine[0]!.json.token })).status).toBe(204);
+    expect((await apiFrom('127.0.0.1', runner, 'POST', '/api/labs', { body: { lesson: BRIDGE_LESSON } })).status).toBe(201);
+  });
+
+  it('behind a trusted proxy counts X-Forwarded-For from the right, so a client cannot choose its own address', async () => {
+    runner = await startRunner({ LAB_TRUST_PROXY: '1', LAB_MAX_LABS_PER_ADDRESS: '1' });
+    const as = (forwarded: string) => api(runner!, 'POST', '/api/labs', { body: { lesson: BRIDGE_LESSON }, headers: { 'x-forwarded-for': forwarded } });
+    expect((await as('198.51.100.1')).status).toBe(201);
+    // The same client, claiming another address in front of what the proxy appended: still itself.
+    const spoofed = await as('6.6.6.6, 198.51.100.1');
+    expect(spoofed.status).toBe(429);
+    expect(spoofed.json.error).toBe('address_full');
+    expect((await as('198.51.100.2')).status).toBe(201);
   });
 
   it('asks for the access code when one is set, refuses a wrong one, and creates the lab with the right one', async () => {
