@@ -3,36 +3,12 @@
  * runner: afterwards it still answers, and a lab made before them still echoes in its terminal.
  * Each input is answered with an error or closes that one socket, and logs one line.
  */
-import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLOSE_CODES, type LabCreated } from '../src/protocol.ts';
-import { api, createLab, startRunner, TerminalClient, type RunningRunner } from './harness.ts';
+import { api, createLab, rawExchange, startRunner, TerminalClient, type RunningRunner } from './harness.ts';
 
 const BRIDGE_LESSON = '05-user-defined-bridges';
 const UPGRADE_HEADERS = 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
-
-/** Send raw bytes on a new connection; resolves with everything the runner answered before it closed. */
-export function rawExchange(port: number, bytes: string | Buffer, timeoutMs = 5_000): Promise<string> {
-  return new Promise((resolve) => {
-    let answer = '';
-    const s = connect(port, '127.0.0.1', () => s.write(bytes));
-    const done = () => {
-      clearTimeout(timer);
-      s.destroy();
-      resolve(answer);
-    };
-    const timer = setTimeout(done, timeoutMs);
-    s.on('data', (d) => {
-      answer += d.toString('latin1');
-      // One full answer (headers and the body its length announces) is all these tests need.
-      const head = answer.indexOf('\r\n\r\n');
-      const length = Number(/content-length: (\d+)/i.exec(answer)?.[1] ?? NaN);
-      if (head >= 0 && answer.length >= head + 4 + (Number.isNaN(length) ? 0 : length)) done();
-    });
-    s.on('error', done);
-    s.on('close', done);
-  });
-}
 
 const statusOf = (answer: string) => Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? NaN);
 

@@ -1,12 +1,16 @@
 /**
  * Random requests at every HTTP route of a real runner: no input may crash it or earn a 5xx
  * (other than a 503 that says why), and it keeps serving afterwards. Seeded, so a failure
- * can be replayed: the seed is in the test's name.
+ * can be replayed: the seed is in the test's name. Then a corpus of known-bad inputs at the
+ * doors a client can knock on: malformed request lines, bad Range headers, multibyte and
+ * absurd control messages, and a thousand refused socket upgrades (no descriptor left behind).
  */
 import { connect } from 'node:net';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACCESS_CODE_HEADER, checkPath } from '../src/protocol.ts';
-import { api, createLab, startRunner, TerminalClient, type RunningRunner } from './harness.ts';
+import { ACCESS_CODE_HEADER, CLOSE_CODES, checkPath, terminalPath, type LabCreated } from '../src/protocol.ts';
+import { api, createLab, rawExchange, ROOT, startRunner, TerminalClient, type RunningRunner } from './harness.ts';
 
 const SEED = 20261128;
 const REQUESTS = 1500;
@@ -113,4 +117,123 @@ describe(`the runner's HTTP routes under ${REQUESTS} random requests (seed ${SEE
     expect(await term.run('echo survived')).toContain('survived');
     term.close();
   });
+});
+
+/** Refused socket upgrades tried in total, and at once. */
+const REFUSED_UPGRADES = 1000;
+const UPGRADES_AT_ONCE = 50;
+/** Descriptors the runner may hold more after them than before: its engine connection pool. */
+const FD_SLACK = 8;
+const UPGRADE = 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
+
+describe('known-bad input at every door of the runner', () => {
+  let runner: RunningRunner;
+  let lab: LabCreated;
+  beforeAll(async () => {
+    runner = await startRunner();
+    lab = await createLab(runner, '05-user-defined-bridges');
+  });
+  afterAll(async () => {
+    await runner?.stop();
+  });
+
+  const stillServes = async () => {
+    expect(runner.proc.exitCode, runner.output()).toBeNull();
+    expect((await api(runner, 'GET', '/api/health')).status).toBe(200);
+    const term = await TerminalClient.open(runner, lab, 'host1');
+    await term.waitForPrompt();
+    expect(await term.run('echo door-still-open')).toContain('door-still-open');
+    term.close();
+  };
+  const statusOf = (answer: string) => Number(/^HTTP\/1\.[01] (\d{3})/.exec(answer)?.[1] ?? NaN);
+
+  it('answers malformed request lines with a 4xx or closes that connection', async () => {
+    const lines = [
+      'GET //% HTTP/1.1', 'GET % HTTP/1.1', 'GET /%zz HTTP/1.1', 'GET //%/api/labs HTTP/1.1', 'POST //% HTTP/1.1',
+      'GET /%E0%A4%A HTTP/1.1', 'GET http://[::1 HTTP/1.1', 'GET / HTTP/9.9', 'GET  / HTTP/1.1', 'GET /', 'GET * HTTP/1.1',
+      'OPTIONS * HTTP/1.1', 'CONNECT 127.0.0.1:22 HTTP/1.1', '\x00\x01\x02 / HTTP/1.1', 'GET /\x7f HTTP/1.1',
+      `GET /${'a'.repeat(100_000)} HTTP/1.1`, 'GET /?q=%ff%fe%00 HTTP/1.1', 'GET /api/labs/%00/hosts/%00/terminal HTTP/1.1',
+      'G\u00c9T / HTTP/1.1', 'GET /\u718a HTTP/1.1',
+    ];
+    const seen = new Map<number, number>();
+    for (const line of lines) {
+      for (const upgrade of [false, true]) {
+        const answer = await rawExchange(runner.port, Buffer.from(`${line}\r\nHost: x\r\n${upgrade ? UPGRADE : ''}\r\n`, 'latin1'));
+        const status = statusOf(answer);
+        seen.set(status, (seen.get(status) ?? 0) + 1);
+        // A 4xx, a closed connection (NaN), or for the few lines that are valid after all, 200/404.
+        if (!Number.isNaN(status) && status >= 500) throw new Error(`${JSON.stringify(line)} (upgrade ${upgrade}) got ${status}: ${answer.slice(0, 300)}`);
+      }
+    }
+    console.log(`malformed request lines: ${[...seen].map(([s, n]) => `${Number.isNaN(s) ? 'closed' : s}×${n}`).join(', ')}`);
+    await stillServes();
+  });
+
+  it('answers bad Range headers on pages, assets and the API with 200, 206 or 416', async () => {
+    const asset = `/_astro/${readdirSync(path.join(ROOT, 'dist/_astro')).find((f) => f.endsWith('.js'))}`;
+    const ranges = [
+      'bytes=5-2', 'bytes=0-99999999999999999999', 'bytes=99999999999999999999-', 'bytes=-0', 'bytes=-99999999999999999999',
+      'bytes=abc', 'bytes=--1', 'bytes=0-0,-1', 'bytes=1-1,0-0,5-2', `bytes=${Array.from({ length: 200 }, (_, i) => `${i}-${i}`).join(',')}`,
+      'items=0-1', 'bytes=\u718a-1', 'bytes=0x10-0x20', 'bytes= 1 - 2 ', 'bytes=1e3-2e3', 'bytes=-', '',
+    ];
+    const seen = new Map<number, number>();
+    for (const target of ['/', '/lessons/05-user-defined-bridges/', asset, '/api/health', '/no-such-page']) {
+      for (const range of ranges) {
+        const res = await fetch(runner.url + target, { headers: { range: encodeURI(range) } });
+        await res.arrayBuffer();
+        seen.set(res.status, (seen.get(res.status) ?? 0) + 1);
+        expect([200, 206, 404, 416], `${target} with Range ${range}`).toContain(res.status);
+      }
+    }
+    console.log(`bad ranges: ${[...seen].map(([s, n]) => `${s}×${n}`).join(', ')}`);
+    await stillServes();
+  });
+
+  it('closes terminals that send multibyte, absurd or misshapen control messages, one socket each', async () => {
+    const frames = [
+      JSON.stringify({ type: '\u718a'.repeat(120) }), JSON.stringify({ type: '\u{1F600}'.repeat(100) }), JSON.stringify({ type: 'e\u0301'.repeat(80) }),
+      JSON.stringify({ type: 'ack', bytes: '1e15' }), '{"type":"ack","bytes":1e400}', JSON.stringify({ type: 'ack', bytes: -1 }),
+      JSON.stringify({ type: 'resize', cols: 'x'.repeat(1000), rows: 1 }), JSON.stringify({ type: { toString: 1 } }),
+      '\ud800', 'null', '[]', '"ack"', '{'.repeat(10_000),
+    ];
+    for (const frame of frames) {
+      const term = await TerminalClient.open(runner, lab, 'host1');
+      await term.waitForPrompt();
+      term.ws.send(frame);
+      expect([CLOSE_CODES.policy, CLOSE_CODES.normal], frame.slice(0, 60)).toContain(await term.waitClosed());
+    }
+    // Absurd but well-formed: a client acking far more than it got, then typing on.
+    const term = await TerminalClient.open(runner, lab, 'host1');
+    await term.waitForPrompt();
+    for (const bytes of [1e15, Number.MAX_SAFE_INTEGER, 1.7e308, 0]) term.ws.send(JSON.stringify({ type: 'ack', bytes }));
+    term.ws.send('{"type":"resize","cols":100,"rows":30,"__proto__":{"polluted":1}}');
+    expect(await term.run('echo acks-ignored; stty size')).toMatch(/acks-ignored\s+30 100/);
+    term.close();
+    await stillServes();
+  });
+
+  it(`refuses ${REFUSED_UPGRADES} socket upgrades (no token, wrong token, foreign origin, no route, bad key) and holds no descriptor more afterwards`, async () => {
+    // Warm up: one of each kind, so the baseline counts what the runner keeps open anyway.
+    const kinds = [
+      `GET /api/labs/${lab.id}/hosts/host1/terminal HTTP/1.1\r\nHost: x\r\n${UPGRADE}\r\n`,
+      `GET ${terminalPath(lab.id, 'host1', 'wrong-token')} HTTP/1.1\r\nHost: x\r\n${UPGRADE}\r\n`,
+      `GET ${terminalPath(lab.id, 'host1', 'x')} HTTP/1.1\r\nHost: x\r\nOrigin: https://evil.example\r\n${UPGRADE}\r\n`,
+      `GET /api/nowhere HTTP/1.1\r\nHost: x\r\n${UPGRADE}\r\n`,
+      `GET /api/labs/${lab.id}/hosts/host1/terminal?token=x HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: !!\r\n\r\n`,
+    ];
+    for (const k of kinds) await rawExchange(runner.port, k);
+    await new Promise((r) => setTimeout(r, 500));
+    const before = runner.openFiles();
+    const statuses = new Map<number, number>();
+    for (let i = 0; i < REFUSED_UPGRADES; i += UPGRADES_AT_ONCE) {
+      const answers = await Promise.all(Array.from({ length: UPGRADES_AT_ONCE }, (_, j) => rawExchange(runner.port, kinds[(i + j) % kinds.length]!)));
+      for (const a of answers) statuses.set(statusOf(a), (statuses.get(statusOf(a)) ?? 0) + 1);
+    }
+    // Sockets the runner ended close on its side at once; give the last ones a moment.
+    await expect.poll(() => runner.openFiles(), { timeout: 10_000 }).toBeLessThanOrEqual(before + FD_SLACK);
+    const after = runner.openFiles();
+    console.log(`${REFUSED_UPGRADES} refused upgrades: ${[...statuses].map(([s, n]) => `${s}×${n}`).join(', ')}; runner descriptors ${before} before, ${after} after`);
+    expect([...statuses.keys()].every((s) => s >= 400 && s < 500)).toBe(true);
+    await stillServes();
+  }, 120_000);
 });

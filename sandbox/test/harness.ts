@@ -5,7 +5,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { connect } from 'node:net';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -39,6 +40,8 @@ export interface RunningRunner {
   signal(signal?: NodeJS.Signals): Promise<number | null>;
   /** RSS of the runner process in bytes, from /proc. */
   rss(): number;
+  /** File descriptors the runner process holds open, from /proc. */
+  openFiles(): number;
 }
 
 export function uniqueInstance(name: string): string {
@@ -110,6 +113,7 @@ export async function startRunner(env: Record<string, string> = {}): Promise<Run
     env: { ...runnerEnv, PORT: String(port) },
     output: () => out,
     rss: () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'))![1]) * 1024,
+    openFiles: () => readdirSync(`/proc/${proc.pid}/fd`).length,
     signal,
     stop: async () => {
       const code = await signal('SIGTERM');
@@ -270,4 +274,27 @@ export async function echoRoundTrips(term: TerminalClient, samples: number): Pro
   }
   term.type('\x15');
   return times;
+}
+
+/** Send raw bytes on a new connection; resolves with everything the runner answered before it closed. */
+export function rawExchange(port: number, bytes: string | Buffer, timeoutMs = 5_000): Promise<string> {
+  return new Promise((resolve) => {
+    let answer = '';
+    const s = connect(port, '127.0.0.1', () => s.write(bytes));
+    const done = () => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve(answer);
+    };
+    const timer = setTimeout(done, timeoutMs);
+    s.on('data', (d) => {
+      answer += d.toString('latin1');
+      // One full answer (headers and the body its length announces) is all these tests need.
+      const head = answer.indexOf('\r\n\r\n');
+      const length = Number(/content-length: (\d+)/i.exec(answer)?.[1] ?? NaN);
+      if (head >= 0 && answer.length >= head + 4 + (Number.isNaN(length) ? 0 : length)) done();
+    });
+    s.on('error', done);
+    s.on('close', done);
+  });
 }
