@@ -13,6 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import sirv from 'sirv';
@@ -44,6 +45,12 @@ const HEALTH_CACHE_MS = 2_000;
  * Terminal sockets are past HTTP once upgraded, and are watched by the heartbeat instead.
  */
 const HEADERS_TIMEOUT_MS = 10_000;
+/**
+ * A connection that sends no request at all within this long is closed: Node's header timeout
+ * only starts with the first byte, so a client could otherwise hold sockets open by saying
+ * nothing. Cleared once a request or an upgrade arrives (a check may take a minute to answer).
+ */
+const FIRST_REQUEST_TIMEOUT_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 const KEEP_ALIVE_TIMEOUT_MS = 5_000;
 const CONNECTION_CHECK_MS = 1_000;
@@ -138,8 +145,12 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
   server.maxHeadersCount = MAX_HEADERS;
   server.maxConnections = config.LAB_MAX_CONNECTIONS;
   limitConnectionsPerAddress(server, config);
+  // With no 'timeout' listener on the server, Node destroys a socket whose timeout fires.
+  server.on('connection', (socket) => socket.setTimeout(FIRST_REQUEST_TIMEOUT_MS));
 
   function handleRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    // The request arrived; REQUEST_TIMEOUT_MS and KEEP_ALIVE_TIMEOUT_MS watch it from here.
+    req.socket.setTimeout(0);
     // A request body that fails mid-way (the client hung up) must not become an unhandled error.
     req.on('error', () => res.destroy());
     const url = parseUrl(req.url);
@@ -282,6 +293,8 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     // Until ws takes the socket over, its errors (a client resetting) are ours to swallow.
     socket.on('error', () => socket.destroy());
+    // A terminal may sit idle for hours; the heartbeat watches it instead.
+    (socket as Socket).setTimeout(0);
     try {
       upgrade(req, socket, head);
     } catch (err) {
