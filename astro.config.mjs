@@ -4,9 +4,11 @@ import mdx from '@astrojs/mdx';
 import { satteri } from '@astrojs/markdown-satteri';
 import { runBlocks } from './src/markdown/shiki-run-blocks.ts';
 import { lessonSteps } from './src/markdown/lesson-steps.ts';
+import { labManifestOutsideSite } from './src/integrations/lab-manifest.ts';
 
 export default defineConfig({
-  integrations: [mdx()],
+  // The lab manifest (every exercise's check) leaves dist/ once the build is done.
+  integrations: [mdx(), labManifestOutsideSite()],
   // The runner serves dist/ with sirv; directory-style URLs (/lessons/x/) work there without rewrites.
   trailingSlash: 'ignore',
   build: { format: 'directory' },

@@ -6,7 +6,7 @@
  *   docker exec -it <container> bash -l                a shell on a lab host (as a learner gets)
  *   node scripts/lab.ts down                           removes every lab this checkout's `up` made
  *
- * Reads the lab spec from the built site (dist/lab-manifest.json): run `npm run build` after
+ * Reads the lab spec from the build's lab manifest (.lab/lab-manifest.json): run `npm run build` after
  * changing a lesson's `lab:`.
  */
 import { createHash } from 'node:crypto';
@@ -14,6 +14,7 @@ import path from 'node:path';
 import { loadConfig } from '../sandbox/src/config.ts';
 import { createDockerClient } from '../sandbox/src/docker.ts';
 import { LabManager } from '../sandbox/src/labs.ts';
+import { LAB_MANIFEST_DEFAULT } from '../sandbox/src/labspec.ts';
 import { loadManifest } from '../sandbox/src/server.ts';
 import { ROOT } from './steps.ts';
 
@@ -21,10 +22,9 @@ import { ROOT } from './steps.ts';
 const INSTANCE = `author-${createHash('sha256').update(ROOT).digest('hex').slice(0, 8)}`;
 
 const [command, lesson] = process.argv.slice(2);
-const siteDir = path.join(ROOT, 'dist');
-const config = loadConfig({ ...process.env, LAB_INSTANCE: INSTANCE, LAB_SITE_DIR: siteDir });
+const config = loadConfig({ ...process.env, LAB_INSTANCE: INSTANCE, LAB_SITE_DIR: path.join(ROOT, 'dist'), LAB_MANIFEST: path.join(ROOT, LAB_MANIFEST_DEFAULT) });
 const docker = createDockerClient();
-const labs = new LabManager(docker, config, loadManifest(siteDir, (line) => console.error(line)));
+const labs = new LabManager(docker, config, loadManifest(config.manifestFile, (line) => console.error(line)));
 
 if (command === 'up' && lesson) {
   const { lab } = await labs.create(lesson);

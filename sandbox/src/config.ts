@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { SUITES, DEFAULT_SUITE } from './names.ts';
+import { LAB_MANIFEST_DEFAULT } from './labspec.ts';
 
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
 
@@ -40,6 +41,11 @@ export const configSchema = z.object({
   PORT: wholeNumber(0, 65535).default(4321),
   /** The built site (astro build output) served at /. */
   LAB_SITE_DIR: z.string().default('dist'),
+  /**
+   * The lab manifest the site build writes (every exercise's check, which pages leave out),
+   * read at start. It must be outside LAB_SITE_DIR: everything in there is served to anyone.
+   */
+  LAB_MANIFEST: z.string().default(LAB_MANIFEST_DEFAULT),
   /** Name of this runner; everything it creates is labelled with it and reaped by it at start. */
   LAB_INSTANCE: z.string().regex(/^[a-zA-Z0-9_.-]{1,40}$/).default('default'),
   /** Debian suite of the lab host image: forky (Engine 28.5.2) or trixie (26.1.5). */
@@ -106,6 +112,8 @@ export type RawConfig = z.infer<typeof configSchema>;
 
 export interface Config extends RawConfig {
   siteDir: string;
+  /** LAB_MANIFEST, resolved like siteDir. */
+  manifestFile: string;
   /** Origins whose pages may use the API: the server's own, plus LAB_ALLOWED_ORIGINS. */
   allowedOrigins: Set<string>;
 }
@@ -125,9 +133,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     throw new ConfigError(`Invalid configuration in environment variables:\n${lines.join('\n')}`);
   }
   const raw = result.data;
+  const siteDir = path.resolve(cwd, raw.LAB_SITE_DIR);
+  const manifestFile = path.resolve(cwd, raw.LAB_MANIFEST);
+  const fromSite = path.relative(siteDir, manifestFile);
+  if (fromSite !== '..' && !fromSite.startsWith(`..${path.sep}`) && !path.isAbsolute(fromSite)) {
+    throw new ConfigError(`Invalid configuration in environment variables:\n  LAB_MANIFEST: must be outside LAB_SITE_DIR (${siteDir}), which is served to anyone, and the manifest holds every exercise's check (got ${JSON.stringify(raw.LAB_MANIFEST)})`);
+  }
   return {
     ...raw,
-    siteDir: path.resolve(cwd, raw.LAB_SITE_DIR),
+    siteDir,
+    manifestFile,
     allowedOrigins: new Set(raw.LAB_ALLOWED_ORIGINS),
   };
 }

@@ -14,7 +14,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { ownOrigins, type Config } from './config.ts';
 import { describeDockerError, engineStatus } from './docker.ts';
 import { runCheck } from './checks.ts';
-import { LAB_MANIFEST_PATH, labManifestSchema, type LabManifest } from './labspec.ts';
+import { labManifestSchema, type LabManifest } from './labspec.ts';
 import { LabError, LabManager, type Lab } from './labs.ts';
 import { ACCESS_CODE_HEADER, CLIENT_ID_PATTERN, CLOSE_CODES, MAX_FRAME_BYTES, type ApiError, type CreateLabRequest, type LabCreated } from './protocol.ts';
 import { RateLimiter } from './ratelimit.ts';
@@ -38,8 +38,8 @@ export interface Runner {
   close(): Promise<void>;
 }
 
-export function loadManifest(siteDir: string, log: (line: string) => void): LabManifest {
-  const file = path.join(siteDir, LAB_MANIFEST_PATH);
+/** The build's lab manifest (LAB_MANIFEST); none, with a note in the log, before the first build. */
+export function loadManifest(file: string, log: (line: string) => void): LabManifest {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -55,7 +55,7 @@ export function loadManifest(siteDir: string, log: (line: string) => void): LabM
 }
 
 export function createRunner(config: Config, docker: Docker, log: (line: string) => void): Runner {
-  const manifest = loadManifest(config.siteDir, log);
+  const manifest = loadManifest(config.manifestFile, log);
   const labs = new LabManager(docker, config, manifest, log);
   const createLimiter = new RateLimiter(config.LAB_CREATE_RATE);
   /** Labs with a check running: one at a time per lab, so a learner can't pile checks onto it. */
@@ -79,8 +79,6 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
 
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://runner');
-    // The manifest holds every exercise's check; the runner reads it from disk, browsers don't need it.
-    if (url.pathname === `/${LAB_MANIFEST_PATH}`) return notFoundPage(config.siteDir, res);
     if (!url.pathname.startsWith('/api/')) {
       serveSite(req, res, () => notFoundPage(config.siteDir, res));
       return;
