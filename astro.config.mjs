@@ -9,7 +9,7 @@ import { labManifestOutsideSite } from './src/integrations/lab-manifest.ts';
 export default defineConfig({
   // The lab manifest (every exercise's check) leaves dist/ once the build is done.
   integrations: [mdx(), labManifestOutsideSite()],
-  // The runner serves dist/ with sirv; directory-style URLs (/lessons/x/) work there without rewrites.
+  // The runner serves /lessons/x/ and /lessons/x alike (sandbox/src/static.ts), so no rewrites are needed.
   trailingSlash: 'ignore',
   build: { format: 'directory' },
   markdown: {

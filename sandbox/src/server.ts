@@ -4,12 +4,10 @@
  * labs.ts (labs) and terminal.ts (terminals).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
-import sirv from 'sirv';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ownOrigins, type Config } from './config.ts';
 import { describeDockerError, engineStatus } from './docker.ts';
@@ -18,6 +16,7 @@ import { labManifestSchema, type LabManifest } from './labspec.ts';
 import { LabError, LabManager, type Lab } from './labs.ts';
 import { ACCESS_CODE_HEADER, CLIENT_ID_PATTERN, CLOSE_CODES, MAX_FRAME_BYTES, type ApiError, type CreateLabRequest, type LabCreated } from './protocol.ts';
 import { RateLimiter } from './ratelimit.ts';
+import { createStaticSite } from './static.ts';
 import { TerminalSession } from './terminal.ts';
 
 /** A POST body is a lesson name; anything bigger than this is not one. */
@@ -62,10 +61,7 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
   const checking = new Set<string>();
   const terminals = new Map<string, Set<TerminalSession>>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
-  const serveSite = existsSync(config.siteDir)
-    ? sirv(config.siteDir, { etag: true, dev: false, extensions: ['html'] })
-    : (_req: http.IncomingMessage, res: http.ServerResponse) =>
-        res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8' }).end(`The course site is not built (${config.siteDir} is missing). Run "npm run build", or "npm start", which builds it.\n`);
+  const serveSite = createStaticSite(config.siteDir);
 
   labs.onRemoved((lab, reason) => {
     for (const t of terminals.get(lab.id) ?? []) t.fail(reason, CLOSE_CODES.labGone);
@@ -79,10 +75,7 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
 
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://runner');
-    if (!url.pathname.startsWith('/api/')) {
-      serveSite(req, res, () => notFoundPage(config.siteDir, res));
-      return;
-    }
+    if (!url.pathname.startsWith('/api/')) return serveSite(req, res);
     handleApi(req, res, url).catch((err) => {
       if (err instanceof LabError) return sendError(res, err.status, err.code, err.message);
       log(`API error on ${req.method} ${url.pathname}: ${(err as Error).stack ?? err}`);
@@ -284,14 +277,4 @@ function sendError(res: http.ServerResponse, status: number, error: string, mess
 
 function refuseUpgrade(socket: Duplex, status: number, text: string): void {
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-}
-
-function notFoundPage(siteDir: string, res: http.ServerResponse): void {
-  let page = '<!doctype html><title>Not found</title><p>This page does not exist. <a href="/">Back to the course</a>.</p>';
-  try {
-    page = readFileSync(path.join(siteDir, '404.html'), 'utf8');
-  } catch {
-    // The site may not be built; the short page above will do.
-  }
-  res.writeHead(404, { 'content-type': 'text/html; charset=utf-8' }).end(page);
 }
