@@ -16,6 +16,7 @@ import { labManifestSchema, type LabManifest } from './labspec.ts';
 import { LabError, LabManager, type Lab } from './labs.ts';
 import { ACCESS_CODE_HEADER, CLIENT_ID_PATTERN, CLOSE_CODES, MAX_FRAME_BYTES, type ApiError, type CreateLabRequest, type LabCreated } from './protocol.ts';
 import { RateLimiter } from './ratelimit.ts';
+import { applySecurityHeaders, securityHeaders } from './security-headers.ts';
 import { createStaticSite } from './static.ts';
 import { TerminalSession } from './terminal.ts';
 
@@ -62,6 +63,7 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
   const terminals = new Map<string, Set<TerminalSession>>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
   const serveSite = createStaticSite(config.siteDir);
+  const headers = securityHeaders(config.siteDir);
 
   labs.onRemoved((lab, reason) => {
     for (const t of terminals.get(lab.id) ?? []) t.fail(reason, CLOSE_CODES.labGone);
@@ -74,6 +76,8 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
     !origin || config.allowedOrigins.has(origin) || ownOrigins(config.HOST, port).includes(origin);
 
   const server = http.createServer((req, res) => {
+    // First, so that every answer below carries them, errors included.
+    applySecurityHeaders(res, headers);
     const url = new URL(req.url ?? '/', 'http://runner');
     if (!url.pathname.startsWith('/api/')) return serveSite(req, res);
     handleApi(req, res, url).catch((err) => {

@@ -1,7 +1,8 @@
 /**
  * The static site server against a real directory and a real HTTP server on a free loopback
- * port: byte ranges that are wrong in every way a client can make them, conditional GETs, HEAD,
- * paths that try to leave the root, dotfiles, and the cache headers of each kind of file.
+ * port, composed as server.ts composes it (security headers first, then the file): byte ranges
+ * that are wrong in every way a client can make them, conditional GETs, HEAD, paths that try to
+ * leave the root, dotfiles, and the cache and security headers of each kind of answer.
  * Requests go out with http.request, not fetch: fetch would tidy "/../" away before sending.
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -10,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applySecurityHeaders, inlineScriptHashes, securityHeaders } from './security-headers.ts';
 import { CACHE_CONTROL, createStaticSite } from './static.ts';
 
 const TEXT = '0123456789abcdefghij';
@@ -76,8 +78,12 @@ describe('the static site server', () => {
 
   beforeAll(async () => {
     const { root } = writeSite();
+    const headers = securityHeaders(root);
     const serve = createStaticSite(root);
-    server = await listen((req, res) => serve(req, res));
+    server = await listen((req, res) => {
+      applySecurityHeaders(res, headers);
+      serve(req, res);
+    });
     port = (server.address() as AddressInfo).port;
   });
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
@@ -217,6 +223,46 @@ describe('the static site server', () => {
       expect(res.status).toBe(405);
       expect(res.headers.allow).toBe('GET, HEAD');
     });
+  });
+
+  it('puts the security headers on every kind of answer: 200, 206, 304, 404, 416, 400, 405', async () => {
+    const etag = (await get('/text.txt')).headers.etag!;
+    const answers = {
+      200: await get('/'),
+      206: await range('/text.txt', 'bytes=0-4'),
+      304: await get('/text.txt', { 'if-none-match': etag }),
+      404: await get('/nothing-here'),
+      416: await range('/text.txt', 'bytes=5-2'),
+      400: await get('/%zz'),
+      405: await request(port, '/', { method: 'DELETE' }),
+    };
+    for (const [status, res] of Object.entries(answers)) {
+      expect(res.status).toBe(Number(status));
+      expect({ status, csp: res.headers['content-security-policy'] }).toEqual({ status, csp: expect.stringContaining("frame-ancestors 'self'") });
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['referrer-policy']).toBe('same-origin');
+      expect(res.headers['cross-origin-opener-policy']).toBe('same-origin');
+    }
+  });
+});
+
+describe('the content security policy', () => {
+  it('allows the site\'s inline scripts by hash, and nothing inline otherwise', () => {
+    const { root } = writeSite();
+    const hashes = inlineScriptHashes(root);
+    // sha256 of INLINE_SCRIPT, base64 (computed with openssl), as a browser computes it; the external script adds none.
+    expect(hashes).toEqual(["'sha256-RH/36EFn2TnZtn39Gf6aq1rnKqEXnEQbfAXoYkwhRP0='"]);
+    const csp = securityHeaders(root)['Content-Security-Policy'];
+    const scriptSrc = /script-src ([^;]*)/.exec(csp)![1]!;
+    expect(scriptSrc).toContain(hashes[0]);
+    expect(scriptSrc).not.toContain('unsafe-inline');
+    expect(scriptSrc).not.toContain("'unsafe-eval'");
+    for (const directive of ["object-src 'none'", "base-uri 'self'", "frame-ancestors 'self'", "default-src 'self'", "connect-src 'self'"]) expect(csp).toContain(directive);
+  });
+
+  it('still has a policy when the site is not built', () => {
+    const csp = securityHeaders(path.join(tmpdir(), 'dnl-no-such-site'))['Content-Security-Policy'];
+    expect(csp).toMatch(/script-src 'self' 'wasm-unsafe-eval';/);
   });
 });
 

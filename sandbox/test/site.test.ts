@@ -1,8 +1,10 @@
 /**
  * The built site as a real runner serves it (npm run build first): the manifest, which holds
  * every exercise's check (pages leave them out), comes back under no spelling of its path; byte ranges
- * that used to take the process down get their proper answer; hashed assets are cached for a year.
+ * that used to take the process down get their proper answer; and every kind of answer, page,
+ * asset, API JSON or error, carries the security headers.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -23,6 +25,14 @@ function raw(runner: RunningRunner, rawPath: string, headers: Record<string, str
     });
     req.on('error', reject);
   });
+}
+
+function expectSecurityHeaders(what: string, headers: Headers | http.IncomingHttpHeaders) {
+  const get = (name: string) => (headers instanceof Headers ? headers.get(name) : (headers[name] as string | undefined)) ?? undefined;
+  const csp = get('content-security-policy') ?? '';
+  expect({ what, csp }).toEqual({ what, csp: expect.stringContaining("frame-ancestors 'self'") });
+  for (const directive of ["object-src 'none'", "base-uri 'self'", "default-src 'self'"]) expect(csp).toContain(directive);
+  expect({ what, nosniff: get('x-content-type-options'), referrer: get('referrer-policy') }).toEqual({ what, nosniff: 'nosniff', referrer: 'same-origin' });
 }
 
 describe('the built site through the runner', () => {
@@ -69,16 +79,45 @@ describe('the built site through the runner', () => {
     expect(runner.proc.exitCode).toBeNull();
   });
 
+  it('puts the security headers on pages, assets, the 404 page and API answers, errors included', async () => {
+    const answers: Array<[string, Promise<Response>]> = [
+      ['a lesson page', fetch(runner.url + LESSON)],
+      ['the 404 page', fetch(`${runner.url}/no-such-page`)],
+      ['GET /api/health', fetch(`${runner.url}/api/health`)],
+      ['an unknown API', fetch(`${runner.url}/api/nothing`)],
+      ['a body that is not JSON', fetch(`${runner.url}/api/labs`, { method: 'POST', body: '{not json', headers: { 'content-type': 'application/json' } })],
+      ['a lab that does not exist', fetch(`${runner.url}/api/labs/0123456789ab`, { headers: { authorization: 'Bearer x' } })],
+    ];
+    const expected: Record<string, number> = { 'a lesson page': 200, 'the 404 page': 404, 'GET /api/health': 200, 'an unknown API': 404, 'a body that is not JSON': 400, 'a lab that does not exist': 404 };
+    for (const [what, pending] of answers) {
+      const res = await pending;
+      expect({ what, status: res.status }).toEqual({ what, status: expected[what] });
+      expectSecurityHeaders(what, res.headers);
+    }
+  });
+
+  it('allows exactly the inline scripts the page has, by hash, and no other inline script', async () => {
+    const res = await fetch(runner.url + LESSON);
+    const html = await res.text();
+    const scriptSrc = /(?:^|;)\s*script-src ([^;]*)/.exec(res.headers.get('content-security-policy')!)![1]!;
+    expect(scriptSrc).not.toContain("'unsafe-inline'");
+    const inline = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)].filter((m) => !/\bsrc=/.test(m[1]!)).map((m) => m[2]!);
+    expect(inline.length).toBeGreaterThan(0);
+    for (const body of inline) expect(scriptSrc).toContain(`'sha256-${createHash('sha256').update(body).digest('base64')}'`);
+  });
+
   it('lets browsers keep hashed assets for a year and revalidate pages', async () => {
     const html = await (await fetch(runner.url + LESSON)).text();
     const asset = /src="(\/_astro\/[^"]+\.js)"/.exec(html)![1]!;
     const res = await fetch(runner.url + asset);
     expect(res.status).toBe(200);
     expect(res.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expectSecurityHeaders(asset, res.headers);
     const page = await fetch(runner.url + LESSON);
     expect(page.headers.get('cache-control')).toBe('no-cache');
     // Not with fetch: it adds "Cache-Control: no-cache" to a conditional request, which asks for a full answer.
     const revalidated = await raw(runner, LESSON, { 'if-none-match': page.headers.get('etag')! });
     expect(revalidated.status).toBe(304);
+    expectSecurityHeaders('a 304', revalidated.headers);
   });
 });
