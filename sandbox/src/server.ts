@@ -78,7 +78,9 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
   const server = http.createServer((req, res) => {
     // First, so that every answer below carries them, errors included.
     applySecurityHeaders(res, headers);
-    const url = new URL(req.url ?? '/', 'http://runner');
+    // URL.parse, not new URL: a target such as "//[" throws, and a throw here ends the process.
+    const url = URL.parse(req.url ?? '/', 'http://runner');
+    if (!url) return sendError(res, 400, 'bad_request', 'The request\'s address is not a valid URL.');
     if (!url.pathname.startsWith('/api/')) return serveSite(req, res);
     handleApi(req, res, url).catch((err) => {
       if (err instanceof LabError) return sendError(res, err.status, err.code, err.message);
@@ -174,7 +176,8 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
   }
 
   server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', 'http://runner');
+    const url = URL.parse(req.url ?? '/', 'http://runner');
+    if (!url) return refuseUpgrade(socket, 400, 'Bad Request');
     const match = TERMINAL_ROUTE.exec(url.pathname);
     const port = (server.address() as { port: number }).port;
     if (!match) return refuseUpgrade(socket, 404, 'Not Found');
