@@ -4,10 +4,12 @@ import mdx from '@astrojs/mdx';
 import { satteri } from '@astrojs/markdown-satteri';
 import { runBlocks } from './src/markdown/shiki-run-blocks.ts';
 import { lessonSteps } from './src/markdown/lesson-steps.ts';
+import { labManifestOutsideSite } from './src/integrations/lab-manifest.ts';
 
 export default defineConfig({
-  integrations: [mdx()],
-  // The runner serves dist/ with sirv; directory-style URLs (/lessons/x/) work there without rewrites.
+  // The lab manifest (every exercise's check) leaves dist/ once the build is done.
+  integrations: [mdx(), labManifestOutsideSite()],
+  // The runner serves /lessons/x/ and /lessons/x alike (sandbox/src/static.ts), so no rewrites are needed.
   trailingSlash: 'ignore',
   build: { format: 'directory' },
   markdown: {

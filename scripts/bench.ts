@@ -249,7 +249,7 @@ let echo = { ws: [] as number[], cli: [] as number[], api: [] as number[] };
 
 try {
   console.log(`Benchmarking on Docker ${(await docker.version()).Version}, ${RUNS} runs per lab measure (instance ${INSTANCE})...`);
-  const cold = await startRunner({ LAB_INSTANCE: INSTANCE, LAB_SITE_DIR: site, LAB_POOL_SIZE: '0', LAB_MAX_LABS: '1000', LAB_CREATE_RATE: '100000' });
+  const cold = await startRunner({ LAB_INSTANCE: INSTANCE, ...site, LAB_POOL_SIZE: '0', LAB_MAX_LABS: '1000', LAB_CREATE_RATE: '100000' });
   // After the runner started: it reaps everything labelled with its instance when it starts.
   await docker.createNetwork({ Name: baselineNet, Internal: true, Labels: { [LABELS.instance]: INSTANCE } });
   try {
@@ -307,7 +307,7 @@ try {
     await cold.stop();
   }
 
-  const warm = await startRunner({ LAB_INSTANCE: INSTANCE, LAB_SITE_DIR: site, LAB_POOL_SIZE: '1', LAB_CREATE_RATE: '100000' });
+  const warm = await startRunner({ LAB_INSTANCE: INSTANCE, ...site, LAB_POOL_SIZE: '1', LAB_CREATE_RATE: '100000' });
   try {
     for (let i = 0; i < RUNS; i++) {
       await poolFull(warm);

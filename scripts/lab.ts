@@ -11,7 +11,7 @@
  * them. Stopping the runner keeps labs (a restart adopts them); this is how to end them all.
  * Stop the runner first, or its learners' terminals only learn it on its next sweep.
  *
- * Reads the lab spec from the built site (dist/lab-manifest.json): run `npm run build` after
+ * Reads the lab spec from the build's lab manifest (.lab/lab-manifest.json): run `npm run build` after
  * changing a lesson's `lab:`.
  */
 import { createHash } from 'node:crypto';
@@ -19,6 +19,7 @@ import path from 'node:path';
 import { loadConfig } from '../sandbox/src/config.ts';
 import { createDockerClient } from '../sandbox/src/docker.ts';
 import { LabManager } from '../sandbox/src/labs.ts';
+import { LAB_MANIFEST_DEFAULT } from '../sandbox/src/labspec.ts';
 import { loadManifest } from '../sandbox/src/server.ts';
 import { ROOT } from './steps.ts';
 
@@ -26,11 +27,10 @@ import { ROOT } from './steps.ts';
 const INSTANCE = `author-${createHash('sha256').update(ROOT).digest('hex').slice(0, 8)}`;
 
 const [command, lesson] = process.argv.slice(2);
-const siteDir = path.join(ROOT, 'dist');
 const docker = createDockerClient();
 const managerFor = (env: NodeJS.ProcessEnv) => {
   const config = loadConfig(env);
-  return new LabManager(docker, config, loadManifest(config.siteDir, (line) => console.error(line)));
+  return new LabManager(docker, config, loadManifest(config.manifestFile, (line) => console.error(line)));
 };
 
 if (command === 'remove-all') {
@@ -39,7 +39,7 @@ if (command === 'remove-all') {
   console.log(`Removed ${containers} container(s) and ${networks} network(s) of runner instance "${loadConfig().LAB_INSTANCE}", and forgot its labs.`);
   process.exit(0);
 }
-const labs = managerFor({ ...process.env, LAB_INSTANCE: INSTANCE, LAB_SITE_DIR: siteDir });
+const labs = managerFor({ ...process.env, LAB_INSTANCE: INSTANCE, LAB_SITE_DIR: path.join(ROOT, 'dist'), LAB_MANIFEST: path.join(ROOT, LAB_MANIFEST_DEFAULT) });
 
 if (command === 'up' && lesson) {
   const { lab } = await labs.create(lesson);

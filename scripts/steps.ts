@@ -6,11 +6,14 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { LAB_MANIFEST_DEFAULT } from '../sandbox/src/labspec.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = path.join(ROOT, 'dist');
 /** Written after a successful build; its mtime is "when the site was last built". */
 const BUILD_STAMP = path.join(DIST, '.build-stamp');
+/** The build's other output, outside dist/ (a build from before it moved there lacks it). */
+const MANIFEST = path.join(ROOT, LAB_MANIFEST_DEFAULT);
 /** What the built site depends on. */
 const SITE_INPUTS = ['content', 'src', 'public', 'astro.config.mjs', 'package-lock.json', 'sandbox/src/labspec.ts', 'sandbox/src/protocol.ts'];
 
@@ -32,7 +35,7 @@ function newestMtime(p: string): number {
 }
 
 export function siteIsStale(): boolean {
-  if (!existsSync(BUILD_STAMP)) return true;
+  if (!existsSync(BUILD_STAMP) || !existsSync(MANIFEST)) return true;
   const built = statSync(BUILD_STAMP).mtimeMs;
   return SITE_INPUTS.some((p) => newestMtime(path.join(ROOT, p)) > built);
 }

@@ -1,6 +1,6 @@
 /**
  * `npm run verify:lessons`: replay every lesson with a lab in a real lab and prove its exercises
- * (see sandbox/src/tools/verifier.ts). Needs the built site (dist/lab-manifest.json), the lab
+ * (see sandbox/src/tools/verifier.ts). Needs the built site (dist/ and .lab/lab-manifest.json), the lab
  * images and a running Docker Engine; starts its own runner on a free loopback port.
  *
  *   npm run verify:lessons                      all lessons, VERIFY_PARALLEL (default 3) at once
@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../sandbox/src/config.ts';
+import { LAB_MANIFEST_DEFAULT } from '../sandbox/src/labspec.ts';
 import { createDockerClient, engineStatus } from '../sandbox/src/docker.ts';
 import { createRunner, loadManifest } from '../sandbox/src/server.ts';
 import { formatReport, verifyLessons } from '../sandbox/src/tools/verifier.ts';
@@ -42,7 +43,7 @@ if (!Number.isInteger(parallel) || parallel < 1) {
 
 const siteDir = path.join(ROOT, 'dist');
 if (siteIsStale()) console.warn('Note: the site sources changed since the last build; this verifies the built lessons in dist/. Run "npm run build" first to verify your edits.');
-const config = loadConfig({ ...process.env, HOST: '127.0.0.1', PORT: '0', LAB_INSTANCE: INSTANCE, LAB_SITE_DIR: siteDir });
+const config = loadConfig({ ...process.env, HOST: '127.0.0.1', PORT: '0', LAB_INSTANCE: INSTANCE, LAB_SITE_DIR: siteDir, LAB_MANIFEST: path.join(ROOT, LAB_MANIFEST_DEFAULT) });
 const docker = createDockerClient();
 const engine = await engineStatus(docker);
 if (!engine.available) {
@@ -52,7 +53,7 @@ if (!engine.available) {
 const log = (line: string) => {
   if (values.verbose) console.log(`[runner] ${line}`);
 };
-const manifest = loadManifest(siteDir, (line) => console.error(line));
+const manifest = loadManifest(config.manifestFile, (line) => console.error(line));
 const runner = createRunner(config, docker, log);
 await runner.labs.reapAll();
 await new Promise<void>((resolve) => runner.server.listen(0, '127.0.0.1', resolve));

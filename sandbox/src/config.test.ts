@@ -8,6 +8,16 @@ describe('configuration', () => {
     expect(c.LAB_HOST_MEMORY).toBe(1024 ** 3);
   });
 
+  it('reads the lab manifest from outside the served site, and refuses one inside it', () => {
+    expect(loadConfig({}, '/srv').manifestFile).toBe('/srv/.lab/lab-manifest.json');
+    expect(loadConfig({ LAB_MANIFEST: '/etc/lab/manifest.json' }, '/srv').manifestFile).toBe('/etc/lab/manifest.json');
+    expect(loadConfig({ LAB_MANIFEST: 'dist..json' }, '/srv').manifestFile).toBe('/srv/dist..json');
+    for (const inside of ['dist/lab-manifest.json', '/srv/dist/x/m.json', 'dist']) {
+      expect(() => loadConfig({ LAB_MANIFEST: inside }, '/srv')).toThrow(/LAB_MANIFEST: must be outside LAB_SITE_DIR \(\/srv\/dist\)/);
+    }
+    expect(() => loadConfig({ LAB_SITE_DIR: '/srv', LAB_MANIFEST: '.lab/m.json' }, '/srv')).toThrow(ConfigError);
+  });
+
   it('parses sizes the way Docker writes them', () => {
     expect(parseSize('512m')).toBe(512 * 1024 ** 2);
     expect(parseSize('1g')).toBe(1024 ** 3);

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { parseProxyTrust } from './clientaddress.ts';
 import { SUITES, DEFAULT_SUITE } from './names.ts';
+import { LAB_MANIFEST_DEFAULT } from './labspec.ts';
 
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
 
@@ -41,6 +42,11 @@ export const configSchema = z.object({
   PORT: wholeNumber(0, 65535).default(4321),
   /** The built site (astro build output) served at /. */
   LAB_SITE_DIR: z.string().default('dist'),
+  /**
+   * The lab manifest the site build writes (every exercise's check, which pages leave out),
+   * read at start. It must be outside LAB_SITE_DIR: everything in there is served to anyone.
+   */
+  LAB_MANIFEST: z.string().default(LAB_MANIFEST_DEFAULT),
   /**
    * Name of this runner; everything it creates is labelled with it, and a runner started with
    * the same name adopts the labs an earlier one left (and removes what no lab owns).
@@ -156,6 +162,8 @@ export type RawConfig = z.infer<typeof configSchema>;
 
 export interface Config extends RawConfig {
   siteDir: string;
+  /** LAB_MANIFEST, resolved like siteDir. */
+  manifestFile: string;
   /** LAB_STATE_DIR resolved, plus this instance's own folder in it. */
   stateDir: string;
   /** Origins whose pages may use the API: the server's own, plus LAB_ALLOWED_ORIGINS. */
@@ -177,9 +185,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     throw new ConfigError(`Invalid configuration in environment variables:\n${lines.join('\n')}`);
   }
   const raw = result.data;
+  const siteDir = path.resolve(cwd, raw.LAB_SITE_DIR);
+  const manifestFile = path.resolve(cwd, raw.LAB_MANIFEST);
+  const fromSite = path.relative(siteDir, manifestFile);
+  if (fromSite !== '..' && !fromSite.startsWith(`..${path.sep}`) && !path.isAbsolute(fromSite)) {
+    throw new ConfigError(`Invalid configuration in environment variables:\n  LAB_MANIFEST: must be outside LAB_SITE_DIR (${siteDir}), which is served to anyone, and the manifest holds every exercise's check (got ${JSON.stringify(raw.LAB_MANIFEST)})`);
+  }
   return {
     ...raw,
-    siteDir: path.resolve(cwd, raw.LAB_SITE_DIR),
+    siteDir,
+    manifestFile,
     stateDir: path.resolve(cwd, raw.LAB_STATE_DIR, raw.LAB_INSTANCE),
     allowedOrigins: new Set(raw.LAB_ALLOWED_ORIGINS),
   };

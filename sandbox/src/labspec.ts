@@ -128,5 +128,11 @@ export const labManifestSchema = z.object({
 export type LabManifest = z.infer<typeof labManifestSchema>;
 export type ManifestLesson = LabManifest['lessons'][string];
 
-/** Where the built site puts the manifest, relative to the site root. */
-export const LAB_MANIFEST_PATH = 'lab-manifest.json';
+/**
+ * The manifest holds every exercise's check (the pages leave them out), so it must never be served. The site
+ * build emits it into its output under this name (a route is what can read the lessons) and,
+ * once the build is done, moves it out to LAB_MANIFEST_DEFAULT (src/integrations/lab-manifest.ts).
+ */
+export const LAB_MANIFEST_FILE = 'lab-manifest.json';
+/** Where the build leaves the manifest, relative to the project root: outside dist/. */
+export const LAB_MANIFEST_DEFAULT = '.lab/lab-manifest.json';

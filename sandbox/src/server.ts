@@ -9,23 +9,23 @@
  * process, which holds every learner's terminals.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
-import sirv from 'sirv';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { clientAddress, normalizeAddress } from './clientaddress.ts';
 import { ownOrigins, type Config } from './config.ts';
 import { describeDockerError, engineStatus, type EngineStatus } from './docker.ts';
 import { runCheck } from './checks.ts';
-import { LAB_MANIFEST_PATH, labManifestSchema, type LabManifest } from './labspec.ts';
+import { labManifestSchema, type LabManifest } from './labspec.ts';
 import { LabError, LabManager, type Lab } from './labs.ts';
 import { ACCESS_CODE_HEADER, CLIENT_ID_PATTERN, CLOSE_CODES, MAX_FRAME_BYTES, type ApiError, type CreateLabRequest, type HealthStatus, type LabCreated } from './protocol.ts';
 import { RateLimiter } from './ratelimit.ts';
+import { applySecurityHeaders, securityHeaders } from './security-headers.ts';
+import { createStaticSite } from './static.ts';
 import { TerminalSession } from './terminal.ts';
 
 /** A POST body is a lesson name; anything bigger than this is not one. */
@@ -81,8 +81,8 @@ export interface Runner {
   close(opts?: { removeLabs?: boolean }): Promise<void>;
 }
 
-export function loadManifest(siteDir: string, log: (line: string) => void): LabManifest {
-  const file = path.join(siteDir, LAB_MANIFEST_PATH);
+/** The build's lab manifest (LAB_MANIFEST); none, with a note in the log, before the first build. */
+export function loadManifest(file: string, log: (line: string) => void): LabManifest {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -98,7 +98,7 @@ export function loadManifest(siteDir: string, log: (line: string) => void): LabM
 }
 
 export function createRunner(config: Config, docker: Docker, log: (line: string) => void): Runner {
-  const manifest = loadManifest(config.siteDir, log);
+  const manifest = loadManifest(config.manifestFile, log);
   const labs = new LabManager(docker, config, manifest, log);
   const createLimiter = new RateLimiter(config.LAB_CREATE_RATE);
   /** Labs with a check running: one at a time per lab, so a learner can't pile checks onto it. */
@@ -112,10 +112,8 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
     if (!health || performance.now() - health.at > HEALTH_CACHE_MS) health = { at: performance.now(), engine: engineStatus(docker) };
     return health.engine;
   };
-  const serveSite = existsSync(config.siteDir)
-    ? sirv(config.siteDir, { etag: true, dev: false, extensions: ['html'] })
-    : (_req: http.IncomingMessage, res: http.ServerResponse) =>
-        res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8' }).end(`The course site is not built (${config.siteDir} is missing). Run "npm run build", or "npm start", which builds it.\n`);
+  const serveSite = createStaticSite(config.siteDir);
+  const headers = securityHeaders(config.siteDir);
 
   labs.onRemoved((lab, reason) => {
     for (const t of terminals.get(lab.id) ?? []) t.fail(reason, CLOSE_CODES.labGone);
@@ -151,6 +149,8 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
   function handleRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
     // The request arrived; REQUEST_TIMEOUT_MS and KEEP_ALIVE_TIMEOUT_MS watch it from here.
     req.socket.setTimeout(0);
+    // First, so that every answer below carries them, errors included.
+    applySecurityHeaders(res, headers);
     // A request body that fails mid-way (the client hung up) must not become an unhandled error.
     req.on('error', () => res.destroy());
     const url = parseUrl(req.url);
@@ -158,12 +158,7 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
       log(`refused an unparsable URL from ${req.socket.remoteAddress}: ${quote(req.url)}`);
       return sendError(res, 400, 'bad_url', 'The address of this request could not be understood. Check the URL and try again.');
     }
-    // The manifest holds every exercise's check; the runner reads it from disk, browsers don't need it.
-    if (url.pathname === `/${LAB_MANIFEST_PATH}`) return notFoundPage(config.siteDir, res);
-    if (!url.pathname.startsWith('/api/')) {
-      serveSite(req, res, () => notFoundPage(config.siteDir, res));
-      return;
-    }
+    if (!url.pathname.startsWith('/api/')) return serveSite(req, res);
     handleApi(req, res, url).catch((err) => {
       if (err instanceof LabError) return sendError(res, err.status, err.code, err.message);
       unexpected(res, `${req.method} ${url.pathname}`, err);
@@ -478,14 +473,4 @@ function refuseUpgrade(socket: Duplex, status: number): void {
   const text = http.STATUS_CODES[status] ?? 'Error';
   socket.once('finish', () => socket.destroy());
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
-}
-
-function notFoundPage(siteDir: string, res: http.ServerResponse): void {
-  let page = '<!doctype html><title>Not found</title><p>This page does not exist. <a href="/">Back to the course</a>.</p>';
-  try {
-    page = readFileSync(path.join(siteDir, '404.html'), 'utf8');
-  } catch {
-    // The site may not be built; the short page above will do.
-  }
-  res.writeHead(404, { 'content-type': 'text/html; charset=utf-8' }).end(page);
 }

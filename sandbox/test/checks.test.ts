@@ -26,7 +26,7 @@ describe('exercise checks', () => {
 
   beforeAll(async () => {
     runner = await startRunner({
-      LAB_SITE_DIR: fixtureSite({ [LESSON]: { title: 'Checks', lab: { hosts: ['host1'] }, exercises: EXERCISES } }),
+      ...fixtureSite({ [LESSON]: { title: 'Checks', lab: { hosts: ['host1'] }, exercises: EXERCISES } }),
     });
     [lab, other] = await Promise.all([createLab(runner, LESSON), createLab(runner, LESSON)]);
   });
@@ -88,8 +88,11 @@ describe('exercise checks', () => {
   });
 
   it('does not serve the manifest, which holds the checks, to browsers', async () => {
-    const res = await api(runner, 'GET', '/lab-manifest.json');
-    expect(res.status).toBe(404);
-    expect(res.text).not.toContain('/root/done');
+    // The fixture's manifest sits beside its site, at ../.lab/ (sandbox/test/site.test.ts tries every spelling on a real build).
+    for (const spelling of ['/lab-manifest.json', '/.lab/lab-manifest.json', '/../.lab/lab-manifest.json', '/%2e%2e/.lab/lab-manifest.json']) {
+      const res = await api(runner, 'GET', spelling);
+      expect({ spelling, status: res.status }).toEqual({ spelling, status: 404 });
+      expect(res.text).not.toContain('/root/done');
+    }
   });
 });

@@ -109,6 +109,9 @@ describe(`the runner's HTTP routes under ${REQUESTS} random requests (seed ${SEE
     // Malformed percent escapes in the ids, on the socket upgrade and on the check route.
     const upgrade = 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
     await raw(`GET /api/labs/%zz/hosts/%/terminal?token=a HTTP/1.1\r\nHost: x\r\n${upgrade}\r\n`);
+    // A request target no URL parser accepts ("//[" reads as an unclosed IPv6 host), plain and as an upgrade.
+    await raw('GET //[ HTTP/1.1\r\nHost: x\r\n\r\n');
+    await raw(`GET //[/api/labs/x/hosts/y/terminal HTTP/1.1\r\nHost: x\r\n${upgrade}\r\n`);
     const check = await api(runner, 'POST', '/api/labs/%zz/checks/%E0%A4%A', { token: 'x' });
     expect(check.status).toBe(404);
     const lab = await createLab(runner, '05-user-defined-bridges', { [ACCESS_CODE_HEADER]: 'fuzz-code-1' });

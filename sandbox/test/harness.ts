@@ -16,7 +16,7 @@ import type { LabCreated } from '../src/protocol.ts';
 export { PROMPT, TerminalClient, stripAnsi } from '../src/tools/terminal-client.ts';
 import { TerminalClient } from '../src/tools/terminal-client.ts';
 import { LABELS } from '../src/names.ts';
-import { LAB_MANIFEST_PATH, labManifestSchema, type LabManifest, type ManifestLesson } from '../src/labspec.ts';
+import { LAB_MANIFEST_DEFAULT, labManifestSchema, type LabManifest, type ManifestLesson } from '../src/labspec.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const docker = new Docker();
@@ -135,15 +135,26 @@ export async function lessonFromMdx(file: string, hosts: string[] = ['host1']): 
   return { title: path.basename(file, '.mdx'), file: path.relative(ROOT, file), lab: { hosts }, ...steps };
 }
 
-/** A site directory holding only a lab manifest, for labs whose shape no lesson needs yet. */
-export function fixtureSite(lessons: Record<string, FixtureLesson>): string {
+/** Environment that points a runner at a fixture site: spread it into startRunner's. */
+export interface FixtureSite {
+  LAB_SITE_DIR: string;
+  LAB_MANIFEST: string;
+}
+
+/**
+ * An empty site and a lab manifest beside it, laid out as a build lays them out (dist/ and
+ * .lab/lab-manifest.json), for labs whose shape no lesson needs yet.
+ */
+export function fixtureSite(lessons: Record<string, FixtureLesson>): FixtureSite {
   const dir = mkdtempSync(path.join(tmpdir(), 'dnl-site-'));
-  mkdirSync(dir, { recursive: true });
+  const site = { LAB_SITE_DIR: path.join(dir, 'dist'), LAB_MANIFEST: path.join(dir, LAB_MANIFEST_DEFAULT) };
+  mkdirSync(site.LAB_SITE_DIR);
+  mkdirSync(path.dirname(site.LAB_MANIFEST));
   const manifest: LabManifest = {
     lessons: Object.fromEntries(Object.entries(lessons).map(([slug, l]) => [slug, { exercises: [], blocks: [], ...l }])),
   };
-  writeFileSync(path.join(dir, LAB_MANIFEST_PATH), JSON.stringify(labManifestSchema.parse(manifest)));
-  return dir;
+  writeFileSync(site.LAB_MANIFEST, JSON.stringify(labManifestSchema.parse(manifest)));
+  return site;
 }
 
 export async function api(runner: RunningRunner, method: string, pathname: string, opts: { body?: unknown; token?: string; headers?: Record<string, string> } = {}) {

@@ -99,7 +99,7 @@ describe('a lab for the bridge lesson', () => {
 describe('a two-host lab', () => {
   let runner: RunningRunner;
   beforeAll(async () => {
-    runner = await startRunner({ LAB_SITE_DIR: fixtureSite(TWO_HOSTS) });
+    runner = await startRunner({ ...fixtureSite(TWO_HOSTS) });
   });
   afterAll(async () => {
     await runner?.stop();

@@ -44,7 +44,7 @@ describe('a runner with a warm pool', () => {
   let instance: string;
   beforeAll(async () => {
     instance = uniqueInstance('pool');
-    runner = await startRunner({ LAB_INSTANCE: instance, LAB_SITE_DIR: fixtureSite(ONE_HOST), LAB_POOL_SIZE: String(POOL_SIZE), LAB_SWEEP_INTERVAL: '1' });
+    runner = await startRunner({ LAB_INSTANCE: instance, ...fixtureSite(ONE_HOST), LAB_POOL_SIZE: String(POOL_SIZE), LAB_SWEEP_INTERVAL: '1' });
     await poolReady(runner, POOL_SIZE);
   });
   afterAll(async () => {
@@ -141,7 +141,7 @@ describe('a runner with a warm pool', () => {
 describe('a runner with the pool at 0', () => {
   it('keeps nothing in the background and builds each lab on request', async () => {
     const instance = uniqueInstance('nopool');
-    const runner = await startRunner({ LAB_INSTANCE: instance, LAB_SITE_DIR: fixtureSite(ONE_HOST), LAB_POOL_SIZE: '0' });
+    const runner = await startRunner({ LAB_INSTANCE: instance, ...fixtureSite(ONE_HOST), LAB_POOL_SIZE: '0' });
     try {
       await sleep(1000);
       expect(await poolStatus(runner)).toEqual({ size: 0, ready: 0, starting: 0 });

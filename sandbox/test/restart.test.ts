@@ -74,7 +74,8 @@ describe('a runner that is killed', () => {
 
       second = await successor(first, { LAB_POOL_SIZE: '0' });
       expect(second.output()).toMatch(/lab [0-9a-f]{12} ended while the runner was not running \(maximum lifetime\)/);
-      expect(second.output()).toMatch(/removed [1-9]\d* container\(s\) and [1-9]\d* network\(s\) no lab owns/);
+      // The pooled lab may have been killed between its network and its container.
+      expect(second.output()).toMatch(/removed \d+ container\(s\) and [1-9]\d* network\(s\) no lab owns/);
       expect(await instanceObjects(instance)).toEqual({ containers: 0, networks: 0 });
       expect((await api(second, 'GET', `/api/labs/${ending.id}`, { token: ending.token })).status).toBe(404);
       expect(readdirSync(path.join(first.env.LAB_STATE_DIR!, instance))).toEqual([]);

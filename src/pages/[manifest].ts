@@ -1,15 +1,15 @@
 /**
- * dist/lab-manifest.json: each lesson's lab, exercises (with their checks) and runnable blocks,
- * read by the runner at start (it runs checks by exercise id) and by `npm run verify:lessons`.
- * The route's file name comes from LAB_MANIFEST_PATH (a param) so the site and the runner
- * can't disagree on where it is; the body is validated with the runner's own schema.
- * The runner does not serve this file to browsers (see server.ts).
+ * The lab manifest: each lesson's lab, exercises (with their checks, which the pages leave out) and runnable
+ * blocks, read by the runner at start (it runs checks by exercise id) and by
+ * `npm run verify:lessons`. Built as a route because a route can read the lessons; the body is
+ * validated with the runner's own schema. It is emitted into dist/ only for a moment: when the
+ * build is done, src/integrations/lab-manifest.ts moves it to .lab/, outside the served site.
  */
 import type { APIRoute, GetStaticPaths } from 'astro';
-import { LAB_MANIFEST_PATH, labManifestSchema, type LabManifest } from '../../sandbox/src/labspec.ts';
+import { LAB_MANIFEST_FILE, labManifestSchema, type LabManifest } from '../../sandbox/src/labspec.ts';
 import { getLessons } from '../lib/lessons.ts';
 
-export const getStaticPaths = (() => [{ params: { manifest: LAB_MANIFEST_PATH } }]) satisfies GetStaticPaths;
+export const getStaticPaths = (() => [{ params: { manifest: LAB_MANIFEST_FILE } }]) satisfies GetStaticPaths;
 
 export const GET: APIRoute = async () => {
   const manifest: LabManifest = { lessons: {} };
