@@ -43,7 +43,11 @@ if (!Number.isInteger(parallel) || parallel < 1) {
 
 const siteDir = path.join(ROOT, 'dist');
 if (siteIsStale()) console.warn('Note: the site sources changed since the last build; this verifies the built lessons in dist/. Run "npm run build" first to verify your edits.');
-const config = loadConfig({ ...process.env, HOST: '127.0.0.1', PORT: '0', LAB_INSTANCE: INSTANCE, LAB_SITE_DIR: siteDir, LAB_MANIFEST: path.join(ROOT, LAB_MANIFEST_DEFAULT) });
+const config = loadConfig({
+  ...process.env, HOST: '127.0.0.1', PORT: '0', LAB_INSTANCE: INSTANCE, LAB_SITE_DIR: siteDir, LAB_MANIFEST: path.join(ROOT, LAB_MANIFEST_DEFAULT),
+  // Every lab comes from this process (127.0.0.1): per-address limits would only cap --parallel.
+  LAB_MAX_LABS_PER_ADDRESS: '1000', LAB_CREATE_RATE: '1000', LAB_MAX_CONNECTIONS_PER_ADDRESS: '100000',
+});
 const docker = createDockerClient();
 const engine = await engineStatus(docker);
 if (!engine.available) {
