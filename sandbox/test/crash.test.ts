@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLOSE_CODES, type LabCreated } from '../src/protocol.ts';
-import { api, createLab, rawExchange, startRunner, TerminalClient, type RunningRunner } from './harness.ts';
+import { assertStillServes, createLab, rawExchange, startRunner, TerminalClient, type RunningRunner } from './harness.ts';
 
 const BRIDGE_LESSON = '05-user-defined-bridges';
 const UPGRADE_HEADERS = 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
@@ -23,14 +23,7 @@ describe('inputs that used to stop the runner', () => {
     await runner?.stop();
   });
 
-  const stillServes = async () => {
-    expect(runner.proc.exitCode, runner.output()).toBeNull();
-    expect((await api(runner, 'GET', '/api/health')).status).toBe(200);
-    const term = await TerminalClient.open(runner, lab, 'host1');
-    await term.waitForPrompt();
-    expect(await term.run('echo still-here')).toContain('still-here');
-    term.close();
-  };
+  const stillServes = () => assertStillServes(runner, lab);
 
   it('answers a request line whose URL cannot be parsed (GET //%) with 400 JSON', async () => {
     const answer = await rawExchange(runner.port, 'GET //% HTTP/1.1\r\nHost: x\r\n\r\n');

@@ -10,7 +10,7 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCESS_CODE_HEADER, CLOSE_CODES, checkPath, terminalPath, type LabCreated } from '../src/protocol.ts';
-import { api, createLab, rawExchange, ROOT, startRunner, TerminalClient, type RunningRunner } from './harness.ts';
+import { api, assertStillServes, createLab, rawExchange, ROOT, startRunner, TerminalClient, type RunningRunner } from './harness.ts';
 
 const SEED = 20261128;
 const REQUESTS = 1500;
@@ -140,14 +140,7 @@ describe('known-bad input at every door of the runner', () => {
     await runner?.stop();
   });
 
-  const stillServes = async () => {
-    expect(runner.proc.exitCode, runner.output()).toBeNull();
-    expect((await api(runner, 'GET', '/api/health')).status).toBe(200);
-    const term = await TerminalClient.open(runner, lab, 'host1');
-    await term.waitForPrompt();
-    expect(await term.run('echo door-still-open')).toContain('door-still-open');
-    term.close();
-  };
+  const stillServes = () => assertStillServes(runner, lab);
   const statusOf = (answer: string) => Number(/^HTTP\/1\.[01] (\d{3})/.exec(answer)?.[1] ?? NaN);
 
   it('answers malformed request lines with a 4xx or closes that connection', async () => {

@@ -213,6 +213,24 @@ export async function createLab(runner: RunningRunner, lesson: string, headers: 
 }
 
 /**
+ * After hostile input: the runner has not exited, health answers, and a new terminal on `lab`'s
+ * first host echoes. Throws saying what failed.
+ */
+export async function assertStillServes(runner: RunningRunner, lab: LabCreated): Promise<void> {
+  if (runner.proc.exitCode !== null || runner.proc.signalCode !== null) throw new Error(`the runner exited; its output:\n${runner.output().slice(-3000)}`);
+  const health = await api(runner, 'GET', '/api/health');
+  if (health.status !== 200) throw new Error(`GET /api/health answered ${health.status}: ${health.text}`);
+  const term = await TerminalClient.open(runner, lab, lab.hosts[0]!);
+  try {
+    await term.waitForPrompt();
+    const out = await term.run('echo still-serving-$((40 + 2))');
+    if (!out.includes('still-serving-42')) throw new Error(`the terminal did not echo; it showed:\n${out}`);
+  } finally {
+    term.close();
+  }
+}
+
+/**
  * Open a terminal on every host of `lab` at once and wait for each prompt, as the lab page does.
  * A lab's later hosts start after its first one is up, so a test that reaches host2 from host1
  * must wait for host2 first, like a learner who sees its prompt.

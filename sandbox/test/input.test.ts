@@ -5,7 +5,7 @@
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLOSE_CODES, MAX_FRAME_BYTES, type LabCreated } from '../src/protocol.ts';
-import { api, createLab, startRunner, TerminalClient, type RunningRunner } from './harness.ts';
+import { api, assertStillServes, createLab, startRunner, TerminalClient, type RunningRunner } from './harness.ts';
 
 const BRIDGE_LESSON = '05-user-defined-bridges';
 
@@ -21,13 +21,7 @@ describe('the runner under bad input', () => {
     await runner?.stop();
   });
 
-  const stillServes = async () => {
-    expect((await api(runner, 'GET', '/api/health')).status).toBe(200);
-    const term = await TerminalClient.open(runner, lab, 'host1');
-    await term.waitForPrompt();
-    expect(await term.run('echo alive')).toContain('alive');
-    term.close();
-  };
+  const stillServes = () => assertStillServes(runner, lab);
 
   it('answers an unknown lesson with 404 JSON that says what is wrong', async () => {
     const res = await api(runner, 'POST', '/api/labs', { body: { lesson: 'no-such-lesson' } });
