@@ -13,6 +13,7 @@ import type { ContainerCreateOptions } from 'dockerode';
 import type { Config } from './config.ts';
 import { describeDockerError, detectPrivilegeMode, LAB_HOST_CAPABILITIES, privilegeHostConfig, type PrivilegeMode } from './docker.ts';
 import { MACVLAN_ENV, labShape, type LabManifest, type LabSpec } from './labspec.ts';
+import { disableBridgeIpv6, labBridgeName } from './bridges.ts';
 import { execCollect, waitForEngine } from './labhost.ts';
 import { IMAGES, LABELS, LAB_HOST_PATHS, ROLES, labHostContainerName, labNetworkName } from './names.ts';
 import { WarmPool, type PoolStatus } from './pool.ts';
@@ -92,6 +93,8 @@ const TOKEN_BYTES = 32;
  * answers a lab host.
  */
 const INHIBIT_GATEWAY_OPTION = 'com.docker.network.bridge.inhibit_ipv4';
+/** Bridge driver option naming the bridge interface on the machine. */
+const BRIDGE_NAME_OPTION = 'com.docker.network.bridge.name';
 /**
  * Longest a lab host runs without its CPU limit if its entrypoint never says it is ready or
  * failed (ms); normally the limit comes ~1.3 s after its engine starts.
@@ -636,7 +639,8 @@ export class LabManager {
             // And no address for the machine on the lab's bridge: an internal network only stops
             // forwarding, so a lab host could otherwise reach every service of the machine itself
             // (the runner's port, sshd) through the gateway address.
-            Options: { [INHIBIT_GATEWAY_OPTION]: 'true' },
+            // Named by the runner, so that it knows which bridge to switch IPv6 off on below.
+            Options: { [INHIBIT_GATEWAY_OPTION]: 'true', [BRIDGE_NAME_OPTION]: labBridgeName(labId) },
             CheckDuplicate: true,
             IPAM: {
               Driver: 'default',
@@ -648,6 +652,11 @@ export class LabManager {
               }],
             },
             Labels: this.labels(labId, shape, ROLES.network),
+          });
+          // inhibit_ipv4 leaves the machine no IPv4 address on the lab network; this takes away
+          // its IPv6 link-local one (bridges.ts).
+          await disableBridgeIpv6(this.docker, labBridgeName(labId), { image: this.image, instance: this.config.LAB_INSTANCE }).catch((err: Error) => {
+            throw new LabError(503, 'bridge_setup', err.message);
           });
           return subnet;
         } catch (err) {

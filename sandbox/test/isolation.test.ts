@@ -10,18 +10,20 @@
  * - the runner, listening on every address of the machine here (the worst case), which the
  *   machine reaches: not on any of the machine's addresses, nor on the lab's gateway address;
  * - the machine's Docker socket, and any address beyond the machine.
- * One known gap is recorded as a test expected to fail (it.fails): a service of the machine that
- * listens on IPv6 answers a lab through its bridge's link-local address.
+ * IPv6 toward the machine: the runner switches IPv6 off on each lab bridge (bridges.ts), which
+ * is shown against the same probe with IPv6 switched back on.
  *
  * Network rule: no packet is ever addressed beyond the machine. "Beyond" is tested with route
  * lookups (`ip route get`), which send nothing. IPv6 probes toward the machine use link-local
  * addresses only, whose replies cannot leave the lab's bridge.
  */
 import { execFileSync } from 'node:child_process';
-import { createServer, connect, type Server } from 'node:net';
+import { writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LabCreated } from '../src/protocol.ts';
+import { bridgeIpv6Disabled } from '../src/bridges.ts';
 import { labHostContainerName } from '../src/names.ts';
 import { api, createLab, docker, execIn, openAll, startRunner, type RunningRunner, type TerminalClient } from './harness.ts';
 
@@ -346,12 +348,11 @@ describe('isolation of a lab', () => {
     }
   }, 120_000);
 
-  describe("a service of the machine on IPv6, through the lab bridge's link-local address", () => {
+  describe("a service of the machine on IPv6, through the lab bridge", () => {
     let server: Server;
     let port: number;
-    /** Lab A's bridge on the machine, and its link-local address (undefined if it has none). */
+    /** Lab A's bridge on the machine (the runner names it, and switches IPv6 off on it). */
     let bridge: string;
-    let bridgeAddress: string | undefined;
     const machineBanner = `machine-v6-${process.pid}`;
     beforeAll(async () => {
       // A listener on every IPv6 address of the machine, as sshd or a runner with HOST=:: would be.
@@ -363,33 +364,39 @@ describe('isolation of a lab', () => {
       port = (server.address() as { port: number }).port;
       const network = await labNetwork(a.id);
       bridge = network.Options?.['com.docker.network.bridge.name'] ?? `br-${network.Id.slice(0, 12)}`;
-      bridgeAddress = networkInterfaces()[bridge]?.find((x) => x.family === 'IPv6' && x.address.startsWith('fe80:'))?.address;
+      await enableIpv6(A1);
     });
     afterAll(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
 
-    it('answers the machine itself there (the control for the next test)', async () => {
-      // If a fix removed the bridge's IPv6 address, replace these two tests by one that says so.
-      expect(bridgeAddress, `lab A's bridge ${bridge} has no IPv6 link-local address on the machine`).toBeDefined();
-      const got = await new Promise<string>((resolve, reject) => {
-        let data = '';
-        const socket = connect({ host: `${bridgeAddress}%${bridge}`, port }, () => {});
-        socket.on('data', (d) => (data += d));
-        socket.on('end', () => resolve(data));
-        socket.on('error', reject);
-      });
-      console.log(`the machine -> [${bridgeAddress}%${bridge}]:${port} (control): ${got.trim()}`);
-      expect(got).toContain(machineBanner);
-    });
+    /** The bridge's IPv6 link-local address on the machine, if it has one. */
+    const bridgeAddress = () => networkInterfaces()[bridge]?.find((x) => x.family === 'IPv6' && x.address.startsWith('fe80:'))?.address;
+    const fromLabA = async (address: string) => {
+      const { output } = await execIn(A1, ['bash', '-c', `nc -6 -w 3 ${address}%eth0 ${port} </dev/null; echo rc=$?`], 30_000);
+      return output.includes(machineBanner);
+    };
 
-    // KNOWN GAP, expected to fail until fixed (then turn it.fails into it): the machine keeps an
-    // IPv6 link-local address on every lab bridge (Docker leaves IPv6 on the bridge, and
-    // inhibit_ipv4 removes only its IPv4 address), so a lab whose root switched IPv6 on reaches
-    // whatever the machine serves on IPv6.
-    it.fails('is out of reach of lab A, with IPv6 switched on by root (KNOWN GAP: expected to fail)', async () => {
-      await enableIpv6(A1);
-      const { output } = await execIn(A1, ['bash', '-c', `nc -6 -w 3 ${bridgeAddress}%eth0 ${port} </dev/null; echo rc=$?`], 30_000);
-      console.log(`lab A's host1 -> [${bridgeAddress}%eth0]:${port}: ${output.includes(machineBanner) ? 'CONNECTED (the gap)' : 'no connection'}`);
-      expect(output).not.toContain(machineBanner);
-    });
+    it('is out of reach of lab A with IPv6 switched on by root, because the runner switched IPv6 off on the bridge; switched back on by hand, the same probe reaches it', async () => {
+      expect(bridgeIpv6Disabled(bridge), `IPv6 on ${bridge}`).toBe(true);
+      expect(bridgeAddress(), `${bridge} has an IPv6 address`).toBeUndefined();
+      // The control: what a bridge left as Docker makes it looks like. IPv6 on, it gets a
+      // link-local address, and lab A's probe reaches the machine's listener through it.
+      writeFileSync(`/proc/sys/net/ipv6/conf/${bridge}/disable_ipv6`, '0');
+      let address: string | undefined;
+      try {
+        await expect.poll(() => (address = bridgeAddress()), { timeout: 10_000 }).toBeDefined();
+        // Duplicate address detection holds a new address back for a moment.
+        await expect.poll(() => fromLabA(address!), { timeout: 15_000, interval: 500 }).toBe(true);
+        console.log(`lab A's host1 -> [${address}%eth0]:${port} with IPv6 on the bridge (control): connected`);
+      } finally {
+        writeFileSync(`/proc/sys/net/ipv6/conf/${bridge}/disable_ipv6`, '1');
+      }
+      expect(bridgeAddress()).toBeUndefined();
+      const reached = await fromLabA(address!);
+      console.log(`lab A's host1 -> [${address}%eth0]:${port} with IPv6 off on the bridge: ${reached ? 'CONNECTED' : 'no connection'}`);
+      expect(reached).toBe(false);
+      // Nothing on the lab link answers for the machine on IPv6: all-nodes multicast finds only lab A's own host.
+      const { output } = await execIn(A1, ['bash', '-c', 'ping -6 -c2 -W1 ff02::1%eth0 | grep -c "bytes from" || true']);
+      expect(Number(output.trim().split(/\s+/).pop())).toBeLessThanOrEqual(2);
+    }, 60_000);
   });
 });

@@ -6,6 +6,8 @@
  * carries exactly the capabilities docker.ts names.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { bridgeIpv6Disabled, disableBridgeIpv6, labBridgeName } from '../src/bridges.ts';
 import { LAB_HOST_CAPABILITIES, privilegeHostConfig } from '../src/docker.ts';
 import { IMAGES, LABELS, LAB_HOST_PATHS, DEFAULT_SUITE } from '../src/names.ts';
 import { docker, execIn, removeInstance, uniqueInstance } from './harness.ts';
@@ -69,5 +71,20 @@ describe('a lab host', () => {
     for (const cap of ['SYS_MODULE', 'SYS_RAWIO', 'SYS_TIME', 'DAC_READ_SEARCH', 'SYS_RESOURCE']) expect(has(cap), cap).toBe(0n);
     // Docker's default masked paths stay masked.
     expect((await execIn(name, ['sh', '-c', 'test -s /proc/kcore || echo masked'])).output).toContain('masked');
+  });
+
+  it("network's bridge has IPv6 switched off through a helper container when the runner cannot write the sysctl itself", async () => {
+    const bridge = labBridgeName(randomBytes(6).toString('hex'));
+    const network = await docker.createNetwork({
+      Name: `dnl-${instance}-bridge`, Driver: 'bridge', Internal: true,
+      Options: { 'com.docker.network.bridge.name': bridge }, Labels: { [LABELS.instance]: instance },
+    });
+    try {
+      expect(bridgeIpv6Disabled(bridge), 'Docker leaves IPv6 on a new bridge').toBe(false);
+      await disableBridgeIpv6(docker, bridge, { image: IMAGES.labHost(DEFAULT_SUITE), instance, direct: false });
+      expect(bridgeIpv6Disabled(bridge)).toBe(true);
+    } finally {
+      await network.remove().catch(() => {});
+    }
   });
 });
