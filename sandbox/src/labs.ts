@@ -83,7 +83,6 @@ export interface Lab extends BuiltLab {
   checks: Record<string, { status: CheckStatus; at: number }>;
 }
 
-export { LAB_ID_PATTERN };
 const LAB_ID_BYTES = 6;
 /** 256 bits: a token cannot be guessed, and only its hash is kept in memory. */
 const TOKEN_BYTES = 32;

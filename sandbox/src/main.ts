@@ -7,7 +7,7 @@
  */
 import { ConfigError, loadConfig } from './config.ts';
 import { createDockerClient, engineStatus } from './docker.ts';
-import { createRunner } from './server.ts';
+import { createRunner, oneLine } from './server.ts';
 
 /** Longest a shutdown may take before the process exits anyway (the next start adopts the labs). */
 const SHUTDOWN_TIMEOUT_MS = 15_000;
@@ -16,8 +16,8 @@ const log = (line: string) => console.log(`[runner] ${line}`);
 
 // The last line of defence: an error no boundary caught must not end the process, which holds
 // every learner's terminals. Log it and carry on; the boundaries in server.ts are the real fix.
-process.on('uncaughtException', (err) => log(`unexpected error, kept running: ${err.stack ?? err}`));
-process.on('unhandledRejection', (reason) => log(`unexpected rejection, kept running: ${(reason as Error)?.stack ?? reason}`));
+process.on('uncaughtException', (err) => log(`unexpected error, kept running: ${oneLine(err)}`));
+process.on('unhandledRejection', (reason) => log(`unexpected rejection, kept running: ${oneLine(reason)}`));
 
 async function main(): Promise<void> {
   let config;

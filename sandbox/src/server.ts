@@ -167,7 +167,7 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
 
   /** The last line of defence for one request: log, answer 500 if we still can, keep serving. */
   function unexpected(res: http.ServerResponse, what: string, err: unknown): void {
-    log(`unexpected error on ${what}: ${(err as Error)?.stack ?? err}`);
+    log(`unexpected error on ${what}: ${oneLine(err)}`);
     try {
       sendError(res, 500, 'internal', 'The lab server hit an unexpected error; try again, and report it if it keeps happening.');
     } catch {
@@ -182,7 +182,7 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
     if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
     log(`refused malformed HTTP from ${(socket as { remoteAddress?: string }).remoteAddress}: ${err.code ?? err.message}`);
-    refuseUpgrade(socket, status);
+    refuseSocket(socket, status);
   });
 
   async function handleApi(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
@@ -293,26 +293,26 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
     try {
       upgrade(req, socket, head);
     } catch (err) {
-      log(`unexpected error on upgrade ${quote(req.url)}: ${(err as Error)?.stack ?? err}`);
-      refuseUpgrade(socket, 500);
+      log(`unexpected error on upgrade ${quote(req.url)}: ${oneLine(err)}`);
+      refuseSocket(socket, 500);
     }
   });
 
   function upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = parseUrl(req.url);
-    if (!url) return refuseUpgrade(socket, 400);
+    if (!url) return refuseSocket(socket, 400);
     const match = TERMINAL_ROUTE.exec(url.pathname);
     const port = (server.address() as { port: number }).port;
-    if (!match) return refuseUpgrade(socket, 404);
-    if (!isAllowedOrigin(req.headers.origin, port)) return refuseUpgrade(socket, 403);
+    if (!match) return refuseSocket(socket, 404);
+    if (!isAllowedOrigin(req.headers.origin, port)) return refuseSocket(socket, 403);
     const token = url.searchParams.get('token');
-    if (!token) return refuseUpgrade(socket, 401);
+    if (!token) return refuseSocket(socket, 401);
     const lab = labs.authorize(decodeSegment(match[1]!), token);
     const hostName = decodeSegment(match[2]!);
     const host = lab?.hosts.find((h) => h.name === hostName);
-    if (!lab || !host) return refuseUpgrade(socket, 404);
+    if (!lab || !host) return refuseSocket(socket, 404);
     const open = terminals.get(lab.id) ?? new Set();
-    if ([...open].filter((t) => t.host === hostName).length >= MAX_TERMINALS_PER_HOST) return refuseUpgrade(socket, 429);
+    if ([...open].filter((t) => t.host === hostName).length >= MAX_TERMINALS_PER_HOST) return refuseSocket(socket, 429);
     wss.handleUpgrade(req, socket, head, (ws) => openTerminal(ws, lab, host.name, host.containerName));
   }
 
@@ -381,6 +381,11 @@ function parseUrl(raw: string | undefined): URL | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** An error and where it came from, on one log line. */
+export function oneLine(err: unknown): string {
+  return String((err as Error)?.stack ?? err).replace(/\s*\n\s*/g, ' | ');
 }
 
 /** A client's input for a log line: quoted, cut short, on one line. */
@@ -464,11 +469,11 @@ function sendError(res: http.ServerResponse, status: number, error: string, mess
 }
 
 /**
- * Answer a socket that will not become a WebSocket with an HTTP status and close it, as ws's own
- * abortHandshake does: end it when it can still be written, destroy it once the answer is out
+ * Answer a socket with an HTTP status and close it (a refused upgrade, or HTTP the parser gave up
+ * on), as ws's own abortHandshake does: end it when it can still be written, destroy it once the answer is out
  * (a client that never reads must not keep it half-open), and destroy it at once otherwise.
  */
-function refuseUpgrade(socket: Duplex, status: number): void {
+function refuseSocket(socket: Duplex, status: number): void {
   if (!socket.writable) return void socket.destroy();
   const text = http.STATUS_CODES[status] ?? 'Error';
   socket.once('finish', () => socket.destroy());
