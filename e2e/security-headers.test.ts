@@ -27,7 +27,7 @@ declare global {
  * (registered before any of its scripts run) and chromium's console message, which also covers
  * workers (Pagefind searches in one).
  */
-function watchViolations(page: Page): { console: string[]; errors: string[]; inPage: () => Promise<string[]> } {
+async function watchViolations(page: Page): Promise<{ console: string[]; errors: string[]; inPage: () => Promise<string[]> }> {
   const seen = { console: [] as string[], errors: [] as string[] };
   const onConsole = (text: string) => {
     if (/Content Security Policy|Refused to/i.test(text)) seen.console.push(text);
@@ -35,7 +35,8 @@ function watchViolations(page: Page): { console: string[]; errors: string[]; inP
   page.on('console', (msg) => onConsole(msg.text()));
   page.on('worker', (worker) => worker.on('console', (msg) => onConsole(msg.text())));
   page.on('pageerror', (err) => seen.errors.push(err.message));
-  void page.addInitScript(() => {
+  // Awaited: a page loaded before the script is registered would report nothing.
+  await page.addInitScript(() => {
     document.addEventListener('securitypolicyviolation', (e) => {
       (window.__cspViolations ??= []).push(`${e.effectiveDirective} blocked ${e.blockedURI || 'inline'} at ${e.sourceFile}:${e.lineNumber}`);
     });
@@ -57,7 +58,7 @@ describe('the content security policy in a browser', () => {
 
   it('lets a lesson, the theme toggle, search, a lab terminal and a Run button work with no violation', async () => {
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-    const violations = watchViolations(page);
+    const violations = await watchViolations(page);
     const cacheControl = new Map<string, string | undefined>();
     page.on('response', (res) => {
       if (new URL(res.url()).origin === runner.url) cacheControl.set(new URL(res.url()).pathname, res.headers()['cache-control']);
@@ -106,19 +107,20 @@ describe('the content security policy in a browser', () => {
 
   it('refuses a script injected into the page, and reports it', async () => {
     const page = await browser.newPage();
-    const violations = watchViolations(page);
+    const violations = await watchViolations(page);
     await page.goto(runner.url + LESSON);
     await page.evaluate(() => {
       const script = document.createElement('script');
       script.textContent = 'window.__injected = true;';
       document.head.append(script);
       const img = document.createElement('img');
-      img.src = 'https://example.invalid/pixel.png';
+      // Another origin on loopback (the policy allows images from this origin only): refused before any request.
+      img.src = 'http://127.0.0.2:9/pixel.png';
       document.body.append(img);
     });
     await expect.poll(() => violations.inPage()).toHaveLength(2);
     expect(await page.evaluate(() => window.__injected)).toBeUndefined();
-    expect((await violations.inPage()).join('\n')).toMatch(/script-src-elem blocked inline[\s\S]*img-src blocked https:\/\/example\.invalid/);
+    expect((await violations.inPage()).join('\n')).toMatch(/script-src-elem blocked inline[\s\S]*img-src blocked http:\/\/127\.0\.0\.2:9\/pixel\.png/);
     await page.close();
   });
 });
