@@ -77,7 +77,9 @@ describe('a client that breaks flow control', () => {
   it(`that types as fast as it can into a shell that reads nothing for ${MISBEHAVE_MS / 1000} s cannot grow the runner by ${RSS_LIMIT / 2 ** 20} MB`, async () => {
     const term = await TerminalClient.open(runner, lab, 'host1');
     await term.waitForPrompt();
-    term.type('sleep 600\r');
+    // Raw mode, no echo: the terminal keeps what it is sent instead of beeping and dropping
+    // keystrokes past a full line, so nothing drains the input but the shell, which reads none.
+    term.type('stty raw -echo; sleep 600\r');
     await term.waitFor(/sleep 600\r?\n/);
     const chunk = Buffer.alloc(60 * 1024, 'a'.charCodeAt(0));
     let sent = 0;
