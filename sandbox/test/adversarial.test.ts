@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LabCreated } from '../src/protocol.ts';
+import type { LabCreated } from '../../contract/api.ts';
 import { labHostContainerName } from '../src/names.ts';
 import { api, createLab, docker, echoRoundTrips, instanceObjects, percentile, startRunner, TerminalClient, uniqueInstance, type RunningRunner } from './harness.ts';
 
@@ -49,6 +49,8 @@ const CYCLE_PARALLEL = 8;
 /** Processes on the machine, from /proc. */
 const processCount = () => readdirSync('/proc').filter((d) => /^\d+$/.test(d)).length;
 const volumeCount = async () => (await docker.listVolumes()).Volumes?.length ?? 0;
+/** How far past its limit a cgroup's recorded peak may go: the kernel charges pages in small batches. */
+const MEMORY_CHARGE_SLACK = 2 ** 20;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The part of the engine's stats these tests read (cgroup v1 and v2 alike, except max_usage: v1 only). */
@@ -214,7 +216,9 @@ describe('a misbehaving lab', () => {
     expect(limit).toBeGreaterThan(0);
     // It grew to lab A's limit (no lower limit stopped it), and not past it.
     if (exactPeak !== undefined) expect(exactPeak).toBeGreaterThan(MEMORY_NEAR_LIMIT * limit);
-    expect(max).toBeLessThanOrEqual(limit);
+    // The kernel charges memory to a cgroup a few pages at a time, so its recorded peak may pass
+    // the limit by a page or so (4 KiB over in one CI run); a hog that escaped would be far past it.
+    expect(max).toBeLessThanOrEqual(limit + MEMORY_CHARGE_SLACK);
     expect(await termA.run('docker rm hog >/dev/null; echo lab-a-alive')).toContain('lab-a-alive');
     expect(await termA.run('docker run --rm busybox echo inner-still-works', 30_000)).toContain('inner-still-works');
     expect(await termB.run('echo lab-b-alive')).toContain('lab-b-alive');
