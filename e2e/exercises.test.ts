@@ -7,10 +7,10 @@
 import type { Browser, Locator, Page } from 'playwright-core';
 import { launchBrowser } from './browser.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LabCreated } from '../sandbox/src/protocol.ts';
+import type { LabCreated } from '../contract/api.ts';
 import { api, labObjects, startRunner, type RunningRunner } from '../sandbox/test/harness.ts';
 import { PROGRESS_STORAGE_KEY } from '../src/client/progress.ts';
-import { EXERCISE_ATTRS as X, EXERCISE_TAG, PROGRESS_ATTRS as P, sel } from '../src/lib/dom-contract.ts';
+import { EXERCISE_ATTRS as X, EXERCISE_TAG, PROGRESS_ATTRS as P, sel } from '../contract/dom.ts';
 
 const SLUG = '05-user-defined-bridges';
 const LESSON = `/lessons/${SLUG}/`;

@@ -8,7 +8,7 @@
 import type { Browser, Page, Response } from 'playwright-core';
 import { launchBrowser } from './browser.ts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ACCESS_CODE_HEADER, CLIENT_ID_PATTERN, type ApiError, type LabCreated } from '../sandbox/src/protocol.ts';
+import { ACCESS_CODE_HEADER, CLIENT_ID_PATTERN, type ApiError, type LabCreated } from '../contract/api.ts';
 import { api, startRunner, type RunningRunner } from '../sandbox/test/harness.ts';
 
 const SLUG = '05-user-defined-bridges';

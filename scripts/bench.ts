@@ -25,7 +25,7 @@ import { loadConfig } from '../sandbox/src/config.ts';
 import { detectPrivilegeMode, privilegeHostConfig } from '../sandbox/src/docker.ts';
 import { execCollect, waitForEngine } from '../sandbox/src/labhost.ts';
 import { IMAGES, LABELS, labHostContainerName } from '../sandbox/src/names.ts';
-import type { LabCreated } from '../sandbox/src/protocol.ts';
+import type { LabCreated } from '../contract/api.ts';
 import { execShell } from '../sandbox/src/terminal.ts';
 import {
   api, docker, echoRoundTrips, fixtureSite, percentile, startRunner, TerminalClient, uniqueInstance, type RunningRunner,

@@ -19,7 +19,7 @@ import path from 'node:path';
 import { loadConfig } from '../sandbox/src/config.ts';
 import { createDockerClient } from '../sandbox/src/docker.ts';
 import { LabManager } from '../sandbox/src/labs.ts';
-import { LAB_MANIFEST_DEFAULT } from '../sandbox/src/labspec.ts';
+import { LAB_MANIFEST_DEFAULT } from '../contract/labspec.ts';
 import { loadManifest } from '../sandbox/src/server.ts';
 import { ROOT } from './steps.ts';
 

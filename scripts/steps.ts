@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LAB_MANIFEST_DEFAULT } from '../sandbox/src/labspec.ts';
+import { LAB_MANIFEST_DEFAULT } from '../contract/labspec.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = path.join(ROOT, 'dist');
@@ -15,7 +15,7 @@ const BUILD_STAMP = path.join(DIST, '.build-stamp');
 /** The build's other output, outside dist/ (a build from before it moved there lacks it). */
 const MANIFEST = path.join(ROOT, LAB_MANIFEST_DEFAULT);
 /** What the built site depends on. */
-const SITE_INPUTS = ['content', 'src', 'public', 'astro.config.mjs', 'package-lock.json', 'sandbox/src/labspec.ts', 'sandbox/src/protocol.ts'];
+const SITE_INPUTS = ['content', 'src', 'public', 'astro.config.mjs', 'package-lock.json', 'contract'];
 
 export function step(title: string): void {
   console.log(`\n==> ${title}`);

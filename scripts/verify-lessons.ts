@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../sandbox/src/config.ts';
-import { LAB_MANIFEST_DEFAULT } from '../sandbox/src/labspec.ts';
+import { LAB_MANIFEST_DEFAULT } from '../contract/labspec.ts';
 import { createDockerClient, engineStatus } from '../sandbox/src/docker.ts';
 import { createRunner, loadManifest } from '../sandbox/src/server.ts';
 import { formatReport, verifyLessons } from '../sandbox/src/tools/verifier.ts';

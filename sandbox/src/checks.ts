@@ -9,9 +9,9 @@
  */
 import type Docker from 'dockerode';
 import { PassThrough } from 'node:stream';
-import type { Exercise } from './labspec.ts';
+import type { Exercise } from '../../contract/labspec.ts';
 import { LAB_HOST_PATHS } from './names.ts';
-import { CHECK_STATUS, MAX_CHECK_OUTPUT_CHARS, type CheckResult, type CheckStatus } from './protocol.ts';
+import { CHECK_STATUS, MAX_CHECK_OUTPUT_CHARS, type CheckResult, type CheckStatus } from '../../contract/api.ts';
 
 /** After the TERM at the deadline, how long a check may take to exit before `timeout` sends KILL. */
 const KILL_AFTER_SECONDS = 2;

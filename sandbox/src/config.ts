@@ -6,7 +6,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { parseProxyTrust } from './clientaddress.ts';
 import { SUITES, DEFAULT_SUITE } from './names.ts';
-import { LAB_MANIFEST_DEFAULT } from './labspec.ts';
+import { LAB_MANIFEST_DEFAULT } from '../../contract/labspec.ts';
 
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
 

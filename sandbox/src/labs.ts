@@ -12,26 +12,17 @@ import type Docker from 'dockerode';
 import type { ContainerCreateOptions } from 'dockerode';
 import type { Config } from './config.ts';
 import { describeDockerError, detectPrivilegeMode, LAB_HOST_CAPABILITIES, privilegeHostConfig, type PrivilegeMode } from './docker.ts';
-import { MACVLAN_ENV, labShape, type LabManifest, type LabSpec } from './labspec.ts';
+import { API_ERRORS } from '../../contract/api.ts';
+import { MACVLAN_ENV, labShape, type LabManifest, type LabSpec } from '../../contract/labspec.ts';
 import { disableBridgeIpv6, labBridgeName } from './bridges.ts';
+import { LabError } from './errors.ts';
 import { execCollect, waitForEngine } from './labhost.ts';
 import { IMAGES, LABELS, LAB_HOST_PATHS, ROLES, labHostContainerName, labNetworkName } from './names.ts';
 import { WarmPool, type PoolStatus } from './pool.ts';
-import type { CheckStatus } from './protocol.ts';
+import type { CheckStatus } from '../../contract/api.ts';
 import { LAB_ID_PATTERN, LabStore, type LabRecord } from './store.ts';
 import { PreparedShell } from './terminal.ts';
 import { firstFreeSubnet, formatCidr, gatewayOf, halves, parseCidr, type Cidr } from './subnets.ts';
-
-/** An error a client can meet: an HTTP status, a stable code, and a sentence for a person. */
-export class LabError extends Error {
-  readonly status: number;
-  readonly code: string;
-  constructor(status: number, code: string, message: string) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
 
 export interface LabHost {
   name: string;
@@ -294,7 +285,7 @@ export class LabManager {
    */
   async create(lesson: string, opts: { client?: string; address?: string } = {}): Promise<{ lab: Lab; token: string }> {
     const spec = this.manifest.lessons[lesson]?.lab;
-    if (!spec) throw new LabError(404, 'unknown_lesson', `There is no lesson "${lesson}" with a lab. Check the lesson name in the page address.`);
+    if (!spec) throw new LabError(API_ERRORS.unknownLesson, `There is no lesson "${lesson}" with a lab. Check the lesson name in the page address.`);
     const address = opts.address ?? 'local';
     if (opts.client && this.config.LAB_ONE_PER_BROWSER) {
       const previous = [...this.labs.values()].filter((l) => l.client === opts.client);
@@ -302,12 +293,12 @@ export class LabManager {
     }
     if (this.labs.size + this.creating >= this.config.LAB_MAX_LABS) {
       const n = this.config.LAB_MAX_LABS;
-      throw new LabError(503, 'capacity', `The workshop is full (${n} of ${n} labs in use); try again in a few minutes.`);
+      throw new LabError(API_ERRORS.capacity, `The workshop is full (${n} of ${n} labs in use); try again in a few minutes.`);
     }
     const held = [...this.labs.values()].filter((l) => l.address === address).length + (this.creatingFrom.get(address) ?? 0);
     if (held >= this.config.LAB_MAX_LABS_PER_ADDRESS) {
       const n = this.config.LAB_MAX_LABS_PER_ADDRESS;
-      throw new LabError(429, 'address_full', `Your address already holds ${n} lab${n === 1 ? '' : 's'}, the most one address may have at once. Stop a lab you no longer use (or wait until one expires), then start this one again.`);
+      throw new LabError(API_ERRORS.addressFull, `Your address already holds ${n} lab${n === 1 ? '' : 's'}, the most one address may have at once. Stop a lab you no longer use (or wait until one expires), then start this one again.`);
     }
     this.creating++;
     this.creatingFrom.set(address, (this.creatingFrom.get(address) ?? 0) + 1);
@@ -573,7 +564,7 @@ export class LabManager {
         await this.docker.getImage(this.image).inspect();
       } catch (err) {
         if ((err as { statusCode?: number }).statusCode !== 404) throw err;
-        throw new LabError(503, 'image_missing', `The lab host image ${this.image} is not built yet. Run "npm run build:images" (npm start does it too), then start the lab again.`);
+        throw new LabError(API_ERRORS.imageMissing, `The lab host image ${this.image} is not built yet. Run "npm run build:images" (npm start does it too), then start the lab again.`);
       }
       const mode = await detectPrivilegeMode(this.docker, this.image, this.config.LAB_INSTANCE);
       this.log(mode === 'privileged'
@@ -609,7 +600,7 @@ export class LabManager {
     } catch (err) {
       await this.removeObjects(id).catch(() => {});
       if (err instanceof LabError) throw err;
-      throw new LabError(503, 'docker_error', describeDockerError(err, this.docker));
+      throw new LabError(API_ERRORS.dockerError, describeDockerError(err, this.docker));
     }
   }
 
@@ -627,7 +618,7 @@ export class LabManager {
         const used = [...(await this.usedSubnets()), ...taken];
         const subnet = firstFreeSubnet(pool, this.config.LAB_SUBNET_PREFIX, used);
         if (!subnet) {
-          throw new LabError(503, 'no_subnet', `No free subnet is left in LAB_SUBNET_POOL ${this.config.LAB_SUBNET_POOL}; remove some labs or give the runner a larger pool.`);
+          throw new LabError(API_ERRORS.noSubnet, `No free subnet is left in LAB_SUBNET_POOL ${this.config.LAB_SUBNET_POOL}; remove some labs or give the runner a larger pool.`);
         }
         try {
           await this.docker.createNetwork({
@@ -655,7 +646,7 @@ export class LabManager {
           // inhibit_ipv4 leaves the machine no IPv4 address on the lab network; this takes away
           // its IPv6 link-local one (bridges.ts).
           await disableBridgeIpv6(this.docker, labBridgeName(labId), { image: this.image, instance: this.config.LAB_INSTANCE }).catch((err: Error) => {
-            throw new LabError(503, 'bridge_setup', err.message);
+            throw new LabError(API_ERRORS.bridgeSetup, err.message);
           });
           return subnet;
         } catch (err) {
@@ -666,7 +657,7 @@ export class LabManager {
           taken.push(subnet);
         }
       }
-      throw new LabError(503, 'no_subnet', 'Could not find a free subnet for the lab network; try again.');
+      throw new LabError(API_ERRORS.noSubnet, 'Could not find a free subnet for the lab network; try again.');
     });
     this.networkQueue = task.catch(() => {});
     return task;

@@ -7,7 +7,8 @@
  */
 import { ConfigError, loadConfig } from './config.ts';
 import { createDockerClient, engineStatus } from './docker.ts';
-import { createRunner, oneLine } from './server.ts';
+import { oneLine } from './http-io.ts';
+import { createRunner } from './server.ts';
 
 /** Longest a shutdown may take before the process exits anyway (the next start adopts the labs). */
 const SHUTDOWN_TIMEOUT_MS = 15_000;

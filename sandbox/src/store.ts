@@ -18,7 +18,7 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { CHECK_STATUS } from './protocol.ts';
+import { CHECK_STATUS } from '../../contract/api.ts';
 
 /** Lab ids are 12 lowercase hex characters; anything else is not a lab and gets 404 at once. */
 export const LAB_ID_PATTERN = /^[0-9a-f]{12}$/;

@@ -12,9 +12,7 @@ import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import type { WebSocket, RawData } from 'ws';
-import {
-  CLIENT_MESSAGES, CLOSE_CODES, FLOW, SERVER_MESSAGES, closeReason, encodeMessage, parseClientMessage, type ServerMessage,
-} from './protocol.ts';
+import { CLIENT_MESSAGES, CLOSE_CODES, FLOW, SERVER_MESSAGES, closeReason, encodeMessage, parseClientMessage, type ServerMessage } from '../../contract/protocol.ts';
 import { LAB_HOST_PATHS } from './names.ts';
 
 /** Initial size until the browser sends its first resize (a 0x0 TTY would garble the first screen). */

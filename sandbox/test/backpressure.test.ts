@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
-import { CLIENT_MESSAGES, encodeMessage, type LabCreated } from '../src/protocol.ts';
+import { CLIENT_MESSAGES, encodeMessage } from '../../contract/protocol.ts';
+import { type LabCreated } from '../../contract/api.ts';
 import { createLab, startRunner, TerminalClient, type RunningRunner } from './harness.ts';
 
 const BRIDGE_LESSON = '05-user-defined-bridges';

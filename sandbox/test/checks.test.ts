@@ -4,9 +4,9 @@
  * usable and nothing of itself behind.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHECK_STATUS, checkPath, type CheckResult, type LabCreated } from '../src/protocol.ts';
+import { CHECK_STATUS, ROUTES, type CheckResult, type LabCreated } from '../../contract/api.ts';
 import { labHostContainerName } from '../src/names.ts';
-import type { Exercise } from '../src/labspec.ts';
+import type { Exercise } from '../../contract/labspec.ts';
 import { api, createLab, execIn, fixtureSite, startRunner, TerminalClient, type RunningRunner } from './harness.ts';
 
 const LESSON = 'checks-fixture';
@@ -22,7 +22,7 @@ describe('exercise checks', () => {
   let runner: RunningRunner;
   let lab: LabCreated;
   let other: LabCreated;
-  const check = (id: string, token = lab.token, labId = lab.id) => api(runner, 'POST', checkPath(labId, id), { token });
+  const check = (id: string, token = lab.token, labId = lab.id) => api(runner, 'POST', ROUTES.check.path(labId, id), { token });
 
   beforeAll(async () => {
     runner = await startRunner({

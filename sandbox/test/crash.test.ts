@@ -4,7 +4,8 @@
  * Each input is answered with an error or closes that one socket, and logs one line.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLOSE_CODES, type LabCreated } from '../src/protocol.ts';
+import { CLOSE_CODES } from '../../contract/protocol.ts';
+import { type LabCreated } from '../../contract/api.ts';
 import { assertStillServes, createLab, rawExchange, startRunner, TerminalClient, type RunningRunner } from './harness.ts';
 
 const BRIDGE_LESSON = '05-user-defined-bridges';

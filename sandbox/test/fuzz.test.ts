@@ -9,7 +9,8 @@ import { connect } from 'node:net';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACCESS_CODE_HEADER, CLOSE_CODES, checkPath, terminalPath, type LabCreated } from '../src/protocol.ts';
+import { CLOSE_CODES } from '../../contract/protocol.ts';
+import { ACCESS_CODE_HEADER, ROUTES, type LabCreated } from '../../contract/api.ts';
 import { api, assertStillServes, createLab, rawExchange, ROOT, startRunner, TerminalClient, type RunningRunner } from './harness.ts';
 
 const SEED = 20261128;
@@ -48,7 +49,7 @@ describe(`the runner's HTTP routes under ${REQUESTS} random requests (seed ${SEE
       () => '/api/labs',
       () => `/api/labs/${id()}`,
       () => `/api/labs/${id()}/hosts/${junk()}/terminal?token=${junk()}`,
-      () => checkPath(id(), junk()),
+      () => ROUTES.check.path(id(), junk()),
       () => `/api/labs/${id()}/checks/`,
       () => `/api/${junk()}`,
       () => '/api/health',
@@ -212,8 +213,8 @@ describe('known-bad input at every door of the runner', () => {
     // Warm up: one of each kind, so the baseline counts what the runner keeps open anyway.
     const kinds = [
       `GET /api/labs/${lab.id}/hosts/host1/terminal HTTP/1.1\r\nHost: x\r\n${UPGRADE}\r\n`,
-      `GET ${terminalPath(lab.id, 'host1', 'wrong-token')} HTTP/1.1\r\nHost: x\r\n${UPGRADE}\r\n`,
-      `GET ${terminalPath(lab.id, 'host1', 'x')} HTTP/1.1\r\nHost: x\r\nOrigin: https://evil.example\r\n${UPGRADE}\r\n`,
+      `GET ${ROUTES.terminal.path(lab.id, 'host1', 'wrong-token')} HTTP/1.1\r\nHost: x\r\n${UPGRADE}\r\n`,
+      `GET ${ROUTES.terminal.path(lab.id, 'host1', 'x')} HTTP/1.1\r\nHost: x\r\nOrigin: https://evil.example\r\n${UPGRADE}\r\n`,
       `GET /api/nowhere HTTP/1.1\r\nHost: x\r\n${UPGRADE}\r\n`,
       `GET /api/labs/${lab.id}/hosts/host1/terminal?token=x HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: !!\r\n\r\n`,
     ];

@@ -12,11 +12,11 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import Docker from 'dockerode';
 import { compileLesson } from '../../src/markdown/lesson-steps.ts';
-import type { LabCreated } from '../src/protocol.ts';
+import type { LabCreated } from '../../contract/api.ts';
 export { PROMPT, TerminalClient, stripAnsi } from '../src/tools/terminal-client.ts';
 import { TerminalClient } from '../src/tools/terminal-client.ts';
 import { LABELS } from '../src/names.ts';
-import { LAB_MANIFEST_DEFAULT, labManifestSchema, type LabManifest, type ManifestLesson } from '../src/labspec.ts';
+import { LAB_MANIFEST_DEFAULT, labManifestSchema, type LabManifest, type ManifestLesson } from '../../contract/labspec.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const docker = new Docker();

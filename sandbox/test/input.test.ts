@@ -4,7 +4,8 @@
  */
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLOSE_CODES, MAX_FRAME_BYTES, type LabCreated } from '../src/protocol.ts';
+import { CLOSE_CODES, MAX_FRAME_BYTES } from '../../contract/protocol.ts';
+import { type LabCreated } from '../../contract/api.ts';
 import { api, assertStillServes, createLab, startRunner, TerminalClient, type RunningRunner } from './harness.ts';
 
 const BRIDGE_LESSON = '05-user-defined-bridges';

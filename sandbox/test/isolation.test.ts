@@ -22,7 +22,7 @@ import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LabCreated } from '../src/protocol.ts';
+import type { LabCreated } from '../../contract/api.ts';
 import { bridgeIpv6Disabled } from '../src/bridges.ts';
 import { labHostContainerName } from '../src/names.ts';
 import { api, createLab, docker, execIn, openAll, startRunner, type RunningRunner, type TerminalClient } from './harness.ts';

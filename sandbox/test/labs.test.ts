@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labHostContainerName } from '../src/names.ts';
-import { CLOSE_CODES } from '../src/protocol.ts';
+import { CLOSE_CODES } from '../../contract/protocol.ts';
 import {
   api, createLab, docker, execIn, fixtureSite, labObjects, openAll, startRunner,
   TerminalClient, type RunningRunner,

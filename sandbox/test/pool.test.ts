@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labHostContainerName, labNetworkName } from '../src/names.ts';
-import type { LabCreated } from '../src/protocol.ts';
+import type { LabCreated } from '../../contract/api.ts';
 import { api, createLab, docker, execIn, fixtureSite, instanceObjects, startRunner, uniqueInstance, TerminalClient, type RunningRunner } from './harness.ts';
 
 const ONE_HOST = { 'one-host': { title: 'One host', lab: { hosts: ['host1'] } } };

@@ -10,7 +10,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { labHostContainerName } from '../src/names.ts';
-import { CLOSE_CODES } from '../src/protocol.ts';
+import { CLOSE_CODES } from '../../contract/protocol.ts';
 import { api, createLab, execIn, instanceObjects, labObjects, ROOT, startRunner, TerminalClient, type RunningRunner } from './harness.ts';
 
 const BRIDGE_LESSON = '05-user-defined-bridges';

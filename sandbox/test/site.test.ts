@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labManifestSchema } from '../src/labspec.ts';
+import { labManifestSchema } from '../../contract/labspec.ts';
 import { api, ROOT, startRunner, type RunningRunner } from './harness.ts';
 
 const MANIFEST_FILE = path.join(ROOT, '.lab/lab-manifest.json');

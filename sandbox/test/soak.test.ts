@@ -6,7 +6,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HealthStatus, LabCreated } from '../src/protocol.ts';
+import type { HealthStatus, LabCreated } from '../../contract/api.ts';
 import { api, createLab, echoRoundTrips, percentile, startRunner, TerminalClient, type RunningRunner } from './harness.ts';
 
 const BRIDGE_LESSON = '05-user-defined-bridges';

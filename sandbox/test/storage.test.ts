@@ -6,7 +6,7 @@
  */
 import { statfsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LabCreated } from '../src/protocol.ts';
+import type { LabCreated } from '../../contract/api.ts';
 import { labHostContainerName } from '../src/names.ts';
 import { createLab, docker, execIn, startRunner, TerminalClient, type RunningRunner } from './harness.ts';
 

@@ -3,7 +3,8 @@
  * the access code, one lab per browser, another runtime, and a lab host that dies.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ACCESS_CODE_HEADER, CLOSE_CODES, SERVER_MESSAGES } from '../src/protocol.ts';
+import { CLOSE_CODES, SERVER_MESSAGES } from '../../contract/protocol.ts';
+import { ACCESS_CODE_HEADER } from '../../contract/api.ts';
 import { labHostContainerName } from '../src/names.ts';
 import { api, apiFrom, createLab, docker, labObjects, startRunner, TerminalClient, type RunningRunner } from './harness.ts';
 

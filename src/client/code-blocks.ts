@@ -1,9 +1,9 @@
 /**
  * Copy buttons on every code block, Run buttons on ```` ```sh run ```` blocks. The buttons are
  * added here rather than at build time because neither works without JavaScript. Run talks
- * to the lab panel only through LabPanelApi (src/lib/dom-contract.ts).
+ * to the lab panel only through LabPanelApi (contract/dom.ts).
  */
-import { LAB_PANEL_TAG, RUN_ATTRS, type LabPanelApi } from '../lib/dom-contract.ts';
+import { LAB_PANEL_TAG, RUN_ATTRS, type LabPanelApi } from '../../contract/dom.ts';
 
 /** How long "Copied" / "Sent" stays on a button before it reads as before. */
 const FEEDBACK_MS = 2000;

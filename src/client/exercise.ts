@@ -4,8 +4,8 @@
  * browser's progress. Server-rendered by src/components/Exercise.astro; without JavaScript the
  * task and the solution disclosure still read fine, only the Check row is hidden.
  */
-import type { CheckResult } from '../../sandbox/src/protocol.ts';
-import { EXERCISE_ATTRS as X, EXERCISE_TAG, LAB_PANEL_TAG, PROGRESS_ATTRS as P, sel, type LabPanelApi } from '../lib/dom-contract.ts';
+import type { CheckResult } from '../../contract/api.ts';
+import { EXERCISE_ATTRS as X, EXERCISE_TAG, LAB_PANEL_TAG, PROGRESS_ATTRS as P, sel, type LabPanelApi } from '../../contract/dom.ts';
 import { isPassedIn, markPassed, onProgressChange, readProgress } from './progress.ts';
 
 // Type-only use of protocol.ts: its values would pull the terminal protocol into every lesson page.

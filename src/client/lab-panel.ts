@@ -2,12 +2,11 @@
  * <lab-panel>: the lab panel's always-loaded shell. It owns the Start/Stop buttons, the
  * status line, the access-code form and the tab's remembered lab; the terminals (xterm,
  * sockets) are imported from ./terminal/ui.ts only once a lab is actually wanted. Run buttons
- * reach it through LabPanelApi (src/lib/dom-contract.ts).
+ * reach it through LabPanelApi (contract/dom.ts).
  */
-import { LAB_PANEL_TAG, type LabPanelApi } from '../lib/dom-contract.ts';
-import type { CheckResult } from '../../sandbox/src/protocol.ts';
+import { LAB_PANEL_TAG, type LabPanelApi } from '../../contract/dom.ts';
+import { API_ERRORS, type CheckResult } from '../../contract/api.ts';
 import {
-  ACCESS_CODE_ERRORS,
   createLab,
   deleteLab,
   LabApiError,
@@ -207,7 +206,7 @@ class LabPanel extends HTMLElement implements LabPanelApi {
       return await this.#mount(lab, early ?? import('./terminal/ui.ts'));
     } catch (e) {
       // Asking for the code is not an error; a wrong code is.
-      this.#status(errorText(e), needsAccessCode(e) && e.code === ACCESS_CODE_ERRORS.required ? 'info' : 'error');
+      this.#status(errorText(e), needsAccessCode(e) && e.code === API_ERRORS.accessCodeRequired.code ? 'info' : 'error');
       this.#showRunning(false);
       if (needsAccessCode(e)) this.#showCodeForm(true);
       throw e;

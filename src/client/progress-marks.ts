@@ -1,10 +1,10 @@
 /**
  * Progress marks on every page (loaded by the sidebar): records a lesson page as visited,
  * fills in the ticks and done/total counts of elements that stand for lessons and exercises
- * (PROGRESS_ATTRS in src/lib/dom-contract.ts) and wires Reset progress buttons. The marks are
+ * (PROGRESS_ATTRS in contract/dom.ts) and wires Reset progress buttons. The marks are
  * server-rendered empty: without JavaScript there is no progress to show.
  */
-import { PROGRESS_ATTRS as P, sel } from '../lib/dom-contract.ts';
+import { PROGRESS_ATTRS as P, sel } from '../../contract/dom.ts';
 import { isPassedIn, isVisitedIn, markVisited, onProgressChange, readProgress, resetProgress } from './progress.ts';
 
 const CONFIRM_RESET =

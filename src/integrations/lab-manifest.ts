@@ -9,7 +9,7 @@ import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AstroIntegration } from 'astro';
-import { LAB_MANIFEST_DEFAULT, LAB_MANIFEST_FILE } from '../../sandbox/src/labspec.ts';
+import { LAB_MANIFEST_DEFAULT, LAB_MANIFEST_FILE } from '../../contract/labspec.ts';
 
 export function labManifestOutsideSite(): AstroIntegration {
   let root = process.cwd();

@@ -4,7 +4,7 @@
  * The lab spec is the runner's own schema, so a lesson can't ask for a lab the runner would refuse.
  */
 import { z } from 'zod';
-import { labSpecSchema } from '../../sandbox/src/labspec.ts';
+import { labSpecSchema } from '../../contract/labspec.ts';
 
 export const lessonFrontmatterSchema = z
   .object({

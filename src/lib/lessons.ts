@@ -5,7 +5,7 @@
  * is stored under them).
  */
 import { getCollection, render, type CollectionEntry } from 'astro:content';
-import { lessonStepsSchema, type LessonSteps } from '../../sandbox/src/labspec.ts';
+import { lessonStepsSchema, type LessonSteps } from '../../contract/labspec.ts';
 import { STEPS_KEY } from '../markdown/lesson-steps.ts';
 
 export type Lesson = CollectionEntry<'lessons'> & { steps: LessonSteps };

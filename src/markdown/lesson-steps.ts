@@ -23,7 +23,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mdxToJs, type MdastPluginDefinition } from 'satteri';
 import type { Code } from 'mdast';
-import { CHECK_TIMEOUT_SECONDS, exerciseAttrsSchema, lessonStepsSchema, type Exercise, type LessonSteps, type RunBlock } from '../../sandbox/src/labspec.ts';
+import { CHECK_TIMEOUT_SECONDS, exerciseAttrsSchema, lessonStepsSchema, type Exercise, type LessonSteps, type RunBlock } from '../../contract/labspec.ts';
 import { parseRunMeta } from './run-meta.ts';
 
 /** The authoring components this plugin knows; LessonLayout passes them to every lesson. */

@@ -7,7 +7,7 @@
  * text says this command fails; the verifier expects a non-zero status), `check` (an exercise's
  * check script: never shown, run by the runner when the learner presses Check).
  */
-import { hostNameSchema } from '../../sandbox/src/labspec.ts';
+import { hostNameSchema } from '../../contract/labspec.ts';
 
 /** Languages whose blocks may be typed into a lab host's shell. */
 export const RUNNABLE_LANGS: ReadonlySet<string> = new Set(['sh', 'bash', 'shell', 'console']);

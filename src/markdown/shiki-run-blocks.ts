@@ -4,7 +4,7 @@
  * (src/client/code-blocks.ts) because they only make sense when JavaScript runs.
  */
 import type { ShikiTransformer } from 'shiki';
-import { RUN_ATTRS } from '../lib/dom-contract.ts';
+import { RUN_ATTRS } from '../../contract/dom.ts';
 import { parseRunMeta } from './run-meta.ts';
 
 export function runBlocks(): ShikiTransformer {

@@ -6,7 +6,7 @@
  * build is done, src/integrations/lab-manifest.ts moves it to .lab/, outside the served site.
  */
 import type { APIRoute, GetStaticPaths } from 'astro';
-import { LAB_MANIFEST_FILE, labManifestSchema, type LabManifest } from '../../sandbox/src/labspec.ts';
+import { LAB_MANIFEST_FILE, labManifestSchema, type LabManifest } from '../../contract/labspec.ts';
 import { getLessons } from '../lib/lessons.ts';
 
 export const getStaticPaths = (() => [{ params: { manifest: LAB_MANIFEST_FILE } }]) satisfies GetStaticPaths;

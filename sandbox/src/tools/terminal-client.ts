@@ -4,7 +4,8 @@
  * output as text and can wait for a pattern, a prompt, or a command's end.
  */
 import WebSocket from 'ws';
-import { CLIENT_MESSAGES, FLOW, encodeMessage, parseServerMessage, terminalPath, type LabCreated, type ServerMessage } from '../protocol.ts';
+import { CLIENT_MESSAGES, FLOW, encodeMessage, parseServerMessage, type ServerMessage } from '../../../contract/protocol.ts';
+import { ROUTES, type LabCreated } from '../../../contract/api.ts';
 
 /** Debian's root prompt, `root@host1:~# `, once colours are stripped. */
 export const PROMPT = /root@[\w-]+:[^\n]*# $/;
@@ -65,7 +66,7 @@ export class TerminalClient {
 
   /** Open `host`'s terminal in `lab` on the runner at `runner.url`; rejects if the upgrade is refused. */
   static open(runner: { url: string }, lab: Pick<LabCreated, 'id' | 'token'>, host: string, opts: { token?: string; origin?: string } = {}): Promise<TerminalClient> {
-    const ws = new WebSocket(runner.url.replace(/^http/, 'ws') + terminalPath(lab.id, host, opts.token ?? lab.token), {
+    const ws = new WebSocket(runner.url.replace(/^http/, 'ws') + ROUTES.terminal.path(lab.id, host, opts.token ?? lab.token), {
       headers: { origin: opts.origin ?? runner.url },
     });
     return new Promise((resolve, reject) => {

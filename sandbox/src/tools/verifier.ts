@@ -8,8 +8,8 @@
  * A lesson stops at its first problem (later steps would only report its consequences); the
  * report names the lesson, the block or exercise, and shows the output that went wrong.
  */
-import { CHECK_STATUS, checkPath, type CheckResult, type LabCreated } from '../protocol.ts';
-import type { LabManifest, ManifestLesson, RunBlock } from '../labspec.ts';
+import { CHECK_STATUS, ROUTES, type CheckResult, type LabCreated } from '../../../contract/api.ts';
+import type { LabManifest, ManifestLesson, RunBlock } from '../../../contract/labspec.ts';
 import { PROMPT, TerminalClient, stripAnsi } from './terminal-client.ts';
 
 /** A block that runs longer than this is stuck (lessons' longest steps wait ~10 s for a timeout). */
@@ -213,7 +213,7 @@ async function deleteLab(url: string, lab: LabCreated): Promise<void> {
 }
 
 async function runCheck(url: string, lab: LabCreated, exerciseId: string): Promise<CheckResult> {
-  const res = await fetch(url + checkPath(lab.id, exerciseId), { method: 'POST', headers: { authorization: `Bearer ${lab.token}` } });
+  const res = await fetch(url + ROUTES.check.path(lab.id, exerciseId), { method: 'POST', headers: { authorization: `Bearer ${lab.token}` } });
   const body = (await res.json()) as CheckResult & { message?: string };
   if (res.status !== 200) throw new LessonFailure(`the check of exercise "${exerciseId}" could not run (HTTP ${res.status}): ${body.message ?? ''}`);
   return body;

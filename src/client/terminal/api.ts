@@ -4,11 +4,10 @@
  * Every error thrown here is a LabApiError whose message is a sentence for the learner.
  * An exercise's check is in ./check.ts, loaded on the first Check.
  *
- * protocol.ts is imported for types only here, and for values only inside createLab (with
- * import()): a static value import would put its chunk on every lesson page, while by the
- * time a lab is created the terminal code is loading it anyway.
+ * Routes, error codes and bodies come from the contract (contract/api.ts: a few hundred bytes
+ * once built, and no more on a lesson page than this module needs).
  */
-import type { ApiError, CreateLabRequest, LabCreated } from '../../../sandbox/src/protocol.ts';
+import { ACCESS_CODE_HEADER, API_ERRORS, CLIENT_ID_PATTERN, ROUTES, type ApiError, type CreateLabRequest, type LabCreated } from '../../../contract/api.ts';
 
 export type Lab = LabCreated;
 
@@ -29,16 +28,9 @@ export class LabApiError extends Error {
   }
 }
 
-const LABS = '/api/labs';
-
-/** The runner's error codes for POST /api/labs when it has an access code (LAB_ACCESS_CODE). */
-export const ACCESS_CODE_ERRORS = { required: 'access_code_required', wrong: 'access_code_wrong' } as const;
-
 /** Whether `e` is the runner asking for an access code (none sent, or a wrong one). */
 export const needsAccessCode = (e: unknown): e is LabApiError =>
-  e instanceof LabApiError && (e.code === ACCESS_CODE_ERRORS.required || e.code === ACCESS_CODE_ERRORS.wrong);
-
-const labUrl = (id: string) => `${LABS}/${encodeURIComponent(id)}`;
+  e instanceof LabApiError && (e.code === API_ERRORS.accessCodeRequired.code || e.code === API_ERRORS.accessCodeWrong.code);
 export const auth = (lab: Pick<Lab, 'token'>) => ({ Authorization: `Bearer ${lab.token}` });
 
 export const MESSAGES = {
@@ -80,15 +72,9 @@ export async function failure(res: Response): Promise<LabApiError> {
  * the remembered access code, if any; a code the runner calls wrong is forgotten.
  */
 export async function createLab(lesson: string): Promise<Lab> {
-  let ACCESS_CODE_HEADER: string, CLIENT_ID_PATTERN: RegExp;
-  try {
-    ({ ACCESS_CODE_HEADER, CLIENT_ID_PATTERN } = await import('../../../sandbox/src/protocol.ts'));
-  } catch {
-    throw new LabApiError(MESSAGES.loadFailed, 'unreachable');
-  }
   const code = accessCode();
-  const body: CreateLabRequest = { lesson, client: clientId(CLIENT_ID_PATTERN) };
-  const res = await send(LABS, {
+  const body: CreateLabRequest = { lesson, client: clientId() };
+  const res = await send(ROUTES.labs.path(), {
     method: 'POST',
     headers: {
       'Content-Type': 'application/json',
@@ -99,7 +85,7 @@ export async function createLab(lesson: string): Promise<Lab> {
   });
   if (res.status !== 201) {
     const error = await failure(res);
-    if (error.code === ACCESS_CODE_ERRORS.wrong) rememberAccessCode(undefined);
+    if (error.code === API_ERRORS.accessCodeWrong.code) rememberAccessCode(undefined);
     throw error;
   }
   const lab = (await res.json().catch(() => undefined)) as Lab | undefined;
@@ -111,14 +97,14 @@ export async function createLab(lesson: string): Promise<Lab> {
 
 /** Whether the lab still exists. 404 means gone (the runner also answers 404 for a token that isn't this lab's); other failures throw. */
 export async function labExists(lab: Pick<Lab, 'id' | 'token'>): Promise<boolean> {
-  const res = await send(labUrl(lab.id), { headers: { ...auth(lab), Accept: 'application/json' } });
+  const res = await send(ROUTES.lab.path(lab.id), { headers: { ...auth(lab), Accept: 'application/json' } });
   if (res.ok) return true;
   if (res.status === 404 && res.headers.get('content-type')?.includes('application/json')) return false;
   throw await failure(res);
 }
 
 export async function deleteLab(lab: Pick<Lab, 'id' | 'token'>): Promise<void> {
-  const res = await send(labUrl(lab.id), { method: 'DELETE', headers: auth(lab) });
+  const res = await send(ROUTES.lab.path(lab.id), { method: 'DELETE', headers: auth(lab) });
   // Already gone is what the learner wanted.
   if (!res.ok && res.status !== 404) throw await failure(res);
 }
@@ -185,9 +171,9 @@ function store(key: string, value: string | undefined): void {
 }
 
 /** This browser's random id (CLIENT_ID_PATTERN): made once, 24 base64url characters. */
-function clientId(pattern: RegExp): string {
+function clientId(): string {
   let id = load(CLIENT_KEY);
-  if (!id || !pattern.test(id)) {
+  if (!id || !CLIENT_ID_PATTERN.test(id)) {
     const bytes = crypto.getRandomValues(new Uint8Array(18));
     id = btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_');
     store(CLIENT_KEY, id);

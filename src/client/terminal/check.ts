@@ -3,7 +3,7 @@
  * panel imports it on the first Check (a lab is running by then, so the shared protocol code
  * is loaded already) and a lesson page costs no more JavaScript before Start lab.
  */
-import { checkPath, type CheckResult } from '../../../sandbox/src/protocol.ts';
+import { ROUTES, type CheckResult } from '../../../contract/api.ts';
 import { auth, failure, LabApiError, MESSAGES, send, type Lab } from './api.ts';
 
 /**
@@ -17,7 +17,7 @@ export async function checkExercise(lab: Pick<Lab, 'id' | 'token'>, exerciseId: 
   const signal = AbortSignal.timeout(CHECK_ANSWER_TIMEOUT_MS);
   let res: Response;
   try {
-    res = await send(checkPath(lab.id, exerciseId), { method: 'POST', headers: { ...auth(lab), Accept: 'application/json' }, signal });
+    res = await send(ROUTES.check.path(lab.id, exerciseId), { method: 'POST', headers: { ...auth(lab), Accept: 'application/json' }, signal });
   } catch (e) {
     if (!signal.aborted) throw e;
     throw new LabApiError(`The lab server did not answer the check in ${CHECK_ANSWER_TIMEOUT_MS / 1000} seconds. Reload the page; if your lab is gone, start a new one.`, 'unreachable');

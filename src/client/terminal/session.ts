@@ -3,17 +3,8 @@
  * No xterm and no DOM here: output goes to a TerminalSink, state changes to callbacks,
  * so the UI (ui.ts) decides how things look and this file decides how things behave.
  */
-import {
-  CLIENT_MESSAGES,
-  CLOSE_CODES,
-  FLOW,
-  SERVER_MESSAGES,
-  clampSize,
-  encodeMessage,
-  parseServerMessage,
-  terminalPath,
-  type ClientMessage,
-} from '../../../sandbox/src/protocol.ts';
+import { CLIENT_MESSAGES, CLOSE_CODES, FLOW, SERVER_MESSAGES, clampSize, encodeMessage, parseServerMessage, type ClientMessage } from '../../../contract/protocol.ts';
+import { ROUTES } from '../../../contract/api.ts';
 import { LabApiError, labExists, MESSAGES, type Lab } from './api.ts';
 
 /**
@@ -133,7 +124,7 @@ export class HostConnection {
     this.#teardown(CLOSE_CODES.normal);
     this.#setState(this.#attempts === 0 ? 'connecting' : 'reconnecting');
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    const ws = new WebSocket(`${scheme}//${location.host}${terminalPath(this.lab.id, this.host, this.lab.token)}`);
+    const ws = new WebSocket(`${scheme}//${location.host}${ROUTES.terminal.path(this.lab.id, this.host, this.lab.token)}`);
     ws.binaryType = 'arraybuffer';
     this.#ws = ws;
     this.#pendingAck = 0;

@@ -4,8 +4,7 @@
  * This module is imported by browser code, so it must never import `node:` modules
  * or anything that does. It names every message type once; nothing else spells them.
  *
- * One WebSocket carries one terminal on one lab host:
- *   GET /api/labs/:id/hosts/:host/terminal?token=<lab token>   (Upgrade: websocket)
+ * One WebSocket carries one terminal on one lab host, at ROUTES.terminal (api.ts).
  *
  * | frame  | direction        | meaning                                                   |
  * |--------|------------------|-----------------------------------------------------------|
@@ -107,11 +106,6 @@ export const FLOW = {
   ACK_BATCH: 64 * 1024,
 } as const;
 
-/** Path of a lab host's terminal socket (token goes in the query: browsers cannot set headers on WebSockets). */
-export function terminalPath(labId: string, host: string, token: string): string {
-  return `/api/labs/${encodeURIComponent(labId)}/hosts/${encodeURIComponent(host)}/terminal?token=${encodeURIComponent(token)}`;
-}
-
 export function clampSize(cols: number, rows: number): { cols: number; rows: number } {
   const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, Math.round(v)));
   return {
@@ -188,78 +182,4 @@ export function parseServerMessage(text: string): Parsed<ServerMessage> {
 
 export function encodeMessage(message: ClientMessage | ServerMessage): string {
   return JSON.stringify(message);
-}
-
-/** The JSON body of every HTTP API error: a sentence for a person, plus a stable code for programs. */
-export interface ApiError {
-  error: string;
-  message: string;
-}
-
-/** The body of POST /api/labs. */
-export interface CreateLabRequest {
-  lesson: string;
-  /**
-   * A random id the page keeps in localStorage (CLIENT_ID_PATTERN): with one lab per browser
-   * (the default), creating a lab removes the labs this id created before.
-   */
-  client?: string;
-}
-
-export const CLIENT_ID_PATTERN = /^[A-Za-z0-9_-]{16,64}$/;
-
-/** Request header carrying the workshop's access code, when the runner has one (LAB_ACCESS_CODE). */
-export const ACCESS_CODE_HEADER = 'x-lab-access-code';
-
-/** The body of a 201 answer to POST /api/labs. */
-export interface LabCreated {
-  id: string;
-  token: string;
-  lesson: string;
-  hosts: string[];
-  /** ISO 8601; the lab is removed at this time at the latest (an idle lab goes sooner). */
-  expiresAt: string;
-  idleTimeoutSeconds: number;
-}
-
-/** The body of `GET /api/health`: whether labs can start here, and how the runner is doing. */
-export interface HealthStatus {
-  engine: { available: boolean; version?: string; cgroupVersion?: string; message?: string };
-  labs: number;
-  maxLabs: number;
-  maxLabsPerAddress: number;
-  /** The warm pool: labs per shape it keeps, ready ones, and ones being built or starting. */
-  pool: { size: number; ready: number; starting: number };
-  accessCodeRequired: boolean;
-  runner: {
-    rssBytes: number;
-    /** Event-loop delay since the runner started (ms): how promptly it answers everyone. */
-    eventLoopDelayMs: { p50: number; p99: number; max: number };
-    uptimeSeconds: number;
-  };
-}
-
-/** Outcomes of an exercise check; the page shows passed / not yet (with the hint) / timed out. */
-export const CHECK_STATUS = { passed: 'passed', failed: 'failed', timedOut: 'timed-out' } as const;
-export type CheckStatus = (typeof CHECK_STATUS)[keyof typeof CHECK_STATUS];
-
-/** Most of a check's output the runner sends back (its tail); enough to say why it failed. */
-export const MAX_CHECK_OUTPUT_CHARS = 2000;
-
-/** Path of an exercise check: `POST` it with the lab's token (`Authorization: Bearer`). No body. */
-export function checkPath(labId: string, exerciseId: string): string {
-  return `/api/labs/${encodeURIComponent(labId)}/checks/${encodeURIComponent(exerciseId)}`;
-}
-
-/** The body of a 200 answer to a check. A check that ran is always 200, passed or not. */
-export interface CheckResult {
-  exercise: string;
-  status: CheckStatus;
-  /** `status === 'passed'`, for clients that only need a yes or no. */
-  passed: boolean;
-  /** A sentence for the learner. */
-  message: string;
-  /** The tail of what the check printed (stdout and stderr), at most MAX_CHECK_OUTPUT_CHARS. */
-  output: string;
-  durationMs: number;
 }

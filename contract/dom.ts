@@ -3,7 +3,7 @@
  * scripts: element names, data attributes and the lab panel's API. Defined once here. This
  * module must stay dependency-free (type-only imports aside): every page's script imports it.
  */
-import type { CheckResult } from '../../sandbox/src/protocol.ts';
+import type { CheckResult } from './api.ts';
 
 /** The lab panel custom element. */
 export const LAB_PANEL_TAG = 'lab-panel';

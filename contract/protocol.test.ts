@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CLIENT_MESSAGES, FLOW, MAX_CLOSE_REASON_BYTES, TERMINAL_LIMITS, closeReason, parseClientMessage, parseServerMessage, terminalPath } from './protocol.ts';
+import { CLIENT_MESSAGES, FLOW, MAX_CLOSE_REASON_BYTES, TERMINAL_LIMITS, closeReason, parseClientMessage, parseServerMessage } from './protocol.ts';
+import { ROUTES } from './api.ts';
 
 describe('the wire protocol', () => {
   it('accepts a resize and clamps absurd sizes to the terminal limits', () => {
@@ -41,7 +42,7 @@ describe('the wire protocol', () => {
   });
 
   it('builds terminal paths that escape their parts', () => {
-    expect(terminalPath('abc', 'host1', 'a+b/c')).toBe('/api/labs/abc/hosts/host1/terminal?token=a%2Bb%2Fc');
+    expect(ROUTES.terminal.path('abc', 'host1', 'a+b/c')).toBe('/api/labs/abc/hosts/host1/terminal?token=a%2Bb%2Fc');
   });
 
   it('cuts a close reason to 123 UTF-8 bytes without splitting a character, and quotes only the start of an unknown type', () => {

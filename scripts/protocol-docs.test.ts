@@ -1,0 +1,18 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ROUTES } from '../contract/api.ts';
+import { CLIENT_MESSAGES, SERVER_MESSAGES } from '../contract/protocol.ts';
+import { PROTOCOL_DOC, renderProtocolDoc } from './protocol-docs.ts';
+
+describe('docs/protocol.md', () => {
+  const doc = readFileSync(PROTOCOL_DOC, 'utf8');
+
+  it('has the error and close code tables the contract makes (npm run docs:protocol rewrites them)', () => {
+    expect(renderProtocolDoc(doc)).toBe(doc);
+  });
+
+  it('names every route and every message type of the contract', () => {
+    for (const route of Object.values(ROUTES)) expect(doc, route.template).toContain(route.template);
+    for (const type of [...Object.values(CLIENT_MESSAGES), ...Object.values(SERVER_MESSAGES)]) expect(doc, type).toContain(`"type":"${type}"`);
+  });
+});
