@@ -24,7 +24,7 @@ import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../sandbox/src/config.ts';
 import { detectPrivilegeMode, privilegeHostConfig } from '../sandbox/src/docker.ts';
 import { execCollect, waitForEngine } from '../sandbox/src/labhost.ts';
-import { IMAGES, LABELS, labHostContainerName } from '../sandbox/src/names.ts';
+import { IMAGES, LABELS, LAB_HOST_PATHS, dockerDataTmpfs, labHostContainerName } from '../sandbox/src/names.ts';
 import type { LabCreated } from '../contract/api.ts';
 import { execShell } from '../sandbox/src/terminal.ts';
 import {
@@ -90,7 +90,7 @@ async function baselineRun(network: string, mode: Awaited<ReturnType<typeof dete
     // Bare: what its dockerd needs (privileges, a tmpfs for its storage), none of a lab's limits.
     HostConfig: {
       ...privilegeHostConfig(mode),
-      Tmpfs: { '/var/lib/docker': `rw,exec,dev,suid,size=${config.LAB_HOST_DOCKER_SIZE}` },
+      Tmpfs: { [LAB_HOST_PATHS.dockerData]: dockerDataTmpfs(config.LAB_HOST_DOCKER_SIZE) },
       NetworkMode: network,
     },
   });

@@ -20,7 +20,7 @@ import { loadConfig } from '../sandbox/src/config.ts';
 import { createDockerClient } from '../sandbox/src/docker.ts';
 import { LabManager } from '../sandbox/src/labs.ts';
 import { LAB_MANIFEST_DEFAULT } from '../contract/labspec.ts';
-import { loadManifest } from '../sandbox/src/server.ts';
+import { loadManifest } from '../sandbox/src/manifest.ts';
 import { ROOT } from './steps.ts';
 
 /** One instance name per checkout, apart from the server's and the verifier's. */

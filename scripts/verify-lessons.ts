@@ -15,7 +15,8 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../sandbox/src/config.ts';
 import { LAB_MANIFEST_DEFAULT } from '../contract/labspec.ts';
 import { createDockerClient, engineStatus } from '../sandbox/src/docker.ts';
-import { createRunner, loadManifest } from '../sandbox/src/server.ts';
+import { loadManifest } from '../sandbox/src/manifest.ts';
+import { createRunner } from '../sandbox/src/server.ts';
 import { formatReport, verifyLessons } from '../sandbox/src/tools/verifier.ts';
 import { ROOT, siteIsStale } from './steps.ts';
 

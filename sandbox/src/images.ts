@@ -37,7 +37,7 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { detectPrivilegeMode, privilegeHostConfig } from './docker.ts';
 import { execCollect, waitForEngine } from './labhost.ts';
-import { DEFAULT_SUITE, IMAGES, INNER_TAGS, LABELS, SUITES, type Suite } from './names.ts';
+import { DEFAULT_SUITE, IMAGES, INNER_TAGS, LABELS, LAB_HOST_PATHS, SUITES, dockerDataTmpfs, type Suite } from './names.ts';
 
 /** Build contexts and scripts: sandbox/images/{base,busybox,web,labhost}. */
 const IMAGES_DIR = fileURLToPath(new URL('../images/', import.meta.url));
@@ -311,7 +311,7 @@ async function prepareImageStore(docker: Docker, suite: Suite, outFile: string, 
     HostConfig: {
       ...privilegeHostConfig(mode),
       NetworkMode: 'none',
-      Tmpfs: { '/var/lib/docker': `rw,exec,dev,suid,size=${STORE_TMPFS_SIZE}` },
+      Tmpfs: { [LAB_HOST_PATHS.dockerData]: dockerDataTmpfs(STORE_TMPFS_SIZE) },
     },
   });
   try {

@@ -17,7 +17,7 @@ import { MACVLAN_ENV, labShape, type LabManifest, type LabSpec } from '../../con
 import { disableBridgeIpv6, labBridgeName } from './bridges.ts';
 import { LabError } from './errors.ts';
 import { execCollect, waitForEngine } from './labhost.ts';
-import { IMAGES, LABELS, LAB_HOST_PATHS, ROLES, labHostContainerName, labNetworkName } from './names.ts';
+import { IMAGES, LABELS, LAB_HOST_PATHS, ROLES, dockerDataTmpfs, labHostContainerName, labNetworkName } from './names.ts';
 import { WarmPool, type PoolStatus } from './pool.ts';
 import type { CheckStatus } from '../../contract/api.ts';
 import { LAB_ID_PATTERN, LabStore, type LabRecord } from './store.ts';
@@ -140,7 +140,7 @@ function labHostConfig(c: Config, mode: PrivilegeMode): NonNullable<ContainerCre
     // learner writes shares one (lab-entrypoint puts /root, /tmp, /etc/docker... there).
     ReadonlyRootfs: true,
     Tmpfs: {
-      [LAB_HOST_PATHS.dockerData]: `rw,exec,dev,suid,size=${c.LAB_HOST_DOCKER_SIZE}`,
+      [LAB_HOST_PATHS.dockerData]: dockerDataTmpfs(c.LAB_HOST_DOCKER_SIZE),
       [LAB_HOST_PATHS.files]: `rw,exec,nosuid,nodev,size=${c.LAB_HOST_FILES_SIZE}`,
       [LAB_HOST_PATHS.run]: `rw,exec,nosuid,nodev,mode=755,size=${RUN_TMPFS_SIZE}`,
     },

@@ -61,3 +61,11 @@ export const LAB_HOST_PATHS = {
   /** Runtime state of the lab host and its engine (sockets, /run/lab, network namespaces). */
   run: '/run',
 } as const;
+
+/**
+ * The tmpfs options for a lab host's /var/lib/docker (LAB_HOST_PATHS.dockerData): the inner
+ * engine's storage. overlay2 cannot sit on the container's own overlay, so it needs a tmpfs (or a
+ * volume); exec, dev and suid because inner containers run from it; sized, so a lab cannot fill
+ * the machine's memory through it.
+ */
+export const dockerDataTmpfs = (sizeBytes: number | string) => `rw,exec,dev,suid,size=${sizeBytes}`;

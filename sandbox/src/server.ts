@@ -8,19 +8,18 @@
  * process, which holds every learner's terminals. This module owns those boundaries and the
  * server's limits (timeouts, connection caps); it decides nothing about labs.
  */
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import { API_ERRORS, API_PREFIX } from '../../contract/api.ts';
-import { labManifestSchema, type LabManifest } from '../../contract/labspec.ts';
 import { CLOSE_CODES } from '../../contract/protocol.ts';
 import { normalizeAddress } from './clientaddress.ts';
 import { ownOrigins, type Config } from './config.ts';
 import { LabError } from './errors.ts';
 import { oneLine, parseUrl, quote, refuseSocket, sendError } from './http-io.ts';
 import { LabManager } from './labs.ts';
+import { loadManifest } from './manifest.ts';
 import { LabApi } from './routes.ts';
 import { applySecurityHeaders, securityHeaders } from './security-headers.ts';
 import { TerminalSockets } from './sockets.ts';
@@ -54,22 +53,6 @@ export interface Runner {
    * instance to adopt, unless `removeLabs` (then nothing of this instance is left). Idempotent.
    */
   close(opts?: { removeLabs?: boolean }): Promise<void>;
-}
-
-/** The build's lab manifest (LAB_MANIFEST); none, with a note in the log, before the first build. */
-export function loadManifest(file: string, log: (line: string) => void): LabManifest {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    log(`No ${file}: the site is not built, so no lesson has a lab. Run "npm run build".`);
-    return { lessons: {} };
-  }
-  const parsed = labManifestSchema.safeParse(JSON.parse(text));
-  if (!parsed.success) {
-    throw new Error(`${file} is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}. Rebuild the site with "npm run build".`);
-  }
-  return parsed.data;
 }
 
 export function createRunner(config: Config, docker: Docker, log: (line: string) => void): Runner {

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { bridgeIpv6Disabled, disableBridgeIpv6, labBridgeName } from '../src/bridges.ts';
 import { LAB_HOST_CAPABILITIES, privilegeHostConfig } from '../src/docker.ts';
-import { IMAGES, LABELS, LAB_HOST_PATHS, DEFAULT_SUITE } from '../src/names.ts';
+import { IMAGES, LABELS, LAB_HOST_PATHS, DEFAULT_SUITE, dockerDataTmpfs } from '../src/names.ts';
 import { docker, execIn, removeInstance, uniqueInstance } from './harness.ts';
 
 /**
@@ -40,7 +40,7 @@ describe('a lab host', () => {
         ...privilegeHostConfig('capabilities'),
         ...hostConfig,
         NetworkMode: 'none',
-        Tmpfs: { [LAB_HOST_PATHS.dockerData]: 'rw,exec,dev,suid,size=256m' },
+        Tmpfs: { [LAB_HOST_PATHS.dockerData]: dockerDataTmpfs('256m') },
       },
     });
     await container.start();
