@@ -3,7 +3,7 @@
  * added here rather than at build time because neither works without JavaScript. Run talks
  * to the lab panel only through LabPanelApi (contract/dom.ts).
  */
-import { LAB_PANEL_TAG, RUN_ATTRS, type LabPanelApi } from '../../contract/dom.ts';
+import { LAB_ATTRS, LAB_PANEL_TAG, RUN_ATTRS, type LabPanelApi } from '../../contract/dom.ts';
 
 /** How long "Copied" / "Sent" stays on a button before it reads as before. */
 const FEEDBACK_MS = 2000;
@@ -55,7 +55,7 @@ function flash(b: HTMLButtonElement, text: string) {
 }
 
 const panel = document.querySelector(LAB_PANEL_TAG) as (HTMLElement & Partial<LabPanelApi>) | null;
-const labHosts = panel?.dataset.hosts?.split(',').filter(Boolean) ?? [];
+const labHosts = panel?.getAttribute(LAB_ATTRS.hosts)?.split(',').filter(Boolean) ?? [];
 
 async function runBlock(pre: HTMLPreElement, b: HTMLButtonElement, host: string) {
   if (!panel || b.getAttribute('aria-busy') === 'true') return;

@@ -4,7 +4,7 @@
  * sockets) are imported from ./terminal/ui.ts only once a lab is actually wanted. Run buttons
  * reach it through LabPanelApi (contract/dom.ts).
  */
-import { LAB_PANEL_TAG, type LabPanelApi } from '../../contract/dom.ts';
+import { LAB_ATTRS as L, LAB_PANEL_TAG, sel, type LabPanelApi } from '../../contract/dom.ts';
 import { API_ERRORS, type CheckResult } from '../../contract/api.ts';
 import {
   createLab,
@@ -55,25 +55,25 @@ class LabPanel extends HTMLElement implements LabPanelApi {
   #codeInput!: HTMLInputElement;
 
   get hosts(): readonly string[] {
-    return (this.dataset.hosts ?? '').split(',').filter(Boolean);
+    return (this.getAttribute(L.hosts) ?? '').split(',').filter(Boolean);
   }
 
   get lesson(): string {
-    return this.dataset.lesson ?? '';
+    return this.getAttribute(L.lesson) ?? '';
   }
 
   connectedCallback() {
     // connectedCallback runs again if the element is moved in the DOM; wire it once.
     if (this.#wired) return;
     this.#wired = true;
-    const q = <T extends HTMLElement>(sel: string) => this.querySelector<T>(sel)!;
-    this.#startButton = q('[data-lab-start]');
-    this.#stopButton = q('[data-lab-stop]');
-    this.#statusEl = q('[data-lab-status]');
-    this.#tabs = q('[data-lab-tabs]');
-    this.#terminals = q('[data-lab-terminals]');
-    this.#codeForm = q('[data-lab-code]');
-    this.#codeInput = q('[data-lab-code-input]');
+    const q = <T extends HTMLElement>(attr: string) => this.querySelector<T>(sel(attr))!;
+    this.#startButton = q(L.start);
+    this.#stopButton = q(L.stop);
+    this.#statusEl = q(L.status);
+    this.#tabs = q(L.tabs);
+    this.#terminals = q(L.terminals);
+    this.#codeForm = q(L.code);
+    this.#codeInput = q(L.codeInput);
 
     this.#startButton.addEventListener('click', () => {
       if (this.#busy) return;
