@@ -71,8 +71,6 @@ export const EXERCISE_TAG = 'lesson-exercise';
 export const EXERCISE_ATTRS = {
   /** On the element: the exercise id (unique across the course; progress is stored under it). */
   id: 'data-exercise-id',
-  /** On the element: the lab host its check runs on. */
-  host: 'data-exercise-host',
   /** On the element: the slug of the lesson it belongs to. */
   lesson: 'data-exercise-lesson',
   /** On the element: the status of the last check in this page (a CHECK_STATUS value). */

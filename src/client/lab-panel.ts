@@ -261,14 +261,12 @@ class LabPanel extends HTMLElement implements LabPanelApi {
     this.#startButton.hidden = running || !this.#codeForm.hidden;
     this.#stopButton.hidden = !running;
     if (!this.#busy) this.#startButton.textContent = this.#idleLabel;
-    this.dataset.running = String(running);
   }
 
   /** aria-disabled rather than disabled: a disabled button drops keyboard focus. */
   #setBusy(busy: boolean, label?: string) {
     this.#busy = busy;
-    // Not aria-busy: screen readers would hold back the status line's updates while busy.
-    this.toggleAttribute('data-busy', busy);
+    // Not aria-busy on the panel: screen readers would hold back the status line's updates while busy.
     for (const b of [this.#startButton, this.#stopButton]) b.setAttribute('aria-disabled', String(busy));
     this.#startButton.textContent = busy && label ? label : this.#idleLabel;
     if (busy && label && !this.#stopButton.hidden) this.#stopButton.textContent = label;
