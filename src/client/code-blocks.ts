@@ -37,11 +37,13 @@ async function copy(text: string): Promise<void> {
   if (!ok) throw new Error('copy refused');
 }
 
+/** A toolbar button; `data-label` keeps its label for when a flash or "Running…" is over. */
 function button(label: string, className: string, ariaLabel?: string): HTMLButtonElement {
   const b = document.createElement('button');
   b.type = 'button';
   b.className = `code-button ${className}`;
   b.textContent = label;
+  b.dataset.label = label;
   if (ariaLabel) b.setAttribute('aria-label', ariaLabel);
   return b;
 }
@@ -68,8 +70,7 @@ async function runBlock(pre: HTMLPreElement, b: HTMLButtonElement, host: string)
   b.textContent = 'Running…';
   try {
     await (panel as HTMLElement & LabPanelApi).run(lines, host);
-    b.textContent = b.dataset.label ?? 'Run';
-    flash(b, 'Sent');
+    flash(b, 'Sent'); // and back to its label after a moment
     say(`Sent to ${host}'s terminal.`);
   } catch {
     // The panel's status already says what went wrong, in words; the button just resets.
@@ -94,14 +95,12 @@ for (const pre of document.querySelectorAll<HTMLPreElement>('.prose pre')) {
     hostLabel.textContent = host;
     hostLabel.title = `Runs on lab host ${host}`;
     const run = button('Run', 'code-run', `Run on ${host}`);
-    run.dataset.label = 'Run';
     run.dataset.host = host;
     run.addEventListener('click', () => void runBlock(pre, run, host));
     bar.append(hostLabel, run);
   }
 
   const copyButton = button('Copy', 'code-copy', 'Copy code');
-  copyButton.dataset.label = 'Copy';
   copyButton.addEventListener('click', async () => {
     try {
       await copy(codeText(pre));
