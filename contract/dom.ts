@@ -8,6 +8,34 @@ import type { CheckResult } from './api.ts';
 /** The lab panel custom element. */
 export const LAB_PANEL_TAG = 'lab-panel';
 
+/**
+ * The lab panel's parts: src/layouts/parts/LabPanel.astro renders them, src/client/lab-panel.ts
+ * finds them and src/client/terminal/ fills the tab strip and the terminals. The attributes on
+ * each host's tab and panel are not here but in src/client/terminal/host-view.ts, the one module
+ * that writes them: importing this module there would make the lazily loaded terminal code share
+ * a chunk with the page, which costs every lesson page a preload list before Start lab.
+ */
+export const LAB_ATTRS = {
+  /** On the element: the slug of the lesson whose lab it starts. */
+  lesson: 'data-lesson',
+  /** On the element: the lab's hosts, comma-separated, in the author's order (Run buttons read it too). */
+  hosts: 'data-hosts',
+  /** The Start lab button. */
+  start: 'data-lab-start',
+  /** The Stop lab button. */
+  stop: 'data-lab-stop',
+  /** The status line (role=status); its `data-tone` is `info` or `error`. */
+  status: 'data-lab-status',
+  /** The access-code form, shown when the runner asks for a code. */
+  code: 'data-lab-code',
+  /** Its password field. */
+  codeInput: 'data-lab-code-input',
+  /** The tab strip (role=tablist), hidden until a lab is running: one tab per host. */
+  tabs: 'data-lab-tabs',
+  /** Where each host's terminal panel (role=tabpanel) goes. */
+  terminals: 'data-lab-terminals',
+} as const;
+
 /** Attributes the Shiki transformer writes on a runnable `<pre>`. */
 export const RUN_ATTRS = {
   /** Present on ```` ```sh run ```` blocks. */
@@ -43,8 +71,6 @@ export const EXERCISE_TAG = 'lesson-exercise';
 export const EXERCISE_ATTRS = {
   /** On the element: the exercise id (unique across the course; progress is stored under it). */
   id: 'data-exercise-id',
-  /** On the element: the lab host its check runs on. */
-  host: 'data-exercise-host',
   /** On the element: the slug of the lesson it belongs to. */
   lesson: 'data-exercise-lesson',
   /** On the element: the status of the last check in this page (a CHECK_STATUS value). */

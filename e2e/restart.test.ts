@@ -12,7 +12,7 @@ import { startRunner, type RunningRunner } from '../sandbox/test/harness.ts';
 const SLUG = '05-user-defined-bridges';
 const LESSON = `/lessons/${SLUG}/`;
 const TERMINAL = '[role=tabpanel][data-host=host1] .xterm-rows';
-/** The issue's bar: back in the same lab within this long after the runner listens again. */
+/** The bar for a restart: back in the same lab within this long after the runner listens again. */
 const RECONNECT_LIMIT_MS = 10_000;
 /** Starting a cold lab on a loaded 2-CPU machine. */
 const LAB_START_MS = 60_000;

@@ -3,7 +3,7 @@
  * added here rather than at build time because neither works without JavaScript. Run talks
  * to the lab panel only through LabPanelApi (contract/dom.ts).
  */
-import { LAB_PANEL_TAG, RUN_ATTRS, type LabPanelApi } from '../../contract/dom.ts';
+import { LAB_ATTRS, LAB_PANEL_TAG, RUN_ATTRS, type LabPanelApi } from '../../contract/dom.ts';
 
 /** How long "Copied" / "Sent" stays on a button before it reads as before. */
 const FEEDBACK_MS = 2000;
@@ -37,11 +37,13 @@ async function copy(text: string): Promise<void> {
   if (!ok) throw new Error('copy refused');
 }
 
+/** A toolbar button; `data-label` keeps its label for when a flash or "Running…" is over. */
 function button(label: string, className: string, ariaLabel?: string): HTMLButtonElement {
   const b = document.createElement('button');
   b.type = 'button';
   b.className = `code-button ${className}`;
   b.textContent = label;
+  b.dataset.label = label;
   if (ariaLabel) b.setAttribute('aria-label', ariaLabel);
   return b;
 }
@@ -55,7 +57,7 @@ function flash(b: HTMLButtonElement, text: string) {
 }
 
 const panel = document.querySelector(LAB_PANEL_TAG) as (HTMLElement & Partial<LabPanelApi>) | null;
-const labHosts = panel?.dataset.hosts?.split(',').filter(Boolean) ?? [];
+const labHosts = panel?.getAttribute(LAB_ATTRS.hosts)?.split(',').filter(Boolean) ?? [];
 
 async function runBlock(pre: HTMLPreElement, b: HTMLButtonElement, host: string) {
   if (!panel || b.getAttribute('aria-busy') === 'true') return;
@@ -68,8 +70,7 @@ async function runBlock(pre: HTMLPreElement, b: HTMLButtonElement, host: string)
   b.textContent = 'Running…';
   try {
     await (panel as HTMLElement & LabPanelApi).run(lines, host);
-    b.textContent = b.dataset.label ?? 'Run';
-    flash(b, 'Sent');
+    flash(b, 'Sent'); // and back to its label after a moment
     say(`Sent to ${host}'s terminal.`);
   } catch {
     // The panel's status already says what went wrong, in words; the button just resets.
@@ -94,14 +95,12 @@ for (const pre of document.querySelectorAll<HTMLPreElement>('.prose pre')) {
     hostLabel.textContent = host;
     hostLabel.title = `Runs on lab host ${host}`;
     const run = button('Run', 'code-run', `Run on ${host}`);
-    run.dataset.label = 'Run';
     run.dataset.host = host;
     run.addEventListener('click', () => void runBlock(pre, run, host));
     bar.append(hostLabel, run);
   }
 
   const copyButton = button('Copy', 'code-copy', 'Copy code');
-  copyButton.dataset.label = 'Copy';
   copyButton.addEventListener('click', async () => {
     try {
       await copy(codeText(pre));

@@ -4,7 +4,7 @@
  * sockets) are imported from ./terminal/ui.ts only once a lab is actually wanted. Run buttons
  * reach it through LabPanelApi (contract/dom.ts).
  */
-import { LAB_PANEL_TAG, type LabPanelApi } from '../../contract/dom.ts';
+import { LAB_ATTRS as L, LAB_PANEL_TAG, sel, type LabPanelApi } from '../../contract/dom.ts';
 import { API_ERRORS, type CheckResult } from '../../contract/api.ts';
 import {
   createLab,
@@ -35,7 +35,15 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
   });
 }
 
+/** What the Start button says at first and after Stop lab, and once a lab went away. */
+const START_LABEL = 'Start lab';
+const START_AGAIN_LABEL = 'Start a new lab';
+
 const NO_LAB_TO_CHECK = 'Start the lab and do the task first: the check looks at what you did in your lab.';
+
+/** The terminals (and xterm): fetched only when a lab is wanted, never for reading a lesson. */
+const loadTerminals = () => import('./terminal/ui.ts');
+type Terminals = Awaited<ReturnType<typeof loadTerminals>>;
 
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
@@ -43,8 +51,8 @@ class LabPanel extends HTMLElement implements LabPanelApi {
   #view: LabView | undefined;
   #starting: Promise<LabView> | undefined;
   #busy = false;
-  /** What the Start button says when nothing is happening ("Start lab", "Start a new lab"). */
-  #idleLabel = 'Start lab';
+  /** What the Start button says when nothing is happening (START_LABEL or START_AGAIN_LABEL). */
+  #idleLabel = START_LABEL;
   #startButton!: HTMLButtonElement;
   #wired = false;
   #stopButton!: HTMLButtonElement;
@@ -55,32 +63,28 @@ class LabPanel extends HTMLElement implements LabPanelApi {
   #codeInput!: HTMLInputElement;
 
   get hosts(): readonly string[] {
-    return (this.dataset.hosts ?? '').split(',').filter(Boolean);
+    return (this.getAttribute(L.hosts) ?? '').split(',').filter(Boolean);
   }
 
   get lesson(): string {
-    return this.dataset.lesson ?? '';
+    return this.getAttribute(L.lesson) ?? '';
   }
 
   connectedCallback() {
     // connectedCallback runs again if the element is moved in the DOM; wire it once.
     if (this.#wired) return;
     this.#wired = true;
-    const q = <T extends HTMLElement>(sel: string) => this.querySelector<T>(sel)!;
-    this.#startButton = q('[data-lab-start]');
-    this.#stopButton = q('[data-lab-stop]');
-    this.#statusEl = q('[data-lab-status]');
-    this.#tabs = q('[data-lab-tabs]');
-    this.#terminals = q('[data-lab-terminals]');
-    this.#codeForm = q('[data-lab-code]');
-    this.#codeInput = q('[data-lab-code-input]');
+    const q = <T extends HTMLElement>(attr: string) => this.querySelector<T>(sel(attr))!;
+    this.#startButton = q(L.start);
+    this.#stopButton = q(L.stop);
+    this.#statusEl = q(L.status);
+    this.#tabs = q(L.tabs);
+    this.#terminals = q(L.terminals);
+    this.#codeForm = q(L.code);
+    this.#codeInput = q(L.codeInput);
 
     this.#startButton.addEventListener('click', () => {
-      if (this.#busy) return;
-      this.start().then(
-        (view) => view.focus(),
-        () => {}, // the status line already says what happened
-      );
+      if (!this.#busy) this.#startAndFocus();
     });
     this.#stopButton.addEventListener('click', () => void this.stop());
     this.#codeForm.addEventListener('submit', (e) => {
@@ -91,10 +95,7 @@ class LabPanel extends HTMLElement implements LabPanelApi {
       this.#codeInput.value = '';
       this.#showCodeForm(false);
       this.#startButton.focus();
-      this.start().then(
-        (view) => view.focus(),
-        () => {}, // the status line (and the form, if the code was wrong) say what happened
-      );
+      this.#startAndFocus();
     });
 
     // A reload of this lesson picks its lab up again (after asking the runner it still exists).
@@ -126,7 +127,7 @@ class LabPanel extends HTMLElement implements LabPanelApi {
       this.#status('Could not reach the lab server to stop the lab; it will be removed on its own when it expires.', 'error');
     }
     this.#setBusy(false);
-    this.#showRunning(false, 'Start lab');
+    this.#showRunning(false, START_LABEL);
     this.#startButton.focus();
   }
 
@@ -162,7 +163,7 @@ class LabPanel extends HTMLElement implements LabPanelApi {
     try {
       return await checkExercise(view.lab, exerciseId);
     } catch (e) {
-      if (e instanceof LabApiError && e.code === 'lab_not_found' && this.#view === view) {
+      if (e instanceof LabApiError && e.code === API_ERRORS.labNotFound.code && this.#view === view) {
         view.dispose();
         this.#onGone();
       }
@@ -171,6 +172,14 @@ class LabPanel extends HTMLElement implements LabPanelApi {
   }
 
   // ------------------------------------------------------------ internals
+
+  /** Start lab, by button or access-code form: the learner is at the keyboard, so into the shell. */
+  #startAndFocus() {
+    this.start().then(
+      (view) => view.focus(),
+      () => {}, // the status line (and the form, if the code was wrong) say what happened
+    );
+  }
 
   /**
    * Reuse this tab's lab for this lesson if the runner still has it, else create one.
@@ -181,7 +190,7 @@ class LabPanel extends HTMLElement implements LabPanelApi {
     this.#setBusy(true, resumeOnly ? 'Reconnecting…' : 'Starting…');
     // Fetch the terminal code while the runner creates the lab; neither waits for the other.
     // Not on page load, though: the remembered lab may be gone, and then no xterm is needed.
-    const early = resumeOnly ? undefined : import('./terminal/ui.ts');
+    const early = resumeOnly ? undefined : loadTerminals();
     early?.catch(() => {}); // reported by #mount, if we get that far
     try {
       let lab: Lab | undefined;
@@ -191,7 +200,7 @@ class LabPanel extends HTMLElement implements LabPanelApi {
         if (await labExists(saved)) lab = saved;
         else if (resumeOnly) {
           rememberLab(undefined);
-          this.#idleLabel = 'Start a new lab';
+          this.#idleLabel = START_AGAIN_LABEL;
           throw new Error(MESSAGES.gone);
         }
       } else if (saved) {
@@ -203,7 +212,7 @@ class LabPanel extends HTMLElement implements LabPanelApi {
         this.#status(`Starting your lab (${this.hosts.join(', ')})… this takes a few seconds.`);
         lab = await createLab(this.lesson);
       }
-      return await this.#mount(lab, early ?? import('./terminal/ui.ts'));
+      return await this.#mount(lab, early ?? loadTerminals());
     } catch (e) {
       // Asking for the code is not an error; a wrong code is.
       this.#status(errorText(e), needsAccessCode(e) && e.code === API_ERRORS.accessCodeRequired.code ? 'info' : 'error');
@@ -215,9 +224,9 @@ class LabPanel extends HTMLElement implements LabPanelApi {
     }
   }
 
-  async #mount(lab: Lab, ui: Promise<typeof import('./terminal/ui.ts')>): Promise<LabView> {
+  async #mount(lab: Lab, ui: Promise<Terminals>): Promise<LabView> {
     rememberLab(lab);
-    let mountLab: (typeof import('./terminal/ui.ts'))['mountLab'];
+    let mountLab: Terminals['mountLab'];
     try {
       ({ mountLab } = await ui);
     } catch {
@@ -245,7 +254,7 @@ class LabPanel extends HTMLElement implements LabPanelApi {
     this.#view = undefined;
     rememberLab(undefined);
     this.#status(`${reason} Start a new lab to continue; you will need to repeat earlier steps.`, 'error');
-    this.#showRunning(false, 'Start a new lab');
+    this.#showRunning(false, START_AGAIN_LABEL);
   }
 
   /** The access-code form replaces the Start button until a code is submitted. */
@@ -261,14 +270,12 @@ class LabPanel extends HTMLElement implements LabPanelApi {
     this.#startButton.hidden = running || !this.#codeForm.hidden;
     this.#stopButton.hidden = !running;
     if (!this.#busy) this.#startButton.textContent = this.#idleLabel;
-    this.dataset.running = String(running);
   }
 
   /** aria-disabled rather than disabled: a disabled button drops keyboard focus. */
   #setBusy(busy: boolean, label?: string) {
     this.#busy = busy;
-    // Not aria-busy: screen readers would hold back the status line's updates while busy.
-    this.toggleAttribute('data-busy', busy);
+    // Not aria-busy on the panel: screen readers would hold back the status line's updates while busy.
     for (const b of [this.#startButton, this.#stopButton]) b.setAttribute('aria-disabled', String(busy));
     this.#startButton.textContent = busy && label ? label : this.#idleLabel;
     if (busy && label && !this.#stopButton.hidden) this.#stopButton.textContent = label;

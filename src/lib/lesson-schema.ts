@@ -18,5 +18,3 @@ export const lessonFrontmatterSchema = z
     lab: labSpecSchema.optional(),
   })
   .strict();
-
-export type LessonFrontmatter = z.infer<typeof lessonFrontmatterSchema>;

@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { mdxToJs, type MdastPluginDefinition } from 'satteri';
 import type { Code } from 'mdast';
 import { CHECK_TIMEOUT_SECONDS, exerciseAttrsSchema, lessonStepsSchema, type Exercise, type LessonSteps, type RunBlock } from '../../contract/labspec.ts';
-import { parseRunMeta } from './run-meta.ts';
+import { parseRunMeta, type RunMeta } from './run-meta.ts';
 
 /** The authoring components this plugin knows; LessonLayout passes them to every lesson. */
 export const EXERCISE_COMPONENTS = { exercise: 'Exercise', hint: 'Hint', solution: 'Solution' } as const;
@@ -131,46 +131,92 @@ interface OpenExercise {
 
 /** Walk the tree in reading order; mutate it through `ctx`; return the steps or throw a LessonError. */
 export function collectSteps(root: Node, where: Where, ctx: Ctx): LessonSteps {
-  const exercises: Exercise[] = [];
-  const blocks: RunBlock[] = [];
-  const fail = (node: Node, message: string): never => {
-    throw new LessonError(`${where.file}:${node.position?.start.line ?? '?'}: ${message}`);
-  };
-  const firstHost = () => where.hosts[0] ?? fail(root, 'this lesson has runnable blocks or exercises but no `lab:` in its frontmatter; add one (for example `lab: { hosts: [host1] }`).');
+  const collector = new StepCollector(root, where, ctx);
+  collector.walk(root, undefined, false);
+  return { exercises: collector.exercises, blocks: collector.blocks };
+}
 
-  const visitCode = (node: Code, exercise: OpenExercise | undefined, inSolution: boolean) => {
-    let meta;
+/** The parts of an exercise other than its check, each with the slot it goes into. */
+const EXERCISE_PARTS = [
+  ['hint', EXERCISE_SLOTS.hint],
+  ['solution', EXERCISE_SLOTS.solution],
+] as const;
+
+/**
+ * One lesson's walk: what it has found so far, and one method per kind of node it handles.
+ * It only reads and validates; every change to the page goes through `ctx`.
+ */
+class StepCollector {
+  readonly exercises: Exercise[] = [];
+  readonly blocks: RunBlock[] = [];
+  readonly #root: Node;
+  readonly #where: Where;
+  readonly #ctx: Ctx;
+
+  constructor(root: Node, where: Where, ctx: Ctx) {
+    this.#root = root;
+    this.#where = where;
+    this.#ctx = ctx;
+  }
+
+  /**
+   * Visit `node` and its descendants. `exercise`: the exercise it sits in; `inSolution`: within
+   * that exercise's <Solution>; `direct`: a child of the exercise element itself (where checks,
+   * hints and solutions go).
+   */
+  walk(node: Node, exercise: OpenExercise | undefined, inSolution: boolean, direct = false): void {
+    if (node.type === 'code') return this.#code(node, exercise, inSolution, direct);
+    if (isJsx(node, EXERCISE_COMPONENTS.exercise)) return this.#exercise(node, exercise);
+    for (const [key, slot] of EXERCISE_PARTS) {
+      if (isJsx(node, EXERCISE_COMPONENTS[key])) return this.#part(node, key, slot, exercise, direct);
+    }
+    for (const child of node.children ?? []) this.walk(child, exercise, inSolution);
+  }
+
+  #code(node: Node, exercise: OpenExercise | undefined, inSolution: boolean, direct: boolean): void {
+    if (exercise && !inSolution && !direct && parseRunMetaSafe(node).check) {
+      return this.#fail(node, `a \`\`\`sh check block belongs directly inside <Exercise id="${exercise.attrs.id}">, not nested in other elements.`);
+    }
+    const code = node as unknown as Code;
+    let meta: RunMeta;
     try {
-      meta = parseRunMeta(node.meta ?? undefined, node.lang ?? '');
+      meta = parseRunMeta(code.meta ?? undefined, code.lang ?? '');
     } catch (e) {
-      return fail(node, (e as Error).message);
+      return this.#fail(code, (e as Error).message);
     }
-    if (meta.check) {
-      if (!exercise || inSolution) return fail(node, 'a ```sh check block belongs directly inside an <Exercise>, outside its <Solution>.');
-      if (exercise.check !== undefined) return fail(node, `<Exercise id="${exercise.attrs.id}"> has more than one check block; put the whole check in one.`);
-      const check = node.value.trim();
-      if (!check) return fail(node, `<Exercise id="${exercise.attrs.id}"> has an empty check block.`);
-      const task = exercise.taskText;
-      const fixed = [...check.matchAll(IPV4)].map((m) => m[0]).filter((ip) => !task.includes(ip));
-      if (fixed.length > 0) {
-        return fail(node, `the check of <Exercise id="${exercise.attrs.id}"> uses the address ${fixed[0]}, which the task doesn't ask for; find it by name or with docker inspect instead, since addresses differ from lab to lab.`);
-      }
-      exercise.check = check;
-      ctx.removeNode(node as never);
-      return;
+    if (meta.check) return this.#check(code, exercise, inSolution);
+    if (meta.run) this.#runBlock(code, meta, exercise, inSolution);
+  }
+
+  /** An exercise's check: kept for the manifest, taken off the page. */
+  #check(node: Code, exercise: OpenExercise | undefined, inSolution: boolean): void {
+    if (!exercise || inSolution) return this.#fail(node, 'a ```sh check block belongs directly inside an <Exercise>, outside its <Solution>.');
+    if (exercise.check !== undefined) return this.#fail(node, `<Exercise id="${exercise.attrs.id}"> has more than one check block; put the whole check in one.`);
+    const check = node.value.trim();
+    if (!check) return this.#fail(node, `<Exercise id="${exercise.attrs.id}"> has an empty check block.`);
+    const task = exercise.taskText;
+    const fixed = [...check.matchAll(IPV4)].map((m) => m[0]).filter((ip) => !task.includes(ip));
+    if (fixed.length > 0) {
+      return this.#fail(node, `the check of <Exercise id="${exercise.attrs.id}"> uses the address ${fixed[0]}, which the task doesn't ask for; find it by name or with docker inspect instead, since addresses differ from lab to lab.`);
     }
-    if (!meta.run) return;
-    const host = meta.host ?? (inSolution && exercise ? exercise.attrs.host : firstHost());
-    if (!where.hosts.includes(host)) {
-      return fail(node, where.hosts.length === 0
+    exercise.check = check;
+    this.#ctx.removeNode(node as never);
+  }
+
+  /** A ```sh run block: its host resolved and checked, then listed for the manifest. */
+  #runBlock(node: Code, meta: RunMeta, exercise: OpenExercise | undefined, inSolution: boolean): void {
+    const hosts = this.#where.hosts;
+    const host = meta.host ?? (inSolution && exercise ? exercise.attrs.host : this.#firstHost());
+    if (!hosts.includes(host)) {
+      return this.#fail(node, hosts.length === 0
         ? 'this lesson has run blocks but no `lab:` in its frontmatter; add one (for example `lab: { hosts: [host1] }`).'
-        : `a run block is for host "${host}", but the lesson's lab only has ${where.hosts.join(', ')}.`);
+        : `a run block is for host "${host}", but the lesson's lab only has ${hosts.join(', ')}.`);
     }
-    if (!node.value.trim()) return fail(node, 'a run block is empty.');
+    if (!node.value.trim()) return this.#fail(node, 'a run block is empty.');
     // A solution block without host= runs where its exercise's check runs; the Run button
     // needs that written on the block, since the Shiki transformer sees one block at a time.
-    if (!meta.host && host !== where.hosts[0]) ctx.setProperty(node as never, 'meta' as never, `${node.meta ?? ''} host=${host}`.trim() as never);
-    blocks.push({
+    if (!meta.host && host !== hosts[0]) this.#ctx.setProperty(node as never, 'meta' as never, `${node.meta ?? ''} host=${host}`.trim() as never);
+    this.blocks.push({
       host,
       code: node.value,
       expect: meta.fails ? 'failure' : 'success',
@@ -178,23 +224,37 @@ export function collectSteps(root: Node, where: Where, ctx: Ctx): LessonSteps {
       line: node.position?.start.line ?? 0,
     });
     if (inSolution && exercise) exercise.solutionBlocks++;
-  };
+  }
 
-  const openExercise = (node: JsxElement): OpenExercise => {
+  #exercise(node: JsxElement, outer: OpenExercise | undefined): void {
+    if (outer) return this.#fail(node, `<Exercise> inside <Exercise id="${outer.attrs.id}">; exercises can't be nested.`);
+    const ex = this.#openExercise(node);
+    // The task is everything but the parts the plugin handles, read before any is removed.
+    ex.taskText = (node.children ?? [])
+      .filter((c) => c.type !== 'code' && !isJsx(c, EXERCISE_COMPONENTS.solution))
+      .map((c) => this.#ctx.textContent(c as never))
+      .join('\n');
+    for (const child of node.children ?? []) this.walk(child, ex, false, true);
+    this.#closeExercise(node, ex);
+  }
+
+  /** Read and validate an <Exercise>'s attributes; its check host defaults to the lab's first host. */
+  #openExercise(node: JsxElement): OpenExercise {
     const raw: Record<string, unknown> = {};
     for (const attr of node.attributes) {
-      if (attr.type !== 'mdxJsxAttribute' || !attr.name) return fail(node, '<Exercise> takes plain attributes only (id, title, host, timeout), no {...spread}.');
-      if (typeof attr.value !== 'string') return fail(node, `<Exercise> attribute ${attr.name} must be a quoted string, like ${attr.name}="..."`);
+      if (attr.type !== 'mdxJsxAttribute' || !attr.name) return this.#fail(node, '<Exercise> takes plain attributes only (id, title, host, timeout), no {...spread}.');
+      if (typeof attr.value !== 'string') return this.#fail(node, `<Exercise> attribute ${attr.name} must be a quoted string, like ${attr.name}="..."`);
       raw[attr.name] = attr.value;
     }
     const parsed = exerciseAttrsSchema.safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
       const field = issue.path.join('.') || (issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : 'attributes');
-      return fail(node, `<Exercise${raw.id ? ` id="${String(raw.id)}"` : ''}> attribute ${field}: ${issue.message}.`);
+      return this.#fail(node, `<Exercise${raw.id ? ` id="${String(raw.id)}"` : ''}> attribute ${field}: ${issue.message}.`);
     }
-    const host = parsed.data.host ?? firstHost();
-    if (!where.hosts.includes(host)) return fail(node, `<Exercise id="${parsed.data.id}"> runs its check on "${host}", but the lesson's lab only has ${where.hosts.join(', ')}.`);
+    const hosts = this.#where.hosts;
+    const host = parsed.data.host ?? this.#firstHost();
+    if (!hosts.includes(host)) return this.#fail(node, `<Exercise id="${parsed.data.id}"> runs its check on "${host}", but the lesson's lab only has ${hosts.join(', ')}.`);
     return {
       attrs: { id: parsed.data.id, title: parsed.data.title, host, timeoutSeconds: parsed.data.timeout ?? CHECK_TIMEOUT_SECONDS.default },
       line: node.position?.start.line ?? 0,
@@ -203,56 +263,41 @@ export function collectSteps(root: Node, where: Where, ctx: Ctx): LessonSteps {
       solutionBlocks: 0,
       taskText: '',
     };
-  };
+  }
 
-  const closeExercise = (node: JsxElement, ex: OpenExercise) => {
+  /** Check that the exercise has everything, give the component its resolved attributes, list it. */
+  #closeExercise(node: JsxElement, ex: OpenExercise): void {
     const name = `<Exercise id="${ex.attrs.id}">`;
-    if (ex.check === undefined) fail(node, `${name} has no check; add a \`\`\`sh check block whose exit status 0 means the exercise is done.`);
-    if (ex.hints !== 1) fail(node, `${name} needs exactly one <Hint>, shown when a check fails; it has ${ex.hints}.`);
-    if (ex.solutions !== 1) fail(node, `${name} needs exactly one <Solution>; it has ${ex.solutions}.`);
-    if (ex.solutionBlocks === 0) fail(node, `${name}'s <Solution> has no \`\`\`sh run block; the solution must be something the learner can run.`);
-    if (exercises.some((e) => e.id === ex.attrs.id)) fail(node, `${name} appears twice in this lesson; give each exercise its own id.`);
+    if (ex.check === undefined) this.#fail(node, `${name} has no check; add a \`\`\`sh check block whose exit status 0 means the exercise is done.`);
+    if (ex.hints !== 1) this.#fail(node, `${name} needs exactly one <Hint>, shown when a check fails; it has ${ex.hints}.`);
+    if (ex.solutions !== 1) this.#fail(node, `${name} needs exactly one <Solution>; it has ${ex.solutions}.`);
+    if (ex.solutionBlocks === 0) this.#fail(node, `${name}'s <Solution> has no \`\`\`sh run block; the solution must be something the learner can run.`);
+    if (this.exercises.some((e) => e.id === ex.attrs.id)) this.#fail(node, `${name} appears twice in this lesson; give each exercise its own id.`);
     // The component gets the resolved host: it shows where the check runs.
-    setAttributes(ctx, node, [
+    setAttributes(this.#ctx, node, [
       { type: 'mdxJsxAttribute', name: 'id', value: ex.attrs.id },
       { type: 'mdxJsxAttribute', name: 'title', value: ex.attrs.title },
       { type: 'mdxJsxAttribute', name: 'host', value: ex.attrs.host },
     ]);
-    exercises.push({ ...ex.attrs, check: ex.check!, line: ex.line });
-  };
+    this.exercises.push({ ...ex.attrs, check: ex.check!, line: ex.line });
+  }
 
-  /** `direct`: `node` is a child of the exercise element itself (where checks, hints and solutions go). */
-  const walk = (node: Node, exercise: OpenExercise | undefined, inSolution: boolean, direct = false): void => {
-    if (node.type === 'code') {
-      if (exercise && !inSolution && !direct && parseRunMetaSafe(node).check) {
-        return fail(node, `a \`\`\`sh check block belongs directly inside <Exercise id="${exercise.attrs.id}">, not nested in other elements.`);
-      }
-      return visitCode(node as unknown as Code, exercise, inSolution);
-    }
-    if (isJsx(node, EXERCISE_COMPONENTS.exercise)) {
-      if (exercise) return fail(node, `<Exercise> inside <Exercise id="${exercise.attrs.id}">; exercises can't be nested.`);
-      const ex = openExercise(node);
-      // The task is everything but the parts the plugin handles, read before any is removed.
-      ex.taskText = (node.children ?? [])
-        .filter((c) => c.type !== 'code' && !isJsx(c, EXERCISE_COMPONENTS.solution))
-        .map((c) => ctx.textContent(c as never))
-        .join('\n');
-      for (const child of node.children ?? []) walk(child, ex, false, true);
-      return closeExercise(node, ex);
-    }
-    for (const [key, slot] of [['hint', EXERCISE_SLOTS.hint], ['solution', EXERCISE_SLOTS.solution]] as const) {
-      const name = EXERCISE_COMPONENTS[key];
-      if (!isJsx(node, name)) continue;
-      if (!exercise || !direct) return fail(node, `<${name}> belongs directly inside an <Exercise>.`);
-      if (key === 'hint') exercise.hints++;
-      else exercise.solutions++;
-      setAttributes(ctx, node as JsxElement, [...(node as JsxElement).attributes, { type: 'mdxJsxAttribute', name: 'slot', value: slot }]);
-      for (const child of node.children ?? []) walk(child, exercise, key === 'solution');
-      return;
-    }
-    for (const child of node.children ?? []) walk(child, exercise, inSolution);
-  };
+  /** A <Hint> or <Solution>: counted, put in its slot of Exercise.astro, its content walked. */
+  #part(node: JsxElement, key: 'hint' | 'solution', slot: string, exercise: OpenExercise | undefined, direct: boolean): void {
+    const name = EXERCISE_COMPONENTS[key];
+    if (!exercise || !direct) return this.#fail(node, `<${name}> belongs directly inside an <Exercise>.`);
+    if (key === 'hint') exercise.hints++;
+    else exercise.solutions++;
+    setAttributes(this.#ctx, node, [...node.attributes, { type: 'mdxJsxAttribute', name: 'slot', value: slot }]);
+    for (const child of node.children ?? []) this.walk(child, exercise, key === 'solution');
+  }
 
-  walk(root, undefined, false);
-  return { exercises, blocks };
+  /** Run blocks and exercises without host= use the lab's first host; a lesson without a lab has none. */
+  #firstHost(): string {
+    return this.#where.hosts[0] ?? this.#fail(this.#root, 'this lesson has runnable blocks or exercises but no `lab:` in its frontmatter; add one (for example `lab: { hosts: [host1] }`).');
+  }
+
+  #fail(node: Node, message: string): never {
+    throw new LessonError(`${this.#where.file}:${node.position?.start.line ?? '?'}: ${message}`);
+  }
 }

@@ -1,0 +1,54 @@
+/**
+ * The lab panel's status line while a lab is running: one sentence for all hosts' shells
+ * (the worst news first). A pure function of the hosts' states, so it touches no DOM and no
+ * xterm; the panel (src/client/lab-panel.ts) shows the sentence, ui.ts decides when.
+ */
+import type { ConnectionState } from './session.ts';
+
+/** What the summary needs to know of one host's shell. */
+export interface HostStatus {
+  readonly host: string;
+  readonly state: ConnectionState;
+  /** The last error sentence for this host (from the runner or the connection), if any. */
+  readonly message: string | undefined;
+}
+
+export interface StatusLine {
+  text: string;
+  tone: 'info' | 'error';
+}
+
+/**
+ * The sentence for the hosts' states, in `hosts` order: a lost connection, else an error
+ * message, else who is still connecting or reconnecting, else that the lab is ready and how
+ * long it lasts unattended.
+ */
+export function labStatus(hosts: readonly HostStatus[], idleTimeoutSeconds: number): StatusLine {
+  const failed = hosts.find((v) => v.state === 'failed');
+  if (failed) return { text: failed.message ?? `Lost the connection to ${failed.host}.`, tone: 'error' };
+  const errored = hosts.find((v) => v.message && v.state !== 'ready');
+  if (errored?.message) return { text: `${errored.host}: ${errored.message}`, tone: 'error' };
+  const waiting = hosts.filter((v) => v.state !== 'ready');
+  if (waiting.length === 0) {
+    const names = hosts.map((v) => v.host);
+    return { text: `Lab running: ${names.join(', ')} ${names.length === 1 ? 'is' : 'are'} ready.${expiryNote(idleTimeoutSeconds)}`, tone: 'info' };
+  }
+  const words = waiting.map((v) =>
+    v.state === 'reconnecting'
+      ? `lost the connection to ${v.host}, reconnecting…`
+      : v.state === 'exited'
+        ? `the shell on ${v.host} ended.`
+        : `connecting to ${v.host}…`,
+  );
+  const sentence = words.join('; ');
+  return { text: sentence.charAt(0).toUpperCase() + sentence.slice(1), tone: 'info' };
+}
+
+/**
+ * When the runner removes an unattended lab. From the lab's idle timeout, not its `expiresAt`:
+ * at creation that is the idle deadline, which moves once a terminal is open.
+ */
+function expiryNote(idleTimeoutSeconds: number): string {
+  const minutes = Math.round(idleTimeoutSeconds / 60);
+  return minutes > 0 ? ` If no terminal is open for ${minutes} minute${minutes === 1 ? '' : 's'}, it is removed.` : '';
+}
