@@ -40,33 +40,34 @@ export const ROUTES = {
 } as const;
 
 /**
- * Every error the API answers with: the `error` code of its JSON body, its HTTP status, and when
- * it happens (docs/protocol.md's table of errors is made from these). The sentence a person
- * reads (`message`) is written where the error happens: it says what happened and what to do.
+ * Every error the API answers with: the `error` code of its JSON body and its HTTP status
+ * (docs/protocol.md's table of errors is made from these, with when each happens: that text
+ * lives in scripts/protocol-docs.ts, off the pages' script). The sentence a person reads
+ * (`message`) is written where the error happens: it says what happened and what to do.
  */
 export const API_ERRORS = {
-  badUrl: { code: 'bad_url', status: 400, doc: 'the request URL cannot be parsed' },
-  badJson: { code: 'bad_json', status: 400, doc: 'the request body is not JSON' },
-  badRequest: { code: 'bad_request', status: 400, doc: 'the body has no lesson, or a malformed `client`' },
-  accessCodeRequired: { code: 'access_code_required', status: 401, doc: 'the runner has an access code (LAB_ACCESS_CODE) and the `X-Lab-Access-Code` header is missing' },
-  accessCodeWrong: { code: 'access_code_wrong', status: 403, doc: 'the access code sent is not the runner\'s' },
-  forbiddenOrigin: { code: 'forbidden_origin', status: 403, doc: 'a request other than GET from a page of another origin (not the runner\'s, not in LAB_ALLOWED_ORIGINS)' },
-  notFound: { code: 'not_found', status: 404, doc: 'no route of the API has this method and path' },
-  unknownLesson: { code: 'unknown_lesson', status: 404, doc: 'no lesson of that name has a lab' },
-  labNotFound: { code: 'lab_not_found', status: 404, doc: 'the lab is gone, or the token is not this lab\'s (the two are not told apart)' },
-  exerciseNotFound: { code: 'exercise_not_found', status: 404, doc: 'the lab\'s lesson has no exercise of that id' },
-  checkRunning: { code: 'check_running', status: 409, doc: 'another check is running in the same lab' },
-  bodyTooLarge: { code: 'body_too_large', status: 413, doc: 'the request body is over 16 KiB' },
-  rateLimited: { code: 'rate_limited', status: 429, doc: 'this address started LAB_CREATE_RATE labs in the last minute (with `Retry-After`)' },
-  addressFull: { code: 'address_full', status: 429, doc: 'this address already holds LAB_MAX_LABS_PER_ADDRESS labs' },
-  internal: { code: 'internal', status: 500, doc: 'an error the runner did not expect (logged); the runner keeps serving' },
-  capacity: { code: 'capacity', status: 503, doc: 'LAB_MAX_LABS labs exist ("The workshop is full")' },
-  imageMissing: { code: 'image_missing', status: 503, doc: 'the lab host image is not built' },
-  noSubnet: { code: 'no_subnet', status: 503, doc: 'no free subnet is left in LAB_SUBNET_POOL' },
-  bridgeSetup: { code: 'bridge_setup', status: 503, doc: 'IPv6 could not be switched off on the lab\'s bridge, so the lab was not started' },
-  dockerError: { code: 'docker_error', status: 503, doc: 'the Docker Engine is not reachable or refused a request (the sentence says which)' },
-  checkFailed: { code: 'check_failed', status: 503, doc: 'the lab host could not run the check' },
-} as const satisfies Record<string, { code: string; status: number; doc: string }>;
+  badUrl: { code: 'bad_url', status: 400 },
+  badJson: { code: 'bad_json', status: 400 },
+  badRequest: { code: 'bad_request', status: 400 },
+  accessCodeRequired: { code: 'access_code_required', status: 401 },
+  accessCodeWrong: { code: 'access_code_wrong', status: 403 },
+  forbiddenOrigin: { code: 'forbidden_origin', status: 403 },
+  notFound: { code: 'not_found', status: 404 },
+  unknownLesson: { code: 'unknown_lesson', status: 404 },
+  labNotFound: { code: 'lab_not_found', status: 404 },
+  exerciseNotFound: { code: 'exercise_not_found', status: 404 },
+  checkRunning: { code: 'check_running', status: 409 },
+  bodyTooLarge: { code: 'body_too_large', status: 413 },
+  rateLimited: { code: 'rate_limited', status: 429 },
+  addressFull: { code: 'address_full', status: 429 },
+  internal: { code: 'internal', status: 500 },
+  capacity: { code: 'capacity', status: 503 },
+  imageMissing: { code: 'image_missing', status: 503 },
+  noSubnet: { code: 'no_subnet', status: 503 },
+  bridgeSetup: { code: 'bridge_setup', status: 503 },
+  dockerError: { code: 'docker_error', status: 503 },
+  checkFailed: { code: 'check_failed', status: 503 },
+} as const satisfies Record<string, { code: string; status: number }>;
 
 export type ApiErrorKind = (typeof API_ERRORS)[keyof typeof API_ERRORS];
 export type ErrorCode = ApiErrorKind['code'];

@@ -13,6 +13,31 @@ import { CLOSE_CODES } from '../contract/protocol.ts';
 
 export const PROTOCOL_DOC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../docs/protocol.md');
 
+/** When each API error happens, for the document: every one of API_ERRORS must have a line. */
+const ERROR_DOCS: Record<keyof typeof API_ERRORS, string> = {
+  badUrl: 'the request URL cannot be parsed',
+  badJson: 'the request body is not JSON',
+  badRequest: 'the body has no lesson, or a malformed `client`',
+  accessCodeRequired: 'the runner has an access code (LAB_ACCESS_CODE) and the `X-Lab-Access-Code` header is missing',
+  accessCodeWrong: 'the access code sent is not the runner\'s',
+  forbiddenOrigin: 'a request other than GET from a page of another origin (not the runner\'s, not in LAB_ALLOWED_ORIGINS)',
+  notFound: 'no route of the API has this method and path',
+  unknownLesson: 'no lesson of that name has a lab',
+  labNotFound: 'the lab is gone, or the token is not this lab\'s (the two are not told apart)',
+  exerciseNotFound: 'the lab\'s lesson has no exercise of that id',
+  checkRunning: 'another check is running in the same lab',
+  bodyTooLarge: 'the request body is over 16 KiB',
+  rateLimited: 'this address started LAB_CREATE_RATE labs in the last minute (with `Retry-After`)',
+  addressFull: 'this address already holds LAB_MAX_LABS_PER_ADDRESS labs',
+  internal: 'an error the runner did not expect (logged); the runner keeps serving',
+  capacity: 'LAB_MAX_LABS labs exist ("The workshop is full")',
+  imageMissing: 'the lab host image is not built',
+  noSubnet: 'no free subnet is left in LAB_SUBNET_POOL',
+  bridgeSetup: 'IPv6 could not be switched off on the lab\'s bridge, so the lab was not started',
+  dockerError: 'the Docker Engine is not reachable or refused a request (the sentence says which)',
+  checkFailed: 'the lab host could not run the check',
+};
+
 /** What each close code means, for the document (the contract's comments, as sentences). */
 const CLOSE_CODE_DOCS: Record<keyof typeof CLOSE_CODES, string> = {
   normal: 'normal close',
@@ -26,8 +51,8 @@ const CLOSE_CODE_DOCS: Record<keyof typeof CLOSE_CODES, string> = {
 
 /** The generated sections, by marker name. */
 export function generatedSections(): Record<string, string> {
-  const errors = Object.values(API_ERRORS)
-    .map((e) => `| \`${e.status}\` | \`${e.code}\` | ${e.doc} |`)
+  const errors = (Object.entries(API_ERRORS) as Array<[keyof typeof API_ERRORS, (typeof API_ERRORS)[keyof typeof API_ERRORS]]>)
+    .map(([name, e]) => `| \`${e.status}\` | \`${e.code}\` | ${ERROR_DOCS[name]} |`)
     .join('\n');
   const closes = (Object.entries(CLOSE_CODES) as Array<[keyof typeof CLOSE_CODES, number]>)
     .map(([name, code]) => `| \`${code}\` | ${CLOSE_CODE_DOCS[name]} |`)

@@ -241,7 +241,7 @@ async function ensureBuilt(docker: Docker, spec: BuildSpec): Promise<{ id: strin
   return { id: image.Id, built: true };
 }
 
-/** One legacy-builder build (the engine here is 20.10); streams each output line to log. */
+/** One build with the engine's legacy builder (engines without BuildKit have only that); streams each output line to log. */
 async function buildImage(docker: Docker, contextDir: string, spec: BuildSpec, hash: string): Promise<void> {
   // tar-fs v3 packs with streamx streams, which dockerode pipes fine but its types don't know.
   const context = tar.pack(contextDir) as unknown as NodeJS.ReadableStream;

@@ -10,9 +10,9 @@ import { type LabCreated } from '../../contract/api.ts';
 import { createLab, startRunner, TerminalClient, type RunningRunner } from './harness.ts';
 
 const BRIDGE_LESSON = '05-user-defined-bridges';
-/** How long each client misbehaves (the issue's figure). */
+/** How long each client misbehaves: long enough for `yes` to push hundreds of MB. */
 const MISBEHAVE_MS = 10_000;
-/** The issue's bar for the runner's growth meanwhile. */
+/** The most the runner may grow meanwhile: a bound any runner process must keep, whatever its heap does. */
 const RSS_LIMIT = 64 * 2 ** 20;
 /**
  * What flow control holds a non-reading client to: terminal.ts stops reading the shell once

@@ -1,5 +1,5 @@
 /**
- * The runner against Docker Engine 28 as the engine it drives (the machine here runs 20.10).
+ * The runner against Docker Engine 28 as the engine it drives (whatever engine the machine runs).
  * Engine 28 refuses `CapDrop: ["SYS_RESOURCE"]` where that capability is not available, which
  * the old capabilities form sent; the form now names only what it adds. A "machine" container
  * from the lab host image (Engine 28.5.2 inside) plays the workshop machine: the runner, started
@@ -25,7 +25,7 @@ const MACHINE_READY_MS = 120_000;
 describe('the runner driving Docker Engine 28', () => {
   const instance = uniqueInstance('engine28');
   const volume = `dnl-${instance}-data`;
-  // The machine's /run on this machine: its engine's socket appears here.
+  // The machine container's /run, in a folder of ours: its engine's socket appears here.
   const runDir = mkdtempSync(path.join(tmpdir(), 'dnl-engine28-'));
   let machine: string;
   let inner: Docker;
