@@ -10,8 +10,8 @@
  * lesson, the token and the clock start when the lab is claimed.
  *
  * This module only keeps count, builds and hands out; how a lab is built, checked and removed is
- * given to it (labs.ts). take() finishes without awaiting anything, so two requests can never
- * be handed the same entry.
+ * given to it (engine.ts, wired in labs.ts). take() finishes without awaiting anything, so two
+ * requests can never be handed the same entry.
  */
 
 /**

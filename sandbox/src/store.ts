@@ -2,7 +2,7 @@
  * Where a lab's state outlives the runner process: one small JSON file per lab in a directory
  * of its own per runner instance (LAB_STATE_DIR/<instance>/<lab id>.json), so that a runner
  * started after an upgrade or a crash adopts the labs that are still valid instead of reaping
- * them (labs.ts, adopt).
+ * them (registry.ts, adopt).
  *
  * Why files and not labels on the lab's Docker objects: labels are fixed when a container is
  * created, and most of a lab's state is not known then or changes later: a pooled lab is built

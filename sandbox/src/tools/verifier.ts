@@ -90,7 +90,7 @@ async function verifyLesson(url: string, slug: string, lesson: ManifestLesson): 
   try {
     lab = await createLab(url, slug);
     // Like the lab page: a terminal on every host at once, each at its prompt before the first
-    // block. Later hosts start after the first one (labs.ts, startInTurn), so a block on host1
+    // block. Later hosts start after the first one (engine.ts, startInTurn), so a block on host1
     // that reaches host2 must not run before host2 is there.
     for (const host of lab.hosts) shells.set(host, Shell.open(url, lab, host));
     await Promise.all(shells.values());
