@@ -13,8 +13,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import Docker from 'dockerode';
 import { compileLesson } from '../../src/markdown/lesson-steps.ts';
 import type { LabCreated } from '../../contract/api.ts';
-export { PROMPT, TerminalClient, stripAnsi } from '../src/tools/terminal-client.ts';
-import { TerminalClient } from '../src/tools/terminal-client.ts';
+export { PROMPT, TerminalClient, stripAnsi } from '../tools/terminal-client.ts';
+import { TerminalClient } from '../tools/terminal-client.ts';
 import { LABELS } from '../src/names.ts';
 import { LAB_MANIFEST_DEFAULT, labManifestSchema, type LabManifest, type ManifestLesson } from '../../contract/labspec.ts';
 

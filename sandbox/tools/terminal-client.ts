@@ -4,8 +4,8 @@
  * output as text and can wait for a pattern, a prompt, or a command's end.
  */
 import WebSocket from 'ws';
-import { CLIENT_MESSAGES, FLOW, encodeMessage, parseServerMessage, type ServerMessage } from '../../../contract/protocol.ts';
-import { ROUTES, type LabCreated } from '../../../contract/api.ts';
+import { CLIENT_MESSAGES, FLOW, encodeMessage, parseServerMessage, type ServerMessage } from '../../contract/protocol.ts';
+import { ROUTES, type LabCreated } from '../../contract/api.ts';
 
 /** Debian's root prompt, `root@host1:~# `, once colours are stripped. */
 export const PROMPT = /root@[\w-]+:[^\n]*# $/;

@@ -8,8 +8,8 @@
  * A lesson stops at its first problem (later steps would only report its consequences); the
  * report names the lesson, the block or exercise, and shows the output that went wrong.
  */
-import { CHECK_STATUS, ROUTES, type CheckResult, type LabCreated } from '../../../contract/api.ts';
-import type { LabManifest, ManifestLesson, RunBlock } from '../../../contract/labspec.ts';
+import { CHECK_STATUS, ROUTES, type CheckResult, type LabCreated } from '../../contract/api.ts';
+import type { LabManifest, ManifestLesson, RunBlock } from '../../contract/labspec.ts';
 import { PROMPT, TerminalClient, stripAnsi } from './terminal-client.ts';
 
 /** A block that runs longer than this is stuck (lessons' longest steps wait ~10 s for a timeout). */
