@@ -4,7 +4,6 @@
  * No Docker mocks: the runner under test talks to the engine tests run against.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import http from 'node:http';
 import { connect } from 'node:net';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +14,7 @@ import { compileLesson } from '../../src/markdown/lesson-steps.ts';
 import type { LabCreated } from '../../contract/api.ts';
 export { PROMPT, TerminalClient, stripAnsi } from '../tools/terminal-client.ts';
 import { TerminalClient } from '../tools/terminal-client.ts';
+import { LabClient, type Answer, type RequestOptions } from '../tools/lab-client.ts';
 import { LABELS } from '../src/names.ts';
 import { LAB_MANIFEST_DEFAULT, labManifestSchema, type LabManifest, type ManifestLesson } from '../../contract/labspec.ts';
 
@@ -157,59 +157,24 @@ export function fixtureSite(lessons: Record<string, FixtureLesson>): FixtureSite
   return site;
 }
 
-export async function api(runner: RunningRunner, method: string, pathname: string, opts: { body?: unknown; token?: string; headers?: Record<string, string> } = {}) {
-  const res = await fetch(runner.url + pathname, {
-    method,
-    headers: {
-      ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
-      ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
-      ...opts.headers,
-    },
-    body: opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body),
-  });
-  const text = await res.text();
-  let json: any;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, json, text };
+/**
+ * Any request to `runner`, whatever it answers (the lab client's raw form); `json` is loose so
+ * tests can look into any answer, well-formed or not.
+ */
+export function api(runner: RunningRunner, method: string, pathname: string, opts: RequestOptions = {}): Promise<Answer<any>> {
+  return new LabClient(runner.url).request(method, pathname, opts);
 }
 
 /**
  * Like `api`, but from another loopback address (e.g. 127.0.0.2), as a second client machine
  * would be seen: the runner charges per-address limits to the socket's address.
  */
-export function apiFrom(localAddress: string, runner: RunningRunner, method: string, pathname: string, opts: { body?: unknown; headers?: Record<string, string> } = {}) {
-  const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
-  return new Promise<{ status: number; json: any; text: string }>((resolve, reject) => {
-    const req = http.request(
-      { host: '127.0.0.1', port: runner.port, localAddress, method, path: pathname, headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...opts.headers } },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (d) => (text += d));
-        res.on('end', () => {
-          let json: any;
-          try {
-            json = text ? JSON.parse(text) : undefined;
-          } catch {
-            json = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, json, text });
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
+export function apiFrom(localAddress: string, runner: RunningRunner, method: string, pathname: string, opts: RequestOptions = {}): Promise<Answer<any>> {
+  return new LabClient(runner.url, { localAddress }).request(method, pathname, opts);
 }
 
-export async function createLab(runner: RunningRunner, lesson: string, headers: Record<string, string> = {}): Promise<LabCreated> {
-  const res = await api(runner, 'POST', '/api/labs', { body: { lesson }, headers });
-  if (res.status !== 201) throw new Error(`POST /api/labs gave ${res.status}: ${res.text}`);
-  return res.json as LabCreated;
+export function createLab(runner: RunningRunner, lesson: string, headers: Record<string, string> = {}): Promise<LabCreated> {
+  return new LabClient(runner.url).create(lesson, { headers });
 }
 
 /**
@@ -218,8 +183,8 @@ export async function createLab(runner: RunningRunner, lesson: string, headers: 
  */
 export async function assertStillServes(runner: RunningRunner, lab: LabCreated): Promise<void> {
   if (runner.proc.exitCode !== null || runner.proc.signalCode !== null) throw new Error(`the runner exited; its output:\n${runner.output().slice(-3000)}`);
-  const health = await api(runner, 'GET', '/api/health');
-  if (health.status !== 200) throw new Error(`GET /api/health answered ${health.status}: ${health.text}`);
+  // Throws, with the runner's answer, unless health answers 200.
+  await new LabClient(runner.url).health();
   const term = await TerminalClient.open(runner, lab, lab.hosts[0]!);
   try {
     await term.waitForPrompt();
