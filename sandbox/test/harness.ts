@@ -16,6 +16,7 @@ export { PROMPT, TerminalClient, stripAnsi } from '../tools/terminal-client.ts';
 import { TerminalClient } from '../tools/terminal-client.ts';
 import { LabClient, type Answer, type RequestOptions } from '../tools/lab-client.ts';
 import { LABELS } from '../src/names.ts';
+import { execCollect } from '../src/labhost.ts';
 import { LAB_MANIFEST_DEFAULT, labManifestSchema, type LabManifest, type ManifestLesson } from '../../contract/labspec.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -226,20 +227,11 @@ export async function instanceObjects(instance: string) {
   return { containers: containers.length, networks: networks.length };
 }
 
-/** Run a command in a lab host outside any terminal; returns exit code and output. */
+/** Run a command in a lab host outside any terminal (with a TTY); returns exit code and output, or throws when it times out. */
 export async function execIn(containerName: string, cmd: string[], timeoutMs = 20_000): Promise<{ code: number | null; output: string }> {
-  const exec = await docker.getContainer(containerName).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, Tty: true });
-  const stream = await exec.start({ hijack: true, stdin: false, Tty: true });
-  let output = '';
-  stream.on('data', (d: Buffer) => (output += d.toString('utf8')));
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`exec ${cmd.join(' ')} timed out; output: ${output}`)), timeoutMs);
-    stream.on('end', () => {
-      clearTimeout(t);
-      resolve();
-    });
-  });
-  return { code: (await exec.inspect()).ExitCode, output };
+  const { code, output, timedOut } = await execCollect(docker, containerName, cmd, { tty: true, timeoutMs });
+  if (timedOut) throw new Error(`exec ${cmd.join(' ')} timed out; output: ${output}`);
+  return { code, output };
 }
 
 /** The p-th percentile (nearest rank) of some samples. */
