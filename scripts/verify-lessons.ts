@@ -1,6 +1,6 @@
 /**
  * `npm run verify:lessons`: replay every lesson with a lab in a real lab and prove its exercises
- * (see sandbox/src/tools/verifier.ts). Needs the built site (dist/ and .lab/lab-manifest.json), the lab
+ * (see sandbox/tools/verifier.ts). Needs the built site (dist/ and .lab/lab-manifest.json), the lab
  * images and a running Docker Engine; starts its own runner on a free loopback port.
  *
  *   npm run verify:lessons                      all lessons, VERIFY_PARALLEL (default 3) at once
@@ -17,7 +17,7 @@ import { LAB_MANIFEST_DEFAULT } from '../contract/labspec.ts';
 import { createDockerClient, engineStatus } from '../sandbox/src/docker.ts';
 import { loadManifest } from '../sandbox/src/manifest.ts';
 import { createRunner } from '../sandbox/src/server.ts';
-import { formatReport, verifyLessons } from '../sandbox/src/tools/verifier.ts';
+import { formatReport, verifyLessons } from '../sandbox/tools/verifier.ts';
 import { ROOT, siteIsStale } from './steps.ts';
 
 /**

@@ -8,8 +8,8 @@
  * usable after a check that hung.
  */
 import type Docker from 'dockerode';
-import { PassThrough } from 'node:stream';
 import type { Exercise } from '../../contract/labspec.ts';
+import { execCollect } from './labhost.ts';
 import { LAB_HOST_PATHS } from './names.ts';
 import { CHECK_STATUS, MAX_CHECK_OUTPUT_CHARS, type CheckResult, type CheckStatus } from '../../contract/api.ts';
 
@@ -32,44 +32,22 @@ const OUTPUT_KEEP_BYTES = 16 * 1024;
 
 export async function runCheck(docker: Docker, containerName: string, exercise: Exercise): Promise<CheckResult> {
   const started = performance.now();
-  const exec = await docker.getContainer(containerName).exec({
-    Cmd: [
-      'sh', '-c',
-      // $1 is the ready file, $2 the polls allowed; the rest is the check under timeout.
-      'n=0; while [ ! -e "$1" ] && [ "$n" -lt "$2" ]; do sleep 0.1; n=$((n + 1)); done; shift 2; exec "$@"',
-      'wait-for-engine', LAB_HOST_PATHS.ready, String(ENGINE_WAIT_SECONDS * 10),
-      'timeout', `--kill-after=${KILL_AFTER_SECONDS}`, `${exercise.timeoutSeconds}`, 'bash', '-c', exercise.check,
-    ],
-    AttachStdout: true,
-    AttachStderr: true,
-    Tty: false,
-    Env: ['LANG=C.UTF-8'],
-    WorkingDir: '/root',
+  const { code, output } = await execCollect(docker, containerName, [
+    'sh', '-c',
+    // $1 is the ready file, $2 the polls allowed; the rest is the check under timeout.
+    'n=0; while [ ! -e "$1" ] && [ "$n" -lt "$2" ]; do sleep 0.1; n=$((n + 1)); done; shift 2; exec "$@"',
+    'wait-for-engine', LAB_HOST_PATHS.ready, String(ENGINE_WAIT_SECONDS * 10),
+    'timeout', `--kill-after=${KILL_AFTER_SECONDS}`, `${exercise.timeoutSeconds}`, 'bash', '-c', exercise.check,
+  ], {
+    env: ['LANG=C.UTF-8'],
+    workingDir: '/root',
+    keepBytes: OUTPUT_KEEP_BYTES,
+    timeoutMs: (ENGINE_WAIT_SECONDS + exercise.timeoutSeconds + KILL_AFTER_SECONDS) * 1000 + RUNNER_GRACE_MS,
   });
-  const stream = await exec.start({ hijack: true, stdin: false });
-  let output = Buffer.alloc(0);
-  const collect = new PassThrough();
-  collect.on('data', (chunk: Buffer) => {
-    output = Buffer.concat([output, chunk]);
-    if (output.length > OUTPUT_KEEP_BYTES) output = output.subarray(output.length - OUTPUT_KEEP_BYTES);
-  });
-  docker.modem.demuxStream(stream, collect, collect);
-
-  const finished = await new Promise<boolean>((resolve) => {
-    const deadline = setTimeout(() => resolve(false), (ENGINE_WAIT_SECONDS + exercise.timeoutSeconds + KILL_AFTER_SECONDS) * 1000 + RUNNER_GRACE_MS);
-    const done = () => {
-      clearTimeout(deadline);
-      resolve(true);
-    };
-    stream.once('end', done);
-    stream.once('close', done);
-    stream.on('error', done);
-  });
-  if (!finished) stream.destroy();
-  const code = finished ? (await exec.inspect()).ExitCode : null;
+  // No exit code: the runner stopped listening (RUNNER_GRACE_MS passed too), which is a timeout as well.
   const status: CheckStatus =
     code === 0 ? CHECK_STATUS.passed : code === null || TIMEOUT_STATUSES.has(code) ? CHECK_STATUS.timedOut : CHECK_STATUS.failed;
-  const text = output.toString('utf8').trimEnd();
+  const text = output.trimEnd();
   return {
     exercise: exercise.id,
     status,

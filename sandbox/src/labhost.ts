@@ -1,7 +1,8 @@
 /**
  * Talking to one running lab host from outside it, without a terminal: run a command and
  * collect what it prints, or wait until its own Docker Engine is ready. Used by the runner
- * (warm pool, lab readiness) and by the image builder (preparing the inner image store).
+ * (warm pool, lab readiness, exercise checks), the image builder (preparing the inner image
+ * store), and the bench and tests. A learner's interactive shell is terminal.ts's, not this.
  */
 import type Docker from 'dockerode';
 import { PassThrough } from 'node:stream';
@@ -16,21 +17,79 @@ export const ENGINE_READY_TIMEOUT_S = 60;
 /** Poll interval of the wait inside the lab host (s): short, since a learner may be waiting. */
 const READY_POLL_S = 0.05;
 
-/** Run a command in a container without a TTY; resolves with its exit code and output when it ends. */
-export async function execCollect(docker: Docker, containerName: string, cmd: string[]): Promise<{ code: number | null; output: string }> {
-  const exec = await docker.getContainer(containerName).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, Tty: false });
-  const stream = await exec.start({ hijack: true, stdin: false });
-  let output = '';
-  const collect = new PassThrough();
-  collect.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  // Without a TTY, stdout and stderr come multiplexed in one stream.
-  docker.modem.demuxStream(stream, collect, collect);
-  await new Promise<void>((resolve) => {
-    stream.once('end', resolve);
-    stream.once('close', resolve);
-    stream.on('error', () => resolve());
+export interface ExecOptions {
+  /** With a TTY, as a terminal would run it (stdout and stderr as one stream, line endings as CRLF). Default: none. */
+  tty?: boolean;
+  /** `NAME=value` pairs added to the container's environment. */
+  env?: string[];
+  workingDir?: string;
+  /** Keep only the last this many bytes of output (a flood must not grow the caller). Default: all of it. */
+  keepBytes?: number;
+  /** Stop listening after this long (from the exec's start): the result then says `timedOut`, with no exit code. */
+  timeoutMs?: number;
+}
+
+export interface ExecResult {
+  /** The exit code; null when it timed out (or the engine did not say). */
+  code: number | null;
+  /** stdout and stderr together, in the order they came (the tail of it, with `keepBytes`). */
+  output: string;
+  timedOut: boolean;
+}
+
+/** Run a command in a container; resolves with its exit code and output when it ends, or when `timeoutMs` passes. */
+export async function execCollect(docker: Docker, containerName: string, cmd: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+  const tty = opts.tty ?? false;
+  const exec = await docker.getContainer(containerName).exec({
+    Cmd: cmd, AttachStdout: true, AttachStderr: true, Tty: tty, Env: opts.env, WorkingDir: opts.workingDir,
   });
-  return { code: (await exec.inspect()).ExitCode, output };
+  const stream = await exec.start({ hijack: true, stdin: false, Tty: tty });
+  const output = new OutputTail(opts.keepBytes ?? Infinity);
+  if (tty) {
+    stream.on('data', (chunk: Buffer) => output.add(chunk));
+  } else {
+    // Without a TTY, stdout and stderr come multiplexed in one stream.
+    const collect = new PassThrough();
+    collect.on('data', (chunk: Buffer) => output.add(chunk));
+    docker.modem.demuxStream(stream, collect, collect);
+  }
+  const finished = await new Promise<boolean>((resolve) => {
+    const deadline = opts.timeoutMs === undefined ? undefined : setTimeout(() => resolve(false), opts.timeoutMs);
+    const done = () => {
+      clearTimeout(deadline);
+      resolve(true);
+    };
+    stream.once('end', done);
+    stream.once('close', done);
+    stream.on('error', done);
+  });
+  if (!finished) stream.destroy();
+  return { code: finished ? (await exec.inspect()).ExitCode : null, output: output.text(), timedOut: !finished };
+}
+
+/** Output bytes as they come, keeping the last `keep` of them; decoded once at the end, so no character is split between chunks. */
+class OutputTail {
+  readonly #keep: number;
+  #chunks: Buffer[] = [];
+  #size = 0;
+
+  constructor(keep: number) {
+    this.#keep = keep;
+  }
+
+  add(chunk: Buffer): void {
+    this.#chunks.push(chunk);
+    this.#size += chunk.length;
+    if (this.#size > this.#keep) {
+      const all = Buffer.concat(this.#chunks);
+      this.#chunks = [all.subarray(all.length - this.#keep)];
+      this.#size = this.#keep;
+    }
+  }
+
+  text(): string {
+    return Buffer.concat(this.#chunks).toString('utf8');
+  }
 }
 
 /**

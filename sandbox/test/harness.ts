@@ -2,129 +2,31 @@
  * Test harness for the runner's integration tests: a real runner process, real labs on the real
  * engine, and a terminal client that behaves like the browser's (binary frames, acks).
  * No Docker mocks: the runner under test talks to the engine tests run against.
+ *
+ * The runner process, the lab API client, the terminal client and the echo measure are the
+ * tools' (sandbox/tools/), re-exported here; this module adds what only tests need: lessons
+ * from MDX, thin request helpers that return any answer, counts of what a lab left on the
+ * engine, commands in a lab host, raw bytes to the runner.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import http from 'node:http';
 import { connect } from 'node:net';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import Docker from 'dockerode';
 import { compileLesson } from '../../src/markdown/lesson-steps.ts';
 import type { LabCreated } from '../../contract/api.ts';
-export { PROMPT, TerminalClient, stripAnsi } from '../src/tools/terminal-client.ts';
-import { TerminalClient } from '../src/tools/terminal-client.ts';
+import { TerminalClient } from '../tools/terminal-client.ts';
+import { LabClient, type Answer, type RequestOptions } from '../tools/lab-client.ts';
+import { ROOT, type FixtureLesson, type RunningRunner } from '../tools/runner-process.ts';
 import { LABELS } from '../src/names.ts';
-import { LAB_MANIFEST_DEFAULT, labManifestSchema, type LabManifest, type ManifestLesson } from '../../contract/labspec.ts';
+import { execCollect } from '../src/labhost.ts';
+export { PROMPT, TerminalClient, stripAnsi } from '../tools/terminal-client.ts';
+export {
+  ROOT, fixtureSite, removeInstance, startRunner, uniqueInstance, type FixtureLesson, type FixtureSite, type RunningRunner,
+} from '../tools/runner-process.ts';
+export { echoRoundTrips, percentile } from '../tools/measure.ts';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const docker = new Docker();
-
-/** How long a runner may take to print that it listens (it reaps and probes the engine first). */
-const RUNNER_START_TIMEOUT_MS = 30_000;
-
-export interface RunningRunner {
-  url: string;
-  port: number;
-  proc: ChildProcess;
-  /** The environment it was started with (instance, state folder, port): start it again with this. */
-  env: Record<string, string>;
-  output: () => string;
-  /**
-   * SIGTERM and wait for exit, then remove what it kept (its labs, which a runner keeps across
-   * a stop, and its state folder): a test leaves nothing behind. Resolves with the exit code.
-   */
-  stop(): Promise<number | null>;
-  /** SIGTERM (or another signal) and wait for exit, keeping its labs and state for a successor. */
-  signal(signal?: NodeJS.Signals): Promise<number | null>;
-  /** RSS of the runner process in bytes, from /proc. */
-  rss(): number;
-  /** File descriptors the runner process holds open, from /proc. */
-  openFiles(): number;
-}
-
-export function uniqueInstance(name: string): string {
-  return `test-${name}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-}
-
-/** Remove every container and network of a runner instance, as `npm run labs:remove-all` does. */
-export async function removeInstance(instance: string): Promise<void> {
-  const filters = JSON.stringify({ label: [`${LABELS.instance}=${instance}`] });
-  const containers = await docker.listContainers({ all: true, filters });
-  await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => {})));
-  const networks = await docker.listNetworks({ filters });
-  await Promise.all(networks.map((n) => docker.getNetwork(n.Id).remove().catch(() => {})));
-}
-
-/**
- * Start a runner process. Each gets an instance name and a state folder of its own unless the
- * test passes them (to start a successor of a runner: `startRunner(first.env)`).
- */
-export async function startRunner(env: Record<string, string> = {}): Promise<RunningRunner> {
-  const runnerEnv: Record<string, string> = {
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LAB_INSTANCE: uniqueInstance('runner'),
-    LAB_STATE_DIR: mkdtempSync(path.join(tmpdir(), 'dnl-state-')),
-    // No warm pool unless a test asks for one: tests that count a runner's containers, or
-    // its engine load, would otherwise see the pool filling in the background.
-    LAB_POOL_SIZE: '0',
-    // Tests start many labs from 127.0.0.1; the ones about these limits set them lower.
-    LAB_MAX_LABS_PER_ADDRESS: '1000',
-    LAB_CREATE_RATE: '1000',
-    ...env,
-  };
-  const proc = spawn(process.execPath, [path.join(ROOT, 'sandbox/src/main.ts')], {
-    cwd: ROOT,
-    env: { ...process.env, ...runnerEnv },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  proc.stdout!.on('data', (d) => (out += d));
-  proc.stderr!.on('data', (d) => (out += d));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`runner did not start:\n${out}`)), RUNNER_START_TIMEOUT_MS);
-    const check = () => {
-      const m = /ready on (http:\/\/[^\s]+?)\/?\s/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    };
-    proc.stdout!.on('data', check);
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`runner exited with ${code}:\n${out}`));
-    });
-  });
-  const port = Number(new URL(url).port);
-  const signal = (sig: NodeJS.Signals = 'SIGTERM') =>
-    new Promise<number | null>((resolve) => {
-      if (proc.exitCode !== null || proc.signalCode !== null) return resolve(proc.exitCode);
-      proc.once('exit', (code) => resolve(code));
-      proc.kill(sig);
-    });
-  return {
-    url,
-    port,
-    proc,
-    // PORT as it turned out, so a successor listens where the pages and clients look.
-    env: { ...runnerEnv, PORT: String(port) },
-    output: () => out,
-    rss: () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'))![1]) * 1024,
-    openFiles: () => readdirSync(`/proc/${proc.pid}/fd`).length,
-    signal,
-    stop: async () => {
-      const code = await signal('SIGTERM');
-      await removeInstance(runnerEnv.LAB_INSTANCE!);
-      rmSync(runnerEnv.LAB_STATE_DIR!, { recursive: true, force: true });
-      return code;
-    },
-  };
-}
-
-export type FixtureLesson = Omit<ManifestLesson, 'exercises' | 'blocks'> & Partial<Pick<ManifestLesson, 'exercises' | 'blocks'>>;
 
 /**
  * A fixture lesson written in MDX, turned into its manifest entry by the same plugin and
@@ -135,81 +37,24 @@ export async function lessonFromMdx(file: string, hosts: string[] = ['host1']): 
   return { title: path.basename(file, '.mdx'), file: path.relative(ROOT, file), lab: { hosts }, ...steps };
 }
 
-/** Environment that points a runner at a fixture site: spread it into startRunner's. */
-export interface FixtureSite {
-  LAB_SITE_DIR: string;
-  LAB_MANIFEST: string;
-}
-
 /**
- * An empty site and a lab manifest beside it, laid out as a build lays them out (dist/ and
- * .lab/lab-manifest.json), for labs whose shape no lesson needs yet.
+ * Any request to `runner`, whatever it answers (the lab client's raw form); `json` is loose so
+ * tests can look into any answer, well-formed or not.
  */
-export function fixtureSite(lessons: Record<string, FixtureLesson>): FixtureSite {
-  const dir = mkdtempSync(path.join(tmpdir(), 'dnl-site-'));
-  const site = { LAB_SITE_DIR: path.join(dir, 'dist'), LAB_MANIFEST: path.join(dir, LAB_MANIFEST_DEFAULT) };
-  mkdirSync(site.LAB_SITE_DIR);
-  mkdirSync(path.dirname(site.LAB_MANIFEST));
-  const manifest: LabManifest = {
-    lessons: Object.fromEntries(Object.entries(lessons).map(([slug, l]) => [slug, { exercises: [], blocks: [], ...l }])),
-  };
-  writeFileSync(site.LAB_MANIFEST, JSON.stringify(labManifestSchema.parse(manifest)));
-  return site;
-}
-
-export async function api(runner: RunningRunner, method: string, pathname: string, opts: { body?: unknown; token?: string; headers?: Record<string, string> } = {}) {
-  const res = await fetch(runner.url + pathname, {
-    method,
-    headers: {
-      ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
-      ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
-      ...opts.headers,
-    },
-    body: opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body),
-  });
-  const text = await res.text();
-  let json: any;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, json, text };
+export function api(runner: RunningRunner, method: string, pathname: string, opts: RequestOptions = {}): Promise<Answer<any>> {
+  return runner.client.request(method, pathname, opts);
 }
 
 /**
  * Like `api`, but from another loopback address (e.g. 127.0.0.2), as a second client machine
  * would be seen: the runner charges per-address limits to the socket's address.
  */
-export function apiFrom(localAddress: string, runner: RunningRunner, method: string, pathname: string, opts: { body?: unknown; headers?: Record<string, string> } = {}) {
-  const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
-  return new Promise<{ status: number; json: any; text: string }>((resolve, reject) => {
-    const req = http.request(
-      { host: '127.0.0.1', port: runner.port, localAddress, method, path: pathname, headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...opts.headers } },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (d) => (text += d));
-        res.on('end', () => {
-          let json: any;
-          try {
-            json = text ? JSON.parse(text) : undefined;
-          } catch {
-            json = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, json, text });
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
+export function apiFrom(localAddress: string, runner: RunningRunner, method: string, pathname: string, opts: RequestOptions = {}): Promise<Answer<any>> {
+  return new LabClient(runner.url, { localAddress }).request(method, pathname, opts);
 }
 
-export async function createLab(runner: RunningRunner, lesson: string, headers: Record<string, string> = {}): Promise<LabCreated> {
-  const res = await api(runner, 'POST', '/api/labs', { body: { lesson }, headers });
-  if (res.status !== 201) throw new Error(`POST /api/labs gave ${res.status}: ${res.text}`);
-  return res.json as LabCreated;
+export function createLab(runner: RunningRunner, lesson: string, headers: Record<string, string> = {}): Promise<LabCreated> {
+  return runner.client.create(lesson, { headers });
 }
 
 /**
@@ -218,8 +63,8 @@ export async function createLab(runner: RunningRunner, lesson: string, headers: 
  */
 export async function assertStillServes(runner: RunningRunner, lab: LabCreated): Promise<void> {
   if (runner.proc.exitCode !== null || runner.proc.signalCode !== null) throw new Error(`the runner exited; its output:\n${runner.output().slice(-3000)}`);
-  const health = await api(runner, 'GET', '/api/health');
-  if (health.status !== 200) throw new Error(`GET /api/health answered ${health.status}: ${health.text}`);
+  // Throws, with the runner's answer, unless health answers 200.
+  await runner.client.health();
   const term = await TerminalClient.open(runner, lab, lab.hosts[0]!);
   try {
     await term.waitForPrompt();
@@ -261,48 +106,11 @@ export async function instanceObjects(instance: string) {
   return { containers: containers.length, networks: networks.length };
 }
 
-/** Run a command in a lab host outside any terminal; returns exit code and output. */
+/** Run a command in a lab host outside any terminal (with a TTY); returns exit code and output, or throws when it times out. */
 export async function execIn(containerName: string, cmd: string[], timeoutMs = 20_000): Promise<{ code: number | null; output: string }> {
-  const exec = await docker.getContainer(containerName).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, Tty: true });
-  const stream = await exec.start({ hijack: true, stdin: false, Tty: true });
-  let output = '';
-  stream.on('data', (d: Buffer) => (output += d.toString('utf8')));
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`exec ${cmd.join(' ')} timed out; output: ${output}`)), timeoutMs);
-    stream.on('end', () => {
-      clearTimeout(t);
-      resolve();
-    });
-  });
-  return { code: (await exec.inspect()).ExitCode, output };
-}
-
-/** The p-th percentile (nearest rank) of some samples. */
-export function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
-
-/** Pause between echo samples (ms): a fast typist's pace, so samples do not queue behind each other. */
-const ECHO_INTERVAL_MS = 40;
-
-/**
- * Type one character at a time at a shell prompt and time how long its echo takes to come back
- * (ms); Ctrl-U clears the line every 40 characters and at the end.
- */
-export async function echoRoundTrips(term: TerminalClient, samples: number): Promise<number[]> {
-  const times: number[] = [];
-  for (let i = 0; i < samples; i++) {
-    const from = term.position;
-    const started = performance.now();
-    term.type('x');
-    await term.waitFor(/x/, 5_000, from);
-    times.push(performance.now() - started);
-    if (i % 40 === 39) term.type('\x15');
-    await new Promise((r) => setTimeout(r, ECHO_INTERVAL_MS));
-  }
-  term.type('\x15');
-  return times;
+  const { code, output, timedOut } = await execCollect(docker, containerName, cmd, { tty: true, timeoutMs });
+  if (timedOut) throw new Error(`exec ${cmd.join(' ')} timed out; output: ${output}`);
+  return { code, output };
 }
 
 /** Send raw bytes on a new connection; resolves with everything the runner answered before it closed. */

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labManifestSchema } from '../../contract/labspec.ts';
-import { formatReport, verifyLessons, type LessonReport } from '../src/tools/verifier.ts';
+import { formatReport, verifyLessons, type LessonReport } from '../tools/verifier.ts';
 import { ROOT, fixtureSite, instanceObjects, lessonFromMdx, startRunner, uniqueInstance, type FixtureLesson, type RunningRunner } from './harness.ts';
 import { readFileSync } from 'node:fs';
 

@@ -3,16 +3,10 @@
  * No xterm and no DOM here: output goes to a TerminalSink, state changes to callbacks,
  * so the UI (ui.ts) decides how things look and this file decides how things behave.
  */
-import { CLIENT_MESSAGES, CLOSE_CODES, FLOW, SERVER_MESSAGES, clampSize, encodeMessage, parseServerMessage, type ClientMessage } from '../../../contract/protocol.ts';
+import { CLIENT_MESSAGES, CLOSE_CODES, SERVER_MESSAGES, clampSize, encodeMessage, parseServerMessage, type ClientMessage } from '../../../contract/protocol.ts';
 import { ROUTES } from '../../../contract/api.ts';
+import { AckBatcher } from '../../../contract/flow.ts';
 import { LabApiError, labExists, MESSAGES, type Lab } from './api.ts';
-
-/**
- * A partial acknowledgement is sent after this much quiet, so a small output (a prompt, one
- * `docker ps`) never leaves the runner counting bytes the browser already showed. Short
- * enough to be invisible, long enough that a burst of output is acknowledged in batches.
- */
-export const ACK_IDLE_FLUSH_MS = 50;
 
 /**
  * Reconnect backoff: first retry after RECONNECT_BASE_MS, doubling to at most RECONNECT_MAX_MS,
@@ -63,8 +57,8 @@ export class HostConnection {
   /** When the current run of failed reconnects began (performance.now()). */
   #failingSince = 0;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
-  #pendingAck = 0;
-  #ackTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Acknowledges output once xterm has parsed it (the sink's `written`). */
+  readonly #acks = new AckBatcher((bytes) => this.#control({ type: CLIENT_MESSAGES.ack, bytes }));
   #size: { cols: number; rows: number } | undefined;
   /** The last `error` control message, used to explain a close that follows it. */
   #lastError: string | undefined;
@@ -127,7 +121,6 @@ export class HostConnection {
     const ws = new WebSocket(`${scheme}//${location.host}${ROUTES.terminal.path(this.lab.id, this.host, this.lab.token)}`);
     ws.binaryType = 'arraybuffer';
     this.#ws = ws;
-    this.#pendingAck = 0;
     this.#lastError = undefined;
 
     ws.onopen = () => {
@@ -150,23 +143,9 @@ export class HostConnection {
 
   #onOutput(bytes: Uint8Array): void {
     this.#markReady();
-    const ws = this.#ws;
-    this.#sink.write(bytes, () => {
-      // Bytes from a previous socket are not the new socket's to acknowledge.
-      if (ws !== this.#ws) return;
-      this.#pendingAck += bytes.byteLength;
-      if (this.#pendingAck >= FLOW.ACK_BATCH) this.#flushAck();
-      else if (this.#ackTimer === undefined) this.#ackTimer = setTimeout(() => this.#flushAck(), ACK_IDLE_FLUSH_MS);
-    });
-  }
-
-  #flushAck(): void {
-    clearTimeout(this.#ackTimer);
-    this.#ackTimer = undefined;
-    if (this.#pendingAck === 0) return;
-    const bytes = this.#pendingAck;
-    this.#pendingAck = 0;
-    this.#control({ type: CLIENT_MESSAGES.ack, bytes });
+    // Taken now, for this socket: if it is replaced before xterm has parsed the bytes, they are not acknowledged.
+    const rendered = this.#acks.counter();
+    this.#sink.write(bytes, () => rendered(bytes.byteLength));
   }
 
   #onControl(text: string): void {
@@ -193,8 +172,7 @@ export class HostConnection {
   }
 
   #onClose(code: number): void {
-    clearTimeout(this.#ackTimer);
-    this.#ackTimer = undefined;
+    this.#acks.socketChanged();
     if (this.#state === 'closed') return;
     switch (code) {
       case CLOSE_CODES.labGone:
@@ -277,8 +255,7 @@ export class HostConnection {
   #teardown(code: number): void {
     clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
-    clearTimeout(this.#ackTimer);
-    this.#ackTimer = undefined;
+    this.#acks.socketChanged();
     const ws = this.#ws;
     this.#ws = undefined;
     if (ws && ws.readyState <= WebSocket.OPEN) ws.close(code);

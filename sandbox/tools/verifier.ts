@@ -8,8 +8,9 @@
  * A lesson stops at its first problem (later steps would only report its consequences); the
  * report names the lesson, the block or exercise, and shows the output that went wrong.
  */
-import { CHECK_STATUS, ROUTES, type CheckResult, type LabCreated } from '../../../contract/api.ts';
-import type { LabManifest, ManifestLesson, RunBlock } from '../../../contract/labspec.ts';
+import { CHECK_STATUS, type CheckResult, type LabCreated } from '../../contract/api.ts';
+import type { LabManifest, ManifestLesson, RunBlock } from '../../contract/labspec.ts';
+import { LabApiError, LabClient } from './lab-client.ts';
 import { PROMPT, TerminalClient, stripAnsi } from './terminal-client.ts';
 
 /** A block that runs longer than this is stuck (lessons' longest steps wait ~10 s for a timeout). */
@@ -86,9 +87,10 @@ async function verifyLesson(url: string, slug: string, lesson: ManifestLesson): 
   };
   const where = (line: number) => `${lesson.file ?? slug}:${line}`;
   const shells = new Map<string, Promise<Shell>>();
+  const client = new LabClient(url);
   let lab: LabCreated | undefined;
   try {
-    lab = await createLab(url, slug);
+    lab = await createLab(client, slug);
     // Like the lab page: a terminal on every host at once, each at its prompt before the first
     // block. Later hosts start after the first one (engine.ts, startInTurn), so a block on host1
     // that reaches host2 must not run before host2 is there.
@@ -102,7 +104,7 @@ async function verifyLesson(url: string, slug: string, lesson: ManifestLesson): 
       if (block.exercise && !exercise) throw new LessonFailure(`${where(block.line)}: a solution block names exercise "${block.exercise}", which the lesson doesn't have.`);
       if (exercise && !checked.has(exercise.id)) {
         checked.add(exercise.id);
-        const before = await runCheck(url, lab, exercise.id);
+        const before = await runCheck(client, lab, exercise.id);
         if (before.status !== CHECK_STATUS.failed) {
           throw new LessonFailure(
             `${where(exercise.line)}: exercise "${exercise.id}": the check ${before.passed ? 'already passes before the solution ran, so it proves nothing' : `timed out before the solution ran (after ${exercise.timeoutSeconds} s); it must fail fast`}.`,
@@ -123,7 +125,7 @@ async function verifyLesson(url: string, slug: string, lesson: ManifestLesson): 
       }
       const next = lesson.blocks[i + 1];
       if (exercise && next?.exercise !== exercise.id) {
-        const after = await runCheck(url, lab, exercise.id);
+        const after = await runCheck(client, lab, exercise.id);
         if (!after.passed) {
           throw new LessonFailure(
             `${where(exercise.line)}: exercise "${exercise.id}": the check ${after.status === CHECK_STATUS.timedOut ? `timed out (after ${exercise.timeoutSeconds} s)` : 'still fails'} after the solution ran.`,
@@ -141,7 +143,7 @@ async function verifyLesson(url: string, slug: string, lesson: ManifestLesson): 
     report.problem = { what: (err as Error).message, output: output.length > REPORT_OUTPUT_CHARS ? `…${output.slice(-REPORT_OUTPUT_CHARS)}` : output };
   } finally {
     for (const shell of shells.values()) shell.then((s) => s.close(), () => {});
-    if (lab) await deleteLab(url, lab).catch(() => {});
+    if (lab) await client.delete(lab).catch(() => {});
     report.durationMs = performance.now() - started;
   }
   return report;
@@ -201,23 +203,20 @@ function cleanOutput(text: string): string {
     .trim();
 }
 
-async function createLab(url: string, lesson: string): Promise<LabCreated> {
-  const res = await fetch(`${url}/api/labs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ lesson }) });
-  const body = (await res.json()) as LabCreated & { message?: string };
-  if (res.status !== 201) throw new LessonFailure(`the lab could not be created (HTTP ${res.status}): ${body.message ?? ''}`);
-  return body;
+/** The API's refusal as the lesson's problem, in the report's words: `what` failed, and the runner's sentence. */
+async function orFailure<T>(call: Promise<T>, what: string): Promise<T> {
+  try {
+    return await call;
+  } catch (err) {
+    if (err instanceof LabApiError) throw new LessonFailure(`${what} (HTTP ${err.status}): ${err.sentence ?? ''}`);
+    throw err;
+  }
 }
 
-async function deleteLab(url: string, lab: LabCreated): Promise<void> {
-  await fetch(`${url}/api/labs/${lab.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${lab.token}` } });
-}
+const createLab = (client: LabClient, lesson: string) => orFailure(client.create(lesson), 'the lab could not be created');
 
-async function runCheck(url: string, lab: LabCreated, exerciseId: string): Promise<CheckResult> {
-  const res = await fetch(url + ROUTES.check.path(lab.id, exerciseId), { method: 'POST', headers: { authorization: `Bearer ${lab.token}` } });
-  const body = (await res.json()) as CheckResult & { message?: string };
-  if (res.status !== 200) throw new LessonFailure(`the check of exercise "${exerciseId}" could not run (HTTP ${res.status}): ${body.message ?? ''}`);
-  return body;
-}
+const runCheck = (client: LabClient, lab: LabCreated, exerciseId: string): Promise<CheckResult> =>
+  orFailure(client.check(lab, exerciseId), `the check of exercise "${exerciseId}" could not run`);
 
 /** The report as text: one line per lesson, and for a failed one the problem and its output. */
 export function formatReport(reports: LessonReport[], wallMs: number, parallel: number): string {

@@ -1,11 +1,14 @@
 /**
- * A terminal client in Node that behaves like the browser's (binary frames, acks after
- * "rendering"), for the lesson verifier, the benchmark and the integration tests. It keeps the
- * output as text and can wait for a pattern, a prompt, or a command's end.
+ * A terminal client in Node that behaves like the browser's (binary frames, acknowledgements
+ * through the same flow-control code, contract/flow.ts), for the lesson verifier, the benchmark
+ * and the integration tests. It keeps the output as text and can wait for a pattern, a prompt,
+ * or a command's end. It does not reconnect (the browser's session.ts does) and renders nothing:
+ * a byte counts as rendered when it arrives.
  */
 import WebSocket from 'ws';
-import { CLIENT_MESSAGES, FLOW, encodeMessage, parseServerMessage, type ServerMessage } from '../../../contract/protocol.ts';
-import { ROUTES, type LabCreated } from '../../../contract/api.ts';
+import { CLIENT_MESSAGES, encodeMessage, parseServerMessage, type ServerMessage } from '../../contract/protocol.ts';
+import { ROUTES, type LabCreated } from '../../contract/api.ts';
+import { AckBatcher } from '../../contract/flow.ts';
 
 /** Debian's root prompt, `root@host1:~# `, once colours are stripped. */
 export const PROMPT = /root@[\w-]+:[^\n]*# $/;
@@ -29,19 +32,20 @@ export class TerminalClient {
   bytes = 0;
   messages: ServerMessage[] = [];
   closeCode?: number;
-  firstByteAt?: number;
   private waiters: Array<() => void> = [];
-  private pendingAck = 0;
+  private readonly acks: AckBatcher;
   /** The output's tail (see TEXT_KEEP) and how many characters before it were let go. */
   private text = '';
   private dropped = 0;
 
   constructor(ws: WebSocket) {
     this.ws = ws;
+    this.acks = new AckBatcher((bytes) => {
+      if (ws.readyState === WebSocket.OPEN) ws.send(encodeMessage({ type: CLIENT_MESSAGES.ack, bytes }));
+    });
     ws.on('message', (data, isBinary) => {
       const buf = data as Buffer;
       if (isBinary) {
-        this.firstByteAt ??= performance.now();
         this.bytes += buf.length;
         this.text += buf.toString('utf8');
         // Keep the tail only: a flood must not make the test itself grow without bound.
@@ -49,9 +53,7 @@ export class TerminalClient {
           this.dropped += this.text.length - TEXT_KEEP;
           this.text = this.text.slice(-TEXT_KEEP);
         }
-        this.pendingAck += buf.length;
-        if (this.pendingAck >= FLOW.ACK_BATCH) this.flushAck();
-        else setTimeout(() => this.flushAck(), 20);
+        this.acks.counter()(buf.length);
       } else {
         const parsed = parseServerMessage(buf.toString('utf8'));
         if (parsed.ok) this.messages.push(parsed.message);
@@ -60,6 +62,7 @@ export class TerminalClient {
     });
     ws.on('close', (code) => {
       this.closeCode = code;
+      this.acks.socketChanged();
       this.notify();
     });
   }
@@ -84,13 +87,6 @@ export class TerminalClient {
   /** The output since `position` (or as much of it as is still kept), escape sequences and all. */
   since(position = 0): string {
     return this.text.slice(Math.max(0, position - this.dropped));
-  }
-
-  private flushAck(): void {
-    if (this.pendingAck > 0 && this.ws.readyState === WebSocket.OPEN) {
-      this.ws.send(encodeMessage({ type: CLIENT_MESSAGES.ack, bytes: this.pendingAck }));
-      this.pendingAck = 0;
-    }
   }
 
   private notify(): void {
