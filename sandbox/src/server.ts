@@ -58,8 +58,6 @@ export interface Runner {
 export function createRunner(config: Config, docker: Docker, log: (line: string) => void): Runner {
   const manifest = loadManifest(config.manifestFile, log);
   const labs = new LabManager(docker, config, manifest, log);
-  const serveSite = createStaticSite(config.siteDir);
-  const headers = securityHeaders(config.siteDir);
   const server = http.createServer({
     headersTimeout: HEADERS_TIMEOUT_MS,
     requestTimeout: REQUEST_TIMEOUT_MS,
@@ -72,66 +70,12 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
     !origin || config.allowedOrigins.has(origin) || ownOrigins(config.HOST, (server.address() as { port: number }).port).includes(origin);
   const api = new LabApi({ config, docker, labs, manifest, log, allowsOrigin });
   const sockets = new TerminalSockets({ docker, labs, log, allowsOrigin });
+  const site = { serve: createStaticSite(config.siteDir), headers: securityHeaders(config.siteDir) };
 
-  server.maxHeadersCount = MAX_HEADERS;
-  server.maxConnections = config.LAB_MAX_CONNECTIONS;
-  limitConnectionsPerAddress(server, config);
-  // With no 'timeout' listener on the server, Node destroys a socket whose timeout fires.
-  server.on('connection', (socket) => socket.setTimeout(FIRST_REQUEST_TIMEOUT_MS));
-
-  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const unexpected = (what: string, err: unknown) => {
-      log(`unexpected error on ${what}: ${oneLine(err)}`);
-      try {
-        sendError(res, API_ERRORS.internal, 'The lab server hit an unexpected error; try again, and report it if it keeps happening.');
-      } catch {
-        res.destroy();
-      }
-    };
-    try {
-      // The request arrived; REQUEST_TIMEOUT_MS and KEEP_ALIVE_TIMEOUT_MS watch it from here.
-      req.socket.setTimeout(0);
-      // First, so that every answer below carries them, errors included.
-      applySecurityHeaders(res, headers);
-      // A request body that fails mid-way (the client hung up) must not become an unhandled error.
-      req.on('error', () => res.destroy());
-      const url = parseUrl(req.url);
-      if (!url) {
-        log(`refused an unparsable URL from ${req.socket.remoteAddress}: ${quote(req.url)}`);
-        return sendError(res, API_ERRORS.badUrl, 'The address of this request could not be understood. Check the URL and try again.');
-      }
-      if (!url.pathname.startsWith(API_PREFIX)) return serveSite(req, res);
-      api.handle(req, res, url).catch((err) => {
-        if (err instanceof LabError) return sendError(res, err.kind, err.message);
-        unexpected(`${req.method} ${url.pathname}`, err);
-      });
-    } catch (err) {
-      unexpected(`${req.method} ${quote(req.url)}`, err);
-    }
-  });
-
-  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-    // Until ws takes the socket over, its errors (a client resetting) are ours to swallow.
-    socket.on('error', () => socket.destroy());
-    // A terminal may sit idle for hours; the heartbeat watches it instead.
-    (socket as Socket).setTimeout(0);
-    try {
-      sockets.upgrade(req, socket, head);
-    } catch (err) {
-      log(`unexpected error on upgrade ${quote(req.url)}: ${oneLine(err)}`);
-      refuseSocket(socket, 500);
-    }
-  });
-
-  // Malformed HTTP (bad request line, oversized headers, a timeout): Node's parser gives up on
-  // the connection; answer with the right status if the socket still takes one, then drop it.
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-    socket.on('error', () => {});
-    if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
-    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    log(`refused malformed HTTP from ${(socket as { remoteAddress?: string }).remoteAddress}: ${err.code ?? err.message}`);
-    refuseSocket(socket, status);
-  });
+  limitConnections(server, config);
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => answerRequest(req, res, { api, site, log }));
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => answerUpgrade(req, socket, head, { sockets, log }));
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerMalformed(err, socket, log));
 
   let closing: Promise<void> | undefined;
   return {
@@ -154,6 +98,83 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
       return closing;
     },
   };
+}
+
+/** The built course site: its file server and the headers every answer carries. */
+interface Site {
+  serve: ReturnType<typeof createStaticSite>;
+  headers: ReturnType<typeof securityHeaders>;
+}
+
+/** One HTTP request, inside its boundary: the site, or the lab API; never a throw out of here. */
+function answerRequest(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  { api, site, log }: { api: LabApi; site: Site; log: (line: string) => void },
+): void {
+  const unexpected = (what: string, err: unknown) => {
+    log(`unexpected error on ${what}: ${oneLine(err)}`);
+    try {
+      sendError(res, API_ERRORS.internal, 'The lab server hit an unexpected error; try again, and report it if it keeps happening.');
+    } catch {
+      res.destroy();
+    }
+  };
+  try {
+    // The request arrived; REQUEST_TIMEOUT_MS and KEEP_ALIVE_TIMEOUT_MS watch it from here.
+    req.socket.setTimeout(0);
+    // First, so that every answer below carries them, errors included.
+    applySecurityHeaders(res, site.headers);
+    // A request body that fails mid-way (the client hung up) must not become an unhandled error.
+    req.on('error', () => res.destroy());
+    const url = parseUrl(req.url);
+    if (!url) {
+      log(`refused an unparsable URL from ${req.socket.remoteAddress}: ${quote(req.url)}`);
+      return sendError(res, API_ERRORS.badUrl, 'The address of this request could not be understood. Check the URL and try again.');
+    }
+    if (!url.pathname.startsWith(API_PREFIX)) return site.serve(req, res);
+    api.handle(req, res, url).catch((err) => {
+      if (err instanceof LabError) return sendError(res, err.kind, err.message);
+      unexpected(`${req.method} ${url.pathname}`, err);
+    });
+  } catch (err) {
+    unexpected(`${req.method} ${quote(req.url)}`, err);
+  }
+}
+
+/** One socket upgrade, inside its boundary: a terminal, or a refusal with an HTTP status. */
+function answerUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, { sockets, log }: { sockets: TerminalSockets; log: (line: string) => void }): void {
+  // Until ws takes the socket over, its errors (a client resetting) are ours to swallow.
+  socket.on('error', () => socket.destroy());
+  // A terminal may sit idle for hours; the heartbeat watches it instead.
+  (socket as Socket).setTimeout(0);
+  try {
+    sockets.upgrade(req, socket, head);
+  } catch (err) {
+    log(`unexpected error on upgrade ${quote(req.url)}: ${oneLine(err)}`);
+    refuseSocket(socket, 500);
+  }
+}
+
+/**
+ * Malformed HTTP (bad request line, oversized headers, a timeout): Node's parser gives up on the
+ * connection; answer with the right status if the socket still takes one, then drop it.
+ */
+function answerMalformed(err: NodeJS.ErrnoException, socket: Duplex, log: (line: string) => void): void {
+  socket.on('error', () => {});
+  if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  log(`refused malformed HTTP from ${(socket as { remoteAddress?: string }).remoteAddress}: ${err.code ?? err.message}`);
+  refuseSocket(socket, status);
+}
+
+/** The server's connection limits: headers, connections in all and per address, a first request in time. */
+function limitConnections(server: http.Server, config: Config): void {
+  server.maxHeadersCount = MAX_HEADERS;
+  server.maxConnections = config.LAB_MAX_CONNECTIONS;
+  limitConnectionsPerAddress(server, config);
+  // With no 'timeout' listener on the server, Node destroys a socket whose timeout fires.
+  server.on('connection', (socket) => socket.setTimeout(FIRST_REQUEST_TIMEOUT_MS));
 }
 
 /**
