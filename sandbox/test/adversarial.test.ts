@@ -11,9 +11,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LabCreated } from '../../contract/api.ts';
 import { labHostContainerName } from '../src/names.ts';
-import { api, createLab, docker, echoRoundTrips, instanceObjects, percentile, startRunner, TerminalClient, uniqueInstance, type RunningRunner } from './harness.ts';
+import { api, createLab, docker, echoRoundTrips, instanceObjects, percentile, startRunner, TerminalClient, uniqueInstance, type RunningRunner, LESSONS, labFixtures } from './harness.ts';
 
-const BRIDGE_LESSON = '05-user-defined-bridges';
 /** Echo round trips measured in lab B while lab A misbehaves. */
 const ECHO_SAMPLES = 150;
 /** The most lab B's echo may take at p99 while lab A runs a fork bomb: still typing speed. */
@@ -87,8 +86,8 @@ describe('a misbehaving lab', () => {
   let termA: TerminalClient;
   let termB: TerminalClient;
   beforeAll(async () => {
-    runner = await startRunner({ LAB_HOST_CPUS: String(LAB_HOST_CPUS) });
-    [a, b] = await Promise.all([createLab(runner, BRIDGE_LESSON), createLab(runner, BRIDGE_LESSON)]);
+    runner = await startRunner({ ...labFixtures(), LAB_HOST_CPUS: String(LAB_HOST_CPUS) });
+    [a, b] = await Promise.all([createLab(runner, LESSONS.oneHost), createLab(runner, LESSONS.oneHost)]);
     [termA, termB] = await Promise.all([TerminalClient.open(runner, a, 'host1'), TerminalClient.open(runner, b, 'host1')]);
     await Promise.all([termA.waitForPrompt(), termB.waitForPrompt()]);
   });
@@ -104,7 +103,7 @@ describe('a misbehaving lab', () => {
   async function replaceLabA(): Promise<void> {
     termA.close();
     expect((await api(runner, 'DELETE', `/api/labs/${a.id}`, { token: a.token })).status).toBe(204);
-    a = await createLab(runner, BRIDGE_LESSON);
+    a = await createLab(runner, LESSONS.oneHost);
     termA = await TerminalClient.open(runner, a, 'host1');
     await termA.waitForPrompt();
   }
@@ -268,11 +267,11 @@ describe('a misbehaving lab', () => {
 describe(`${CYCLES} labs created and removed`, () => {
   it('leak nothing: no containers, networks, volumes or open files left, and the runner memory stays flat', async () => {
     const instance = uniqueInstance('cycles');
-    const runner = await startRunner({ LAB_INSTANCE: instance, LAB_CREATE_RATE: '100000', LAB_MAX_LABS: '50' });
+    const runner = await startRunner({ ...labFixtures(), LAB_INSTANCE: instance, LAB_CREATE_RATE: '100000', LAB_MAX_LABS: '50' });
     const fds = () => readdirSync(`/proc/${runner.proc.pid}/fd`).length;
     try {
       const cycle = async (i: number) => {
-        const lab = await createLab(runner, BRIDGE_LESSON);
+        const lab = await createLab(runner, LESSONS.oneHost);
         // Every tenth lab also opens and closes a terminal: its exec must not outlive it.
         if (i % 10 === 0) {
           const term = await TerminalClient.open(runner, lab, 'host1');

@@ -7,9 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
 import { CLIENT_MESSAGES, encodeMessage } from '../../contract/protocol.ts';
 import { type LabCreated } from '../../contract/api.ts';
-import { createLab, startRunner, TerminalClient, type RunningRunner } from './harness.ts';
+import { createLab, startRunner, TerminalClient, type RunningRunner, LESSONS, labFixtures } from './harness.ts';
 
-const BRIDGE_LESSON = '05-user-defined-bridges';
 /** How long each client misbehaves: long enough for `yes` to push hundreds of MB. */
 const MISBEHAVE_MS = 10_000;
 /** The most the runner may grow meanwhile: a bound any runner process must keep, whatever its heap does. */
@@ -32,8 +31,8 @@ describe('a client that breaks flow control', () => {
   let runner: RunningRunner;
   let lab: LabCreated;
   beforeAll(async () => {
-    runner = await startRunner();
-    lab = await createLab(runner, BRIDGE_LESSON);
+    runner = await startRunner(labFixtures());
+    lab = await createLab(runner, LESSONS.oneHost);
   });
   afterAll(async () => {
     await runner?.stop();

@@ -6,9 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLOSE_CODES } from '../../contract/protocol.ts';
 import { type LabCreated } from '../../contract/api.ts';
-import { assertStillServes, createLab, rawExchange, startRunner, TerminalClient, type RunningRunner } from './harness.ts';
+import { assertStillServes, createLab, rawExchange, startRunner, TerminalClient, type RunningRunner, LESSONS, labFixtures } from './harness.ts';
 
-const BRIDGE_LESSON = '05-user-defined-bridges';
 const UPGRADE_HEADERS = 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
 
 const statusOf = (answer: string) => Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? NaN);
@@ -17,8 +16,8 @@ describe('inputs that used to stop the runner', () => {
   let runner: RunningRunner;
   let lab: LabCreated;
   beforeAll(async () => {
-    runner = await startRunner();
-    lab = await createLab(runner, BRIDGE_LESSON);
+    runner = await startRunner(labFixtures());
+    lab = await createLab(runner, LESSONS.oneHost);
   });
   afterAll(async () => {
     await runner?.stop();

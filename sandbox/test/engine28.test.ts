@@ -15,9 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labBridgeName } from '../src/bridges.ts';
 import { privilegeHostConfig } from '../src/docker.ts';
 import { DEFAULT_SUITE, IMAGES, LABELS, LAB_HOST_PATHS, labHostContainerName } from '../src/names.ts';
-import { api, createLab, docker, execIn, removeInstance, startRunner, TerminalClient, uniqueInstance, type RunningRunner } from './harness.ts';
+import { api, createLab, docker, execIn, removeInstance, startRunner, TerminalClient, uniqueInstance, type RunningRunner, LESSONS, labFixtures } from './harness.ts';
 
-const BRIDGE_LESSON = '05-user-defined-bridges';
 const IMAGE = IMAGES.labHost(DEFAULT_SUITE);
 /** The machine container's engine starting, and the lab host image loading into it (~10 s idle). */
 const MACHINE_READY_MS = 120_000;
@@ -65,9 +64,9 @@ describe('the runner driving Docker Engine 28', () => {
 
   it('picks the capabilities form there, and a lab on it runs an inner container and has IPv6 off on its bridge', async () => {
     expect((await inner.version()).Version).toMatch(/^28\./);
-    runner = await startRunner({ DOCKER_HOST: `unix://${path.join(runDir, 'docker.sock')}`, LAB_INSTANCE: instance });
+    runner = await startRunner({ ...labFixtures(), DOCKER_HOST: `unix://${path.join(runDir, 'docker.sock')}`, LAB_INSTANCE: instance });
     expect((await api(runner, 'GET', '/api/health')).json.engine.version).toMatch(/^28\./);
-    const lab = await createLab(runner, BRIDGE_LESSON);
+    const lab = await createLab(runner, LESSONS.oneHost);
     expect(runner.output()).toMatch(/lab hosts run with the capabilities form/);
     const host = (await inner.getContainer(labHostContainerName(lab.id, 'host1')).inspect()).HostConfig;
     expect(host.Privileged).toBe(false);

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLOSE_CODES } from '../../contract/protocol.ts';
 import { ACCESS_CODE_HEADER, ROUTES, type LabCreated } from '../../contract/api.ts';
-import { api, assertStillServes, createLab, rawExchange, ROOT, startRunner, TerminalClient, type RunningRunner } from './harness.ts';
+import { api, assertStillServes, createLab, rawExchange, ROOT, startRunner, TerminalClient, type RunningRunner, LESSONS, labFixtures } from './harness.ts';
 
 const SEED = 20261128;
 const REQUESTS = 1500;
@@ -31,7 +31,7 @@ function rng(seed: number) {
 describe(`the runner's HTTP routes under ${REQUESTS} random requests (seed ${SEED})`, () => {
   let runner: RunningRunner;
   beforeAll(async () => {
-    runner = await startRunner({ LAB_CREATE_RATE: '100000', LAB_ACCESS_CODE: 'fuzz-code-1' });
+    runner = await startRunner({ ...labFixtures(), LAB_CREATE_RATE: '100000', LAB_ACCESS_CODE: 'fuzz-code-1' });
   });
   afterAll(async () => {
     await runner?.stop();
@@ -115,7 +115,7 @@ describe(`the runner's HTTP routes under ${REQUESTS} random requests (seed ${SEE
     await raw(`GET //[/api/labs/x/hosts/y/terminal HTTP/1.1\r\nHost: x\r\n${upgrade}\r\n`);
     const check = await api(runner, 'POST', '/api/labs/%zz/checks/%E0%A4%A', { token: 'x' });
     expect(check.status).toBe(404);
-    const lab = await createLab(runner, '05-user-defined-bridges', { [ACCESS_CODE_HEADER]: 'fuzz-code-1' });
+    const lab = await createLab(runner, LESSONS.oneHost, { [ACCESS_CODE_HEADER]: 'fuzz-code-1' });
     const term = await TerminalClient.open(runner, lab, 'host1');
     await term.waitForPrompt();
     expect(await term.run('echo survived')).toContain('survived');
@@ -134,8 +134,8 @@ describe('known-bad input at every door of the runner', () => {
   let runner: RunningRunner;
   let lab: LabCreated;
   beforeAll(async () => {
-    runner = await startRunner();
-    lab = await createLab(runner, '05-user-defined-bridges');
+    runner = await startRunner(labFixtures());
+    lab = await createLab(runner, LESSONS.oneHost);
   });
   afterAll(async () => {
     await runner?.stop();

@@ -17,7 +17,7 @@ import { compileLesson } from '../../src/markdown/lesson-steps.ts';
 import type { LabCreated } from '../../contract/api.ts';
 import { TerminalClient } from '../tools/terminal-client.ts';
 import { LabClient, type Answer, type RequestOptions } from '../tools/lab-client.ts';
-import { ROOT, type FixtureLesson, type RunningRunner } from '../tools/runner-process.ts';
+import { ROOT, fixtureSite, type FixtureLesson, type RunningRunner } from '../tools/runner-process.ts';
 import { LABELS } from '../src/names.ts';
 import { execCollect } from '../src/labhost.ts';
 export { PROMPT, TerminalClient, stripAnsi } from '../tools/terminal-client.ts';
@@ -134,4 +134,22 @@ export function rawExchange(port: number, bytes: string | Buffer, timeoutMs = 5_
     s.on('error', done);
     s.on('close', done);
   });
+}
+
+/**
+ * The lessons the runner's tests start labs of, by lab shape, from a lab manifest of their own
+ * (labFixtures): what these tests check of the runner must not change when a lesson of the
+ * course changes its text or its lab. The course's real pages are still what the runner serves.
+ */
+export const LESSONS = { oneHost: 'one-host', twoHosts: 'two-hosts' } as const;
+
+let fixtureManifest: string | undefined;
+
+/** Environment for startRunner: the fixture lessons above instead of the built course's manifest. */
+export function labFixtures(): { LAB_MANIFEST: string } {
+  const manifest = (fixtureManifest ??= fixtureSite({
+    [LESSONS.oneHost]: { title: 'One host', lab: { hosts: ['host1'] } },
+    [LESSONS.twoHosts]: { title: 'Two hosts', lab: { hosts: ['host1', 'host2'] } },
+  }).LAB_MANIFEST);
+  return { LAB_MANIFEST: manifest };
 }

@@ -6,17 +6,16 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLOSE_CODES, MAX_FRAME_BYTES } from '../../contract/protocol.ts';
 import { type LabCreated } from '../../contract/api.ts';
-import { api, assertStillServes, createLab, startRunner, TerminalClient, type RunningRunner } from './harness.ts';
+import { api, assertStillServes, createLab, startRunner, TerminalClient, type RunningRunner, LESSONS, labFixtures } from './harness.ts';
 
-const BRIDGE_LESSON = '05-user-defined-bridges';
 
 describe('the runner under bad input', () => {
   let runner: RunningRunner;
   let lab: LabCreated;
   let other: LabCreated;
   beforeAll(async () => {
-    runner = await startRunner();
-    [lab, other] = await Promise.all([createLab(runner, BRIDGE_LESSON), createLab(runner, BRIDGE_LESSON)]);
+    runner = await startRunner(labFixtures());
+    [lab, other] = await Promise.all([createLab(runner, LESSONS.oneHost), createLab(runner, LESSONS.oneHost)]);
   });
   afterAll(async () => {
     await runner?.stop();
@@ -55,7 +54,7 @@ describe('the runner under bad input', () => {
 
   it('refuses a terminal socket and a lab request from a foreign Origin', async () => {
     await expect(TerminalClient.open(runner, lab, 'host1', { origin: 'https://evil.example' })).rejects.toThrow(/403/);
-    const res = await api(runner, 'POST', '/api/labs', { body: { lesson: BRIDGE_LESSON }, headers: { origin: 'https://evil.example' } });
+    const res = await api(runner, 'POST', '/api/labs', { body: { lesson: LESSONS.oneHost }, headers: { origin: 'https://evil.example' } });
     expect(res.status).toBe(403);
   });
 
@@ -87,7 +86,7 @@ describe('the runner under bad input', () => {
   });
 
   it('refuses the token of a lab that has ended, on HTTP and on the terminal socket', async () => {
-    const ended = await createLab(runner, BRIDGE_LESSON);
+    const ended = await createLab(runner, LESSONS.oneHost);
     expect((await api(runner, 'DELETE', `/api/labs/${ended.id}`, { token: ended.token })).status).toBe(204);
     expect((await api(runner, 'GET', `/api/labs/${ended.id}`, { token: ended.token })).status).toBe(404);
     await expect(TerminalClient.open(runner, ended, 'host1')).rejects.toThrow(/404/);

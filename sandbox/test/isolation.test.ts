@@ -25,10 +25,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LabCreated } from '../../contract/api.ts';
 import { bridgeIpv6Disabled } from '../src/bridges.ts';
 import { labHostContainerName } from '../src/names.ts';
-import { api, createLab, docker, execIn, openAll, startRunner, type RunningRunner, type TerminalClient } from './harness.ts';
+import { api, createLab, docker, execIn, openAll, startRunner, type RunningRunner, type TerminalClient, LESSONS, labFixtures } from './harness.ts';
 
-/** A lesson whose lab has two hosts (host1, host2): lab B needs a second host for the positive controls. */
-const TWO_HOST_LESSON = '07-overlay-networks';
 /** Lab B's listener: busybox httpd in a container on B's host2, published on that host's port. */
 const LISTENER_PORT = 8080;
 /** Lab B's IPv6 listener: OpenBSD nc on B's host2 itself, on every address (::). */
@@ -167,8 +165,8 @@ describe('isolation of a lab', () => {
   let listenerUrl: string;
 
   beforeAll(async () => {
-    runner = await startRunner({ HOST: '0.0.0.0' });
-    [a, b] = await Promise.all([createLab(runner, TWO_HOST_LESSON), createLab(runner, TWO_HOST_LESSON)]);
+    runner = await startRunner({ ...labFixtures(), HOST: '0.0.0.0' });
+    [a, b] = await Promise.all([createLab(runner, LESSONS.twoHosts), createLab(runner, LESSONS.twoHosts)]);
     [A1, A2, B1, B2] = [labHostContainerName(a.id, 'host1'), labHostContainerName(a.id, 'host2'), labHostContainerName(b.id, 'host1'), labHostContainerName(b.id, 'host2')];
     // A prompt on every host means its inner engine is up (lab-shell waits for start-up to end).
     // Terminals are opened as a page on 127.0.0.1 would, an origin the runner accepts.

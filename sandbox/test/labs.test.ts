@@ -7,10 +7,9 @@ import { labHostContainerName } from '../src/names.ts';
 import { CLOSE_CODES } from '../../contract/protocol.ts';
 import {
   api, createLab, docker, execIn, fixtureSite, labObjects, openAll, startRunner,
-  TerminalClient, type RunningRunner,
+  TerminalClient, type RunningRunner, LESSONS, labFixtures,
 } from './harness.ts';
 
-const BRIDGE_LESSON = '05-user-defined-bridges';
 const TWO_HOSTS = {
   'two-hosts': { title: 'Two hosts', lab: { hosts: ['host1', 'host2'] } },
   'macvlan-hosts': { title: 'Macvlan', lab: { hosts: ['host1', 'host2'], macvlan: true } },
@@ -19,14 +18,14 @@ const TWO_HOSTS = {
 describe('a lab for the bridge lesson', () => {
   let runner: RunningRunner;
   beforeAll(async () => {
-    runner = await startRunner();
+    runner = await startRunner(labFixtures());
   });
   afterAll(async () => {
     await runner?.stop();
   });
 
   it('answers docker network ls with bridge, host and none, completes docker words on Tab, and DELETE leaves nothing labelled', async () => {
-    const lab = await createLab(runner, BRIDGE_LESSON);
+    const lab = await createLab(runner, LESSONS.oneHost);
     expect(lab.hosts).toEqual(['host1']);
     expect(lab.token.length).toBeGreaterThanOrEqual(40);
     expect(Date.parse(lab.expiresAt)).toBeGreaterThan(Date.now());
@@ -52,7 +51,7 @@ describe('a lab for the bridge lesson', () => {
   });
 
   it('keeps the runner small while `yes` floods the terminal, and Ctrl-C returns a prompt within 2 s', async () => {
-    const lab = await createLab(runner, BRIDGE_LESSON);
+    const lab = await createLab(runner, LESSONS.oneHost);
     const term = await TerminalClient.open(runner, lab, 'host1');
     await term.waitForPrompt();
     const rssBefore = runner.rss();
@@ -84,7 +83,7 @@ describe('a lab for the bridge lesson', () => {
   });
 
   it('ends the shell and its foreground job when the terminal socket closes', async () => {
-    const lab = await createLab(runner, BRIDGE_LESSON);
+    const lab = await createLab(runner, LESSONS.oneHost);
     const term = await TerminalClient.open(runner, lab, 'host1');
     await term.waitForPrompt();
     term.type('sleep 1234\r');
@@ -158,9 +157,9 @@ describe('a two-host lab', () => {
 
 describe('lab lifetimes', () => {
   it('removes a lab with no open terminal after the idle timeout, and one in use at its maximum lifetime', async () => {
-    const runner = await startRunner({ LAB_IDLE_TIMEOUT: '10', LAB_MAX_LIFETIME: '15', LAB_SWEEP_INTERVAL: '1' });
+    const runner = await startRunner({ ...labFixtures(), LAB_IDLE_TIMEOUT: '10', LAB_MAX_LIFETIME: '15', LAB_SWEEP_INTERVAL: '1' });
     try {
-      const [idle, busy] = await Promise.all([createLab(runner, BRIDGE_LESSON), createLab(runner, BRIDGE_LESSON)]);
+      const [idle, busy] = await Promise.all([createLab(runner, LESSONS.oneHost), createLab(runner, LESSONS.oneHost)]);
       const term = await TerminalClient.open(runner, busy, 'host1');
       await term.waitForPrompt();
       await expect.poll(async () => (await labObjects(idle.id)).containers, { timeout: 20_000, interval: 500 }).toBe(0);
@@ -178,12 +177,13 @@ describe('lab lifetimes', () => {
 
 describe('a runner without a Docker Engine', () => {
   it('still serves the lessons and explains in the API why labs are unavailable', async () => {
-    const runner = await startRunner({ DOCKER_HOST: 'unix:///run/no-docker-here.sock' });
+    const runner = await startRunner({ ...labFixtures(), DOCKER_HOST: 'unix:///run/no-docker-here.sock' });
     try {
-      const page = await fetch(`${runner.url}/lessons/${BRIDGE_LESSON}/`);
+      // The course's own overview, whatever its lessons say: it links to them.
+      const page = await fetch(`${runner.url}/`);
       expect(page.status).toBe(200);
-      expect(await page.text()).toContain('User-defined bridge networks');
-      const res = await api(runner, 'POST', '/api/labs', { body: { lesson: BRIDGE_LESSON } });
+      expect(await page.text()).toMatch(/<a [^>]*href="\/lessons\/[^"]+"/);
+      const res = await api(runner, 'POST', '/api/labs', { body: { lesson: LESSONS.oneHost } });
       expect(res.status).toBe(503);
       expect(res.json.message).toMatch(/Docker Engine is not reachable at \/run\/no-docker-here\.sock/);
     } finally {

@@ -11,9 +11,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { labHostContainerName } from '../src/names.ts';
 import { CLOSE_CODES } from '../../contract/protocol.ts';
-import { api, createLab, execIn, instanceObjects, labObjects, ROOT, startRunner, TerminalClient, type RunningRunner } from './harness.ts';
+import { api, createLab, execIn, instanceObjects, labObjects, ROOT, startRunner, TerminalClient, type RunningRunner, LESSONS, labFixtures } from './harness.ts';
 
-const BRIDGE_LESSON = '05-user-defined-bridges';
 /** A lifetime short enough to pass while the runner is down, long enough to build a pool first (s). */
 const LIFETIME_S = 20;
 
@@ -24,10 +23,10 @@ async function successor(runner: RunningRunner, env: Record<string, string> = {}
 
 describe('a runner that is killed', () => {
   it('leaves its labs running, and the next runner adopts them: same token, the file written before, the history, no orphaned shell', async () => {
-    const first = await startRunner();
+    const first = await startRunner(labFixtures());
     let second: RunningRunner | undefined;
     try {
-      const lab = await createLab(first, BRIDGE_LESSON);
+      const lab = await createLab(first, LESSONS.oneHost);
       const term = await TerminalClient.open(first, lab, 'host1');
       await term.waitForPrompt();
       await term.run('echo written-before-the-crash > /root/notes.txt');
@@ -61,11 +60,11 @@ describe('a runner that is killed', () => {
 
   it('has the next runner remove a lab whose lifetime ended while none ran, and the pooled labs nobody holds', async () => {
     // No sweep in the first runner's life: the lab must end while no runner runs.
-    const first = await startRunner({ LAB_MAX_LIFETIME: String(LIFETIME_S), LAB_POOL_SIZE: '1', LAB_SWEEP_INTERVAL: '3600' });
+    const first = await startRunner({ ...labFixtures(), LAB_MAX_LIFETIME: String(LIFETIME_S), LAB_POOL_SIZE: '1', LAB_SWEEP_INTERVAL: '3600' });
     let second: RunningRunner | undefined;
     try {
       const created = Date.now();
-      const ending = await createLab(first, BRIDGE_LESSON);
+      const ending = await createLab(first, LESSONS.oneHost);
       const instance = first.env.LAB_INSTANCE!;
       // The pool builds one lab per lesson shape next to the learner's lab.
       await expect.poll(async () => (await instanceObjects(instance)).networks, { timeout: 60_000 }).toBeGreaterThan(1);
@@ -88,10 +87,10 @@ describe('a runner that is killed', () => {
 
 describe('a runner that is stopped with SIGTERM', () => {
   it('closes terminals with "going away", keeps its labs for the next start, and labs:remove-all removes them all', async () => {
-    const first = await startRunner();
+    const first = await startRunner(labFixtures());
     let second: RunningRunner | undefined;
     try {
-      const lab = await createLab(first, BRIDGE_LESSON);
+      const lab = await createLab(first, LESSONS.oneHost);
       const term = await TerminalClient.open(first, lab, 'host1');
       await term.waitForPrompt();
       expect(await first.signal('SIGTERM')).toBe(0);

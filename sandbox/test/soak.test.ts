@@ -7,9 +7,8 @@
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HealthStatus, LabCreated } from '../../contract/api.ts';
-import { api, createLab, echoRoundTrips, percentile, startRunner, TerminalClient, type RunningRunner } from './harness.ts';
+import { api, createLab, echoRoundTrips, percentile, startRunner, TerminalClient, type RunningRunner, LESSONS, labFixtures } from './harness.ts';
 
-const BRIDGE_LESSON = '05-user-defined-bridges';
 const SOAK_MS = 60_000;
 const IDLE_SOCKETS = 200;
 /**
@@ -38,8 +37,8 @@ describe(`the runner under ${IDLE_SOCKETS} idle sockets and ${GARBAGE_PER_SECOND
   let runner: RunningRunner;
   let lab: LabCreated;
   beforeAll(async () => {
-    runner = await startRunner();
-    lab = await createLab(runner, BRIDGE_LESSON);
+    runner = await startRunner(labFixtures());
+    lab = await createLab(runner, LESSONS.oneHost);
   });
   afterAll(async () => {
     await runner?.stop();

@@ -8,9 +8,8 @@ import { statfsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LabCreated } from '../../contract/api.ts';
 import { labHostContainerName } from '../src/names.ts';
-import { createLab, docker, execIn, startRunner, TerminalClient, type RunningRunner } from './harness.ts';
+import { createLab, docker, execIn, startRunner, TerminalClient, type RunningRunner, LESSONS, labFixtures } from './harness.ts';
 
-const BRIDGE_LESSON = '05-user-defined-bridges';
 /** The quota this test configures for a lab host's files (and what the machine may lose at most). */
 const FILES_QUOTA = 128 * 2 ** 20;
 /** The engine's data folder: where a lab host's writable layer would live on the machine. */
@@ -26,8 +25,8 @@ describe('the files of a lab host', () => {
   let lab: LabCreated;
   let term: TerminalClient;
   beforeAll(async () => {
-    runner = await startRunner({ LAB_HOST_FILES_SIZE: `${FILES_QUOTA / 2 ** 20}m` });
-    lab = await createLab(runner, BRIDGE_LESSON);
+    runner = await startRunner({ ...labFixtures(), LAB_HOST_FILES_SIZE: `${FILES_QUOTA / 2 ** 20}m` });
+    lab = await createLab(runner, LESSONS.oneHost);
     term = await TerminalClient.open(runner, lab, 'host1');
     await term.waitForPrompt();
   });
