@@ -52,8 +52,6 @@ export interface Lab extends BuiltLab {
   lesson: string;
   /** Whether it came from the warm pool (built ahead) or was built for this request. */
   pooled: boolean;
-  /** When it was handed to its learner (not when it was built, if it came from the pool). */
-  createdAt: number;
   /** Hard limit: the lab is removed at this time whatever happens. */
   expiresAt: number;
   /** Last time a terminal was open or typed into; drives the idle timeout. */
@@ -174,7 +172,6 @@ const recordOf = (lab: Lab): LabRecord => ({
   tokenHash: lab.tokenHash.toString('hex'),
   ...(lab.client ? { client: lab.client } : {}),
   address: lab.address,
-  createdAt: lab.createdAt,
   expiresAt: lab.expiresAt,
   lastActive: lab.lastActive,
   inUse: lab.openTerminals > 0,
@@ -242,7 +239,6 @@ export class LabRegistry {
         ...built,
         pooled,
         lesson,
-        createdAt: now,
         expiresAt: now + this.config.LAB_MAX_LIFETIME * 1000,
         lastActive: now,
         openTerminals: 0,
@@ -449,7 +445,6 @@ export class LabRegistry {
       cancelled: false,
       lesson: r.lesson,
       pooled: r.pooled,
-      createdAt: r.createdAt,
       expiresAt: r.expiresAt,
       // A terminal was open when the runner went away: its learner was there, and their page is
       // reconnecting. The idle clock starts again now, not at their last keystroke before the gap.

@@ -41,7 +41,6 @@ export const labRecordSchema = z.object({
   client: z.string().optional(),
   /** The client address it was created from (clientaddress.ts), for the per-address cap. */
   address: z.string(),
-  createdAt: z.number(),
   expiresAt: z.number(),
   lastActive: z.number(),
   /** A terminal was open when this was written (the lab was in use, not idle). */
