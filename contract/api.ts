@@ -37,7 +37,60 @@ export const ROUTES = {
     pattern: /^\/api\/labs\/([^/]+)\/hosts\/([^/]+)\/terminal$/,
     path: (labId: string, host: string, token: string) => `/api/labs/${segment(labId)}/hosts/${segment(host)}/terminal?token=${segment(token)}`,
   },
+  /**
+   * The lab's event WebSocket (protocol.ts, LAB_EVENTS): what the lab panel shows around the
+   * terminals (the instructor's message, help, someone watching, web previews), pushed. The
+   * token goes in the query, as for terminals.
+   */
+  labEvents: {
+    template: '/api/labs/:id/events',
+    pattern: /^\/api\/labs\/([^/]+)\/events$/,
+    path: (labId: string, token: string) => `/api/labs/${segment(labId)}/events?token=${segment(token)}`,
+  },
+  /** `PUT` LearnerUpdate, the lab's token as a Bearer: the learner's name and help flag; answers LearnerState. */
+  learner: { template: '/api/labs/:id/learner', pattern: /^\/api\/labs\/([^/]+)\/learner$/, path: (labId: string) => `/api/labs/${segment(labId)}/learner` },
 } as const;
+
+/**
+ * The instructor dashboard's routes (LAB_INSTRUCTOR_CODE). All of them sit under /instructor,
+ * the path the session cookie is scoped to, so the browser never sends it anywhere else; the
+ * dashboard page itself is /instructor/. Every route but signing in needs the session cookie.
+ */
+export const INSTRUCTOR_PREFIX = '/instructor/api/';
+
+export const INSTRUCTOR_ROUTES = {
+  /** `POST` InstructorSignIn: 204 with the session cookie. `GET`: 204 when signed in. `DELETE`: sign out. */
+  session: { template: '/instructor/api/session', pattern: /^\/instructor\/api\/session$/, path: () => '/instructor/api/session' },
+  /** `GET`: a server-sent event stream; each `room` event's data is a RoomSnapshot, sent on every change. */
+  events: { template: '/instructor/api/events', pattern: /^\/instructor\/api\/events$/, path: () => '/instructor/api/events' },
+  /** `DELETE`: end the lab (its learner is told the instructor ended it). */
+  lab: { template: '/instructor/api/labs/:id', pattern: /^\/instructor\/api\/labs\/([^/]+)$/, path: (labId: string) => `/instructor/api/labs/${segment(labId)}` },
+  /** `POST` ExtendLabRequest: the lab lives that many minutes longer (up to its maximum lifetime from now). */
+  extend: {
+    template: '/instructor/api/labs/:id/extend',
+    pattern: /^\/instructor\/api\/labs\/([^/]+)\/extend$/,
+    path: (labId: string) => `/instructor/api/labs/${segment(labId)}/extend`,
+  },
+  /** `DELETE`: clear the lab's help flag (the instructor is on it). */
+  help: {
+    template: '/instructor/api/labs/:id/help',
+    pattern: /^\/instructor\/api\/labs\/([^/]+)\/help$/,
+    path: (labId: string) => `/instructor/api/labs/${segment(labId)}/help`,
+  },
+  /** WebSocket: the live output of the learner's terminal on that host, read-only (binary frames). */
+  watch: {
+    template: '/instructor/api/labs/:id/hosts/:host/watch',
+    pattern: /^\/instructor\/api\/labs\/([^/]+)\/hosts\/([^/]+)\/watch$/,
+    path: (labId: string, host: string) => `/instructor/api/labs/${segment(labId)}/hosts/${segment(host)}/watch`,
+  },
+  /** `POST` BroadcastRequest: show a message in every learner's lab panel. `DELETE`: take it down. */
+  broadcast: { template: '/instructor/api/broadcast', pattern: /^\/instructor\/api\/broadcast$/, path: () => '/instructor/api/broadcast' },
+  /** `GET`: the room's progress as CSV (one row per lab). */
+  progress: { template: '/instructor/api/progress.csv', pattern: /^\/instructor\/api\/progress\.csv$/, path: () => '/instructor/api/progress.csv' },
+} as const;
+
+/** The instructor's session cookie: HttpOnly, SameSite=Strict, Path=/instructor. */
+export const INSTRUCTOR_COOKIE = 'lab_instructor';
 
 /**
  * Every error the API answers with: the `error` code of its JSON body and its HTTP status
@@ -51,6 +104,9 @@ export const API_ERRORS = {
   badRequest: { code: 'bad_request', status: 400 },
   accessCodeRequired: { code: 'access_code_required', status: 401 },
   accessCodeWrong: { code: 'access_code_wrong', status: 403 },
+  instructorOff: { code: 'instructor_off', status: 404 },
+  signInRequired: { code: 'sign_in_required', status: 401 },
+  instructorCodeWrong: { code: 'instructor_code_wrong', status: 403 },
   forbiddenOrigin: { code: 'forbidden_origin', status: 403 },
   notFound: { code: 'not_found', status: 404 },
   unknownLesson: { code: 'unknown_lesson', status: 404 },
@@ -139,4 +195,82 @@ export interface CheckResult {
   /** The tail of what the check printed (stdout and stderr), at most MAX_CHECK_OUTPUT_CHARS. */
   output: string;
   durationMs: number;
+}
+
+/** `PUT /api/labs/:id/learner`: what the learner changes; a field left out stays as it is. */
+export interface LearnerUpdate {
+  /** Shown to the instructor; at most MAX_LEARNER_NAME_CHARS, null or '' clears it. */
+  name?: string | null;
+  /** "Ask for help" (true) or cancel it (false). */
+  help?: boolean;
+}
+
+export const MAX_LEARNER_NAME_CHARS = 40;
+
+/** The learner's side of a lab, as PUT /learner answers and the lab's event socket pushes. */
+export interface LearnerState {
+  name: string | null;
+  help: boolean;
+}
+
+/** `POST /instructor/api/session`. */
+export interface InstructorSignIn {
+  code: string;
+}
+
+/** `POST /instructor/api/labs/:id/extend`. */
+export interface ExtendLabRequest {
+  minutes: number;
+}
+
+/** `POST /instructor/api/broadcast`. */
+export interface BroadcastRequest {
+  text: string;
+}
+
+export const MAX_BROADCAST_CHARS = 280;
+
+/** A message from the instructor to every learner. */
+export interface Notice {
+  /** Changes with every new message, so a learner who dismissed one sees the next. */
+  id: string;
+  text: string;
+  /** ISO 8601. */
+  at: string;
+}
+
+/** One lab in the instructor's roster. Times are ISO 8601; the page shows them relative to now. */
+export interface RosterEntry {
+  id: string;
+  name: string | null;
+  lesson: string;
+  hosts: string[];
+  createdAt: string;
+  lastActive: string;
+  /** When the lab will be removed if nothing more happens (idle timeout or maximum lifetime). */
+  expiresAt: string;
+  /** Terminals open now: 0 means the learner's page is closed or disconnected. */
+  openTerminals: number;
+  /** Exercises of the lesson that passed in this lab, in the lesson's order. */
+  passed: string[];
+  /** How many exercises the lesson has. */
+  exercises: number;
+  lastCheck: { exercise: string; status: CheckStatus; message: string; at: string } | null;
+  /** Since when the learner asks for help (ISO 8601), or null. */
+  help: string | null;
+  /** Instructors watching one of its terminals now. */
+  watchers: number;
+}
+
+/** What the instructor's event stream sends on every change. */
+export interface RoomSnapshot {
+  at: string;
+  labs: RosterEntry[];
+  capacity: {
+    labs: number;
+    maxLabs: number;
+    pool: HealthStatus['pool'];
+    machine: { memoryTotalBytes: number; memoryAvailableBytes: number; load: [number, number, number]; cpus: number };
+  };
+  notice: Notice | null;
 }

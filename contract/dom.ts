@@ -120,3 +120,10 @@ export const PROGRESS_ATTRS = {
 
 /** `[attr]` or `[attr="value"]`, for querySelector (values here are ids and slugs: no quotes). */
 export const sel = (attr: string, value?: string) => (value === undefined ? `[${attr}]` : `[${attr}="${value}"]`);
+
+/**
+ * The event the lab panel dispatches on `document` whenever its lab's event state changes
+ * (`detail`: protocol.ts LabEventState), and with `detail` null when the lab ends or stops.
+ * Elements in the lesson text that depend on the lab (a preview link) listen for it.
+ */
+export const LAB_STATE_EVENT = 'lab-state';

@@ -15,7 +15,12 @@
  *
  * A text frame that is not valid JSON, or names an unknown type, closes the socket with
  * CLOSE_CODES.policy. A frame larger than MAX_FRAME_BYTES closes it with CLOSE_CODES.tooBig.
+ *
+ * The lab event socket (LAB_EVENTS, below) and the instructor's watch socket
+ * (INSTRUCTOR_ROUTES.watch: binary frames of the watched terminal's output, server to client
+ * only) use the same close codes.
  */
+import type { LearnerState, Notice } from './api.ts';
 
 /** Messages the browser sends. */
 export const CLIENT_MESSAGES = {
@@ -180,6 +185,61 @@ export function parseServerMessage(text: string): Parsed<ServerMessage> {
   }
 }
 
-export function encodeMessage(message: ClientMessage | ServerMessage): string {
+/**
+ * The lab event socket (ROUTES.labEvents): one per lab page, server to client only, text frames
+ * of JSON. The runner sends `state` when the socket opens and again whenever any of it changes;
+ * `ended` says why the lab went away, right before the socket closes with CLOSE_CODES.labGone.
+ * Anything the client sends closes the socket with CLOSE_CODES.policy: the learner changes
+ * their side over HTTP (ROUTES.learner).
+ */
+export const LAB_EVENTS = {
+  /** `{type, state}`: the whole LabEventState, every time. */
+  state: 'state',
+  /** `{type, reason}`: a sentence for the learner. */
+  ended: 'ended',
+} as const;
+
+/** A web server a container in the lab publishes, opened on the preview origin (never the course's). */
+export interface PreviewLink {
+  host: string;
+  port: number;
+  url: string;
+}
+
+export interface LabEventState {
+  learner: LearnerState;
+  /** Instructors watching one of this lab's terminals now; the panel says so while above 0. */
+  watchers: number;
+  notice: Notice | null;
+  previews: PreviewLink[];
+}
+
+export type LabEvent =
+  | { type: typeof LAB_EVENTS.state; state: LabEventState }
+  | { type: typeof LAB_EVENTS.ended; reason: string };
+
+/** Validate a text frame of the lab event socket (the browser's side). */
+export function parseLabEvent(text: string): Parsed<LabEvent> {
+  const parsed = parseObject(text);
+  if (!parsed.ok) return parsed;
+  const m = parsed.message;
+  switch (m.type) {
+    case LAB_EVENTS.state: {
+      const st = m.state as Partial<LabEventState> | undefined;
+      if (typeof st !== 'object' || st === null || typeof st.learner !== 'object' || !Array.isArray(st.previews) || typeof st.watchers !== 'number') {
+        return { ok: false, reason: 'state needs learner, watchers and previews' };
+      }
+      return { ok: true, message: { type: LAB_EVENTS.state, state: st as LabEventState } };
+    }
+    case LAB_EVENTS.ended:
+      return typeof m.reason === 'string'
+        ? { ok: true, message: { type: LAB_EVENTS.ended, reason: m.reason } }
+        : { ok: false, reason: 'ended needs a reason' };
+    default:
+      return { ok: false, reason: `unknown message type ${quoteType(m.type)}` };
+  }
+}
+
+export function encodeMessage(message: ClientMessage | ServerMessage | LabEvent): string {
   return JSON.stringify(message);
 }
