@@ -1,6 +1,7 @@
 /**
  * The runner's HTTP surface: the built course site, the lab API (routes.ts) and the terminal
- * sockets (sockets.ts), on one origin.
+ * sockets (sockets.ts), on one origin; and web previews (previews.ts), each on an origin of its
+ * own, told apart by the Host header before anything else looks at a request.
  *
  * Every byte a client sends may be malicious (a workshop serves strangers), so each way in
  * (request, upgrade, socket message, malformed HTTP) runs inside a boundary that answers with
@@ -20,6 +21,7 @@ import { LabError } from './errors.ts';
 import { oneLine, parseUrl, quote, refuseSocket, sendError } from './http-io.ts';
 import { LabManager } from './labs.ts';
 import { loadManifest } from './manifest.ts';
+import { Previews } from './previews.ts';
 import { LabApi } from './routes.ts';
 import { applySecurityHeaders, securityHeaders } from './security-headers.ts';
 import { TerminalSockets } from './sockets.ts';
@@ -71,10 +73,11 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
   const api = new LabApi({ config, docker, labs, manifest, log, allowsOrigin });
   const sockets = new TerminalSockets({ docker, labs, log, allowsOrigin });
   const site = { serve: createStaticSite(config.siteDir), headers: securityHeaders(config.siteDir) };
+  const previews = new Previews({ docker, labs, config, log, port: () => (server.address() as { port: number }).port });
 
   limitConnections(server, config);
-  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => answerRequest(req, res, { api, site, log }));
-  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => answerUpgrade(req, socket, head, { sockets, log }));
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => answerRequest(req, res, { api, site, previews, log }));
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => answerUpgrade(req, socket, head, { sockets, previews, log }));
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerMalformed(err, socket, log));
 
   let closing: Promise<void> | undefined;
@@ -88,6 +91,7 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
         const suspended = removeLabs ? undefined : labs.suspend();
         // The page reconnects on goingAway: to this runner's successor, or it learns the lab is gone.
         sockets.closeAll(CLOSE_CODES.goingAway, 'server shutting down');
+        previews.close();
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         await (suspended ?? labs.shutdown());
@@ -106,11 +110,11 @@ interface Site {
   headers: ReturnType<typeof securityHeaders>;
 }
 
-/** One HTTP request, inside its boundary: the site, or the lab API; never a throw out of here. */
+/** One HTTP request, inside its boundary: a preview, the site, or the lab API; never a throw out of here. */
 function answerRequest(
   req: http.IncomingMessage,
   res: http.ServerResponse,
-  { api, site, log }: { api: LabApi; site: Site; log: (line: string) => void },
+  { api, site, previews, log }: { api: LabApi; site: Site; previews: Previews; log: (line: string) => void },
 ): void {
   const unexpected = (what: string, err: unknown) => {
     log(`unexpected error on ${what}: ${oneLine(err)}`);
@@ -123,10 +127,12 @@ function answerRequest(
   try {
     // The request arrived; REQUEST_TIMEOUT_MS and KEEP_ALIVE_TIMEOUT_MS watch it from here.
     req.socket.setTimeout(0);
-    // First, so that every answer below carries them, errors included.
-    applySecurityHeaders(res, site.headers);
     // A request body that fails mid-way (the client hung up) must not become an unhandled error.
     req.on('error', () => res.destroy());
+    // A preview's answer is its server's, on its own origin: none of the course's headers.
+    if (previews.claims(req)) return previews.handle(req, res);
+    // First, so that every answer below carries them, errors included.
+    applySecurityHeaders(res, site.headers);
     const url = parseUrl(req.url);
     if (!url) {
       log(`refused an unparsable URL from ${req.socket.remoteAddress}: ${quote(req.url)}`);
@@ -142,14 +148,20 @@ function answerRequest(
   }
 }
 
-/** One socket upgrade, inside its boundary: a terminal, or a refusal with an HTTP status. */
-function answerUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, { sockets, log }: { sockets: TerminalSockets; log: (line: string) => void }): void {
+/** One socket upgrade, inside its boundary: a preview's, a terminal, or a refusal with an HTTP status. */
+function answerUpgrade(
+  req: http.IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  { sockets, previews, log }: { sockets: TerminalSockets; previews: Previews; log: (line: string) => void },
+): void {
   // Until ws takes the socket over, its errors (a client resetting) are ours to swallow.
   socket.on('error', () => socket.destroy());
   // A terminal may sit idle for hours; the heartbeat watches it instead.
   (socket as Socket).setTimeout(0);
   try {
-    sockets.upgrade(req, socket, head);
+    if (previews.claims(req)) previews.upgrade(req, socket, head);
+    else sockets.upgrade(req, socket, head);
   } catch (err) {
     log(`unexpected error on upgrade ${quote(req.url)}: ${oneLine(err)}`);
     refuseSocket(socket, 500);
