@@ -47,7 +47,7 @@ const STREAM_KEEPALIVE_MS = 25_000;
 /** Most minutes one click may add to a lab (the registry also caps it at LAB_MAX_LIFETIME from now). */
 const MAX_EXTEND_MINUTES = 240;
 
-const ENDED_BY_INSTRUCTOR = 'The instructor ended this lab. Start a new lab when you are ready.';
+const ENDED_BY_INSTRUCTOR = 'The instructor ended this lab.';
 const NO_SUCH_LAB = 'There is no lab with this id any more (it ended). The roster shows the labs that exist.';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse, params: string[]) => Promise<void> | void;

@@ -174,9 +174,9 @@ describe('the instructor dashboard (runner side)', () => {
       // Ending: the learner's page and terminal are told why.
       expect((await api(runner, 'DELETE', INSTRUCTOR_ROUTES.lab.path('000000000000'), { headers: { cookie } })).status).toBe(404);
       expect((await api(runner, 'DELETE', INSTRUCTOR_ROUTES.lab.path(lab.id), { headers: { cookie } })).status).toBe(204);
-      expect(await events.waitEnded()).toBe('The instructor ended this lab. Start a new lab when you are ready.');
+      expect(await events.waitEnded()).toBe('The instructor ended this lab.');
       expect(await term.waitClosed()).toBe(CLOSE_CODES.labGone);
-      expect(term.messages.at(-1)).toMatchObject({ message: 'The instructor ended this lab. Start a new lab when you are ready.' });
+      expect(term.messages.at(-1)).toMatchObject({ message: 'The instructor ended this lab.' });
       await room.waitFor((r) => r.labs.length === 0, 2_000, 'the lab gone from the roster');
     } finally {
       room.close();
