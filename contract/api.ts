@@ -169,6 +169,8 @@ export interface HealthStatus {
   /** The warm pool: labs per shape it keeps, ready ones, and ones being built or starting. */
   pool: { size: number; ready: number; starting: number };
   accessCodeRequired: boolean;
+  /** Whether the instructor dashboard is on (LAB_INSTRUCTOR_CODE): the lab panel then offers help and asks a name. */
+  instructorDashboard: boolean;
   runner: {
     rssBytes: number;
     /** Event-loop delay since the runner started (ms): how promptly it answers everyone. */

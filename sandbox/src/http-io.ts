@@ -72,9 +72,8 @@ export function sendError(res: http.ServerResponse, kind: ApiErrorKind, message:
  * the answer is out (a client that never reads must not keep it half-open), and destroy it at
  * once otherwise.
  */
-export function refuseSocket(socket: Duplex, status: number): void {
+export function refuseSocket(socket: Duplex, status: number, text = http.STATUS_CODES[status] ?? 'Error'): void {
   if (!socket.writable) return void socket.destroy();
-  const text = http.STATUS_CODES[status] ?? 'Error';
   socket.once('finish', () => socket.destroy());
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
 }
@@ -88,4 +87,13 @@ export function oneLine(err: unknown): string {
 export function quote(text: string | undefined): string {
   const s = JSON.stringify(text ?? '');
   return s.length > LOG_QUOTE_CHARS ? `${s.slice(0, LOG_QUOTE_CHARS)}…` : s;
+}
+
+/**
+ * Text a person typed that others will read (a learner's name in the roster, the instructor's
+ * message on every page): control characters and line breaks become spaces, runs of spaces one,
+ * and it is cut to `max` characters. The pages put it in text nodes, never in HTML.
+ */
+export function cleanText(text: string, max: number): string {
+  return [...text.replace(/[\p{Cc}\p{Cf}\u2028\u2029]+/gu, ' ').replace(/\s+/g, ' ').trim()].slice(0, max).join('').trim();
 }

@@ -13,6 +13,7 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { pipeline } from 'node:stream';
+import { refuseSocket } from './http-io.ts';
 
 /** How long the server behind may take to start answering (ms): a development server may compile first. */
 const ANSWER_TIMEOUT_MS = 60_000;
@@ -64,10 +65,7 @@ function failure(err: unknown, what: string): PreviewError {
   return new PreviewError(502, `Nothing answered on ${what}, or it closed the connection without an answer. Check that the container publishing that port is running and serves HTTP, then reload.`);
 }
 
-/**
- * A request to the server behind, on a connection from `connect`. Only the path goes on
- * (origin-form: a proxy-style absolute URL is refused), with the browser's headers.
- */
+/** A request to the server behind, on a connection from `connect`, with the browser's method, path and headers. */
 function forward(req: http.IncomingMessage, connect: Connect, headers: string[]): http.ClientRequest {
   return http.request({
     method: req.method,
@@ -83,7 +81,6 @@ function forward(req: http.IncomingMessage, connect: Connect, headers: string[])
 
 /** Answer `req` with what the server behind answers; the answer streams, with backpressure both ways. */
 export function proxyRequest(req: http.IncomingMessage, res: http.ServerResponse, connect: Connect, what: string): void {
-  if (!req.url?.startsWith('/')) return sendText(res, 400, 'A preview takes requests for a path on its own address only.');
   const upstream = forward(req, connect, endToEnd(req.rawHeaders));
   const timer = setTimeout(() => upstream.destroy(new PreviewError(504, `${what} did not start answering within ${ANSWER_TIMEOUT_MS / 1000} seconds. Check what the server in that container is doing, then reload.`)), ANSWER_TIMEOUT_MS);
   upstream.on('response', (answer) => {
@@ -120,11 +117,6 @@ function head(status: number, raw: string[]): string {
  * until either ends. Any other answer is passed back and the socket closed.
  */
 export function proxyUpgrade(req: http.IncomingMessage, socket: Duplex, early: Buffer, connect: Connect, what: string): void {
-  const refuse = (status: number, text: string) => {
-    if (!socket.writable) return void socket.destroy();
-    socket.end(head(status, ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', String(Buffer.byteLength(text)), 'Connection', 'close']) + text);
-  };
-  if (!req.url?.startsWith('/')) return refuse(400, 'A preview takes requests for a path on its own address only.');
   const upstream = forward(req, connect, endToEnd(req.rawHeaders, ['connection', 'upgrade']));
   const timer = setTimeout(() => upstream.destroy(new PreviewError(504, `${what} did not answer the upgrade within ${ANSWER_TIMEOUT_MS / 1000} seconds.`)), ANSWER_TIMEOUT_MS);
   socket.on('close', () => upstream.destroy());
@@ -148,7 +140,7 @@ export function proxyUpgrade(req: http.IncomingMessage, socket: Duplex, early: B
   upstream.on('error', (err) => {
     clearTimeout(timer);
     const refusal = failure(err, what);
-    refuse(refusal.status, refusal.message);
+    refuseSocket(socket, refusal.status, refusal.message);
   });
   upstream.end();
 }

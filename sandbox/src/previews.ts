@@ -28,6 +28,7 @@ import type { PreviewLink } from '../../contract/protocol.ts';
 import type { Config } from './config.ts';
 import { watchHost, type HostWatch, type InnerContainer } from './hostwatch.ts';
 import type { Lab, LabHost, LabManager } from './labs.ts';
+import { quote, refuseSocket } from './http-io.ts';
 import { PreviewError, proxyRequest, proxyUpgrade, sendText } from './preview-proxy.ts';
 import { Relays } from './relay.ts';
 
@@ -101,7 +102,8 @@ interface LabPreviews {
   relays: Set<Duplex>;
   /** Relays being opened: they count against the limit too. */
   opening: number;
-  following?: { watches: HostWatch[]; publish: (links: PreviewLink[]) => void; last: string };
+  /** One per host while the lab's page listens. */
+  watches?: HostWatch[];
 }
 
 export interface PreviewsOptions {
@@ -110,6 +112,8 @@ export interface PreviewsOptions {
   config: Pick<Config, 'LAB_PREVIEW_DOMAIN'>;
   /** The port the server listens on, for `*.localhost` addresses. */
   port: () => number;
+  /** The lab's links may have changed (labevents.ts sends them if they did). */
+  changed: (labId: string) => void;
   log: (line: string) => void;
 }
 
@@ -134,34 +138,30 @@ export class Previews {
 
   /** Answer a preview's request with its server's answer, or a 404 sentence. */
   handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const preview = this.#find(req);
-    if (!preview) return sendText(res, 404, NOT_FOUND);
-    proxyRequest(req, res, () => this.#connect(preview), `${preview.host.name}:${preview.port}`);
+    const found = this.#find(req);
+    if (typeof found === 'string') return sendText(res, found === NOT_FOUND ? 404 : 400, found);
+    proxyRequest(req, res, () => this.#connect(found), `${found.host.name}:${found.port}`);
   }
 
   /** Pass a preview's upgrade (a WebSocket) on, or refuse it with 404. */
   upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
-    const preview = this.#find(req);
-    if (!preview) return void socket.end(`HTTP/1.1 404 Not Found\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(NOT_FOUND)}\r\nConnection: close\r\n\r\n${NOT_FOUND}`);
-    proxyUpgrade(req, socket, head, () => this.#connect(preview), `${preview.host.name}:${preview.port}`);
+    const found = this.#find(req);
+    if (typeof found === 'string') return refuseSocket(socket, found === NOT_FOUND ? 404 : 400, found);
+    proxyUpgrade(req, socket, head, () => this.#connect(found), `${found.host.name}:${found.port}`);
   }
 
-  /**
-   * Follow the lab's hosts (while its page listens) and call `publish` with its preview links
-   * whenever they change. Returns a function that stops following.
-   */
-  follow(lab: Lab, publish: (links: PreviewLink[]) => void): () => void {
+  /** Follow the lab's hosts while its page listens: its links change as its containers publish ports. */
+  follow(lab: Lab): void {
     const state = this.#stateOf(lab.id);
-    this.#unfollow(state);
-    const following = { watches: [] as HostWatch[], publish, last: '' };
-    state.following = following;
-    following.watches = lab.hosts.map((host) => watchHost(this.#opts.docker, host.containerName, (containers) => this.#listed(lab, host, containers)));
-    return () => {
-      if (state.following === following) this.#unfollow(state);
-    };
+    state.watches ??= lab.hosts.map((host) => watchHost(this.#opts.docker, host.containerName, (containers) => this.#listed(lab, host, containers)));
   }
 
-  /** The lab's preview links now, in host order and then by port (what follow() publishes). */
+  unfollow(lab: Lab): void {
+    const state = this.#labs.get(lab.id);
+    if (state) this.#unfollow(state);
+  }
+
+  /** The lab's preview links now, in host order and then by port. */
   links(lab: Lab): PreviewLink[] {
     const state = this.#labs.get(lab.id);
     if (!state) return [];
@@ -181,9 +181,17 @@ export class Previews {
     this.#relays.close();
   }
 
-  #find(req: http.IncomingMessage): Preview | undefined {
+  /** The request's preview, or the sentence it is refused with. */
+  #find(req: http.IncomingMessage): Preview | string {
     const id = previewIdOf(req.headers.host, this.#domain);
-    return id ? this.#byId.get(id) : undefined;
+    const preview = id ? this.#byId.get(id) : undefined;
+    if (!preview) return NOT_FOUND;
+    // Origin-form only: a proxy-style absolute URL ("GET http://elsewhere/") is no request for this preview.
+    if (!req.url?.startsWith('/')) {
+      this.#opts.log(`refused a preview request for ${quote(req.url)} from ${req.socket.remoteAddress}: not a path`);
+      return 'A preview takes requests for a path on its own address only.';
+    }
+    return preview;
   }
 
   #url(id: string): string {
@@ -209,10 +217,10 @@ export class Previews {
     return preview;
   }
 
-  /** A host's new listing: its published TCP ports, and the links again if they changed. */
+  /** A host's new listing: its published TCP ports. */
   #listed(lab: Lab, host: LabHost, containers: InnerContainer[]): void {
     const state = this.#labs.get(lab.id);
-    if (!state?.following) return;
+    if (!state?.watches) return;
     const addresses = new Map<number, string[]>();
     for (const p of containers.flatMap((c) => c.ports)) {
       if (p.protocol === 'tcp') addresses.set(p.port, [...(addresses.get(p.port) ?? []), p.address]);
@@ -223,11 +231,7 @@ export class Previews {
       if (address) ports.set(port, address);
     }
     state.published.set(host.name, ports);
-    const links = this.links(lab);
-    const text = JSON.stringify(links);
-    if (text === state.following.last) return;
-    state.following.last = text;
-    state.following.publish(links);
+    this.#opts.changed(lab.id);
   }
 
   /** A relay into the preview's lab host, within the lab's limit. */
@@ -256,8 +260,8 @@ export class Previews {
   }
 
   #unfollow(state: LabPreviews): void {
-    for (const watch of state.following?.watches ?? []) watch.stop();
-    state.following = undefined;
+    for (const watch of state.watches ?? []) watch.stop();
+    state.watches = undefined;
   }
 
   #drop(state: LabPreviews): void {

@@ -1,7 +1,9 @@
 /**
- * The runner's HTTP surface: the built course site, the lab API (routes.ts) and the terminal
- * sockets (sockets.ts), on one origin; and web previews (previews.ts), each on an origin of its
- * own, told apart by the Host header before anything else looks at a request.
+ * The runner's HTTP surface: the built course site, the lab API (routes.ts), the terminal
+ * sockets (sockets.ts), the lab pages' event sockets (labevents.ts) and the instructor's routes
+ * and watch sockets (instructor.ts, watch.ts), on one origin; and web previews (previews.ts),
+ * each on an origin of its own, told apart by the Host header before anything else looks at a
+ * request.
  *
  * Every byte a client sends may be malicious (a workshop serves strangers), so each way in
  * (request, upgrade, socket message, malformed HTTP) runs inside a boundary that answers with
@@ -13,7 +15,7 @@ import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
-import { API_ERRORS, API_PREFIX } from '../../contract/api.ts';
+import { API_ERRORS, API_PREFIX, INSTRUCTOR_PREFIX, INSTRUCTOR_ROUTES, ROUTES } from '../../contract/api.ts';
 import { CLOSE_CODES } from '../../contract/protocol.ts';
 import { normalizeAddress } from './clientaddress.ts';
 import { ownOrigins, type Config } from './config.ts';
@@ -21,11 +23,14 @@ import { LabError } from './errors.ts';
 import { oneLine, parseUrl, quote, refuseSocket, sendError } from './http-io.ts';
 import { LabManager } from './labs.ts';
 import { loadManifest } from './manifest.ts';
+import { Instructor } from './instructor.ts';
+import { LabEvents } from './labevents.ts';
 import { Previews } from './previews.ts';
 import { LabApi } from './routes.ts';
 import { applySecurityHeaders, securityHeaders } from './security-headers.ts';
 import { TerminalSockets } from './sockets.ts';
 import { createStaticSite } from './static.ts';
+import { TerminalWatchers } from './watch.ts';
 
 /**
  * HTTP timeouts. A client must send a request's headers within HEADERS_TIMEOUT_MS (a slowloris
@@ -71,13 +76,27 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
   const allowsOrigin = (origin: string | undefined) =>
     !origin || config.allowedOrigins.has(origin) || ownOrigins(config.HOST, (server.address() as { port: number }).port).includes(origin);
   const api = new LabApi({ config, docker, labs, manifest, log, allowsOrigin });
-  const sockets = new TerminalSockets({ docker, labs, log, allowsOrigin });
+  const watchers = new TerminalWatchers(Boolean(config.LAB_INSTRUCTOR_CODE));
+  labs.onRemoved((lab, reason) => watchers.labEnded(lab.id, reason));
+  const events = new LabEvents({ labs, log, allowsOrigin });
+  const instructor = new Instructor({
+    config, labs, manifest, watchers, log, allowsOrigin,
+    learnersChanged: (labId) => (labId ? events.changed(labId) : events.changedAll()),
+  });
+  events.addSource((lab) => instructor.learnerState(lab));
+  watchers.onCount((labId) => events.changed(labId));
+  const sockets = new TerminalSockets({ docker, labs, log, allowsOrigin, watchers });
+  const previews = new Previews({ docker, labs, config, log, port: () => (server.address() as { port: number }).port, changed: (labId) => events.changed(labId) });
+  events.addSource((lab) => ({ previews: previews.links(lab) }));
+  // A lab host's engine is followed only while its lab's page is there to show what it publishes.
+  events.onListening((lab, listening) => (listening ? previews.follow(lab) : previews.unfollow(lab)));
   const site = { serve: createStaticSite(config.siteDir), headers: securityHeaders(config.siteDir) };
-  const previews = new Previews({ docker, labs, config, log, port: () => (server.address() as { port: number }).port });
+  const handlers: Handlers = { api, instructor, previews, site, log };
+  const doors: Doors = { terminals: sockets, events, instructor, previews, log };
 
   limitConnections(server, config);
-  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => answerRequest(req, res, { api, site, previews, log }));
-  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => answerUpgrade(req, socket, head, { sockets, previews, log }));
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => answerRequest(req, res, handlers));
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => answerUpgrade(req, socket, head, doors));
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerMalformed(err, socket, log));
 
   let closing: Promise<void> | undefined;
@@ -91,11 +110,16 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
         const suspended = removeLabs ? undefined : labs.suspend();
         // The page reconnects on goingAway: to this runner's successor, or it learns the lab is gone.
         sockets.closeAll(CLOSE_CODES.goingAway, 'server shutting down');
+        events.closeAll(CLOSE_CODES.goingAway, 'server shutting down');
+        watchers.closeAll(CLOSE_CODES.goingAway, 'server shutting down');
+        instructor.close();
         previews.close();
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         await (suspended ?? labs.shutdown());
         sockets.close();
+        events.close();
+        watchers.close();
         server.closeAllConnections();
         await stopped;
       })();
@@ -110,12 +134,26 @@ interface Site {
   headers: ReturnType<typeof securityHeaders>;
 }
 
-/** One HTTP request, inside its boundary: a preview, the site, or the lab API; never a throw out of here. */
-function answerRequest(
-  req: http.IncomingMessage,
-  res: http.ServerResponse,
-  { api, site, previews, log }: { api: LabApi; site: Site; previews: Previews; log: (line: string) => void },
-): void {
+/** Who answers HTTP requests: previews (by Host), the lab API, the instructor's routes, and the site for the rest. */
+interface Handlers {
+  api: LabApi;
+  instructor: Instructor;
+  previews: Previews;
+  site: Site;
+  log: (line: string) => void;
+}
+
+/** Who takes socket upgrades: previews (by Host), the lab page's events, the instructor's watch, and terminals for the rest. */
+interface Doors {
+  terminals: TerminalSockets;
+  events: LabEvents;
+  instructor: Instructor;
+  previews: Previews;
+  log: (line: string) => void;
+}
+
+/** One HTTP request, inside its boundary: a preview, the site, the lab API or the instructor's; never a throw out of here. */
+function answerRequest(req: http.IncomingMessage, res: http.ServerResponse, { api, instructor, previews, site, log }: Handlers): void {
   const unexpected = (what: string, err: unknown) => {
     log(`unexpected error on ${what}: ${oneLine(err)}`);
     try {
@@ -138,8 +176,9 @@ function answerRequest(
       log(`refused an unparsable URL from ${req.socket.remoteAddress}: ${quote(req.url)}`);
       return sendError(res, API_ERRORS.badUrl, 'The address of this request could not be understood. Check the URL and try again.');
     }
-    if (!url.pathname.startsWith(API_PREFIX)) return site.serve(req, res);
-    api.handle(req, res, url).catch((err) => {
+    const handler = url.pathname.startsWith(API_PREFIX) ? api : url.pathname.startsWith(INSTRUCTOR_PREFIX) ? instructor : undefined;
+    if (!handler) return site.serve(req, res);
+    handler.handle(req, res, url).catch((err) => {
       if (err instanceof LabError) return sendError(res, err.kind, err.message);
       unexpected(`${req.method} ${url.pathname}`, err);
     });
@@ -148,20 +187,17 @@ function answerRequest(
   }
 }
 
-/** One socket upgrade, inside its boundary: a preview's, a terminal, or a refusal with an HTTP status. */
-function answerUpgrade(
-  req: http.IncomingMessage,
-  socket: Duplex,
-  head: Buffer,
-  { sockets, previews, log }: { sockets: TerminalSockets; previews: Previews; log: (line: string) => void },
-): void {
+/** One socket upgrade, inside its boundary: a preview's, a terminal, a lab's events, a watch, or a refusal with an HTTP status. */
+function answerUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, { terminals, events, instructor, previews, log }: Doors): void {
   // Until ws takes the socket over, its errors (a client resetting) are ours to swallow.
   socket.on('error', () => socket.destroy());
   // A terminal may sit idle for hours; the heartbeat watches it instead.
   (socket as Socket).setTimeout(0);
   try {
-    if (previews.claims(req)) previews.upgrade(req, socket, head);
-    else sockets.upgrade(req, socket, head);
+    if (previews.claims(req)) return previews.upgrade(req, socket, head);
+    const path = parseUrl(req.url)?.pathname ?? '';
+    const door = ROUTES.labEvents.pattern.test(path) ? events : INSTRUCTOR_ROUTES.watch.pattern.test(path) ? instructor : terminals;
+    door.upgrade(req, socket, head);
   } catch (err) {
     log(`unexpected error on upgrade ${quote(req.url)}: ${oneLine(err)}`);
     refuseSocket(socket, 500);
