@@ -21,7 +21,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type http from 'node:http';
-import { isIP } from 'node:net';
+import { isIPv4 } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import type { PreviewLink } from '../../contract/protocol.ts';
@@ -66,12 +66,11 @@ export function newPreviewId(bytes: Uint8Array = randomBytes(ID_BYTES)): string 
 /**
  * Where to connect inside the lab host for a port published on these addresses: its loopback
  * when published on all addresses (docker-proxy listens there) or on loopback itself, otherwise
- * the one address it is published on. Undefined when none is an IP address.
+ * the one IPv4 address it is published on (lab networks are IPv4 only). Undefined when none is.
  */
 export function relayAddress(addresses: readonly string[]): string | undefined {
-  if (addresses.some((a) => a === '0.0.0.0' || a === '' || a === '127.0.0.1')) return '127.0.0.1';
-  if (addresses.includes('::')) return '::1';
-  return addresses.find((a) => isIP(a) !== 0);
+  if (addresses.some((a) => ['0.0.0.0', '', '::', '127.0.0.1', '::1'].includes(a))) return '127.0.0.1';
+  return addresses.find((a) => isIPv4(a));
 }
 
 /**
