@@ -14,7 +14,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Docker from 'dockerode';
 import { compileLesson } from '../../src/markdown/lesson-steps.ts';
-import type { LabCreated } from '../../contract/api.ts';
+import type { HealthStatus, LabCreated } from '../../contract/api.ts';
 import { TerminalClient } from '../tools/terminal-client.ts';
 import { LabClient, type Answer, type RequestOptions } from '../tools/lab-client.ts';
 import { ROOT, fixtureSite, type FixtureLesson, type RunningRunner } from '../tools/runner-process.ts';
@@ -87,6 +87,17 @@ export async function openAll(runner: RunningRunner, lab: LabCreated): Promise<R
     return [host, term] as const;
   }));
   return Object.fromEntries(terms);
+}
+
+/** Wait until the runner's warm pool holds `ready` labs whose engines answer and none starting; resolves with its status. */
+export async function poolReady(runner: RunningRunner, ready: number, timeoutMs = 60_000): Promise<HealthStatus['pool']> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { pool } = await runner.client.health();
+    if (pool.ready >= ready && pool.starting === 0) return pool;
+    if (Date.now() > deadline) throw new Error(`pool not ready after ${timeoutMs} ms: ${JSON.stringify(pool)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 /** Everything on the engine that carries this lab's label. */
