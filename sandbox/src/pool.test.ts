@@ -173,6 +173,27 @@ describe('a reservation for a room', () => {
     await pool.drain();
   });
 
+  it('keeps a ready lab rather than one still being built when a reservation shrinks', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let n = 0;
+    const { pool, discarded } = counterPool(0, ['a'], async (shape) => {
+      const item = `${shape}${n++}`;
+      if (item !== 'a0') await gate;
+      return item;
+    });
+    pool.start();
+    pool.reserve('a', { count: 2, until: later(60_000), label: 'lesson-a' });
+    for (let i = 0; i < 5; i++) await tick();
+    expect(shapeOf(pool, 'a')).toMatchObject({ ready: 1, starting: 1 });
+    pool.reserve('a', { count: 1, until: later(60_000), label: 'lesson-a' });
+    release();
+    await settle(pool);
+    expect(discarded).toEqual(['a1']);
+    expect(pool.take('a')).toBe('a0');
+    await pool.drain();
+  });
+
   it('removes labs that finish starting after the reservation ended, and refuses an unknown shape', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));

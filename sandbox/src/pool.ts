@@ -232,12 +232,12 @@ export class WarmPool<T> {
 
   /**
    * Remove ready labs of this shape beyond its target (a reservation ended or shrank). Labs still
-   * starting are left to finish: buildOne removes them then if they are still too many.
+   * starting or being built are left to finish: buildOne removes them then if they are too many.
    */
   private trim(shape: string): void {
     const list = this.entries.get(shape)!;
     const extra: T[] = [];
-    for (let i = list.length - 1; i >= 0 && this.surplus(shape) > 0; i--) {
+    for (let i = list.length - 1; i >= 0 && list.length > this.target(shape); i--) {
       if (list[i]!.ready) extra.push(list.splice(i, 1)[0]!.item);
     }
     for (const item of extra) {
