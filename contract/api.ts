@@ -181,6 +181,8 @@ export interface HealthStatus {
    */
   pool: { size: number; ready: number; starting: number; shapes: PoolShape[] };
   accessCodeRequired: boolean;
+  /** Whether the instructor dashboard is on (LAB_INSTRUCTOR_CODE): the lab panel then offers help and asks a name. */
+  instructorDashboard: boolean;
   runner: {
     rssBytes: number;
     /** Event-loop delay since the runner started (ms): how promptly it answers everyone. */

@@ -34,6 +34,20 @@ export const LAB_ATTRS = {
   tabs: 'data-lab-tabs',
   /** Where each host's terminal panel (role=tabpanel) goes. */
   terminals: 'data-lab-terminals',
+  /** The room strip (hidden until a lab runs): the instructor's message, help, being watched, the name. */
+  room: 'data-lab-room',
+  /** The instructor's message (role=alert), its text and its Dismiss button. */
+  notice: 'data-lab-notice',
+  noticeText: 'data-lab-notice-text',
+  noticeDismiss: 'data-lab-notice-dismiss',
+  /** Shown while an instructor watches one of this lab's terminals. */
+  watching: 'data-lab-watching',
+  /** The Ask for help button (aria-pressed while asking); shown when the runner has an instructor dashboard. */
+  help: 'data-lab-help',
+  /** The form asking, once per browser, the learner's name for the instructor; its field and Skip button. */
+  name: 'data-lab-name',
+  nameInput: 'data-lab-name-input',
+  nameSkip: 'data-lab-name-skip',
 } as const;
 
 /** Attributes the Shiki transformer writes on a runnable `<pre>`. */

@@ -16,9 +16,8 @@
  * A text frame that is not valid JSON, or names an unknown type, closes the socket with
  * CLOSE_CODES.policy. A frame larger than MAX_FRAME_BYTES closes it with CLOSE_CODES.tooBig.
  *
- * The lab event socket (LAB_EVENTS, below) and the instructor's watch socket
- * (INSTRUCTOR_ROUTES.watch: binary frames of the watched terminal's output, server to client
- * only) use the same close codes.
+ * The lab event socket (LAB_EVENTS, below) and the instructor's watch socket (WATCH_MESSAGES,
+ * below) use the same close codes.
  */
 import type { LearnerState, Notice } from './api.ts';
 
@@ -58,6 +57,8 @@ export const CLOSE_CODES = {
   policy: 1008,
   /** A frame larger than MAX_FRAME_BYTES. */
   tooBig: 1009,
+  /** A watcher that fell too far behind the learner's output; open the watch again. */
+  tryAgainLater: 1013,
   /** The shell exited (the learner typed `exit`). Reconnecting opens a new shell. */
   exited: 4000,
   /** The lab no longer exists (deleted or expired). Do not reconnect; start a new lab. */
@@ -199,6 +200,30 @@ export const LAB_EVENTS = {
   ended: 'ended',
 } as const;
 
+/**
+ * The instructor's watch socket (INSTRUCTOR_ROUTES.watch), server to client only: binary frames
+ * are what the learner's terminal on that host printed (first the recent past, then live), text
+ * frames say the learner's terminal size, so the watching xterm wraps lines as the learner's does.
+ * Anything the client sends closes the socket with CLOSE_CODES.policy: watching is read-only.
+ * A watcher that does not keep up is closed with CLOSE_CODES.tryAgainLater rather than slowing the learner.
+ */
+export const WATCH_MESSAGES = {
+  /** `{type, cols, rows}`. */
+  size: 'size',
+} as const;
+
+export type WatchMessage = { type: typeof WATCH_MESSAGES.size; cols: number; rows: number };
+
+/** Validate a text frame of the watch socket (the browser's side). */
+export function parseWatchMessage(text: string): Parsed<WatchMessage> {
+  const parsed = parseObject(text);
+  if (!parsed.ok) return parsed;
+  const m = parsed.message;
+  if (m.type !== WATCH_MESSAGES.size) return { ok: false, reason: `unknown message type ${quoteType(m.type)}` };
+  if (!isFiniteNumber(m.cols) || !isFiniteNumber(m.rows)) return { ok: false, reason: 'size needs numeric cols and rows' };
+  return { ok: true, message: { type: WATCH_MESSAGES.size, ...clampSize(m.cols, m.rows) } };
+}
+
 /** A web server a container in the lab publishes, opened on the preview origin (never the course's). */
 export interface PreviewLink {
   host: string;
@@ -240,6 +265,6 @@ export function parseLabEvent(text: string): Parsed<LabEvent> {
   }
 }
 
-export function encodeMessage(message: ClientMessage | ServerMessage | LabEvent): string {
+export function encodeMessage(message: ClientMessage | ServerMessage | LabEvent | WatchMessage): string {
   return JSON.stringify(message);
 }

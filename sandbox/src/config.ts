@@ -115,6 +115,15 @@ export const configSchema = z.object({
     .regex(/^[\x21-\x7e]{4,200}$/, 'must be 4-200 printable ASCII characters, no spaces')
     .optional(),
   /**
+   * Turns on the instructor dashboard at /instructor/ and is the code that signs in to it. At
+   * least 8 characters: unlike the access code, which every learner in the room is told, it is
+   * a secret, and wrong tries are only slowed down per address.
+   */
+  LAB_INSTRUCTOR_CODE: z
+    .string()
+    .regex(/^[\x21-\x7e]{8,200}$/, 'must be 8-200 printable ASCII characters, no spaces')
+    .optional(),
+  /**
    * Labs one client address may create per minute (a token bucket: this many at once, then one
    * every 60/N s). Each start costs the machine about a second of CPU, and with one lab per
    * browser each start ends the previous lab: 10 a minute is more than a learner moving from

@@ -89,3 +89,12 @@ export function quote(text: string | undefined): string {
   const s = JSON.stringify(text ?? '');
   return s.length > LOG_QUOTE_CHARS ? `${s.slice(0, LOG_QUOTE_CHARS)}…` : s;
 }
+
+/**
+ * Text a person typed that others will read (a learner's name in the roster, the instructor's
+ * message on every page): control characters and line breaks become spaces, runs of spaces one,
+ * and it is cut to `max` characters. The pages put it in text nodes, never in HTML.
+ */
+export function cleanText(text: string, max: number): string {
+  return [...text.replace(/[\p{Cc}\p{Cf}\u2028\u2029]+/gu, ' ').replace(/\s+/g, ' ').trim()].slice(0, max).join('').trim();
+}

@@ -16,12 +16,12 @@ import type { Config } from './config.ts';
 import { DockerLabs } from './engine.ts';
 import { LabError } from './errors.ts';
 import { WarmPool, type ShapeStatus } from './pool.ts';
-import { LabRegistry, stoppedHost, type Adoption, type BuiltLab, type HostListing, type Lab, type RemovalListener } from './registry.ts';
+import { LabRegistry, stoppedHost, type Adoption, type BuiltLab, type ChangeListener, type HostListing, type Lab, type RemovalListener } from './registry.ts';
 import { planRoom } from './room.ts';
 import { LabStore } from './store.ts';
 import type { PreparedShell } from './terminal.ts';
 
-export type { Adoption, BuiltLab, Lab, LabHost } from './registry.ts';
+export type { Adoption, BuiltLab, Lab, LabHost, LastCheck } from './registry.ts';
 
 export class LabManager {
   private readonly registry: LabRegistry;
@@ -132,6 +132,28 @@ export class LabManager {
     return this.registry.onRemoved(listener);
   }
 
+  onChanged(listener: ChangeListener): () => void {
+    return this.registry.onChanged(listener);
+  }
+
+  /** Every lab, oldest first (the instructor's roster). */
+  list(): Lab[] {
+    return this.registry.list();
+  }
+
+  /** The lab with this id, whoever holds it: for the instructor, who has no lab token. */
+  get(id: string): Lab | undefined {
+    return this.registry.get(id);
+  }
+
+  setLearner(lab: Lab, update: { name?: string | null; help?: boolean }): void {
+    this.registry.setLearner(lab, update);
+  }
+
+  extend(lab: Lab, minutes: number): number {
+    return this.registry.extend(lab, minutes);
+  }
+
   /** See LabRegistry.create: a lab for a lesson, once its hosts run, within the runner's limits. */
   create(lesson: string, opts: { client?: string; address?: string } = {}): Promise<{ lab: Lab; token: string }> {
     return this.registry.create(lesson, opts);
@@ -162,8 +184,8 @@ export class LabManager {
     this.registry.touch(lab);
   }
 
-  recordCheck(lab: Lab, exerciseId: string, status: CheckStatus): void {
-    this.registry.recordCheck(lab, exerciseId, status);
+  recordCheck(lab: Lab, exerciseId: string, status: CheckStatus, message: string): void {
+    this.registry.recordCheck(lab, exerciseId, status, message);
   }
 
   terminalOpened(lab: Lab): void {

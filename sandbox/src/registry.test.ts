@@ -295,7 +295,7 @@ describe('what is kept on disk', () => {
     await registry.sweep();
     expect(store.writes).toBe(3);
     expect(store.records.get(lab.id)!.lastActive).toBe(START + 30 * S);
-    registry.recordCheck(lab, 'ping-host2', CHECK_STATUS.passed);
+    registry.recordCheck(lab, 'ping-host2', CHECK_STATUS.passed, 'host2 answers.');
     expect(store.records.get(lab.id)!.checks).toEqual({ 'ping-host2': { status: CHECK_STATUS.passed, at: START + 30 * S } });
     registry.terminalClosed(lab);
     expect(store.writes).toBe(4);
@@ -317,9 +317,67 @@ describe('what is kept on disk', () => {
     expect(kept).toMatchObject({ inUse: true, lastActive: START + 60 * S });
     clock.advance(5);
     registry.terminalClosed(lab);
-    registry.recordCheck(lab, 'ping-host2', CHECK_STATUS.failed);
+    registry.recordCheck(lab, 'ping-host2', CHECK_STATUS.failed, 'Not yet.');
     await registry.sweep();
     expect(store.records.get(lab.id)).toEqual(kept);
+  });
+});
+
+describe("the learner's side and the instructor's actions", () => {
+  it('keeps the name and help flag a learner sets, and tells listeners each time', async () => {
+    const { registry, store, clock } = setup();
+    const { lab } = await registry.create('bridge');
+    const heard: string[] = [];
+    registry.onChanged((l) => heard.push(l.id));
+    registry.setLearner(lab, { name: 'Ada' });
+    clock.advance(10);
+    registry.setLearner(lab, { help: true });
+    expect(lab).toMatchObject({ learnerName: 'Ada', helpSince: START + 10 * S });
+    clock.advance(10);
+    registry.setLearner(lab, { help: true });
+    expect(lab.helpSince).toBe(START + 10 * S); // asking again does not restart the wait
+    expect(store.records.get(lab.id)).toMatchObject({ learnerName: 'Ada', helpSince: START + 10 * S });
+    registry.setLearner(lab, { help: false, name: '' });
+    expect(lab).toMatchObject({ learnerName: null, helpSince: null });
+    expect(heard).toEqual([lab.id, lab.id, lab.id, lab.id]);
+  });
+
+  it('remembers the last check with its sentence', async () => {
+    const { registry, store } = setup();
+    const { lab } = await registry.create('bridge');
+    registry.recordCheck(lab, 'ping-host2', CHECK_STATUS.failed, 'host2 does not answer yet.');
+    expect(lab.lastCheck).toEqual({ exercise: 'ping-host2', status: CHECK_STATUS.failed, message: 'host2 does not answer yet.', at: START });
+    expect(store.records.get(lab.id)!.lastCheck).toEqual(lab.lastCheck);
+  });
+
+  it('extends a lab by the minutes asked, but never past its maximum lifetime from now, and restarts its idle clock', async () => {
+    const { registry, clock } = setup();
+    const { lab } = await registry.create('bridge');
+    clock.advance(1800);
+    const deadline = lab.expiresAt;
+    expect(registry.extend(lab, 10)).toBe(deadline + 10 * 60 * S);
+    expect(lab.lastActive).toBe(START + 1800 * S);
+    registry.extend(lab, 100_000);
+    expect(lab.expiresAt).toBe(START + 1800 * S + LIFETIME_S * S);
+  });
+
+  it("keeps a lab's learner state across a restart, and reads records kept before it existed", async () => {
+    const first = setup();
+    const { lab } = await first.registry.create('bridge');
+    first.registry.setLearner(lab, { name: 'Grace', help: true });
+    const second = setup({}, first.store, first.clock);
+    second.engine.existing = listingOf([lab]);
+    await second.registry.adopt();
+    expect(second.registry.get(lab.id)).toMatchObject({ learnerName: 'Grace', helpSince: START, createdAt: START });
+    const old = { ...first.store.records.get(lab.id)! };
+    delete old.createdAt;
+    delete old.learnerName;
+    delete old.helpSince;
+    first.store.records.set(lab.id, old);
+    const third = setup({}, first.store, first.clock);
+    third.engine.existing = listingOf([lab]);
+    await third.registry.adopt();
+    expect(third.registry.get(lab.id)).toMatchObject({ learnerName: null, helpSince: null, createdAt: old.lastActive });
   });
 });
 

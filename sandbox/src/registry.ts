@@ -64,6 +64,20 @@ export interface Lab extends BuiltLab {
   address: string;
   /** The last result of each exercise checked in this lab, by exercise id. */
   checks: Record<string, { status: CheckStatus; at: number }>;
+  /** When it was claimed (the instructor's roster shows its age). */
+  createdAt: number;
+  /** The learner's side (LearnerUpdate): a name for the instructor, and since when they ask for help. */
+  learnerName: string | null;
+  helpSince: number | null;
+  /** The last check run in this lab, with the sentence the learner read. */
+  lastCheck: LastCheck | null;
+}
+
+export interface LastCheck {
+  exercise: string;
+  status: CheckStatus;
+  message: string;
+  at: number;
 }
 
 /** What adopt() found at start. */
@@ -78,6 +92,8 @@ export interface Adoption {
 }
 
 export type RemovalListener = (lab: Lab, reason: string) => void;
+/** Something the instructor's roster shows changed in this lab (it was created, checked, renamed...). */
+export type ChangeListener = (lab: Lab) => void;
 
 /** Wall-clock time in ms since the epoch, as Date.now(); tests give one they move by hand. */
 export interface Clock {
@@ -176,11 +192,16 @@ const recordOf = (lab: Lab): LabRecord => ({
   lastActive: lab.lastActive,
   inUse: lab.openTerminals > 0,
   checks: lab.checks,
+  createdAt: lab.createdAt,
+  ...(lab.learnerName !== null ? { learnerName: lab.learnerName } : {}),
+  ...(lab.helpSince !== null ? { helpSince: lab.helpSince } : {}),
+  ...(lab.lastCheck ? { lastCheck: lab.lastCheck } : {}),
 });
 
 export class LabRegistry {
   private readonly labs = new Map<string, Lab>();
   private readonly removalListeners = new Set<RemovalListener>();
+  private readonly changeListeners = new Set<ChangeListener>();
   /** Lab removals under way, so that shutdown can wait for them. */
   private readonly removals = new Set<Promise<void>>();
   private creating = 0;
@@ -215,6 +236,21 @@ export class LabRegistry {
     return () => this.removalListeners.delete(listener);
   }
 
+  /** Called after a lab is created or anything the roster shows changes (not on removal: onRemoved). */
+  onChanged(listener: ChangeListener): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  /** Every lab, oldest first. */
+  list(): Lab[] {
+    return [...this.labs.values()];
+  }
+
+  get(id: string): Lab | undefined {
+    return this.labs.get(id);
+  }
+
   /**
    * Create a lab for a lesson; resolves once every lab host is running (its inner dockerd may
    * still be starting). With LAB_ONE_PER_BROWSER, the client's previous labs are removed first.
@@ -246,9 +282,14 @@ export class LabRegistry {
         ...(opts.client ? { client: opts.client } : {}),
         address,
         checks: {},
+        createdAt: now,
+        learnerName: null,
+        helpSince: null,
+        lastCheck: null,
       };
       this.labs.set(lab.id, lab);
       this.store.save(recordOf(lab));
+      this.changed(lab);
       return { lab, token };
     } finally {
       this.creating--;
@@ -279,17 +320,46 @@ export class LabRegistry {
     return timingSafeEqual(lab.tokenHash, hashToken(token)) ? lab : undefined;
   }
 
-  /** The lab was used now. Written to disk on the next sweep, not on every keystroke. */
+  /**
+   * The lab was used now. Written to disk on the next sweep, not on every keystroke; listeners
+   * hear of it (they coalesce: the roster shows idle time, not keystrokes).
+   */
   touch(lab: Lab): void {
     lab.lastActive = this.clock.now();
     this.unsaved.add(lab.id);
+    this.changed(lab);
   }
 
   /** Remember an exercise's check result in the lab (kept across restarts). */
-  recordCheck(lab: Lab, exerciseId: string, status: CheckStatus): void {
-    lab.checks[exerciseId] = { status, at: this.clock.now() };
-    lab.lastActive = this.clock.now();
+  recordCheck(lab: Lab, exerciseId: string, status: CheckStatus, message: string): void {
+    const at = this.clock.now();
+    lab.checks[exerciseId] = { status, at };
+    lab.lastCheck = { exercise: exerciseId, status, message, at };
+    lab.lastActive = at;
     this.save(lab);
+    this.changed(lab);
+  }
+
+  /** The learner's name and help flag (LearnerUpdate); a field left undefined stays as it is. */
+  setLearner(lab: Lab, update: { name?: string | null; help?: boolean }): void {
+    if (update.name !== undefined) lab.learnerName = update.name || null;
+    if (update.help !== undefined) lab.helpSince = update.help ? (lab.helpSince ?? this.clock.now()) : null;
+    this.save(lab);
+    this.changed(lab);
+  }
+
+  /**
+   * The instructor gives the lab `minutes` more: its deadline moves on (but never more than
+   * LAB_MAX_LIFETIME past now, so a lab cannot be kept forever by one click too many), and its
+   * idle clock starts again. Returns the new deadline.
+   */
+  extend(lab: Lab, minutes: number): number {
+    const now = this.clock.now();
+    lab.expiresAt = Math.min(Math.max(lab.expiresAt, now) + minutes * 60_000, now + this.config.LAB_MAX_LIFETIME * 1000);
+    lab.lastActive = now;
+    this.save(lab);
+    this.changed(lab);
+    return lab.expiresAt;
   }
 
   terminalOpened(lab: Lab): void {
@@ -302,6 +372,10 @@ export class LabRegistry {
     lab.openTerminals = Math.max(0, lab.openTerminals - 1);
     this.touch(lab);
     if (lab.openTerminals === 0) this.save(lab);
+  }
+
+  private changed(lab: Lab): void {
+    for (const listener of this.changeListeners) listener(lab);
   }
 
   /** When the lab will be removed if nothing more happens. */
@@ -454,6 +528,11 @@ export class LabRegistry {
       ...(r.client ? { client: r.client } : {}),
       address: r.address,
       checks: r.checks as Lab['checks'],
+      // Kept by runners since the instructor dashboard; a lab kept by an older one has none.
+      createdAt: r.createdAt ?? r.lastActive,
+      learnerName: r.learnerName ?? null,
+      helpSince: r.helpSince ?? null,
+      lastCheck: (r.lastCheck as LastCheck | undefined) ?? null,
     };
   }
 }

@@ -5,12 +5,12 @@
  * HTTP into those calls and their results into answers. The server (server.ts) calls handle()
  * inside its error boundary.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type Docker from 'dockerode';
 import {
-  ACCESS_CODE_HEADER, API_ERRORS, CLIENT_ID_PATTERN, ROUTES, type CreateLabRequest, type HealthStatus, type LabCreated,
+  ACCESS_CODE_HEADER, API_ERRORS, CLIENT_ID_PATTERN, MAX_LEARNER_NAME_CHARS, ROUTES,
+  type CreateLabRequest, type HealthStatus, type LabCreated, type LearnerState, type LearnerUpdate,
 } from '../../contract/api.ts';
 import type { LabManifest } from '../../contract/labspec.ts';
 import { runCheck } from './checks.ts';
@@ -18,9 +18,10 @@ import { clientAddress } from './clientaddress.ts';
 import type { Config } from './config.ts';
 import { describeDockerError, engineStatus, type EngineStatus } from './docker.ts';
 import { LabError } from './errors.ts';
-import { bearer, decodeSegment, readJson, sendError, sendJson } from './http-io.ts';
+import { bearer, cleanText, decodeSegment, readJson, sendError, sendJson } from './http-io.ts';
 import type { Lab, LabManager } from './labs.ts';
 import { RateLimiter } from './ratelimit.ts';
+import { sameSecret } from './secret.ts';
 
 /**
  * How long /api/health reuses the engine's answer (ms): it costs two Engine API calls, and the
@@ -38,7 +39,7 @@ interface RouteContext {
 }
 
 interface Route {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   pattern: RegExp;
   handle(ctx: RouteContext): Promise<void>;
 }
@@ -66,6 +67,7 @@ export class LabApi {
     { method: 'GET', pattern: ROUTES.lab.pattern, handle: (c) => this.getLab(c) },
     { method: 'DELETE', pattern: ROUTES.lab.pattern, handle: (c) => this.deleteLab(c) },
     { method: 'POST', pattern: ROUTES.check.pattern, handle: (c) => this.check(c) },
+    { method: 'PUT', pattern: ROUTES.learner.pattern, handle: (c) => this.setLearner(c) },
   ];
 
   constructor(opts: LabApiOptions) {
@@ -105,6 +107,7 @@ export class LabApi {
       maxLabsPerAddress: config.LAB_MAX_LABS_PER_ADDRESS,
       pool: labs.poolStatus,
       accessCodeRequired: Boolean(config.LAB_ACCESS_CODE),
+      instructorDashboard: Boolean(config.LAB_INSTRUCTOR_CODE),
       runner: {
         rssBytes: process.memoryUsage.rss(),
         eventLoopDelayMs: { p50: ms(this.eventLoopDelay.percentile(50)), p99: ms(this.eventLoopDelay.percentile(99)), max: ms(this.eventLoopDelay.max) },
@@ -176,7 +179,7 @@ export class LabApi {
     labs.touch(lab);
     try {
       const result = await runCheck(docker, host.containerName, exercise);
-      labs.recordCheck(lab, exercise.id, result.status);
+      labs.recordCheck(lab, exercise.id, result.status, result.message);
       log(`lab ${lab.id} check ${exercise.id}: ${result.status} in ${result.durationMs} ms`);
       sendJson(res, 200, result);
     } catch (err) {
@@ -184,6 +187,21 @@ export class LabApi {
     } finally {
       this.checking.delete(lab.id);
     }
+  }
+
+  /** The learner's name for the instructor, and their help flag. */
+  private async setLearner({ req, res, params }: RouteContext): Promise<void> {
+    const { labs } = this.opts;
+    const lab = labs.authorize(params[0]!, bearer(req));
+    if (!lab) return sendError(res, API_ERRORS.labNotFound, LAB_GONE);
+    const body = (await readJson(req)) as Partial<Record<keyof LearnerUpdate, unknown>> | null;
+    const { name, help } = body ?? {};
+    if (typeof body !== 'object' || body === null || Array.isArray(body) || (name !== undefined && name !== null && typeof name !== 'string') || (help !== undefined && typeof help !== 'boolean')) {
+      return sendError(res, API_ERRORS.badRequest, 'Send a JSON body like {"name": "Ada", "help": true}; both fields are optional.');
+    }
+    labs.setLearner(lab, { ...(name !== undefined ? { name: cleanText(name ?? '', MAX_LEARNER_NAME_CHARS) } : {}), ...(help !== undefined ? { help } : {}) });
+    const state: LearnerState = { name: lab.learnerName, help: lab.helpSince !== null };
+    sendJson(res, 200, state);
   }
 
   private describe(lab: Lab, token?: string): Omit<LabCreated, 'token'> & { token?: string } {
@@ -198,8 +216,4 @@ export class LabApi {
   }
 }
 
-/** Compare a secret without leaking through timing how much of it matched. */
-function sameSecret(given: string, expected: string): boolean {
-  const digest = (s: string) => createHash('sha256').update(s).digest();
-  return timingSafeEqual(digest(given), digest(expected));
-}
+

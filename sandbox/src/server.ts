@@ -1,6 +1,7 @@
 /**
- * The runner's HTTP surface: the built course site, the lab API (routes.ts) and the terminal
- * sockets (sockets.ts), on one origin.
+ * The runner's HTTP surface: the built course site, the lab API (routes.ts), the terminal
+ * sockets (sockets.ts), the lab pages' event sockets (labevents.ts) and the instructor's routes
+ * and watch sockets (instructor.ts, watch.ts), on one origin.
  *
  * Every byte a client sends may be malicious (a workshop serves strangers), so each way in
  * (request, upgrade, socket message, malformed HTTP) runs inside a boundary that answers with
@@ -12,7 +13,7 @@ import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
-import { API_ERRORS, API_PREFIX } from '../../contract/api.ts';
+import { API_ERRORS, API_PREFIX, INSTRUCTOR_PREFIX, INSTRUCTOR_ROUTES, ROUTES } from '../../contract/api.ts';
 import { CLOSE_CODES } from '../../contract/protocol.ts';
 import { normalizeAddress } from './clientaddress.ts';
 import { ownOrigins, type Config } from './config.ts';
@@ -20,10 +21,13 @@ import { LabError } from './errors.ts';
 import { oneLine, parseUrl, quote, refuseSocket, sendError } from './http-io.ts';
 import { LabManager } from './labs.ts';
 import { loadManifest } from './manifest.ts';
+import { Instructor } from './instructor.ts';
+import { LabEvents } from './labevents.ts';
 import { LabApi } from './routes.ts';
 import { applySecurityHeaders, securityHeaders } from './security-headers.ts';
 import { TerminalSockets } from './sockets.ts';
 import { createStaticSite } from './static.ts';
+import { TerminalWatchers } from './watch.ts';
 
 /**
  * HTTP timeouts. A client must send a request's headers within HEADERS_TIMEOUT_MS (a slowloris
@@ -69,12 +73,23 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
   const allowsOrigin = (origin: string | undefined) =>
     !origin || config.allowedOrigins.has(origin) || ownOrigins(config.HOST, (server.address() as { port: number }).port).includes(origin);
   const api = new LabApi({ config, docker, labs, manifest, log, allowsOrigin });
-  const sockets = new TerminalSockets({ docker, labs, log, allowsOrigin });
+  const watchers = new TerminalWatchers(Boolean(config.LAB_INSTRUCTOR_CODE));
+  labs.onRemoved((lab, reason) => watchers.labEnded(lab.id, reason));
+  const events = new LabEvents({ labs, log, allowsOrigin });
+  const instructor = new Instructor({
+    config, labs, manifest, watchers, log, allowsOrigin,
+    learnersChanged: (labId) => (labId ? events.changed(labId) : events.changedAll()),
+  });
+  events.addSource((lab) => instructor.learnerState(lab));
+  watchers.onCount((labId) => events.changed(labId));
+  const sockets = new TerminalSockets({ docker, labs, log, allowsOrigin, watchers });
   const site = { serve: createStaticSite(config.siteDir), headers: securityHeaders(config.siteDir) };
+  const handlers: Handlers = { api, instructor, site, log };
+  const doors: Doors = { terminals: sockets, events, instructor, log };
 
   limitConnections(server, config);
-  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => answerRequest(req, res, { api, site, log }));
-  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => answerUpgrade(req, socket, head, { sockets, log }));
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => answerRequest(req, res, handlers));
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => answerUpgrade(req, socket, head, doors));
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerMalformed(err, socket, log));
 
   let closing: Promise<void> | undefined;
@@ -88,10 +103,15 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
         const suspended = removeLabs ? undefined : labs.suspend();
         // The page reconnects on goingAway: to this runner's successor, or it learns the lab is gone.
         sockets.closeAll(CLOSE_CODES.goingAway, 'server shutting down');
+        events.closeAll(CLOSE_CODES.goingAway, 'server shutting down');
+        watchers.closeAll(CLOSE_CODES.goingAway, 'server shutting down');
+        instructor.close();
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         await (suspended ?? labs.shutdown());
         sockets.close();
+        events.close();
+        watchers.close();
         server.closeAllConnections();
         await stopped;
       })();
@@ -106,12 +126,24 @@ interface Site {
   headers: ReturnType<typeof securityHeaders>;
 }
 
-/** One HTTP request, inside its boundary: the site, or the lab API; never a throw out of here. */
-function answerRequest(
-  req: http.IncomingMessage,
-  res: http.ServerResponse,
-  { api, site, log }: { api: LabApi; site: Site; log: (line: string) => void },
-): void {
+/** Who answers HTTP requests: the lab API, the instructor's routes, and the site for the rest. */
+interface Handlers {
+  api: LabApi;
+  instructor: Instructor;
+  site: Site;
+  log: (line: string) => void;
+}
+
+/** Who takes socket upgrades: the lab page's events, the instructor's watch, and terminals for the rest. */
+interface Doors {
+  terminals: TerminalSockets;
+  events: LabEvents;
+  instructor: Instructor;
+  log: (line: string) => void;
+}
+
+/** One HTTP request, inside its boundary: the site, the lab API or the instructor's; never a throw out of here. */
+function answerRequest(req: http.IncomingMessage, res: http.ServerResponse, { api, instructor, site, log }: Handlers): void {
   const unexpected = (what: string, err: unknown) => {
     log(`unexpected error on ${what}: ${oneLine(err)}`);
     try {
@@ -132,8 +164,9 @@ function answerRequest(
       log(`refused an unparsable URL from ${req.socket.remoteAddress}: ${quote(req.url)}`);
       return sendError(res, API_ERRORS.badUrl, 'The address of this request could not be understood. Check the URL and try again.');
     }
-    if (!url.pathname.startsWith(API_PREFIX)) return site.serve(req, res);
-    api.handle(req, res, url).catch((err) => {
+    const handler = url.pathname.startsWith(API_PREFIX) ? api : url.pathname.startsWith(INSTRUCTOR_PREFIX) ? instructor : undefined;
+    if (!handler) return site.serve(req, res);
+    handler.handle(req, res, url).catch((err) => {
       if (err instanceof LabError) return sendError(res, err.kind, err.message);
       unexpected(`${req.method} ${url.pathname}`, err);
     });
@@ -142,14 +175,16 @@ function answerRequest(
   }
 }
 
-/** One socket upgrade, inside its boundary: a terminal, or a refusal with an HTTP status. */
-function answerUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, { sockets, log }: { sockets: TerminalSockets; log: (line: string) => void }): void {
+/** One socket upgrade, inside its boundary: a terminal, a lab's events, a watch, or a refusal with an HTTP status. */
+function answerUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, { terminals, events, instructor, log }: Doors): void {
   // Until ws takes the socket over, its errors (a client resetting) are ours to swallow.
   socket.on('error', () => socket.destroy());
   // A terminal may sit idle for hours; the heartbeat watches it instead.
   (socket as Socket).setTimeout(0);
   try {
-    sockets.upgrade(req, socket, head);
+    const path = parseUrl(req.url)?.pathname ?? '';
+    const door = ROUTES.labEvents.pattern.test(path) ? events : INSTRUCTOR_ROUTES.watch.pattern.test(path) ? instructor : terminals;
+    door.upgrade(req, socket, head);
   } catch (err) {
     log(`unexpected error on upgrade ${quote(req.url)}: ${oneLine(err)}`);
     refuseSocket(socket, 500);

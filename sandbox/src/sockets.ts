@@ -10,18 +10,14 @@ import type Docker from 'dockerode';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ROUTES } from '../../contract/api.ts';
 import { CLOSE_CODES, MAX_FRAME_BYTES } from '../../contract/protocol.ts';
+import { Heartbeat } from './heartbeat.ts';
 import { decodeSegment, parseUrl, refuseSocket } from './http-io.ts';
 import type { Lab, LabManager } from './labs.ts';
 import { TerminalSession } from './terminal.ts';
+import type { TerminalWatchers } from './watch.ts';
 
 /** Terminals one lab host may have open at once (tabs, reconnects racing their old socket). */
 const MAX_TERMINALS_PER_HOST = 8;
-/**
- * Terminal socket heartbeat: a ping every HEARTBEAT_MS; a socket that has not answered the
- * previous one by then is dead (a laptop closed, a network gone) and is closed, which ends
- * its shell. Browsers answer pings by themselves.
- */
-const HEARTBEAT_MS = 30_000;
 
 export interface TerminalSocketsOptions {
   docker: Docker;
@@ -29,6 +25,8 @@ export interface TerminalSocketsOptions {
   log: (line: string) => void;
   /** Whether a page of this origin may open terminals (server.ts knows the port it listens on). */
   allowsOrigin: (origin: string | undefined) => boolean;
+  /** Instructors watching: every terminal's output and size go to them too. */
+  watchers: TerminalWatchers;
 }
 
 export class TerminalSockets {
@@ -36,9 +34,8 @@ export class TerminalSockets {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
   /** Open terminals per lab id. */
   private readonly open = new Map<string, Set<TerminalSession>>();
-  /** Whether each socket answered the last ping. */
-  private readonly alive = new WeakMap<WebSocket, boolean>();
-  private readonly heartbeat: NodeJS.Timeout;
+  /** Closes sockets whose peer vanished, which ends their shells. */
+  private readonly heartbeat = new Heartbeat(this.wss);
 
   constructor(opts: TerminalSocketsOptions) {
     this.opts = opts;
@@ -46,8 +43,6 @@ export class TerminalSockets {
       for (const t of this.open.get(lab.id) ?? []) t.fail(reason, CLOSE_CODES.labGone);
       this.open.delete(lab.id);
     });
-    this.heartbeat = setInterval(() => this.ping(), HEARTBEAT_MS);
-    this.heartbeat.unref();
   }
 
   /** Refuse the upgrade with an HTTP status, or hand the socket to a new terminal. */
@@ -73,20 +68,23 @@ export class TerminalSockets {
   }
 
   close(): void {
-    clearInterval(this.heartbeat);
+    this.heartbeat.stop();
     this.wss.close();
   }
 
   private openTerminal(ws: WebSocket, lab: Lab, hostName: string, containerName: string): void {
     const { docker, labs, log } = this.opts;
-    this.alive.set(ws, true);
-    ws.on('pong', () => this.alive.set(ws, true));
+    this.heartbeat.track(ws);
     labs.terminalOpened(lab);
     const set = this.open.get(lab.id) ?? new Set<TerminalSession>();
     this.open.set(lab.id, set);
     const session: TerminalSession = new TerminalSession({
       docker, ws, containerName, host: hostName, log,
       prepared: labs.takeShell(lab, hostName),
+      tap: {
+        output: (chunk) => this.opts.watchers.output(lab.id, hostName, chunk),
+        resized: (size) => this.opts.watchers.resized(lab.id, hostName, size),
+      },
       onActivity: () => labs.touch(lab),
       onClose: () => {
         set.delete(session);
@@ -95,17 +93,5 @@ export class TerminalSockets {
     });
     set.add(session);
     void labs.whenStarted(lab, hostName).then(() => session.start());
-  }
-
-  /** Close sockets that did not answer the last ping, and ping the rest. */
-  private ping(): void {
-    for (const ws of this.wss.clients) {
-      if (this.alive.get(ws) === false) {
-        ws.terminate();
-        continue;
-      }
-      this.alive.set(ws, false);
-      ws.ping();
-    }
   }
 }

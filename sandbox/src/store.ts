@@ -47,6 +47,12 @@ export const labRecordSchema = z.object({
   inUse: z.boolean(),
   /** The last result of each exercise checked in this lab. */
   checks: z.record(z.string(), z.object({ status: z.enum(checkStatuses), at: z.number() })),
+  // Optional: records written before the instructor dashboard lack them, and are still read.
+  createdAt: z.number().optional(),
+  learnerName: z.string().optional(),
+  /** Since when the learner asks for help. */
+  helpSince: z.number().optional(),
+  lastCheck: z.object({ exercise: z.string(), status: z.enum(checkStatuses), message: z.string(), at: z.number() }).optional(),
 });
 
 export type LabRecord = z.infer<typeof labRecordSchema>;

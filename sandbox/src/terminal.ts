@@ -115,6 +115,8 @@ export interface TerminalOptions {
   log: (line: string) => void;
   /** A shell already started on this host to adopt instead of exec'ing a new one. */
   prepared?: PreparedShell;
+  /** Told every chunk the shell prints and every size the terminal takes (instructors watching, watch.ts). */
+  tap?: { output(chunk: Buffer): void; resized(size: { cols: number; rows: number }): void };
 }
 
 export class TerminalSession {
@@ -222,6 +224,7 @@ export class TerminalSession {
 
   private onOutput(chunk: Buffer): void {
     if (this.closed) return;
+    this.opts.tap?.output(chunk);
     this.opts.ws.send(chunk, { binary: true }, () => this.maybeResumeOutput());
     this.unacked += chunk.length;
     // Stop reading the TTY until the browser has rendered most of what it got and the socket has
@@ -264,6 +267,7 @@ export class TerminalSession {
 
   private async applySize(): Promise<void> {
     if (!this.exec || this.closed) return;
+    this.opts.tap?.resized(this.size);
     await this.exec.resize({ h: this.size.rows, w: this.size.cols }).catch(() => {});
   }
 

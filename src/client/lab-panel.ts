@@ -4,7 +4,7 @@
  * sockets) are imported from ./terminal/ui.ts only once a lab is actually wanted. Run buttons
  * reach it through LabPanelApi (contract/dom.ts).
  */
-import { LAB_ATTRS as L, LAB_PANEL_TAG, sel, type LabPanelApi } from '../../contract/dom.ts';
+import { LAB_ATTRS as L, LAB_PANEL_TAG, LAB_STATE_EVENT, sel, type LabPanelApi } from '../../contract/dom.ts';
 import { API_ERRORS, type CheckResult } from '../../contract/api.ts';
 import {
   createLab,
@@ -18,7 +18,7 @@ import {
   rememberLab,
   type Lab,
 } from './terminal/api.ts';
-import type { LabView } from './terminal/ui.ts';
+import type { LabView, Room, RoomParts } from './terminal/ui.ts';
 
 /**
  * How long a Run button waits for a shell. A new lab host starts its own Docker Engine
@@ -61,6 +61,9 @@ class LabPanel extends HTMLElement implements LabPanelApi {
   #terminals!: HTMLElement;
   #codeForm!: HTMLFormElement;
   #codeInput!: HTMLInputElement;
+  #roomParts!: RoomParts;
+  /** The room strip of the running lab (its event socket), while there is one. */
+  #room: Room | undefined;
 
   get hosts(): readonly string[] {
     return (this.getAttribute(L.hosts) ?? '').split(',').filter(Boolean);
@@ -82,6 +85,10 @@ class LabPanel extends HTMLElement implements LabPanelApi {
     this.#terminals = q(L.terminals);
     this.#codeForm = q(L.code);
     this.#codeInput = q(L.codeInput);
+    this.#roomParts = {
+      room: q(L.room), notice: q(L.notice), noticeText: q(L.noticeText), noticeDismiss: q(L.noticeDismiss),
+      watching: q(L.watching), help: q(L.help), name: q(L.name), nameInput: q(L.nameInput), nameSkip: q(L.nameSkip),
+    };
 
     this.#startButton.addEventListener('click', () => {
       if (!this.#busy) this.#startAndFocus();
@@ -118,6 +125,7 @@ class LabPanel extends HTMLElement implements LabPanelApi {
     if (!view || this.#busy) return;
     this.#setBusy(true, 'Stopping…');
     view.dispose();
+    this.#leaveRoom();
     this.#view = undefined;
     rememberLab(undefined);
     try {
@@ -227,8 +235,9 @@ class LabPanel extends HTMLElement implements LabPanelApi {
   async #mount(lab: Lab, ui: Promise<Terminals>): Promise<LabView> {
     rememberLab(lab);
     let mountLab: Terminals['mountLab'];
+    let followRoom: Terminals['followRoom'];
     try {
-      ({ mountLab } = await ui);
+      ({ mountLab, followRoom } = await ui);
     } catch {
       throw new Error(MESSAGES.loadFailed);
     }
@@ -246,11 +255,27 @@ class LabPanel extends HTMLElement implements LabPanelApi {
     // The lab can vanish while the first sockets open; #onGone has then said so already.
     if (view.closed) throw new Error(MESSAGES.gone);
     this.#view = view;
+    this.#room = followRoom(this.#roomParts, lab, {
+      state: (state) => document.dispatchEvent(new CustomEvent(LAB_STATE_EVENT, { detail: state })),
+      // The terminals usually say it first; whichever does, the lab is over once.
+      ended: (why) => {
+        if (this.#view !== view) return;
+        view.dispose();
+        this.#onGone(why);
+      },
+      error: (text) => this.#status(text, 'error'),
+    });
     this.#showRunning(true);
     return view;
   }
 
+  #leaveRoom() {
+    this.#room?.dispose();
+    this.#room = undefined;
+  }
+
   #onGone(reason: string = MESSAGES.gone) {
+    this.#leaveRoom();
     this.#view = undefined;
     rememberLab(undefined);
     this.#status(`${reason} Start a new lab to continue; you will need to repeat earlier steps.`, 'error');

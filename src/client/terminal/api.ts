@@ -7,7 +7,10 @@
  * Routes, error codes and bodies come from the contract (contract/api.ts: a few hundred bytes
  * once built, and no more on a lesson page than this module needs).
  */
-import { ACCESS_CODE_HEADER, API_ERRORS, CLIENT_ID_PATTERN, ROUTES, type ApiError, type CreateLabRequest, type LabCreated } from '../../../contract/api.ts';
+import {
+  ACCESS_CODE_HEADER, API_ERRORS, CLIENT_ID_PATTERN, ROUTES,
+  type ApiError, type CreateLabRequest, type HealthStatus, type LabCreated, type LearnerState, type LearnerUpdate,
+} from '../../../contract/api.ts';
 
 export type Lab = LabCreated;
 
@@ -109,6 +112,27 @@ export async function deleteLab(lab: Pick<Lab, 'id' | 'token'>): Promise<void> {
   if (!res.ok && res.status !== 404) throw await failure(res);
 }
 
+/** The learner's name for the instructor and their help flag (PUT /learner). */
+export async function updateLearner(lab: Pick<Lab, 'id' | 'token'>, update: LearnerUpdate): Promise<LearnerState> {
+  const res = await send(ROUTES.learner.path(lab.id), {
+    method: 'PUT',
+    headers: { ...auth(lab), 'Content-Type': 'application/json', Accept: 'application/json' },
+    body: JSON.stringify(update),
+  });
+  if (!res.ok) throw await failure(res);
+  return (await res.json()) as LearnerState;
+}
+
+/** Whether the runner has an instructor dashboard (then the panel offers help and asks a name); false if unsure. */
+export async function instructorDashboardOn(): Promise<boolean> {
+  try {
+    const res = await send(ROUTES.health.path(), { headers: { Accept: 'application/json' } });
+    return res.ok && ((await res.json()) as Partial<HealthStatus>).instructorDashboard === true;
+  } catch {
+    return false;
+  }
+}
+
 function isLab(v: unknown): v is Lab {
   const l = v as Partial<Lab> | undefined;
   return (
@@ -179,6 +203,18 @@ function clientId(): string {
     store(CLIENT_KEY, id);
   }
   return id;
+}
+
+const NAME_KEY = 'dnl-learner-name';
+
+/**
+ * The name this browser gave the instructor: undefined if never asked, '' if the learner chose
+ * not to give one. Asked once, then sent with every lab.
+ */
+export const learnerName = (): string | undefined => load(NAME_KEY);
+
+export function rememberLearnerName(name: string): void {
+  store(NAME_KEY, name);
 }
 
 /** The access code the learner entered last, unless the runner called it wrong since. */

@@ -18,6 +18,8 @@ import { labStatus } from './status.ts';
 import { TabStrip } from './tabs.ts';
 import { followTheme } from './theme.ts';
 
+export { followRoom, type Room, type RoomParts } from './room.ts';
+
 export interface LabViewHooks {
   /** The lab no longer exists; the view has already closed its sockets. */
   gone(): void;
