@@ -14,7 +14,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Docker from 'dockerode';
 import { compileLesson } from '../../src/markdown/lesson-steps.ts';
-import type { HealthStatus, LabCreated } from '../../contract/api.ts';
+import { INSTRUCTOR_ROUTES, type HealthStatus, type LabCreated } from '../../contract/api.ts';
 import { TerminalClient } from '../tools/terminal-client.ts';
 import { LabClient, type Answer, type RequestOptions } from '../tools/lab-client.ts';
 import { ROOT, fixtureSite, type FixtureLesson, type RunningRunner } from '../tools/runner-process.ts';
@@ -87,6 +87,13 @@ export async function openAll(runner: RunningRunner, lab: LabCreated): Promise<R
     return [host, term] as const;
   }));
   return Object.fromEntries(terms);
+}
+
+/** Sign in to the instructor dashboard with `code`; the session cookie as a Cookie header value. Throws if refused. */
+export async function signInInstructor(runner: RunningRunner, code: string): Promise<string> {
+  const answer = await api(runner, 'POST', INSTRUCTOR_ROUTES.session.path(), { body: { code } });
+  if (answer.status !== 204) throw new Error(`signing in answered ${answer.status}: ${answer.text}`);
+  return String(answer.headers['set-cookie']).split(';')[0]!;
 }
 
 /** Wait until the runner's warm pool holds `ready` labs whose engines answer and none starting; resolves with its status. */

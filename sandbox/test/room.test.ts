@@ -5,24 +5,17 @@
  * a warming that would not fit, or that is malformed, is refused with a sentence and builds nothing.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { INSTRUCTOR_COOKIE, INSTRUCTOR_ROUTES, MAX_WARM_MINUTES, type WarmRequest } from '../../contract/api.ts';
-import { api, apiFrom, instanceObjects, labFixtures, LESSONS, percentile, poolReady, startRunner, TerminalClient, type RunningRunner } from './harness.ts';
+import { INSTRUCTOR_ROUTES, MAX_WARM_MINUTES, type WarmRequest } from '../../contract/api.ts';
+import { api, apiFrom, instanceObjects, labFixtures, LESSONS, percentile, poolReady, signInInstructor, startRunner, TerminalClient, type RunningRunner } from './harness.ts';
 
 const CODE = 'lighthouse-keeper-7';
 const ROOM = 30;
 /** The issue's promise: every learner of a warmed room types within 2 s of pressing Start lab. */
 const PROMPT_WITHIN_MS = 2_000;
 
-/** Sign in as the instructor; the session cookie to send with every instructor request. */
-async function signIn(runner: RunningRunner): Promise<Record<string, string>> {
-  const answer = await api(runner, 'POST', INSTRUCTOR_ROUTES.session.path(), { body: { code: CODE } });
-  expect(answer.status).toBe(204);
-  const cookie = String(answer.headers['set-cookie']).match(new RegExp(`${INSTRUCTOR_COOKIE}=[^;]+`))![0];
-  return { cookie };
-}
-
-function warm(runner: RunningRunner, headers: Record<string, string>, body: Partial<Record<keyof WarmRequest, unknown>> | string) {
-  return api(runner, 'POST', INSTRUCTOR_ROUTES.warm.path(), { body, headers });
+/** Warm for a room; `cookie` is the instructor's session (signInInstructor), or '' for none. */
+function warm(runner: RunningRunner, cookie: string, body: Partial<Record<keyof WarmRequest, unknown>> | string) {
+  return api(runner, 'POST', INSTRUCTOR_ROUTES.warm.path(), { body, headers: cookie ? { cookie } : {} });
 }
 
 describe('a room warmed by the instructor', () => {
@@ -34,7 +27,7 @@ describe('a room warmed by the instructor', () => {
 
   it(`gives ${ROOM} learners pressing Start lab in the same second, from ${ROOM} addresses, each a prompt within 2 s; the room uses the warming up`, async () => {
     runner = await startRunner({ ...labFixtures(), LAB_INSTRUCTOR_CODE: CODE, LAB_MAX_LABS: String(ROOM) });
-    const instructor = await signIn(runner);
+    const instructor = await signInInstructor(runner, CODE);
     const began = performance.now();
     const warmed = await warm(runner, instructor, { lesson: LESSONS.oneHost, count: ROOM, minutes: 30 });
     expect(warmed.status).toBe(200);
@@ -63,13 +56,13 @@ describe('a room warmed by the instructor', () => {
 
   it('shrinks back to its size when the instructor ends the warming, keeping the labs learners hold', async () => {
     runner = await startRunner({ ...labFixtures(), LAB_INSTRUCTOR_CODE: CODE, LAB_POOL_SIZE: '1' });
-    const instructor = await signIn(runner);
+    const instructor = await signInInstructor(runner, CODE);
     expect((await warm(runner, instructor, { lesson: LESSONS.twoHosts, count: 4, minutes: 30 })).status).toBe(200);
     let pool = await poolReady(runner, 1 + 4);
     expect(pool.shapes.find((s) => s.shape === 'host1,host2')).toMatchObject({ size: 1, ready: 4, room: { count: 4, taken: 0 } });
     const lab = (await api(runner, 'POST', '/api/labs', { body: { lesson: LESSONS.twoHosts } })).json;
 
-    const ended = await api(runner, 'DELETE', INSTRUCTOR_ROUTES.warmLesson.path(LESSONS.twoHosts), { headers: instructor });
+    const ended = await api(runner, 'DELETE', INSTRUCTOR_ROUTES.warmLesson.path(LESSONS.twoHosts), { headers: { cookie: instructor } });
     expect(ended.status).toBe(204);
     pool = (await runner.client.health()).pool;
     expect(pool.shapes.find((s) => s.shape === 'host1,host2')).toMatchObject({ size: 1, ready: 1, room: null });
@@ -77,12 +70,12 @@ describe('a room warmed by the instructor', () => {
     await expect.poll(() => instanceObjects(runner!.env.LAB_INSTANCE!), { timeout: 10_000 }).toEqual({ containers: 5, networks: 3 });
     expect((await api(runner, 'GET', `/api/labs/${lab.id}`, { token: lab.token })).status).toBe(200);
     // Ending it again is no error: there is no warming left to end.
-    expect((await api(runner, 'DELETE', INSTRUCTOR_ROUTES.warmLesson.path(LESSONS.twoHosts), { headers: instructor })).status).toBe(204);
+    expect((await api(runner, 'DELETE', INSTRUCTOR_ROUTES.warmLesson.path(LESSONS.twoHosts), { headers: { cookie: instructor } })).status).toBe(204);
   }, 120_000);
 
   it('refuses a warming the machine would not hold, or past LAB_MAX_LABS, saying how many fit, and one that is malformed; builds nothing', async () => {
     runner = await startRunner({ ...labFixtures(), LAB_INSTRUCTOR_CODE: CODE, LAB_MAX_LABS: '10000' });
-    const instructor = await signIn(runner);
+    const instructor = await signInInstructor(runner, CODE);
     // ~70 MiB a lab in use: 5000 need ~340 GiB, more than any machine this runs on has.
     const tooMany = await warm(runner, instructor, { lesson: LESSONS.oneHost, count: 5000, minutes: 30 });
     expect(tooMany.status).toBe(409);
@@ -93,13 +86,13 @@ describe('a room warmed by the instructor', () => {
     await runner.stop();
 
     runner = await startRunner({ ...labFixtures(), LAB_INSTRUCTOR_CODE: CODE, LAB_MAX_LABS: '20' });
-    const again = await signIn(runner);
+    const again = await signInInstructor(runner, CODE);
     const pastMax = await warm(runner, again, { lesson: LESSONS.oneHost, count: 21, minutes: 30 });
     expect(pastMax.status).toBe(409);
     expect(pastMax.json.message).toBe('The runner holds at most 20 labs at once (LAB_MAX_LABS), so it cannot keep 21 ready for one-host. Warm for 20 learners or fewer, or restart the runner with a higher LAB_MAX_LABS if the machine holds them.');
 
     expect((await warm(runner, again, { lesson: 'no-such-lesson', count: 3, minutes: 30 })).json.error).toBe('unknown_lesson');
-    expect((await api(runner, 'DELETE', INSTRUCTOR_ROUTES.warmLesson.path('no-such-lesson'), { headers: again })).json.error).toBe('unknown_lesson');
+    expect((await api(runner, 'DELETE', INSTRUCTOR_ROUTES.warmLesson.path('no-such-lesson'), { headers: { cookie: again } })).json.error).toBe('unknown_lesson');
     expect((await warm(runner, again, '{"lesson":')).json.error).toBe('bad_json');
     const malformed: Array<Partial<Record<keyof WarmRequest, unknown>> | string> = [
       'null', '[]', '"one-host"',
@@ -121,7 +114,7 @@ describe('a room warmed by the instructor', () => {
       });
     }
     // Without the session cookie, nothing is warmed.
-    expect((await warm(runner, {}, { lesson: LESSONS.oneHost, count: 3, minutes: 30 })).json.error).toBe('sign_in_required');
+    expect((await warm(runner, '', { lesson: LESSONS.oneHost, count: 3, minutes: 30 })).json.error).toBe('sign_in_required');
     expect((await runner.client.health()).pool.shapes.every((s) => s.room === null && s.ready + s.starting === 0)).toBe(true);
     expect(await instanceObjects(runner.env.LAB_INSTANCE!)).toEqual({ containers: 0, networks: 0 });
   }, 120_000);
