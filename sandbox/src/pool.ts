@@ -23,8 +23,9 @@
  * Labs built at once while filling. Starting a lab host's dockerd takes ~2.5 s, much of it
  * waiting; two at once fill a pool about twice as fast on this 2-core machine without slowing
  * terminals of running labs noticeably (measured with `npm run bench`). A room's reservation of
- * 30 one-host labs filled in 14.7 s at this setting (15 two-host labs in 12.2 s, idle machine):
- * well ahead of a room's arrival, so reservations build no faster than the pool's size does.
+ * 30 one-host labs filled in 13-15 s at this setting (15 two-host labs in 12.2 s), well ahead of
+ * a room's arrival; four at once took 16.5 s against 13.1 s at two in the same hour: the two
+ * cores are the limit, so a reservation builds no faster than the pool's size does.
  */
 const FILL_PARALLEL = 2;
 /** After a build fails (engine down, image missing), wait this long before the next try (ms). */
