@@ -24,7 +24,7 @@ export { PROMPT, TerminalClient, stripAnsi } from '../tools/terminal-client.ts';
 export {
   ROOT, fixtureSite, removeInstance, startRunner, uniqueInstance, type FixtureLesson, type FixtureSite, type RunningRunner,
 } from '../tools/runner-process.ts';
-export { echoRoundTrips, percentile } from '../tools/measure.ts';
+export { CLEAR_LINE, echoRoundTrips, percentile } from '../tools/measure.ts';
 
 export const docker = new Docker();
 
