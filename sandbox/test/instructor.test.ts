@@ -8,17 +8,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { API_ERRORS, INSTRUCTOR_COOKIE, INSTRUCTOR_ROUTES, ROUTES } from '../../contract/api.ts';
 import { CLOSE_CODES } from '../../contract/protocol.ts';
 import { LabEventsClient, RoomStream, WatchClient } from '../tools/room-clients.ts';
-import { api, apiFrom, CLEAR_LINE, createLab, LESSONS, labFixtures, percentile, startRunner, TerminalClient, type RunningRunner } from './harness.ts';
+import { api, apiFrom, CLEAR_LINE, createLab, LESSONS, labFixtures, percentile, signInInstructor, startRunner, TerminalClient, type RunningRunner } from './harness.ts';
 
 const CODE = 'teach-the-room-42';
 
-/** Sign in; the session cookie as a Cookie header value. */
-async function signIn(runner: RunningRunner): Promise<string> {
-  const answer = await api(runner, 'POST', INSTRUCTOR_ROUTES.session.path(), { body: { code: CODE } });
-  expect(answer.status).toBe(204);
-  const setCookie = String(answer.headers['set-cookie']);
-  return setCookie.split(';')[0]!;
-}
+const signIn = (runner: RunningRunner) => signInInstructor(runner, CODE);
 
 describe('the instructor dashboard (runner side)', () => {
   let runner: RunningRunner | undefined;
@@ -48,6 +42,8 @@ describe('the instructor dashboard (runner side)', () => {
       ['DELETE', INSTRUCTOR_ROUTES.help.path(lab.id)],
       ['POST', INSTRUCTOR_ROUTES.broadcast.path()],
       ['GET', INSTRUCTOR_ROUTES.progress.path()],
+      ['POST', INSTRUCTOR_ROUTES.warm.path()],
+      ['DELETE', INSTRUCTOR_ROUTES.warmLesson.path(LESSONS.oneHost)],
     ];
     const forged = `${INSTRUCTOR_COOKIE}=${'A'.repeat(43)}`;
     for (const [method, path] of routes) {
