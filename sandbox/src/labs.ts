@@ -4,7 +4,7 @@
  * the labs on Docker (engine.ts) and the warm pool (pool.ts), which builds labs of each shape
  * ahead. A lab comes from the pool when it has one of the right shape, and is built on the spot
  * otherwise. An instructor warms the pool for a room here (warmForRoom: lesson to lab shape,
- * room.ts says whether it fits). This module only wires them together and runs the periodic
+ * roomfit.ts says whether it fits). This module only wires them together and runs the periodic
  * sweep; it decides nothing about a lab's life and builds nothing itself, and does not speak HTTP
  * or bridge terminals.
  */
@@ -17,7 +17,7 @@ import { DockerLabs } from './engine.ts';
 import { LabError } from './errors.ts';
 import { WarmPool, type ShapeStatus } from './pool.ts';
 import { LabRegistry, stoppedHost, type Adoption, type BuiltLab, type ChangeListener, type HostListing, type Lab, type RemovalListener } from './registry.ts';
-import { planRoom } from './room.ts';
+import { planRoom } from './roomfit.ts';
 import { LabStore } from './store.ts';
 import type { PreparedShell } from './terminal.ts';
 
@@ -95,7 +95,7 @@ export class LabManager {
 
   /**
    * Keep `count` labs of the lesson's shape ready for `minutes`, for a room about to start it;
-   * throws a LabError for an unknown lesson, or when they would not fit (room.ts). Replaces the
+   * throws a LabError for an unknown lesson, or when they would not fit (roomfit.ts). Replaces the
    * shape's earlier warming; answers the shape's pool as it is now.
    */
   warmForRoom({ lesson, count, minutes }: WarmRequest): PoolShape {

@@ -15,7 +15,7 @@
  *
  * This module only keeps count, builds and hands out; how a lab is built, checked and removed is
  * given to it (engine.ts, wired in labs.ts), and whether a reservation fits the machine is
- * room.ts's. take() finishes without awaiting anything, so two requests can never be handed the
+ * roomfit.ts's. take() finishes without awaiting anything, so two requests can never be handed the
  * same entry.
  */
 

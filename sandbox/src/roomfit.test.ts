@@ -3,7 +3,7 @@
  * cost of a lab host in use, and the sentence an instructor reads when they do not.
  */
 import { describe, expect, it } from 'vitest';
-import { LAB_HOST_IN_USE_BYTES, LAB_HOST_READY_BYTES, MEMORY_RESERVE_BYTES, planRoom, type RoomRequest } from './room.ts';
+import { LAB_HOST_IN_USE_BYTES, LAB_HOST_READY_BYTES, MEMORY_RESERVE_BYTES, planRoom, type RoomRequest } from './roomfit.ts';
 
 const GiB = 1024 ** 3;
 const room = (r: Partial<RoomRequest>): RoomRequest => ({
