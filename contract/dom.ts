@@ -168,6 +168,9 @@ export const INSTRUCTOR_ATTRS = {
   warmLesson: 'data-instructor-warm-lesson',
   warmCount: 'data-instructor-warm-count',
   warmMinutes: 'data-instructor-warm-minutes',
+  /** The list of warmings under way (one per lab shape), each with a Cancel button (`data-action="cancel-warm"`, `data-lesson`). */
+  warmings: 'data-instructor-warmings',
+  lesson: 'data-lesson',
   /** The roster's body: one row per lab, `data-lab-id` on each. */
   roster: 'data-instructor-roster',
   /** On a roster row's buttons: what it does (`watch`, `extend`, `end`, `clear-help`) and, for watch, the host. */

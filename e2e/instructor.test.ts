@@ -71,7 +71,7 @@ describe('the instructor dashboard in a browser', () => {
     await expect.poll(() => status.innerText()).toMatch(/^Too many sign-in attempts from your address\. Wait \d+ seconds/);
   });
 
-  it('keeps the session cookie out of page script\'s reach and shows the room live: a learner\'s lab, name, passed exercise and help request within 2 s; watch is read-only; the message reaches the learner; ending the lab tells them why', async () => {
+  it('keeps the session cookie out of page script\'s reach and shows the room live: a learner\'s lab, name, passed exercise and help request within 2 s; watch is read-only; the message reaches the learner; ending the lab tells them why; warming for the room and stopping it', async () => {
     // A runner of its own: the previous test used up this address's sign-in attempts.
     await runner.stop();
     runner = await startRunner({ LAB_INSTRUCTOR_CODE: CODE });
@@ -166,5 +166,15 @@ describe('the instructor dashboard in a browser', () => {
     await expect.poll(() => learner.locator(sel(L.status)).innerText(), { timeout: 10_000 }).toMatch(/^The instructor ended this lab\. Start a new lab to continue/);
     await expect.poll(() => teacherStatus.innerText()).toBe('Live: 0 labs in the room.');
     lab = undefined;
+
+    // Warming the pool for the room, and stopping it: the list says what the pool holds.
+    await teacher.getByLabel('Learners expected').fill('1');
+    await teacher.locator(sel(I.warmLesson)).selectOption(SLUG);
+    await teacher.getByRole('button', { name: 'Warm', exact: true }).click();
+    const warmings = teacher.locator(sel(I.warmings));
+    await expect.poll(() => warmings.innerText()).toMatch(/^Warm for 1 on “User-defined bridge networks”: \d ready, \d starting, 0 taken; until /);
+    await expect.poll(() => warmings.innerText(), { timeout: LAB_START_MS }).toMatch(/1 ready, 0 starting/);
+    await warmings.getByRole('button', { name: 'Stop warming' }).click();
+    await expect.poll(() => warmings.innerText()).toBe('');
   });
 });

@@ -56,6 +56,8 @@ class InstructorDashboard extends HTMLElement {
   #clock: ReturnType<typeof setInterval> | undefined;
   #watch: WatchView | undefined;
   #wired = false;
+  readonly #rows = new Map<string, RosterRow>();
+  #warmingsShown = '';
 
   #q<T extends HTMLElement>(attr: string): T {
     return this.querySelector<T>(sel(attr))!;
@@ -79,6 +81,14 @@ class InstructorDashboard extends HTMLElement {
       void this.#broadcast();
     });
     this.#q(I.takeDown).addEventListener('click', () => void this.#act('DELETE', INSTRUCTOR_ROUTES.broadcast.path()));
+    this.#q<HTMLFormElement>(I.warm).addEventListener('submit', (e) => {
+      e.preventDefault();
+      void this.#warm();
+    });
+    this.#q(I.warmings).addEventListener('click', (e) => {
+      const lesson = (e.target as HTMLElement).closest('button')?.getAttribute(I.lesson);
+      if (lesson) void this.#act('DELETE', INSTRUCTOR_ROUTES.warmLesson.path(lesson));
+    });
     this.#q(I.roster).addEventListener('click', (e) => this.#onRosterClick(e));
     this.#q(I.watchClose).addEventListener('click', () => this.#stopWatching());
     void this.#resume();
@@ -156,6 +166,15 @@ class InstructorDashboard extends HTMLElement {
   async #broadcast(): Promise<void> {
     const input = this.#q<HTMLInputElement>(I.broadcastText);
     if (await this.#act('POST', INSTRUCTOR_ROUTES.broadcast.path(), { text: input.value })) input.value = '';
+  }
+
+  async #warm(): Promise<void> {
+    const count = Number(this.#q<HTMLInputElement>(I.warmCount).value);
+    const minutes = Number(this.#q<HTMLInputElement>(I.warmMinutes).value);
+    const lesson = this.#q<HTMLSelectElement>(I.warmLesson).value;
+    if (await this.#act('POST', INSTRUCTOR_ROUTES.warm.path(), { lesson, count, minutes })) {
+      this.#status(`Warming ${count} labs for “${this.#lessons[lesson]?.title ?? lesson}”: the pool builds them now.`);
+    }
   }
 
   /** Send one action; the room stream shows its effect. Resolves whether it was done. */
@@ -237,45 +256,107 @@ class InstructorDashboard extends HTMLElement {
       `Labs: ${c.labs} of ${c.maxLabs} · Warm pool: ${c.pool.ready} ready, ${c.pool.starting} starting · ` +
       `Memory: ${(m.memoryAvailableBytes / GiB).toFixed(1)} of ${(m.memoryTotalBytes / GiB).toFixed(1)} GiB free · ` +
       `Load: ${m.load[0].toFixed(2)} on ${m.cpus} CPU${m.cpus === 1 ? '' : 's'}`;
+    const warmings = c.pool.shapes.flatMap((shape) => (shape.room ? [{ shape, room: shape.room }] : []));
+    const warmingsText = warmings.map(({ shape, room: r }) => `Warm for ${r.count} on “${this.#lessons[r.lesson]?.title ?? r.lesson}”: ${shape.ready} ready, ${shape.starting} starting, ${r.taken} taken; until ${new Date(r.until).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}`);
+    // Rebuilt only when it changed, so a Stop warming click is never lost to a redraw.
+    if (warmingsText.join('\n') !== this.#warmingsShown) {
+      this.#warmingsShown = warmingsText.join('\n');
+      this.#q(I.warmings).replaceChildren(...warmings.map(({ room: r }, k) => {
+        const li = el('li', `${warmingsText[k]} `);
+        li.append(button('Stop warming', { [I.lesson]: r.lesson }));
+        return li;
+      }));
+    }
     const notice = this.#q(I.notice);
     notice.hidden = !room.notice;
     notice.querySelector('q')!.textContent = room.notice?.text ?? '';
+    this.#renderRoster(room.labs, now);
+  }
 
+  /**
+   * One row per lab, kept from one redraw to the next and updated in place: a row's buttons are
+   * the same elements as long as its lab exists, so a click is never lost to a redraw (the room
+   * changes several times a second in a busy workshop, and the times every second).
+   */
+  #renderRoster(labs: RosterEntry[], now: number): void {
     const body = this.#q(I.roster);
-    const rows = room.labs.map((lab) => this.#row(lab, now));
+    const rows = labs.map((lab) => {
+      let row = this.#rows.get(lab.id);
+      if (!row) this.#rows.set(lab.id, (row = new RosterRow(lab)));
+      row.update(lab, now, this.#lessons[lab.lesson]?.title ?? lab.lesson);
+      return row.tr;
+    });
+    for (const id of this.#rows.keys()) if (!labs.some((l) => l.id === id)) this.#rows.delete(id);
     if (rows.length === 0) {
-      const empty = el('tr');
       const cell = el('td', 'No labs yet: learners appear here when they press Start lab.', 'muted');
       cell.colSpan = 10;
+      const empty = el('tr');
       empty.append(cell);
       rows.push(empty);
     }
-    body.replaceChildren(...rows);
+    const same = rows.length === body.children.length && rows.every((tr, k) => body.children[k] === tr);
+    if (!same) body.replaceChildren(...rows);
+  }
+}
+
+/** One lab's row in the roster: built once, then updated in place. */
+class RosterRow {
+  readonly tr = el('tr');
+  readonly #name = el('span');
+  readonly #sub = el('small', undefined, 'muted');
+  readonly #lesson = el('td');
+  readonly #watch: HTMLButtonElement[];
+  readonly #age = el('td');
+  readonly #idle = el('td');
+  readonly #left = el('td');
+  readonly #exercises = el('td');
+  readonly #check = el('span');
+  readonly #checkMessage = el('small');
+  readonly #helpText = el('strong');
+  readonly #clear = button('Clear', { [I.action]: 'clear-help' });
+  readonly #noHelp = el('span', '—');
+
+  constructor(lab: RosterEntry) {
+    this.tr.setAttribute(I.labId, lab.id);
+    const td = (...nodes: Node[]) => {
+      const cell = el('td');
+      cell.append(...nodes);
+      return cell;
+    };
+    this.#watch = lab.hosts.map((h) => button(h, { [I.action]: 'watch', [I.host]: h }));
+    this.tr.append(
+      td(this.#name, el('br'), this.#sub),
+      this.#lesson,
+      td(...this.#watch),
+      this.#age,
+      this.#idle,
+      this.#left,
+      this.#exercises,
+      td(this.#check, el('br'), this.#checkMessage),
+      td(this.#noHelp, this.#helpText, el('br'), this.#clear),
+      td(button(`+${EXTEND_MINUTES} min`, { [I.action]: 'extend' }), button('End', { [I.action]: 'end' })),
+    );
   }
 
-  #row(lab: RosterEntry, now: number): HTMLTableRowElement {
-    const tr = el('tr');
-    tr.setAttribute(I.labId, lab.id);
-    if (lab.help) tr.setAttribute(I.needsHelp, '');
-    const cell = (content: string | Node[], className?: string) => {
-      const td = el('td', undefined, className);
-      if (typeof content === 'string') td.textContent = content;
-      else td.append(...content);
-      tr.append(td);
-    };
+  update(lab: RosterEntry, now: number, lessonTitle: string): void {
     const online = lab.openTerminals > 0;
-    cell([el('span', lab.name ?? '(no name)', lab.name ? undefined : 'muted'), el('br'), el('small', `${lab.id}${online ? '' : ' · page closed'}`, 'muted')]);
-    cell(this.#lessons[lab.lesson]?.title ?? lab.lesson);
-    cell(lab.hosts.map((h) => button(h, { [I.action]: 'watch', [I.host]: h, 'aria-label': `Watch ${lab.name ?? lab.id} on ${h}` })));
-    cell(duration(now - Date.parse(lab.createdAt)));
-    cell(online ? 'active' : duration(now - Date.parse(lab.lastActive)));
-    cell(duration(Date.parse(lab.expiresAt) - now));
-    cell(`${lab.passed.length} of ${lab.exercises}`);
-    cell(lab.lastCheck ? [el('span', `${lab.lastCheck.exercise}: ${lab.lastCheck.status}`, `check-${lab.lastCheck.status}`), el('br'), el('small', lab.lastCheck.message)] : '—');
-    cell(lab.help ? [el('strong', `Asking for ${duration(now - Date.parse(lab.help))}`), el('br'), button('Clear', { [I.action]: 'clear-help' })] : '—');
-    cell([button(`+${EXTEND_MINUTES} min`, { [I.action]: 'extend' }), button('End', { [I.action]: 'end' })]);
-    if (lab.watchers > 0) tr.title = `${lab.watchers} watching`;
-    return tr;
+    this.#name.textContent = lab.name ?? '(no name)';
+    this.#name.className = lab.name ? '' : 'muted';
+    this.#sub.textContent = `${lab.id}${online ? '' : ' · page closed'}`;
+    this.#lesson.textContent = lessonTitle;
+    for (const b of this.#watch) b.setAttribute('aria-label', `Watch ${lab.name ?? lab.id} on ${b.getAttribute(I.host)}`);
+    this.#age.textContent = duration(now - Date.parse(lab.createdAt));
+    this.#idle.textContent = online ? 'active' : duration(now - Date.parse(lab.lastActive));
+    this.#left.textContent = duration(Date.parse(lab.expiresAt) - now);
+    this.#exercises.textContent = `${lab.passed.length} of ${lab.exercises}`;
+    this.#check.textContent = lab.lastCheck ? `${lab.lastCheck.exercise}: ${lab.lastCheck.status}` : '—';
+    this.#check.className = lab.lastCheck ? `check-${lab.lastCheck.status}` : '';
+    this.#checkMessage.textContent = lab.lastCheck?.message ?? '';
+    this.tr.toggleAttribute(I.needsHelp, lab.help !== null);
+    this.#noHelp.hidden = lab.help !== null;
+    this.#helpText.hidden = this.#clear.hidden = lab.help === null;
+    this.#helpText.textContent = lab.help ? `Asking for ${duration(now - Date.parse(lab.help))}` : '';
+    this.tr.title = lab.watchers > 0 ? `${lab.watchers} watching` : '';
   }
 }
 
