@@ -87,6 +87,14 @@ export const INSTRUCTOR_ROUTES = {
   broadcast: { template: '/instructor/api/broadcast', pattern: /^\/instructor\/api\/broadcast$/, path: () => '/instructor/api/broadcast' },
   /** `GET`: the room's progress as CSV (one row per lab). */
   progress: { template: '/instructor/api/progress.csv', pattern: /^\/instructor\/api\/progress\.csv$/, path: () => '/instructor/api/progress.csv' },
+  /** `POST` WarmRequest: keep that many labs of the lesson's shape ready for a room; answers PoolShape. */
+  warm: { template: '/instructor/api/warm', pattern: /^\/instructor\/api\/warm$/, path: () => '/instructor/api/warm' },
+  /** `DELETE`: end the warming of the lesson's lab shape now; the pool shrinks back to its size. */
+  warmLesson: {
+    template: '/instructor/api/warm/:lesson',
+    pattern: /^\/instructor\/api\/warm\/([^/]+)$/,
+    path: (lesson: string) => `/instructor/api/warm/${segment(lesson)}`,
+  },
 } as const;
 
 /** The instructor's session cookie: HttpOnly, SameSite=Strict, Path=/instructor. */
@@ -113,6 +121,7 @@ export const API_ERRORS = {
   labNotFound: { code: 'lab_not_found', status: 404 },
   exerciseNotFound: { code: 'exercise_not_found', status: 404 },
   checkRunning: { code: 'check_running', status: 409 },
+  roomTooLarge: { code: 'room_too_large', status: 409 },
   bodyTooLarge: { code: 'body_too_large', status: 413 },
   rateLimited: { code: 'rate_limited', status: 429 },
   addressFull: { code: 'address_full', status: 429 },
@@ -166,8 +175,11 @@ export interface HealthStatus {
   labs: number;
   maxLabs: number;
   maxLabsPerAddress: number;
-  /** The warm pool: labs per shape it keeps, ready ones, and ones being built or starting. */
-  pool: { size: number; ready: number; starting: number };
+  /**
+   * The warm pool: labs per shape it keeps, ready ones, and ones being built or starting, in all
+   * and per lab shape.
+   */
+  pool: { size: number; ready: number; starting: number; shapes: PoolShape[] };
   accessCodeRequired: boolean;
   /** Whether the instructor dashboard is on (LAB_INSTRUCTOR_CODE): the lab panel then offers help and asks a name. */
   instructorDashboard: boolean;
@@ -177,6 +189,34 @@ export interface HealthStatus {
     eventLoopDelayMs: { p50: number; p99: number; max: number };
     uptimeSeconds: number;
   };
+}
+
+/** The warm pool's labs of one lab shape (labShape in labspec.ts): a pooled lab serves any of its lessons. */
+export interface PoolShape {
+  /** Which hosts, and macvlan or not: "host1", "host1,host2+macvlan". */
+  shape: string;
+  /** The lessons whose labs have this shape. */
+  lessons: string[];
+  /** Labs of this shape the pool keeps when no room is expected (LAB_POOL_SIZE). */
+  size: number;
+  ready: number;
+  starting: number;
+  /** The instructor's warming for a room (WarmRequest), while it lasts; null otherwise. */
+  room: WarmedRoom | null;
+}
+
+/**
+ * A room the pool is warmed for. The pool keeps `count - taken` labs of the shape (at least its
+ * size) until `until`, then shrinks back to its size.
+ */
+export interface WarmedRoom {
+  /** The lesson it was asked for. */
+  lesson: string;
+  count: number;
+  /** Labs of this shape started since, from the pool or built on the spot. */
+  taken: number;
+  /** ISO 8601. */
+  until: string;
 }
 
 /** Outcomes of an exercise check; the page shows passed / not yet (with the hint) / timed out. */
@@ -224,6 +264,18 @@ export interface InstructorSignIn {
 export interface ExtendLabRequest {
   minutes: number;
 }
+
+/**
+ * `POST /instructor/api/warm`: `count` learners are expected to start the lesson's lab within
+ * `minutes` (1 to MAX_WARM_MINUTES). A new request for the same lab shape replaces the last.
+ */
+export interface WarmRequest {
+  lesson: string;
+  count: number;
+  minutes: number;
+}
+
+export const MAX_WARM_MINUTES = 24 * 60;
 
 /** `POST /instructor/api/broadcast`. */
 export interface BroadcastRequest {

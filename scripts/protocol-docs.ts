@@ -29,6 +29,7 @@ const ERROR_DOCS: Record<keyof typeof API_ERRORS, string> = {
   labNotFound: 'the lab is gone, or the token is not this lab\'s (the two are not told apart)',
   exerciseNotFound: 'the lab\'s lesson has no exercise of that id',
   checkRunning: 'another check is running in the same lab',
+  roomTooLarge: 'warming for a room asks for more labs than LAB_MAX_LABS or the machine\'s memory holds (the sentence says how many fit)',
   bodyTooLarge: 'the request body is over 16 KiB',
   rateLimited: 'this address started LAB_CREATE_RATE labs in the last minute (with `Retry-After`)',
   addressFull: 'this address already holds LAB_MAX_LABS_PER_ADDRESS labs',

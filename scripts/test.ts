@@ -19,7 +19,8 @@ try {
   const engine = await engineStatus(docker);
   if (!engine.available) throw new Error(`${engine.message}\nThe integration and browser tests need a running Docker Engine.`);
   step(`Lab images (Docker Engine ${engine.version})`);
-  await ensureImages(docker, { suite: loadConfig().LAB_SUITE, log: (line) => console.log(line) });
+  // The runner image too (from the site just built): sandbox/test/compose.test.ts runs it.
+  await ensureImages(docker, { suite: loadConfig().LAB_SUITE, runner: true, log: (line) => console.log(line) });
 
   step('Tests');
   run('npx', ['vitest', 'run', ...process.argv.slice(2)]);

@@ -13,8 +13,11 @@ export function createDockerClient(): Docker {
 
 /** Where the engine is expected, in words a person can act on. */
 export function engineAddress(docker: Docker): string {
-  const modem = docker.modem as { socketPath?: string; host?: string; port?: number };
-  if (modem.socketPath) return String(modem.socketPath);
+  const modem = docker.modem as { socketPath?: string | (() => unknown); socketPathCache?: string; host?: string; port?: number };
+  // docker-modem 5 leaves socketPath a function when DOCKER_HOST is unset (it looks for a
+  // rootless socket first); the path it found is cached once it has connected.
+  if (typeof modem.socketPath === 'function') return modem.socketPathCache ?? '/var/run/docker.sock';
+  if (modem.socketPath) return modem.socketPath;
   return `${modem.host ?? 'localhost'}:${modem.port ?? ''}`;
 }
 

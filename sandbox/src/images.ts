@@ -12,9 +12,14 @@
  *   5. IMAGES.labHost(suite) the plain lab host plus its inner engine's image store with those
  *                            images loaded (made by running the plain one once): what the runner
  *                            starts, with no image load on the way to the first prompt.
+ *   6. IMAGES.runner         only when asked (`runner: true`, `--runner`): the runner as a container,
+ *                            FROM the base, with the Node binary running this build, the runner's
+ *                            code, the packages it imports (and theirs, not the site's or the
+ *                            tests'), the built site and its lab manifest (so `npm run build` first).
  *
  * "Up to date" = the image carries LABELS.contextHash equal to a sha256 over its build context
- * (paths, exec bits, contents), build args, and the IDs of the images it is built FROM or embeds.
+ * (paths, exec bits, contents), build args, and the IDs of the images it is built FROM or embeds;
+ * for the runner also the files it copies from the checkout and the version of Node.
  * So editing a lab host script rebuilds only the lab host; re-bootstrapping the base rebuilds all
  * that depend on it. The legacy builder's layer cache still applies inside a rebuild. Images a
  * rebuild replaced are removed once no container uses them.
@@ -22,19 +27,21 @@
  * It does not: pull or push (no registry is reachable, and nothing may be sent elsewhere; only
  * debootstrap/apt talk to Debian's mirror), start lab hosts, or lock against a concurrent build.
  *
- * As a script: `node sandbox/src/images.ts [--suite forky|trixie] [--force]` (needs root for
- * debootstrap when no base image exists).
+ * As a script: `node sandbox/src/images.ts [--suite forky|trixie] [--force] [--runner]` (needs root
+ * for debootstrap when no base image exists).
  */
 import Docker from 'dockerode';
 import tar from 'tar-fs';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { access, cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { LAB_MANIFEST_DEFAULT } from '../../contract/labspec.ts';
 import { detectPrivilegeMode, privilegeHostConfig } from './docker.ts';
 import { execCollect, waitForEngine } from './labhost.ts';
 import { DEFAULT_SUITE, IMAGES, INNER_TAGS, LABELS, LAB_HOST_PATHS, SUITES, dockerDataTmpfs, type Suite } from './names.ts';
@@ -42,6 +49,19 @@ import { DEFAULT_SUITE, IMAGES, INNER_TAGS, LABELS, LAB_HOST_PATHS, SUITES, dock
 /** Build contexts and scripts: sandbox/images/{base,busybox,web,labhost}. */
 const IMAGES_DIR = fileURLToPath(new URL('../images/', import.meta.url));
 const BOOTSTRAP_SCRIPT = join(IMAGES_DIR, 'base', 'bootstrap.sh');
+/** The checkout: the runner image holds a small copy of it. */
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * What the runner image holds of the checkout, at the same paths (under /opt/dnl): the runner's
+ * and the contract's code, `labs:remove-all` (scripts/lab.ts and what it imports), package.json
+ * (it makes the .ts files ES modules), then the build's output: the site and its lab manifest.
+ * The packages these files import are added to it (runnerPackages).
+ */
+const RUNNER_CODE = ['package.json', 'contract', 'sandbox/src', 'scripts/lab.ts', 'scripts/steps.ts'];
+const RUNNER_BUILD_OUTPUT = ['dist', LAB_MANIFEST_DEFAULT];
+/** Left out of every folder the runner image copies: tests, dotfiles (the site's build stamp), nested packages (each is a part of its own). */
+const leftOutOfRunner = (path: string) => /(^|\/)(\.|node_modules$)|\.test\.ts$/.test(path);
 
 /** Inside the lab host build context: where the saved inner images and their tag map go. */
 const INNER_TAR = 'images/inner.tar';
@@ -59,6 +79,8 @@ export interface EnsureOptions {
   log?: (line: string) => void;
   /** Rebuild everything from scratch: new debootstrap, no layer cache (fresh packages). */
   force?: boolean;
+  /** Also build IMAGES.runner (the runner as a container), from the built site: `npm run build` first. */
+  runner?: boolean;
 }
 
 export interface EnsureResult {
@@ -69,7 +91,7 @@ export interface EnsureResult {
 /** Thrown with a sentence meant for a person (the script prints only the message). */
 export class ImageBuildError extends Error {}
 
-/** Builds whatever is missing or out of date, in order: base -> busybox -> web -> lab host. */
+/** Builds whatever is missing or out of date, in order: base -> busybox -> web -> lab host (-> runner, when asked). */
 export async function ensureImages(docker: Docker, options: EnsureOptions = {}): Promise<EnsureResult> {
   const suite = options.suite ?? DEFAULT_SUITE;
   if (!SUITES.includes(suite)) throw new ImageBuildError(`Unknown suite "${suite}"; use one of ${SUITES.join(', ')}.`);
@@ -145,6 +167,12 @@ export async function ensureImages(docker: Docker, options: EnsureOptions = {}):
     addToContext: (dir) => prepareImageStore(docker, suite, join(dir, STORE_TAR), log),
   });
   record(IMAGES.labHost(suite), labHost.built, t);
+
+  if (options.runner) {
+    t = performance.now();
+    const runner = await ensureRunner(docker, suite, base.id, force, log);
+    record(IMAGES.runner, runner.built, t);
+  }
 
   await removeSuperseded(docker, log);
   return result;
@@ -291,6 +319,109 @@ async function removeSuperseded(docker: Docker, log: (line: string) => void): Pr
   }
 }
 
+// --- the runner image ---------------------------------------------------------------------------
+
+/**
+ * The runner as an image: the checkout's parts it needs (RUNNER_CODE, RUNNER_BUILD_OUTPUT, the
+ * packages they import) copied into the context's app/, and the Node binary running this build as
+ * `node` (the project needs Node >= 22.12; Debian's is older). Rebuilt when any of those files or
+ * the Node version changes.
+ */
+async function ensureRunner(docker: Docker, suite: Suite, baseId: string, force: boolean, log: (line: string) => void): Promise<{ id: string; built: boolean }> {
+  for (const output of RUNNER_BUILD_OUTPUT) {
+    if (!(await exists(join(ROOT, output)))) {
+      throw new ImageBuildError(`The runner image serves the built site, and ${output} is missing: run \`npm run build\` first, then this again.`);
+    }
+  }
+  const parts = [...RUNNER_CODE, ...RUNNER_BUILD_OUTPUT, ...(await runnerPackages())];
+  const hashes: string[] = [`node ${process.version} ${process.platform}-${process.arch}`];
+  for (const part of parts) {
+    const path = join(ROOT, part);
+    hashes.push(part, (await stat(path)).isDirectory() ? await hashTree(path, leftOutOfRunner) : sha256([await readFile(path)]));
+  }
+  return ensureBuilt(docker, {
+    tag: IMAGES.runner,
+    contextDir: join(IMAGES_DIR, 'runner'),
+    buildArgs: { SUITE: suite },
+    parents: [baseId],
+    extraHash: sha256(hashes),
+    force,
+    log,
+    addToContext: async (dir) => {
+      await cp(process.execPath, join(dir, 'node'));
+      for (const part of parts) {
+        await cp(join(ROOT, part), join(dir, 'app', part), { recursive: true, filter: (path) => !leftOutOfRunner(relative(join(ROOT, part), path)) });
+      }
+    },
+  });
+}
+
+/** The folders (in node_modules, relative to the checkout) of every package the runner image's code imports, and of theirs. */
+export async function runnerPackages(root = ROOT): Promise<string[]> {
+  const names = new Set<string>();
+  for (const part of RUNNER_CODE) {
+    for (const file of await sourceFiles(join(root, part))) {
+      for (const name of importedPackages(await readFile(file, 'utf8'))) names.add(name);
+    }
+  }
+  return packageClosure(root, [...names].sort());
+}
+
+async function sourceFiles(path: string): Promise<string[]> {
+  if (!(await stat(path)).isDirectory()) return path.endsWith('.ts') ? [path] : [];
+  const entries = await readdir(path, { recursive: true });
+  return entries.filter((entry) => entry.endsWith('.ts') && !leftOutOfRunner(entry)).map((entry) => join(path, entry));
+}
+
+/**
+ * The packages a module's source imports: bare specifiers of its static imports and re-exports
+ * (at the start of a line) and of its dynamic imports, by package name; Node's own modules and
+ * relative paths left out.
+ */
+export function importedPackages(source: string): string[] {
+  const specifiers = [
+    ...source.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s*['"]([^'"]+)['"]/gm),
+    ...source.matchAll(/^\s*import\s*['"]([^'"]+)['"]/gm),
+    ...source.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g),
+  ].map((match) => match[1]!);
+  const packages = specifiers
+    .filter((specifier) => !specifier.startsWith('.') && !specifier.startsWith('/') && !isBuiltin(specifier))
+    .map((specifier) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/'));
+  return [...new Set(packages)].sort();
+}
+
+/**
+ * `names` and every package they depend on, as the folders Node loads them from (relative to
+ * `root`, e.g. node_modules/ws or node_modules/a/node_modules/b): dependencies must be there,
+ * optional and peer dependencies are taken when they are.
+ */
+export async function packageClosure(root: string, names: string[]): Promise<string[]> {
+  const found = new Set<string>();
+  const visit = async (name: string, from: string, required: boolean): Promise<void> => {
+    const dir = await resolvePackage(root, from, name);
+    if (!dir) {
+      if (!required) return;
+      throw new ImageBuildError(`The runner needs the package ${name}${from === root ? '' : ` (for ${relative(root, from)})`}, and it is not in node_modules: run \`npm install\`, then this again.`);
+    }
+    if (found.has(relative(root, dir))) return;
+    found.add(relative(root, dir));
+    const manifest = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as Record<string, Record<string, string> | undefined>;
+    for (const dep of Object.keys(manifest.dependencies ?? {})) await visit(dep, dir, true);
+    for (const dep of Object.keys({ ...manifest.optionalDependencies, ...manifest.peerDependencies })) await visit(dep, dir, false);
+  };
+  for (const name of names) await visit(name, root, true);
+  return [...found].sort();
+}
+
+/** Where Node finds package `name` from the folder `from`: its own node_modules, then each enclosing one up to `root`'s. */
+async function resolvePackage(root: string, from: string, name: string): Promise<string | undefined> {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const candidate = join(dir, 'node_modules', name);
+    if (basename(dir) !== 'node_modules' && (await exists(join(candidate, 'package.json')))) return candidate;
+    if (dir === root || dir === dirname(dir)) return undefined;
+  }
+}
+
 // --- the inner image store ----------------------------------------------------------------------
 
 /**
@@ -348,13 +479,14 @@ async function inspectImage(docker: Docker, ref: string): Promise<ImageInfo | nu
   }
 }
 
-/** sha256 of a directory: every file's relative path, exec bit and content, in sorted order. */
-export async function hashTree(dir: string): Promise<string> {
+/** sha256 of a directory: every file's relative path, exec bit and content, in sorted order; `leaveOut(relative path)` skips files and folders. */
+export async function hashTree(dir: string, leaveOut: (path: string) => boolean = () => false): Promise<string> {
   const hash = createHash('sha256');
   const walk = async (current: string): Promise<void> => {
     const entries = (await readdir(current, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1));
     for (const entry of entries) {
       const path = join(current, entry.name);
+      if (leaveOut(relative(dir, path))) continue;
       if (entry.isDirectory()) {
         await walk(path);
       } else {
@@ -381,6 +513,8 @@ function sortKeys(record: Record<string, string>): [string, string][] {
 const repoOf = (tag: string) => tag.slice(0, tag.lastIndexOf(':'));
 const tagOf = (tag: string) => tag.slice(tag.lastIndexOf(':') + 1);
 const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
+
+const exists = (path: string) => access(path).then(() => true, () => false);
 
 async function commandExists(name: string): Promise<boolean> {
   return new Promise((resolve) => {
@@ -423,9 +557,11 @@ async function run(
 async function main(argv: string[]): Promise<number> {
   let suite: Suite = DEFAULT_SUITE;
   let force = false;
+  let runner = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--force') force = true;
+    else if (arg === '--runner') runner = true;
     else if (arg === '--suite' || arg.startsWith('--suite=')) {
       const value = arg === '--suite' ? argv[++i] : arg.slice('--suite='.length);
       if (!SUITES.includes(value as Suite)) {
@@ -434,7 +570,7 @@ async function main(argv: string[]): Promise<number> {
       }
       suite = value as Suite;
     } else {
-      console.error(`usage: node sandbox/src/images.ts [--suite ${SUITES.join('|')}] [--force]`);
+      console.error(`usage: node sandbox/src/images.ts [--suite ${SUITES.join('|')}] [--force] [--runner]`);
       return arg === '--help' || arg === '-h' ? 0 : 2;
     }
   }
@@ -451,7 +587,7 @@ async function main(argv: string[]): Promise<number> {
 
   const started = performance.now();
   try {
-    const { built, skipped } = await ensureImages(docker, { suite, force });
+    const { built, skipped } = await ensureImages(docker, { suite, force, runner });
     console.log(
       `\nImages for ${suite} ready in ${seconds(started)}: ` +
         `built ${built.length ? built.join(', ') : 'nothing'}; up to date ${skipped.length ? skipped.join(', ') : 'nothing'}.`,

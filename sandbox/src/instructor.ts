@@ -3,7 +3,8 @@
  * signing in with the code for a session cookie, the room pushed to the dashboard as server-sent
  * events (every lab with its learner, progress and help flag; the machine's capacity), and the
  * instructor's actions: end or extend a lab, clear a help flag, a message to every learner, the
- * room's progress as CSV, and watching a learner's terminal (watch.ts).
+ * room's progress as CSV, watching a learner's terminal (watch.ts), and warming the pool for a
+ * room about to start a chapter (LabManager.warmForRoom).
  *
  * The session is a random value in an HttpOnly, SameSite=Strict cookie scoped to /instructor:
  * page script can't read it, other sites can't send it, and the learners' pages and the preview
@@ -15,8 +16,8 @@ import type http from 'node:http';
 import os from 'node:os';
 import type { Duplex } from 'node:stream';
 import {
-  API_ERRORS, INSTRUCTOR_COOKIE, INSTRUCTOR_ROUTES, MAX_BROADCAST_CHARS,
-  type BroadcastRequest, type ExtendLabRequest, type InstructorSignIn, type Notice, type RoomSnapshot, type RosterEntry,
+  API_ERRORS, INSTRUCTOR_COOKIE, INSTRUCTOR_ROUTES, MAX_BROADCAST_CHARS, MAX_WARM_MINUTES,
+  type BroadcastRequest, type ExtendLabRequest, type InstructorSignIn, type Notice, type RoomSnapshot, type RosterEntry, type WarmRequest,
 } from '../../contract/api.ts';
 import type { LabManifest } from '../../contract/labspec.ts';
 import { clientAddress } from './clientaddress.ts';
@@ -83,6 +84,8 @@ export class Instructor {
     { method: 'POST', pattern: INSTRUCTOR_ROUTES.broadcast.pattern, handle: (req, res) => this.broadcast(req, res) },
     { method: 'DELETE', pattern: INSTRUCTOR_ROUTES.broadcast.pattern, handle: (_req, res) => this.takeDown(res) },
     { method: 'GET', pattern: INSTRUCTOR_ROUTES.progress.pattern, handle: (_req, res) => this.progress(res) },
+    { method: 'POST', pattern: INSTRUCTOR_ROUTES.warm.pattern, handle: (req, res) => this.warm(req, res) },
+    { method: 'DELETE', pattern: INSTRUCTOR_ROUTES.warmLesson.pattern, handle: (_req, res, p) => this.endWarm(res, p[0]!) },
   ];
 
   constructor(opts: InstructorOptions) {
@@ -319,6 +322,24 @@ export class Instructor {
   private takeDown(res: http.ServerResponse): void {
     this.notice = null;
     this.opts.learnersChanged();
+    this.changed();
+    res.writeHead(204).end();
+  }
+
+  private async warm(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const body = (await readJson(req)) as Partial<Record<keyof WarmRequest, unknown>> | null;
+    const { lesson, count, minutes } = body ?? {};
+    const whole = (n: unknown, max: number): n is number => Number.isSafeInteger(n) && (n as number) >= 1 && (n as number) <= max;
+    if (typeof lesson !== 'string' || !lesson || !whole(count, Infinity) || !whole(minutes, MAX_WARM_MINUTES)) {
+      return sendError(res, API_ERRORS.badRequest, `Send {"lesson": "<lesson>", "count": <learners>, "minutes": <how long>}: count a whole number from 1, minutes a whole number from 1 to ${MAX_WARM_MINUTES}.`);
+    }
+    const shape = this.opts.labs.warmForRoom({ lesson, count, minutes });
+    this.changed();
+    sendJson(res, 200, shape);
+  }
+
+  private endWarm(res: http.ServerResponse, lesson: string): void {
+    this.opts.labs.cancelWarm(lesson);
     this.changed();
     res.writeHead(204).end();
   }

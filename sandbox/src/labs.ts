@@ -3,16 +3,21 @@
  * which labs exist, their tokens, limits, lifetimes and kept state) given an engine side made of
  * the labs on Docker (engine.ts) and the warm pool (pool.ts), which builds labs of each shape
  * ahead. A lab comes from the pool when it has one of the right shape, and is built on the spot
- * otherwise. This module only wires them together and runs the periodic sweep; it decides
- * nothing about a lab's life and builds nothing itself, and does not speak HTTP or bridge terminals.
+ * otherwise. An instructor warms the pool for a room here (warmForRoom: lesson to lab shape,
+ * roomfit.ts says whether it fits). This module only wires them together and runs the periodic
+ * sweep; it decides nothing about a lab's life and builds nothing itself, and does not speak HTTP
+ * or bridge terminals.
  */
+import { freemem } from 'node:os';
 import type Docker from 'dockerode';
-import type { CheckStatus } from '../../contract/api.ts';
+import { API_ERRORS, type CheckStatus, type HealthStatus, type PoolShape, type WarmRequest } from '../../contract/api.ts';
 import { labShape, type LabManifest, type LabSpec } from '../../contract/labspec.ts';
 import type { Config } from './config.ts';
 import { DockerLabs } from './engine.ts';
-import { WarmPool, type PoolStatus } from './pool.ts';
+import { LabError } from './errors.ts';
+import { WarmPool, type ShapeStatus } from './pool.ts';
 import { LabRegistry, stoppedHost, type Adoption, type BuiltLab, type ChangeListener, type HostListing, type Lab, type RemovalListener } from './registry.ts';
+import { planRoom } from './roomfit.ts';
 import { LabStore } from './store.ts';
 import type { PreparedShell } from './terminal.ts';
 
@@ -24,19 +29,25 @@ export class LabManager {
   private readonly pool: WarmPool<BuiltLab>;
   private readonly store: LabStore;
   private readonly config: Config;
+  private readonly manifest: LabManifest;
+  /** Every lab shape the lessons use, with a spec that builds it and the lessons that use it. */
+  private readonly shapes = new Map<string, { spec: LabSpec; lessons: string[] }>();
   private readonly log: (line: string) => void;
   private sweeper?: NodeJS.Timeout;
 
   constructor(docker: Docker, config: Config, manifest: LabManifest, log: (line: string) => void = () => {}) {
     this.config = config;
+    this.manifest = manifest;
     this.log = log;
-    // Every lab shape the lessons use, with a spec that builds it.
-    const shapes = new Map<string, LabSpec>();
-    for (const lesson of Object.values(manifest.lessons)) shapes.set(labShape(lesson.lab), lesson.lab);
-    const engine = new DockerLabs(docker, config, shapes, log);
+    for (const [slug, lesson] of Object.entries(manifest.lessons)) {
+      const shape = labShape(lesson.lab);
+      this.shapes.set(shape, { spec: lesson.lab, lessons: [...(this.shapes.get(shape)?.lessons ?? []), slug] });
+    }
+    const specs = new Map([...this.shapes].map(([shape, { spec }]) => [shape, spec]));
+    const engine = new DockerLabs(docker, config, specs, log);
     const pool = new WarmPool<BuiltLab>({
       size: config.LAB_POOL_SIZE,
-      shapes: [...shapes.keys()],
+      shapes: [...this.shapes.keys()],
       build: (shape) => engine.build(shape),
       waitReady: async (built) => {
         await engine.waitReady(built);
@@ -71,13 +82,46 @@ export class LabManager {
     return this.registry.size;
   }
 
-  get poolStatus(): PoolStatus {
-    return this.pool.status();
+  /** The warm pool as GET /api/health and the instructor's room show it. */
+  get poolStatus(): HealthStatus['pool'] {
+    const { size, ready, starting, shapes } = this.pool.status();
+    return { size, ready, starting, shapes: shapes.map((s) => this.describeShape(s)) };
   }
 
-  /** Start keeping LAB_POOL_SIZE labs of each shape ready (nothing with 0). */
+  /** Start keeping LAB_POOL_SIZE labs of each shape ready (nothing with 0), more for a warmed room. */
   startPool(): void {
     this.pool.start();
+  }
+
+  /**
+   * Keep `count` labs of the lesson's shape ready for `minutes`, for a room about to start it;
+   * throws a LabError for an unknown lesson, or when they would not fit (roomfit.ts). Replaces the
+   * shape's earlier warming; answers the shape's pool as it is now.
+   */
+  warmForRoom({ lesson, count, minutes }: WarmRequest): PoolShape {
+    const shape = this.shapeOf(lesson);
+    const status = this.pool.status();
+    const hostsOf = (s: string) => this.shapes.get(s)!.spec.hosts.length;
+    let own: ShapeStatus | undefined;
+    // Other rooms' labs not built yet need memory too; what is pooled is in the machine's figures.
+    let otherHostsToBuild = 0;
+    for (const s of status.shapes) {
+      if (s.shape === shape) own = s;
+      else if (s.reservation) otherHostsToBuild += Math.max(0, s.reservation.count - s.reservation.taken - s.ready - s.starting) * hostsOf(s.shape);
+    }
+    const plan = planRoom({
+      lesson, count, hostsPerLab: hostsOf(shape), pooled: own!.ready + own!.starting,
+      otherHostsToBuild, availableBytes: freemem(), maxLabs: this.config.LAB_MAX_LABS,
+    });
+    if (!plan.fits) throw new LabError(API_ERRORS.roomTooLarge, plan.sentence);
+    this.pool.reserve(shape, { count, until: Date.now() + minutes * 60_000, label: lesson });
+    this.log(`warm pool: keeping ${count} ${shape} labs ready for ${lesson} for ${minutes} min (${plan.build} to build)`);
+    return this.describeShape(this.pool.status().shapes.find((s) => s.shape === shape)!);
+  }
+
+  /** End the warming of the lesson's lab shape now (the pool shrinks back); false if there was none. */
+  cancelWarm(lesson: string): boolean {
+    return this.pool.cancel(this.shapeOf(lesson));
   }
 
   get image(): string {
@@ -207,6 +251,23 @@ export class LabManager {
     // while its container is still going, and the process exits right after this.
     await this.registry.settled();
     await this.reapAll().catch(() => {});
+  }
+
+  private shapeOf(lesson: string): string {
+    const spec = this.manifest.lessons[lesson]?.lab;
+    if (!spec) throw new LabError(API_ERRORS.unknownLesson, `There is no lesson "${lesson}" with a lab. Choose a lesson from the course's list.`);
+    return labShape(spec);
+  }
+
+  private describeShape({ shape, size, ready, starting, reservation: r }: ShapeStatus): PoolShape {
+    return {
+      shape,
+      lessons: this.shapes.get(shape)!.lessons,
+      size,
+      ready,
+      starting,
+      room: r ? { lesson: r.label, count: r.count, taken: r.taken, until: new Date(r.until).toISOString() } : null,
+    };
   }
 
   /**

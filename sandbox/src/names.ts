@@ -18,6 +18,8 @@ export const IMAGES = {
   /** Images learners run inside a lab host, preloaded there (tagged without the prefix inside). */
   innerBusybox: 'dnl/inner-busybox:latest',
   innerWeb: 'dnl/inner-web:latest',
+  /** The runner itself with the built site, for running it as a container (compose.yaml names it too). */
+  runner: 'dnl/runner:latest',
 } as const;
 
 /** Tags the inner images carry inside a lab host: what a learner types in `docker run`. */

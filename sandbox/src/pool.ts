@@ -9,15 +9,23 @@
  * (which hosts, macvlan or not) is everything a lab's containers and network depend on; the
  * lesson, the token and the clock start when the lab is claimed.
  *
+ * A room expected on one chapter can reserve more labs of its shape for a while (reserve()): the
+ * pool grows to that many, the room's learners use them up without the pool building them
+ * again, and when the reservation ends the pool shrinks back to its size.
+ *
  * This module only keeps count, builds and hands out; how a lab is built, checked and removed is
- * given to it (engine.ts, wired in labs.ts). take() finishes without awaiting anything, so two
- * requests can never be handed the same entry.
+ * given to it (engine.ts, wired in labs.ts), and whether a reservation fits the machine is
+ * roomfit.ts's. take() finishes without awaiting anything, so two requests can never be handed the
+ * same entry.
  */
 
 /**
  * Labs built at once while filling. Starting a lab host's dockerd takes ~2.5 s, much of it
  * waiting; two at once fill a pool about twice as fast on this 2-core machine without slowing
- * terminals of running labs noticeably (measured with `npm run bench`).
+ * terminals of running labs noticeably (measured with `npm run bench`). A room's reservation of
+ * 30 one-host labs filled in 13-15 s at this setting (15 two-host labs in 12.2 s), well ahead of
+ * a room's arrival; four at once took 16.5 s against 13.1 s at two in the same hour: the two
+ * cores are the limit, so a reservation builds no faster than the pool's size does.
  */
 const FILL_PARALLEL = 2;
 /** After a build fails (engine down, image missing), wait this long before the next try (ms). */
@@ -41,6 +49,26 @@ interface Entry<T> {
   ready: boolean;
 }
 
+/** More labs of one shape for a while, for a room (reserve()). */
+export interface Reservation {
+  /** Labs of the shape the room is expected to start. */
+  count: number;
+  /** When the reservation ends (ms since the epoch, as Date.now()). */
+  until: number;
+  /** Who it is for, as the status shows it (the lesson a room was warmed for). */
+  label: string;
+}
+
+export interface ShapeStatus {
+  shape: string;
+  /** Labs of this shape the pool keeps without a reservation. */
+  size: number;
+  ready: number;
+  starting: number;
+  /** With `taken`: labs of this shape asked for since it began, from the pool or built on the spot. */
+  reservation?: Reservation & { taken: number };
+}
+
 export interface PoolStatus {
   /** Labs per shape the pool keeps. */
   size: number;
@@ -48,6 +76,7 @@ export interface PoolStatus {
   ready: number;
   /** Labs being built or still starting their engines. */
   starting: number;
+  shapes: ShapeStatus[];
 }
 
 export class WarmPool<T> {
@@ -55,6 +84,10 @@ export class WarmPool<T> {
   /** Builds under way per shape (not yet in `entries`). */
   private readonly building = new Map<string, number>();
   private readonly inFlight = new Set<Promise<void>>();
+  /** Each shape's reservation, with how many were taken since and the timer that ends it. */
+  private readonly reservations = new Map<string, Reservation & { taken: number; timer: NodeJS.Timeout }>();
+  /** Pooled labs being removed because the pool shrank: drain waits for them. */
+  private readonly removals = new Set<Promise<void>>();
   private stopped = true;
   /** Consecutive failed builds: logged once per streak, not once per retry. */
   private failures = 0;
@@ -69,14 +102,20 @@ export class WarmPool<T> {
     }
   }
 
+  /** Start keeping labs: `size` per shape (none at 0), more for a reservation. */
   start(): void {
-    if (this.opts.size === 0) return;
     this.stopped = false;
     this.fill();
   }
 
-  /** A lab of this shape from the pool, preferring one whose engines answer; undefined if none. */
+  /**
+   * A lab of this shape from the pool, preferring one whose engines answer; undefined if none.
+   * Each call counts against the shape's reservation, whether or not the pool had one: a learner
+   * whose lab is built on the spot is still one of the room.
+   */
   take(shape: string): T | undefined {
+    const reservation = this.reservations.get(shape);
+    if (reservation) reservation.taken++;
     const list = this.entries.get(shape);
     if (!list || list.length === 0) return undefined;
     const readyAt = list.findIndex((e) => e.ready);
@@ -85,14 +124,47 @@ export class WarmPool<T> {
     return entry!.item;
   }
 
+  /**
+   * Keep `count` labs of this shape (ready or starting) until `until`, instead of `size`; labs
+   * taken meanwhile use it up (30 learners taking 30 labs leave the pool at its size, not
+   * building 30 more). It replaces the shape's earlier reservation; when it ends (cancel(), or
+   * `until`) the pool removes what it holds above its size.
+   */
+  reserve(shape: string, reservation: Reservation): void {
+    if (!this.entries.has(shape)) throw new Error(`no lesson has a lab of shape ${shape}`);
+    clearTimeout(this.reservations.get(shape)?.timer);
+    const timer = setTimeout(() => this.cancel(shape), Math.max(0, reservation.until - Date.now()));
+    timer.unref();
+    this.reservations.set(shape, { ...reservation, taken: 0, timer });
+    this.trim(shape);
+    this.fill();
+  }
+
+  /** End the shape's reservation now and shrink back to `size`; false if it had none. */
+  cancel(shape: string): boolean {
+    const reservation = this.reservations.get(shape);
+    if (!reservation) return false;
+    clearTimeout(reservation.timer);
+    this.reservations.delete(shape);
+    this.opts.log(`warm pool: the reservation of ${reservation.count} ${shape} labs for ${reservation.label} ended (${reservation.taken} taken); keeping ${this.opts.size}`);
+    this.trim(shape);
+    return true;
+  }
+
   status(): PoolStatus {
-    let ready = 0;
-    let starting = 0;
-    for (const [shape, list] of this.entries) {
-      for (const e of list) e.ready ? ready++ : starting++;
-      starting += this.building.get(shape) ?? 0;
-    }
-    return { size: this.opts.size, ready, starting };
+    const shapes = [...this.entries].map(([shape, list]): ShapeStatus => {
+      const ready = list.filter((e) => e.ready).length;
+      const r = this.reservations.get(shape);
+      return {
+        shape,
+        size: this.opts.size,
+        ready,
+        starting: list.length - ready + this.building.get(shape)!,
+        ...(r ? { reservation: { count: r.count, until: r.until, label: r.label, taken: r.taken } } : {}),
+      };
+    });
+    const sum = (key: 'ready' | 'starting') => shapes.reduce((n, s) => n + s[key], 0);
+    return { size: this.opts.size, ready: sum('ready'), starting: sum('starting'), shapes };
   }
 
   /** Remove pooled labs for which `isDead` says so (a lab host stopped); the pool builds new ones. */
@@ -113,7 +185,9 @@ export class WarmPool<T> {
   async drain(): Promise<void> {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
-    await Promise.allSettled([...this.inFlight]);
+    for (const r of this.reservations.values()) clearTimeout(r.timer);
+    this.reservations.clear();
+    await Promise.allSettled([...this.inFlight, ...this.removals]);
     const items = [...this.entries.values()].flatMap((list) => list.splice(0).map((e) => e.item));
     await Promise.all(items.map((item) => this.opts.discard(item).catch(() => {})));
   }
@@ -132,18 +206,46 @@ export class WarmPool<T> {
     }
   }
 
-  /** The shape furthest below its size, counting labs being built; undefined when all are full. */
+  /** Labs of this shape the pool keeps now: its size, or what is left of a reservation above it. */
+  private target(shape: string): number {
+    const r = this.reservations.get(shape);
+    return r ? Math.max(this.opts.size, r.count - r.taken) : this.opts.size;
+  }
+
+  /** Labs of this shape held or being built beyond its target. */
+  private surplus(shape: string): number {
+    return this.entries.get(shape)!.length + this.building.get(shape)! - this.target(shape);
+  }
+
+  /** The shape furthest below its target, counting labs being built; undefined when all are full. */
   private neediestShape(): string | undefined {
     let best: string | undefined;
-    let bestCount = this.opts.size;
-    for (const [shape, list] of this.entries) {
-      const count = list.length + this.building.get(shape)!;
-      if (count < bestCount) {
+    let bestSurplus = 0;
+    for (const shape of this.entries.keys()) {
+      const surplus = this.surplus(shape);
+      if (surplus < bestSurplus) {
         best = shape;
-        bestCount = count;
+        bestSurplus = surplus;
       }
     }
     return best;
+  }
+
+  /**
+   * Remove ready labs of this shape beyond its target (a reservation ended or shrank). Labs still
+   * starting or being built are left to finish: buildOne removes them then if they are too many.
+   */
+  private trim(shape: string): void {
+    const list = this.entries.get(shape)!;
+    const extra: T[] = [];
+    for (let i = list.length - 1; i >= 0 && list.length > this.target(shape); i--) {
+      if (list[i]!.ready) extra.push(list.splice(i, 1)[0]!.item);
+    }
+    for (const item of extra) {
+      const removal = this.opts.discard(item).catch(() => {});
+      this.removals.add(removal);
+      void removal.finally(() => this.removals.delete(removal));
+    }
   }
 
   private async buildOne(shape: string): Promise<void> {
@@ -156,7 +258,8 @@ export class WarmPool<T> {
       return;
     }
     this.building.set(shape, this.building.get(shape)! - 1);
-    if (this.stopped) {
+    // Stopped, or the reservation it was built for ended meanwhile.
+    if (this.stopped || this.surplus(shape) >= 0) {
       await this.opts.discard(item).catch(() => {});
       return;
     }
@@ -167,6 +270,7 @@ export class WarmPool<T> {
       await this.opts.waitReady(item);
       entry.ready = true;
       this.failures = 0;
+      this.trim(shape);
     } catch (err) {
       // Still pooled (nobody took it while it started): it will not get better; replace it.
       // A lab already taken is its learner's now, and lab-shell tells them what went wrong.

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Docker from 'dockerode';
 import { compileLesson } from '../../src/markdown/lesson-steps.ts';
-import type { LabCreated } from '../../contract/api.ts';
+import { INSTRUCTOR_ROUTES, type HealthStatus, type LabCreated } from '../../contract/api.ts';
 import { TerminalClient } from '../tools/terminal-client.ts';
 import { LabClient, type Answer, type RequestOptions } from '../tools/lab-client.ts';
 import { ROOT, fixtureSite, type FixtureLesson, type RunningRunner } from '../tools/runner-process.ts';
@@ -24,7 +24,7 @@ export { PROMPT, TerminalClient, stripAnsi } from '../tools/terminal-client.ts';
 export {
   ROOT, fixtureSite, removeInstance, startRunner, uniqueInstance, type FixtureLesson, type FixtureSite, type RunningRunner,
 } from '../tools/runner-process.ts';
-export { echoRoundTrips, percentile } from '../tools/measure.ts';
+export { CLEAR_LINE, echoRoundTrips, percentile } from '../tools/measure.ts';
 
 export const docker = new Docker();
 
@@ -87,6 +87,24 @@ export async function openAll(runner: RunningRunner, lab: LabCreated): Promise<R
     return [host, term] as const;
   }));
   return Object.fromEntries(terms);
+}
+
+/** Sign in to the instructor dashboard with `code`; the session cookie as a Cookie header value. Throws if refused. */
+export async function signInInstructor(runner: RunningRunner, code: string): Promise<string> {
+  const answer = await api(runner, 'POST', INSTRUCTOR_ROUTES.session.path(), { body: { code } });
+  if (answer.status !== 204) throw new Error(`signing in answered ${answer.status}: ${answer.text}`);
+  return String(answer.headers['set-cookie']).split(';')[0]!;
+}
+
+/** Wait until the runner's warm pool holds `ready` labs whose engines answer and none starting; resolves with its status. */
+export async function poolReady(runner: RunningRunner, ready: number, timeoutMs = 60_000): Promise<HealthStatus['pool']> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { pool } = await runner.client.health();
+    if (pool.ready >= ready && pool.starting === 0) return pool;
+    if (Date.now() > deadline) throw new Error(`pool not ready after ${timeoutMs} ms: ${JSON.stringify(pool)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 /** Everything on the engine that carries this lab's label. */

@@ -8,17 +8,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { API_ERRORS, INSTRUCTOR_COOKIE, INSTRUCTOR_ROUTES, ROUTES } from '../../contract/api.ts';
 import { CLOSE_CODES } from '../../contract/protocol.ts';
 import { LabEventsClient, RoomStream, WatchClient } from '../tools/room-clients.ts';
-import { api, apiFrom, createLab, LESSONS, labFixtures, startRunner, TerminalClient, type RunningRunner } from './harness.ts';
+import { api, apiFrom, CLEAR_LINE, createLab, LESSONS, labFixtures, percentile, signInInstructor, startRunner, TerminalClient, type RunningRunner } from './harness.ts';
 
 const CODE = 'teach-the-room-42';
 
-/** Sign in; the session cookie as a Cookie header value. */
-async function signIn(runner: RunningRunner): Promise<string> {
-  const answer = await api(runner, 'POST', INSTRUCTOR_ROUTES.session.path(), { body: { code: CODE } });
-  expect(answer.status).toBe(204);
-  const setCookie = String(answer.headers['set-cookie']);
-  return setCookie.split(';')[0]!;
-}
+const signIn = (runner: RunningRunner) => signInInstructor(runner, CODE);
 
 describe('the instructor dashboard (runner side)', () => {
   let runner: RunningRunner | undefined;
@@ -48,6 +42,8 @@ describe('the instructor dashboard (runner side)', () => {
       ['DELETE', INSTRUCTOR_ROUTES.help.path(lab.id)],
       ['POST', INSTRUCTOR_ROUTES.broadcast.path()],
       ['GET', INSTRUCTOR_ROUTES.progress.path()],
+      ['POST', INSTRUCTOR_ROUTES.warm.path()],
+      ['DELETE', INSTRUCTOR_ROUTES.warmLesson.path(LESSONS.oneHost)],
     ];
     const forged = `${INSTRUCTOR_COOKIE}=${'A'.repeat(43)}`;
     for (const [method, path] of routes) {
@@ -181,5 +177,49 @@ describe('the instructor dashboard (runner side)', () => {
     } finally {
       room.close();
     }
+  });
+
+  it("delivers the learner's output to a watcher within a few ms of the learner's own terminal (median of 50 keystrokes)", async () => {
+    runner = await startRunner({ ...labFixtures(), LAB_INSTRUCTOR_CODE: CODE });
+    const lab = await createLab(runner, LESSONS.oneHost);
+    const term = await TerminalClient.open(runner, lab, 'host1');
+    await term.waitForPrompt();
+    const watch = await WatchClient.open(runner, lab.id, 'host1', await signIn(runner));
+    await watch.waitForText(/root@host1/);
+    const learnerMs: number[] = [];
+    const watchMs: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      const [from, watchFrom, started] = [term.position, watch.text.length, performance.now()];
+      term.type('x');
+      await Promise.all([
+        term.waitFor(/x/, 5_000, from).then(() => learnerMs.push(performance.now() - started)),
+        watch.waitForText(/x/, 5_000, watchFrom).then(() => watchMs.push(performance.now() - started)),
+      ]);
+      if (i % 40 === 39) term.type(CLEAR_LINE);
+    }
+    const [learner, watcher] = [percentile(learnerMs, 50), percentile(watchMs, 50)];
+    console.log(`keystroke to echo, median of 50: learner ${learner.toFixed(2)} ms, watcher ${watcher.toFixed(2)} ms (+${(watcher - learner).toFixed(2)} ms)`);
+    // The watcher gets each chunk in the same turn of the event loop as the learner.
+    expect(watcher - learner).toBeLessThan(20);
+  });
+
+  it('closes a lab event socket that sends anything, and refuses event sockets without the lab\'s token or past 8 per lab', async () => {
+    runner = await startRunner({ ...labFixtures(), LAB_INSTRUCTOR_CODE: CODE });
+    const lab = await createLab(runner, LESSONS.oneHost);
+    await expect(LabEventsClient.open(runner, { id: lab.id, token: 'not-the-token' })).rejects.toThrow('upgrade refused with 404');
+    await expect(LabEventsClient.open(runner, { id: '../../x', token: lab.token })).rejects.toThrow('upgrade refused with 404');
+    await expect(LabEventsClient.open(runner, lab, { origin: 'http://evil.example' })).rejects.toThrow('upgrade refused with 403');
+    for (const frame of ['{"type":"state"}', Buffer.alloc(10), 'x'.repeat(5000)]) {
+      const events = await LabEventsClient.open(runner, lab);
+      await events.waitForState(() => true);
+      events.ws.send(frame);
+      await expect.poll(() => events.closeCode).toBeOneOf([CLOSE_CODES.policy, CLOSE_CODES.tooBig]);
+    }
+    const open = await Promise.all(Array.from({ length: 8 }, () => LabEventsClient.open(runner!, lab)));
+    await expect(LabEventsClient.open(runner, lab)).rejects.toThrow('upgrade refused with 429');
+    for (const e of open) e.close();
+    // And the runner still serves the lab.
+    const term = await TerminalClient.open(runner, lab, 'host1');
+    await term.waitForPrompt();
   });
 });

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labHostContainerName, labNetworkName } from '../src/names.ts';
 import type { LabCreated } from '../../contract/api.ts';
-import { api, createLab, docker, execIn, fixtureSite, instanceObjects, startRunner, uniqueInstance, TerminalClient, type RunningRunner } from './harness.ts';
+import { api, createLab, docker, execIn, fixtureSite, instanceObjects, poolReady, startRunner, uniqueInstance, TerminalClient, type RunningRunner } from './harness.ts';
 
 const ONE_HOST = { 'one-host': { title: 'One host', lab: { hosts: ['host1'] } } };
 const POOL_SIZE = 2;
@@ -17,21 +17,6 @@ const BURST = 5;
 const WARM_PROMPT_LIMIT_MS = 1_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function poolStatus(runner: RunningRunner): Promise<{ size: number; ready: number; starting: number }> {
-  return (await api(runner, 'GET', '/api/health')).json.pool;
-}
-
-/** Wait until the pool holds `ready` labs whose engines answer. */
-async function poolReady(runner: RunningRunner, ready: number, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const status = await poolStatus(runner);
-    if (status.ready >= ready && status.starting === 0) return;
-    if (Date.now() > deadline) throw new Error(`pool not ready after ${timeoutMs} ms: ${JSON.stringify(status)}`);
-    await sleep(200);
-  }
-}
 
 /** The engine's view of a lab host: container id, creation time, and the networks it is on. */
 async function hostInfo(lab: LabCreated, host = 'host1') {
@@ -144,7 +129,7 @@ describe('a runner with the pool at 0', () => {
     const runner = await startRunner({ LAB_INSTANCE: instance, ...fixtureSite(ONE_HOST), LAB_POOL_SIZE: '0' });
     try {
       await sleep(1000);
-      expect(await poolStatus(runner)).toEqual({ size: 0, ready: 0, starting: 0 });
+      expect((await runner.client.health()).pool).toMatchObject({ size: 0, ready: 0, starting: 0 });
       expect(await instanceObjects(instance)).toEqual({ containers: 0, networks: 0 });
       const sent = Date.now();
       const lab = await createLab(runner, 'one-host');

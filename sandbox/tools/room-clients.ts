@@ -157,8 +157,9 @@ export class WatchClient extends Waitable {
     });
   }
 
-  waitForText(pattern: RegExp, timeoutMs = 5_000): Promise<string> {
-    return waitUntil(() => (pattern.test(this.text) ? this.text : undefined), this.subscribe, timeoutMs, `${pattern} in the watch`);
+  /** Resolve with the watch's text since `from` (a length of `text` read earlier) once it matches. */
+  waitForText(pattern: RegExp, timeoutMs = 5_000, from = 0): Promise<string> {
+    return waitUntil(() => (pattern.test(this.text.slice(from)) ? this.text.slice(from) : undefined), this.subscribe, timeoutMs, `${pattern} in the watch`);
   }
 
   waitClosed(timeoutMs = 5_000): Promise<number> {

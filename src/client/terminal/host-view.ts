@@ -10,7 +10,7 @@ import { FitAddon } from '@xterm/addon-fit';
 import type { Lab } from './api.ts';
 import { HostConnection, type ConnectionState } from './session.ts';
 import type { Size } from './fit.ts';
-import { currentTheme } from './theme.ts';
+import { currentTheme, TERMINAL_FONT } from './theme.ts';
 
 /**
  * Escape then Tab (within this many ms) moves keyboard focus out of a terminal: Tab alone
@@ -18,7 +18,6 @@ import { currentTheme } from './theme.ts';
  */
 const ESCAPE_TAB_WINDOW_MS = 1500;
 
-const FONT = 'ui-monospace, "SF Mono", "Cascadia Mono", Menlo, Consolas, "DejaVu Sans Mono", "Liberation Mono", monospace';
 
 /** How the tab names each state to a screen reader (the dot beside the name shows it to the eye). */
 const STATE_WORDS: Record<ConnectionState, string> = {
@@ -95,7 +94,7 @@ export class HostView {
     root.terminals.append(this.panel);
 
     this.term = new Terminal({
-      fontFamily: FONT,
+      fontFamily: TERMINAL_FONT,
       fontSize: 14,
       lineHeight: 1.15,
       cursorBlink: true,

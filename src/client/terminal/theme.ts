@@ -1,7 +1,7 @@
 /**
  * The terminals' colours, following the page's light or dark theme (data-theme on <html>, set
- * by src/client/chrome.ts). Colours only: font and size are the host view's, and the theme
- * toggle itself is chrome.ts's.
+ * by src/client/chrome.ts), and their font. Size is the host view's, and the theme toggle
+ * itself is chrome.ts's.
  */
 import type { ITheme } from '@xterm/xterm';
 
@@ -22,6 +22,9 @@ const THEMES: Record<'light' | 'dark', ITheme> = {
     brightMagenta: '#d2a8ff', brightCyan: '#56d4dd', brightWhite: '#ffffff',
   },
 };
+
+/** The terminals' font: the platform's monospace, then common fallbacks. */
+export const TERMINAL_FONT = 'ui-monospace, "SF Mono", "Cascadia Mono", Menlo, Consolas, "DejaVu Sans Mono", "Liberation Mono", monospace';
 
 /** The xterm theme for the page's theme now. */
 export const currentTheme = () => THEMES[document.documentElement.dataset.theme === 'dark' ? 'dark' : 'light'];

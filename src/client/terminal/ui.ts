@@ -7,9 +7,6 @@
  * colours, status.ts the status sentence. Behaviour of the sockets (acks, retries) is
  * session.ts's; the Start/Stop buttons and the status line itself are the panel's.
  */
-// As a URL, not a CSS import: Astro would hoist an imported stylesheet into every lesson
-// page's <head>, and the point of this module is that nothing of xterm loads before Start.
-import xtermCssUrl from '@xterm/xterm/css/xterm.css?url';
 import type { Lab } from './api.ts';
 import type { ConnectionState } from './session.ts';
 import { Fitter } from './fit.ts';
@@ -17,6 +14,7 @@ import { HostView } from './host-view.ts';
 import { labStatus } from './status.ts';
 import { TabStrip } from './tabs.ts';
 import { followTheme } from './theme.ts';
+import { loadXtermCss } from './xterm-css.ts';
 
 export { followRoom, type Room, type RoomParts } from './room.ts';
 
@@ -45,25 +43,6 @@ export interface LabView {
 export interface LabRoot {
   tabs: HTMLElement;
   terminals: HTMLElement;
-}
-
-let cssLoad: Promise<void> | undefined;
-
-/** xterm measures its character cell when it opens, so its stylesheet must be in place first. */
-function loadXtermCss(): Promise<void> {
-  cssLoad ??= new Promise((resolve, reject) => {
-    const link = document.createElement('link');
-    link.rel = 'stylesheet';
-    link.href = xtermCssUrl;
-    link.onload = () => resolve();
-    link.onerror = () => {
-      cssLoad = undefined;
-      link.remove();
-      reject(new Error('The terminal stylesheet could not be loaded. Reload the page and try again.'));
-    };
-    document.head.append(link);
-  });
-  return cssLoad;
 }
 
 /** Show `lab`'s terminals in `root` and connect each to its host's shell. */
