@@ -100,7 +100,10 @@ export function proxyRequest(req: http.IncomingMessage, res: http.ServerResponse
     sendText(res, refusal.status, refusal.message);
   });
   // The browser gone (or done): the relay goes too.
-  res.on('close', () => upstream.destroy());
+  res.on('close', () => {
+    clearTimeout(timer);
+    upstream.destroy();
+  });
   // Not pipeline(): a failed relay must not destroy the browser's socket before the 502 is out.
   req.pipe(upstream);
 }

@@ -27,8 +27,8 @@ import type Docker from 'dockerode';
 import type { PreviewLink } from '../../contract/protocol.ts';
 import type { Config } from './config.ts';
 import { watchHost, type HostWatch, type InnerContainer } from './hostwatch.ts';
-import type { Lab, LabHost, LabManager } from './labs.ts';
 import { quote, refuseSocket } from './http-io.ts';
+import type { Lab, LabHost, LabManager } from './labs.ts';
 import { PreviewError, proxyRequest, proxyUpgrade, sendText } from './preview-proxy.ts';
 import { Relays } from './relay.ts';
 
@@ -39,12 +39,12 @@ const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
 export const PREVIEW_ID_PATTERN = /^[a-z2-7]{26}$/;
 /**
  * Previews one lab may have (distinct host and port pairs, over its life): a lesson publishes a
- * few; `-p 8000-9000:80` would publish a thousand, and the panel shows a short list.
+ * few; `-p 8000-9000:8000-9000` would publish a thousand, and the panel shows a short list.
  */
 const MAX_PREVIEWS_PER_LAB = 32;
 /**
  * Connections into one lab's previews at once (each an exec in a lab host): a browser opens
- * up to 6 per preview origin, so this is a few tabs' worth; more wait for a 503 and a reload.
+ * up to 6 per preview origin, so this is a few tabs' worth; past it a request gets a 503.
  */
 const MAX_RELAYS_PER_LAB = 32;
 
@@ -166,7 +166,7 @@ export class Previews {
     if (!state) return [];
     const links: PreviewLink[] = [];
     for (const host of lab.hosts) {
-      for (const port of [...(state.published.get(host.name)?.keys() ?? [])].sort((a, b) => a - b)) {
+      for (const port of state.published.get(host.name)?.keys() ?? []) {
         const preview = this.#previewFor(state, lab.id, host, port);
         if (preview) links.push({ host: host.name, port, url: this.#url(preview.id) });
       }
@@ -225,8 +225,9 @@ export class Previews {
       if (p.protocol === 'tcp') addresses.set(p.port, [...(addresses.get(p.port) ?? []), p.address]);
     }
     const ports = new Map<number, string>();
-    for (const [port, list] of addresses) {
-      const address = relayAddress(list);
+    // The lowest ports only: a range published at once must not make every state sent a thousand links long.
+    for (const port of [...addresses.keys()].sort((a, b) => a - b).slice(0, MAX_PREVIEWS_PER_LAB)) {
+      const address = relayAddress(addresses.get(port)!);
       if (address) ports.set(port, address);
     }
     state.published.set(host.name, ports);
