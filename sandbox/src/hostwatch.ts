@@ -10,7 +10,8 @@
  * a signal, the listing is parsed as hostile input (bounded, checked with zod; a bad one keeps
  * the last good one). Following stops with stop(), and then no exec of it is left running:
  * `docker events` is killed by a watchdog in the same exec once its stdin closes, which happens
- * when the runner drops the stream, or dies.
+ * when the runner drops the stream, or dies. (Only the wait for a lab host's engine that has not
+ * started yet, labhost.ts waitForEngine, runs on until it starts or gives up.)
  */
 import type Docker from 'dockerode';
 import { z } from 'zod';
