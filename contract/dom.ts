@@ -48,6 +48,9 @@ export const LAB_ATTRS = {
   name: 'data-lab-name',
   nameInput: 'data-lab-name-input',
   nameSkip: 'data-lab-name-skip',
+  /** The web previews (hidden while there are none) and its list: one link per published port ("host1:8080"). */
+  previews: 'data-lab-previews',
+  previewList: 'data-lab-preview-list',
 } as const;
 
 /** Attributes the Shiki transformer writes on a runnable `<pre>`. */
@@ -184,4 +187,20 @@ export const INSTRUCTOR_ATTRS = {
   watchTitle: 'data-instructor-watch-title',
   watchTerminal: 'data-instructor-watch-terminal',
   watchClose: 'data-instructor-watch-close',
+} as const;
+
+/**
+ * A link to a web preview in the lesson text: src/components/Preview.astro renders it,
+ * src/client/preview-link.ts defines it. Inert text until the lab's state (LAB_STATE_EVENT)
+ * lists a preview of that host and port; a link to it from then on.
+ */
+export const PREVIEW_TAG = 'lab-preview';
+
+export const PREVIEW_ATTRS = {
+  /** On the element: the lab host whose published port it opens. */
+  host: 'data-preview-host',
+  /** On the element: the port published on that host. */
+  port: 'data-preview-port',
+  /** Set by the script while the element is a link. */
+  live: 'data-live',
 } as const;

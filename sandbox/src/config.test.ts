@@ -34,4 +34,12 @@ describe('configuration', () => {
       expect((err as Error).message).toMatch(/LAB_HOST_MEMORY: LAB_HOST_MEMORY must be a size such as 512m or 1g, not "lots"/);
     }
   });
+
+  it('serves previews under *.localhost unless LAB_PREVIEW_DOMAIN names a DNS domain for them', () => {
+    expect(loadConfig({}).LAB_PREVIEW_DOMAIN).toBeUndefined();
+    expect(loadConfig({ LAB_PREVIEW_DOMAIN: 'Preview.Example.org.' }).LAB_PREVIEW_DOMAIN).toBe('preview.example.org');
+    for (const bad of ['https://preview.example.org', 'preview.example.org:8443', '*.example.org', 'a..b', '-x.example.org']) {
+      expect(() => loadConfig({ LAB_PREVIEW_DOMAIN: bad })).toThrow(/LAB_PREVIEW_DOMAIN: must be a DNS name/);
+    }
+  });
 });

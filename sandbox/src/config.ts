@@ -165,6 +165,18 @@ export const configSchema = z.object({
    * privileges at all: the runtime provides what dockerd needs.
    */
   LAB_RUNTIME: z.string().regex(/^[a-zA-Z0-9_.-]{1,64}$/, 'must be a runtime name such as sysbox-runc').optional(),
+  /**
+   * Where web previews are served (previews.ts): `https://<id>.<this domain>/`, for a deployment
+   * whose reverse proxy has a wildcard DNS name and certificate for it and passes the Host header
+   * on. Unset: `http://<id>.localhost:<PORT>/` (browsers resolve *.localhost to loopback), which
+   * only works for a browser on this machine. Either way a preview is an origin of its own, never
+   * the course's; every name one label under this domain is a preview's, never the course's.
+   */
+  LAB_PREVIEW_DOMAIN: z
+    .string()
+    .transform((s) => s.toLowerCase().replace(/\.$/, ''))
+    .pipe(z.string().regex(/^(?=.{1,200}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/, 'must be a DNS name such as preview.example.org (no scheme, port or path)'))
+    .optional(),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

@@ -72,9 +72,8 @@ export function sendError(res: http.ServerResponse, kind: ApiErrorKind, message:
  * the answer is out (a client that never reads must not keep it half-open), and destroy it at
  * once otherwise.
  */
-export function refuseSocket(socket: Duplex, status: number): void {
+export function refuseSocket(socket: Duplex, status: number, text = http.STATUS_CODES[status] ?? 'Error'): void {
   if (!socket.writable) return void socket.destroy();
-  const text = http.STATUS_CODES[status] ?? 'Error';
   socket.once('finish', () => socket.destroy());
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
 }

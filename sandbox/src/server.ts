@@ -1,7 +1,9 @@
 /**
  * The runner's HTTP surface: the built course site, the lab API (routes.ts), the terminal
  * sockets (sockets.ts), the lab pages' event sockets (labevents.ts) and the instructor's routes
- * and watch sockets (instructor.ts, watch.ts), on one origin.
+ * and watch sockets (instructor.ts, watch.ts), on one origin; and web previews (previews.ts),
+ * each on an origin of its own, told apart by the Host header before anything else looks at a
+ * request.
  *
  * Every byte a client sends may be malicious (a workshop serves strangers), so each way in
  * (request, upgrade, socket message, malformed HTTP) runs inside a boundary that answers with
@@ -23,6 +25,7 @@ import { LabManager } from './labs.ts';
 import { loadManifest } from './manifest.ts';
 import { Instructor } from './instructor.ts';
 import { LabEvents } from './labevents.ts';
+import { Previews } from './previews.ts';
 import { LabApi } from './routes.ts';
 import { applySecurityHeaders, securityHeaders } from './security-headers.ts';
 import { TerminalSockets } from './sockets.ts';
@@ -83,9 +86,13 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
   events.addSource((lab) => instructor.learnerState(lab));
   watchers.onCount((labId) => events.changed(labId));
   const sockets = new TerminalSockets({ docker, labs, log, allowsOrigin, watchers });
+  const previews = new Previews({ docker, labs, config, log, port: () => (server.address() as { port: number }).port, changed: (labId) => events.changed(labId) });
+  events.addSource((lab) => ({ previews: previews.links(lab) }));
+  // A lab host's engine is followed only while its lab's page is there to show what it publishes.
+  events.onListening((lab, listening) => (listening ? previews.follow(lab) : previews.unfollow(lab)));
   const site = { serve: createStaticSite(config.siteDir), headers: securityHeaders(config.siteDir) };
-  const handlers: Handlers = { api, instructor, site, log };
-  const doors: Doors = { terminals: sockets, events, instructor, log };
+  const handlers: Handlers = { api, instructor, previews, site, log };
+  const doors: Doors = { terminals: sockets, events, instructor, previews, log };
 
   limitConnections(server, config);
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => answerRequest(req, res, handlers));
@@ -106,6 +113,7 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
         events.closeAll(CLOSE_CODES.goingAway, 'server shutting down');
         watchers.closeAll(CLOSE_CODES.goingAway, 'server shutting down');
         instructor.close();
+        previews.close();
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         await (suspended ?? labs.shutdown());
@@ -126,24 +134,26 @@ interface Site {
   headers: ReturnType<typeof securityHeaders>;
 }
 
-/** Who answers HTTP requests: the lab API, the instructor's routes, and the site for the rest. */
+/** Who answers HTTP requests: previews (by Host), the lab API, the instructor's routes, and the site for the rest. */
 interface Handlers {
   api: LabApi;
   instructor: Instructor;
+  previews: Previews;
   site: Site;
   log: (line: string) => void;
 }
 
-/** Who takes socket upgrades: the lab page's events, the instructor's watch, and terminals for the rest. */
+/** Who takes socket upgrades: previews (by Host), the lab page's events, the instructor's watch, and terminals for the rest. */
 interface Doors {
   terminals: TerminalSockets;
   events: LabEvents;
   instructor: Instructor;
+  previews: Previews;
   log: (line: string) => void;
 }
 
-/** One HTTP request, inside its boundary: the site, the lab API or the instructor's; never a throw out of here. */
-function answerRequest(req: http.IncomingMessage, res: http.ServerResponse, { api, instructor, site, log }: Handlers): void {
+/** One HTTP request, inside its boundary: a preview, the site, the lab API or the instructor's; never a throw out of here. */
+function answerRequest(req: http.IncomingMessage, res: http.ServerResponse, { api, instructor, previews, site, log }: Handlers): void {
   const unexpected = (what: string, err: unknown) => {
     log(`unexpected error on ${what}: ${oneLine(err)}`);
     try {
@@ -155,10 +165,12 @@ function answerRequest(req: http.IncomingMessage, res: http.ServerResponse, { ap
   try {
     // The request arrived; REQUEST_TIMEOUT_MS and KEEP_ALIVE_TIMEOUT_MS watch it from here.
     req.socket.setTimeout(0);
-    // First, so that every answer below carries them, errors included.
-    applySecurityHeaders(res, site.headers);
     // A request body that fails mid-way (the client hung up) must not become an unhandled error.
     req.on('error', () => res.destroy());
+    // A preview's answer is its server's, on its own origin: none of the course's headers.
+    if (previews.claims(req)) return previews.handle(req, res);
+    // First, so that every answer below carries them, errors included.
+    applySecurityHeaders(res, site.headers);
     const url = parseUrl(req.url);
     if (!url) {
       log(`refused an unparsable URL from ${req.socket.remoteAddress}: ${quote(req.url)}`);
@@ -175,13 +187,14 @@ function answerRequest(req: http.IncomingMessage, res: http.ServerResponse, { ap
   }
 }
 
-/** One socket upgrade, inside its boundary: a terminal, a lab's events, a watch, or a refusal with an HTTP status. */
-function answerUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, { terminals, events, instructor, log }: Doors): void {
+/** One socket upgrade, inside its boundary: a preview's, a terminal, a lab's events, a watch, or a refusal with an HTTP status. */
+function answerUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, { terminals, events, instructor, previews, log }: Doors): void {
   // Until ws takes the socket over, its errors (a client resetting) are ours to swallow.
   socket.on('error', () => socket.destroy());
   // A terminal may sit idle for hours; the heartbeat watches it instead.
   (socket as Socket).setTimeout(0);
   try {
+    if (previews.claims(req)) return previews.upgrade(req, socket, head);
     const path = parseUrl(req.url)?.pathname ?? '';
     const door = ROUTES.labEvents.pattern.test(path) ? events : INSTRUCTOR_ROUTES.watch.pattern.test(path) ? instructor : terminals;
     door.upgrade(req, socket, head);

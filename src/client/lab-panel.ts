@@ -88,6 +88,7 @@ class LabPanel extends HTMLElement implements LabPanelApi {
     this.#roomParts = {
       room: q(L.room), notice: q(L.notice), noticeText: q(L.noticeText), noticeDismiss: q(L.noticeDismiss),
       watching: q(L.watching), help: q(L.help), name: q(L.name), nameInput: q(L.nameInput), nameSkip: q(L.nameSkip),
+      previews: q(L.previews), previewList: q(L.previewList),
     };
 
     this.#startButton.addEventListener('click', () => {

@@ -2,8 +2,9 @@
  * The lab panel's room strip, once a lab runs: the lab's event socket (ROUTES.labEvents) and
  * what it shows: the instructor's message as a dismissible banner, that an instructor is
  * watching, the Ask for help button, and (once per browser, when the runner has an instructor
- * dashboard) a field for the learner's name. Every state the socket pushes is also handed to
- * the panel (`hooks.state`), which tells the lesson's elements (preview links) about it.
+ * dashboard) a field for the learner's name, and the web previews (./preview-list.ts). Every
+ * state the socket pushes is also handed to the panel (`hooks.state`), which tells the lesson's
+ * elements (preview links) about it.
  *
  * Loaded with the terminals (./ui.ts), never before Start lab. The panel finds the parts and
  * passes them in: this module does not import contract/dom.ts (see the note there on chunks).
@@ -11,9 +12,10 @@
 import { ROUTES } from '../../../contract/api.ts';
 import { CLOSE_CODES, LAB_EVENTS, parseLabEvent, type LabEventState } from '../../../contract/protocol.ts';
 import { instructorDashboardOn, learnerName, rememberLearnerName, updateLearner, type Lab } from './api.ts';
+import { showPreviews, type PreviewListParts } from './preview-list.ts';
 import { RECONNECT_BASE_MS, RECONNECT_MAX_MS } from './session.ts';
 
-export interface RoomParts {
+export interface RoomParts extends PreviewListParts {
   room: HTMLElement;
   notice: HTMLElement;
   noticeText: HTMLElement;
@@ -86,6 +88,7 @@ class RoomStrip implements Room {
     const p = this.#parts;
     p.room.hidden = true;
     for (const el of [p.notice, p.watching, p.help, p.name]) el.hidden = true;
+    showPreviews(p, []);
     this.#hooks.state(null);
   }
 
@@ -168,6 +171,7 @@ class RoomStrip implements Room {
     p.watching.hidden = state.watchers === 0;
     p.help.setAttribute('aria-pressed', String(state.learner.help));
     p.help.textContent = state.learner.help ? CANCEL_HELP_LABEL : HELP_LABEL;
+    showPreviews(p, state.previews);
     this.#hooks.state(state);
   }
 }
