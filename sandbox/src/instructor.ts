@@ -45,6 +45,8 @@ const PUSH_COALESCE_MS = 250;
 const CAPACITY_REFRESH_MS = 5_000;
 /** A comment line this often keeps proxies from closing a quiet event stream (nginx's default read timeout is 60 s). */
 const STREAM_KEEPALIVE_MS = 25_000;
+/** Cookies of a request looked at for the session: a browser sends a handful; a client could send thousands. */
+const MAX_COOKIES_LOOKED_AT = 50;
 /** Most minutes one click may add to a lab (the registry also caps it at LAB_MAX_LIFETIME from now). */
 const MAX_EXTEND_MINUTES = 240;
 
@@ -169,21 +171,20 @@ export class Instructor {
   }
 
   private signOut(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const value = sessionCookie(req);
-    if (value) this.sessions.delete(hash(value));
+    for (const value of sessionCookies(req)) this.sessions.delete(hash(value));
     res.setHeader('set-cookie', `${INSTRUCTOR_COOKIE}=; Path=/instructor; HttpOnly; SameSite=Strict; Max-Age=0`);
     res.writeHead(204).end();
   }
 
   private signedIn(req: http.IncomingMessage): boolean {
-    const value = sessionCookie(req);
-    if (!value) return false;
-    const key = hash(value);
-    const until = this.sessions.get(key);
-    if (until === undefined) return false;
-    if (Date.now() < until) return true;
-    this.sessions.delete(key);
-    return false;
+    return sessionCookies(req).some((value) => {
+      const key = hash(value);
+      const until = this.sessions.get(key);
+      if (until === undefined) return false;
+      if (Date.now() < until) return true;
+      this.sessions.delete(key);
+      return false;
+    });
   }
 
   private refuse(res: http.ServerResponse): void {
@@ -367,13 +368,19 @@ function event(snapshot: RoomSnapshot): string {
   return `event: room\ndata: ${JSON.stringify(snapshot)}\n\n`;
 }
 
-/** The session cookie's value, if the request has a well-formed one. */
-function sessionCookie(req: http.IncomingMessage): string | undefined {
-  for (const part of (req.headers.cookie ?? '').split(';')) {
+/**
+ * The well-formed session cookie values the request carries. All of them, not the first: a page
+ * on a preview origin (`<id>.localhost`) may set a cookie of the same name for the parent domain,
+ * which the browser then sends too, and it must not be able to sign the instructor out (it can
+ * never sign anyone in: only a value the runner made is a session). At most a few are looked at.
+ */
+function sessionCookies(req: http.IncomingMessage): string[] {
+  const values: string[] = [];
+  for (const part of (req.headers.cookie ?? '').split(';').slice(0, MAX_COOKIES_LOOKED_AT)) {
     const [name, value] = part.trim().split('=', 2);
-    if (name === INSTRUCTOR_COOKIE && value && /^[A-Za-z0-9_-]{43}$/.test(value)) return value;
+    if (name === INSTRUCTOR_COOKIE && value && /^[A-Za-z0-9_-]{43}$/.test(value)) values.push(value);
   }
-  return undefined;
+  return values;
 }
 
 /**

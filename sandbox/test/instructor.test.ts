@@ -79,6 +79,8 @@ describe('the instructor dashboard (runner side)', () => {
     expect(cookie).toContain('; SameSite=Strict;');
     const session = cookie.split(';')[0]!;
     expect((await api(runner, 'GET', INSTRUCTOR_ROUTES.session.path(), { headers: { cookie: session } })).status).toBe(204);
+    // A cookie of the same name that a preview page set for the parent domain does not sign the instructor out.
+    expect((await api(runner, 'GET', INSTRUCTOR_ROUTES.session.path(), { headers: { cookie: `${forged}; ${session}` } })).status).toBe(204);
     // Another site's page cannot act with it, even if a browser sent it.
     const foreign = await api(runner, 'DELETE', INSTRUCTOR_ROUTES.lab.path(lab.id), { headers: { cookie: session, origin: 'http://evil.example' } });
     expect(foreign.status).toBe(403);
