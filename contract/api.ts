@@ -47,6 +47,15 @@ export const ROUTES = {
     pattern: /^\/api\/labs\/([^/]+)\/events$/,
     path: (labId: string, token: string) => `/api/labs/${segment(labId)}/events?token=${segment(token)}`,
   },
+  /**
+   * The lab's map WebSocket (protocol.ts, LAB_MAP): the lab's real network state, pushed while
+   * the map tab is open (the runner follows the lab hosts only while one is). Token in the query.
+   */
+  labMap: {
+    template: '/api/labs/:id/map',
+    pattern: /^\/api\/labs\/([^/]+)\/map$/,
+    path: (labId: string, token: string) => `/api/labs/${segment(labId)}/map?token=${segment(token)}`,
+  },
   /** `PUT` LearnerUpdate, the lab's token as a Bearer: the learner's name and help flag; answers LearnerState. */
   learner: { template: '/api/labs/:id/learner', pattern: /^\/api\/labs\/([^/]+)\/learner$/, path: (labId: string) => `/api/labs/${segment(labId)}/learner` },
 } as const;

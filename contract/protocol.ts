@@ -265,6 +265,144 @@ export function parseLabEvent(text: string): Parsed<LabEvent> {
   }
 }
 
-export function encodeMessage(message: ClientMessage | ServerMessage | LabEvent | WatchMessage): string {
+/**
+ * The lab map socket (ROUTES.labMap): server to client only, text frames of JSON. `map` carries
+ * the whole LabMap when the socket opens (once collected) and again after every change the
+ * runner sees (coalesced); nothing is sent while nothing changes. Anything the client sends
+ * closes the socket with CLOSE_CODES.policy; the lab's end closes it with CLOSE_CODES.labGone.
+ */
+export const LAB_MAP = {
+  /** `{type, map}`: the whole LabMap. */
+  map: 'map',
+} as const;
+
+/** Bump when LabMap changes incompatibly; a page that gets another version says so instead of drawing. */
+export const LAB_MAP_VERSION = 1;
+
+/**
+ * A lab's real network state, drawn on the map (src/client/map/) and in lessons' "goal" maps
+ * (static documents of the same shape). Assembled by the runner from each lab host: its inner
+ * engine (networks, containers, swarm) and its own interfaces (`ip -j -d`), including network
+ * namespaces made by hand (`ip netns`). Documented in docs/protocol.md.
+ */
+export interface LabMap {
+  version: typeof LAB_MAP_VERSION;
+  /** ISO 8601: when it was collected. */
+  at: string;
+  /** In the lab's order (host1, host2...); all are on the lab link, the lab's own network. */
+  hosts: MapHost[];
+  /**
+   * Docker networks, lab-wide: a local network (bridge, macvlan, host, none) is one per host it is
+   * on; a swarm-scoped one (overlay) present on several hosts is one entry listing them all.
+   */
+  networks: MapNetwork[];
+}
+
+export interface MapHost {
+  name: string;
+  /** Its address on the lab link (eth0, CIDR), if it has one. */
+  labAddress: string | null;
+  /** Whether its Docker engine answered the last collection (false: its parts below are partial). */
+  engineUp: boolean;
+  swarm: { nodeId: string; role: 'manager' | 'worker'; state: string } | null;
+  /** The host's own interfaces (its root namespace): eth0, lo, docker0, br-*, veths, vxlan, macvlan... */
+  interfaces: MapInterface[];
+  /** `ip route` of its root namespace, one line each. */
+  routes: string[];
+  containers: MapContainer[];
+  /** Namespaces made by hand (`ip netns add`), with their interfaces and routes. */
+  namespaces: MapNamespace[];
+}
+
+export type MapInterfaceKind = 'loopback' | 'ethernet' | 'bridge' | 'veth' | 'vxlan' | 'macvlan' | 'ipvlan' | 'dummy' | 'tun' | 'other';
+
+export interface MapInterface {
+  name: string;
+  /** Its ifindex in its own namespace. */
+  index: number;
+  kind: MapInterfaceKind;
+  up: boolean;
+  mac: string | null;
+  mtu: number;
+  /** CIDR, IPv4 and IPv6. */
+  addresses: string[];
+  /** The bridge it is plugged into (`master`), if any. */
+  master: string | null;
+  /**
+   * A veth's other end, matched by peer index: in a container (its name), a hand-made namespace,
+   * or this same namespace. Null when not found (e.g. moved to a namespace nobody named).
+   */
+  peer: { container?: string; namespace?: string; interface: string } | null;
+  /** vxlan: its VNI; macvlan: its mode and parent interface. */
+  vni?: number;
+  macvlan?: { mode: string; parent: string };
+}
+
+export interface MapNamespace {
+  name: string;
+  interfaces: MapInterface[];
+  routes: string[];
+}
+
+export interface MapNetwork {
+  /** Stable across collections: `<host>/<name>` for local networks, `swarm/<name>` for swarm-scoped ones. */
+  key: string;
+  name: string;
+  /** bridge, overlay, macvlan, ipvlan, host, null... as the engine says. */
+  driver: string;
+  scope: 'local' | 'swarm' | 'global';
+  /** Hosts it is on. */
+  hosts: string[];
+  subnets: { subnet: string; gateway: string | null }[];
+  internal: boolean;
+  /** The Linux bridge carrying it on its host (docker0, br-1a2b...), for bridge networks. */
+  bridge: string | null;
+  /** overlay: its VXLAN network identifiers. */
+  vni: number[];
+  /** macvlan/ipvlan: parent interface and mode. */
+  parent: string | null;
+  mode: string | null;
+}
+
+export interface MapContainer {
+  /** Short id (12 hex). */
+  id: string;
+  name: string;
+  image: string;
+  running: boolean;
+  /** Its network namespace's interfaces (eth0...) with their peers, when it runs. */
+  interfaces: MapInterface[];
+  routes: string[];
+  endpoints: MapEndpoint[];
+  /** Published ports: `address:hostPort -> containerPort/protocol`. */
+  ports: { address: string; hostPort: number; containerPort: number; protocol: string }[];
+}
+
+export interface MapEndpoint {
+  /** MapNetwork.key. */
+  network: string;
+  ipv4: string | null;
+  ipv6: string | null;
+  mac: string | null;
+  /** The names the network's DNS answers for it, and its aliases there. */
+  dnsNames: string[];
+  aliases: string[];
+}
+
+export type LabMapMessage = { type: typeof LAB_MAP.map; map: LabMap };
+
+/** Validate a text frame of the lab map socket (the browser's side): the type and version; the map is the runner's. */
+export function parseLabMapMessage(text: string): Parsed<LabMapMessage> {
+  const parsed = parseObject(text);
+  if (!parsed.ok) return parsed;
+  const m = parsed.message;
+  if (m.type !== LAB_MAP.map) return { ok: false, reason: `unknown message type ${quoteType(m.type)}` };
+  const map = m.map as Partial<LabMap> | undefined;
+  if (typeof map !== 'object' || map === null || !Array.isArray(map.hosts) || !Array.isArray(map.networks)) return { ok: false, reason: 'map needs hosts and networks' };
+  if (map.version !== LAB_MAP_VERSION) return { ok: false, reason: `map version ${String(map.version)} is not ${LAB_MAP_VERSION}` };
+  return { ok: true, message: { type: LAB_MAP.map, map: map as LabMap } };
+}
+
+export function encodeMessage(message: ClientMessage | ServerMessage | LabEvent | WatchMessage | LabMapMessage): string {
   return JSON.stringify(message);
 }
