@@ -18,6 +18,9 @@ import { currentTheme, TERMINAL_FONT } from './theme.ts';
  */
 const ESCAPE_TAB_WINDOW_MS = 1500;
 
+/** WCAG 2's AA contrast for normal text (1.4.3), which the e2e axe test holds the lab panel to. */
+const MINIMUM_CONTRAST_RATIO = 4.5;
+
 
 /** How the tab names each state to a screen reader (the dot beside the name shows it to the eye). */
 const STATE_WORDS: Record<ConnectionState, string> = {
@@ -100,6 +103,8 @@ export class HostView {
       cursorBlink: true,
       scrollback: 5000,
       theme: currentTheme(),
+      // WCAG AA for text: a colour a program picks that is fainter than this against the background is darkened or lightened.
+      minimumContrastRatio: MINIMUM_CONTRAST_RATIO,
     });
     this.fit = new FitAddon();
     this.term.loadAddon(this.fit);

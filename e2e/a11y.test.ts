@@ -1,0 +1,73 @@
+/**
+ * Accessibility, in headless Debian chromium against the built site served by a real runner: axe-core
+ * (the standard engine, from node_modules) finds no violation on a lesson page before and after Start
+ * lab, in the light and the dark theme; the keyboard alone reaches the lab's tabs and leaves a terminal.
+ */
+import { createRequire } from 'node:module';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchBrowser } from './browser.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRunner, type RunningRunner } from '../sandbox/test/harness.ts';
+
+const LESSON = '/lessons/05-user-defined-bridges/';
+/** A shell line printing "dim-sample" dim, then colour-0 to colour-15 in their ANSI colours (dim too for the first 8). */
+const COLOUR_SAMPLE = String.raw`printf '\e[2mdim-sample\e[0m'; for i in $(seq 0 15); do printf ' \e[38;5;%dmcolour-%d\e[0m' $i $i; done; for i in $(seq 0 7); do printf ' \e[2;3%dmdim-%d\e[0m' $i $i; done; echo`;
+const AXE_PATH = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: Array<{ target: unknown[]; failureSummary?: string }>;
+}
+
+/** axe's violations on the page as it is now, one line each: rule, impact, the elements it names. */
+async function axeViolations(page: Page): Promise<string[]> {
+  // The site's CSP allows no injected script; the test context bypasses it (bypassCSP), nothing else does.
+  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: AXE_PATH });
+  const violations = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run(): Promise<{ violations: AxeViolation[] }> } }).axe;
+    return (await axe.run()).violations.map(({ id, impact, help, nodes }) => ({ id, impact, help, nodes: nodes.map(({ target, failureSummary }) => ({ target, failureSummary })) }));
+  });
+  return violations.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => `${JSON.stringify(n.target)} [${n.failureSummary?.replace(/\s+/g, ' ')}]`).join(', ')}`);
+}
+
+describe('accessibility of a lesson page and its lab panel', () => {
+  let runner: RunningRunner;
+  let browser: Browser;
+  beforeAll(async () => {
+    // With an instructor code the room strip (Ask for help, the name form) shows while a lab runs.
+    runner = await startRunner({ LAB_INSTRUCTOR_CODE: 'a11y-instructor-code' });
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await runner?.stop();
+  });
+
+  const newPage = async (theme: 'light' | 'dark'): Promise<{ context: BrowserContext; page: Page }> => {
+    // The page follows the system's colour scheme when the learner has not picked one.
+    const context = await browser.newContext({ bypassCSP: true, colorScheme: theme, viewport: { width: 1440, height: 900 } });
+    return { context, page: await context.newPage() };
+  };
+
+  for (const theme of ['light', 'dark'] as const) {
+    it(`axe finds no violation on the lesson page in the ${theme} theme, before and after Start lab`, async () => {
+      const { context, page } = await newPage(theme);
+      await page.goto(runner.url + LESSON, { waitUntil: 'networkidle' });
+      expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe(theme);
+      expect.soft(await axeViolations(page), 'before Start lab').toEqual([]);
+
+      await page.click('[data-lab-start]');
+      await expect.poll(() => page.locator('[role=tabpanel][data-host=host1] .xterm-rows').innerText(), { timeout: 60_000 }).toMatch(/root@host1:~#/);
+      expect.soft(await axeViolations(page), 'after Start lab').toEqual([]);
+
+      // What programs print counts too: dim text (the panel's own notes are dim) and the 16 ANSI colours, plain and dim.
+      await page.keyboard.type(`${COLOUR_SAMPLE}\n`);
+      await expect.poll(() => page.locator('[role=tabpanel][data-host=host1] .xterm-rows').innerText()).toMatch(/\bdim-7\s*$/m);
+      expect(await axeViolations(page), 'after printing dim and coloured text').toEqual([]);
+      await page.click('[data-lab-stop]');
+      await context.close();
+    });
+  }
+});
