@@ -81,6 +81,17 @@ describe('accessibility of a lesson page and its lab panel', () => {
     });
   }
 
+  it('axe finds no violation on the course overview, the first chapter and the instructor sign-in, light and dark', async () => {
+    for (const theme of ['light', 'dark'] as const) {
+      const { context, page } = await newPage(theme);
+      for (const path of ['/', '/lessons/00-how-this-course-works/', '/instructor/']) {
+        await page.goto(runner.url + path, { waitUntil: 'networkidle' });
+        expect.soft(await axeViolations(page), `${path} in the ${theme} theme`).toEqual([]);
+      }
+      await context.close();
+    }
+  });
+
   it('turns screen reader mode on from the panel, remembers it, applies it to the terminals and takes it off live', async () => {
     const { context, page } = await newPage('light');
     await page.goto(runner.url + LESSON);
