@@ -17,6 +17,7 @@ import { currentTheme, TERMINAL_FONT } from './theme.ts';
  * belongs to the shell (completion), and a keyboard user must never be trapped.
  */
 const ESCAPE_TAB_WINDOW_MS = 1500;
+/** Keys that only change another key: Shift between Escape and Tab still makes Esc, Shift+Tab. */
 const MODIFIER_KEYS = new Set(['Shift', 'Control', 'Alt', 'Meta']);
 
 /** WCAG 2's AA contrast for normal text (1.4.3), which the e2e axe test holds the lab panel to. */
