@@ -30,6 +30,13 @@ export const LAB_ATTRS = {
   code: 'data-lab-code',
   /** Its password field. */
   codeInput: 'data-lab-code-input',
+  /**
+   * The "Screen reader mode" checkbox: xterm's screenReaderMode in every terminal of the lab,
+   * remembered by the browser. Beside it, the hint naming the key that leaves a terminal (its id
+   * describes each terminal's input).
+   */
+  screenReader: 'data-lab-screen-reader',
+  keys: 'data-lab-keys',
   /** The tab strip (role=tablist), hidden until a lab is running: one tab per host. */
   tabs: 'data-lab-tabs',
   /** Where each host's terminal panel (role=tabpanel) goes. */

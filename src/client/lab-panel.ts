@@ -41,6 +41,26 @@ const START_AGAIN_LABEL = 'Start a new lab';
 
 const NO_LAB_TO_CHECK = 'Start the lab and do the task first: the check looks at what you did in your lab.';
 
+/** Screen reader mode is the learner's choice for every lab in this browser: localStorage, "on" or absent. */
+const SCREEN_READER_KEY = 'dnl-screen-reader';
+
+function storedScreenReaderMode(): boolean {
+  try {
+    return localStorage.getItem(SCREEN_READER_KEY) === 'on';
+  } catch {
+    return false; // storage disabled: the checkbox still works for this page
+  }
+}
+
+function storeScreenReaderMode(on: boolean): void {
+  try {
+    if (on) localStorage.setItem(SCREEN_READER_KEY, 'on');
+    else localStorage.removeItem(SCREEN_READER_KEY);
+  } catch {
+    /* storage disabled or full: remembered for this page only */
+  }
+}
+
 /** The terminals (and xterm): fetched only when a lab is wanted, never for reading a lesson. */
 const loadTerminals = () => import('./terminal/ui.ts');
 type Terminals = Awaited<ReturnType<typeof loadTerminals>>;
@@ -61,6 +81,8 @@ class LabPanel extends HTMLElement implements LabPanelApi {
   #terminals!: HTMLElement;
   #codeForm!: HTMLFormElement;
   #codeInput!: HTMLInputElement;
+  #screenReader!: HTMLInputElement;
+  #keyHint!: HTMLElement;
   #roomParts!: RoomParts;
   /** The room strip of the running lab (its event socket), while there is one. */
   #room: Room | undefined;
@@ -85,6 +107,8 @@ class LabPanel extends HTMLElement implements LabPanelApi {
     this.#terminals = q(L.terminals);
     this.#codeForm = q(L.code);
     this.#codeInput = q(L.codeInput);
+    this.#screenReader = q(L.screenReader);
+    this.#keyHint = q(L.keys);
     this.#roomParts = {
       room: q(L.room), notice: q(L.notice), noticeText: q(L.noticeText), noticeDismiss: q(L.noticeDismiss),
       watching: q(L.watching), help: q(L.help), name: q(L.name), nameInput: q(L.nameInput), nameSkip: q(L.nameSkip),
@@ -95,6 +119,11 @@ class LabPanel extends HTMLElement implements LabPanelApi {
       if (!this.#busy) this.#startAndFocus();
     });
     this.#stopButton.addEventListener('click', () => void this.stop());
+    this.#screenReader.checked = storedScreenReaderMode();
+    this.#screenReader.addEventListener('change', () => {
+      storeScreenReaderMode(this.#screenReader.checked);
+      this.#view?.screenReaderMode(this.#screenReader.checked);
+    });
     this.#codeForm.addEventListener('submit', (e) => {
       e.preventDefault();
       const code = this.#codeInput.value.trim();
@@ -245,7 +274,7 @@ class LabPanel extends HTMLElement implements LabPanelApi {
     // Why the lab went: the runner sends a sentence (one lab per browser, idle too long…) on
     // each terminal right before closing it, which the view reports as "<host>: <sentence>".
     let reason: string | undefined;
-    const view = await mountLab({ tabs: this.#tabs, terminals: this.#terminals }, lab, {
+    const view = await mountLab({ tabs: this.#tabs, terminals: this.#terminals, keyHint: this.#keyHint }, lab, {
       gone: () => this.#onGone(reason),
       status: (text, tone) => {
         const host = lab.hosts.find((h) => text.startsWith(`${h}: `));
@@ -256,6 +285,7 @@ class LabPanel extends HTMLElement implements LabPanelApi {
     // The lab can vanish while the first sockets open; #onGone has then said so already.
     if (view.closed) throw new Error(MESSAGES.gone);
     this.#view = view;
+    view.screenReaderMode(this.#screenReader.checked);
     this.#room = followRoom(this.#roomParts, lab, {
       state: (state) => document.dispatchEvent(new CustomEvent(LAB_STATE_EVENT, { detail: state })),
       // The terminals usually say it first; whichever does, the lab is over once.

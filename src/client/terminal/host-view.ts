@@ -17,6 +17,11 @@ import { currentTheme, TERMINAL_FONT } from './theme.ts';
  * belongs to the shell (completion), and a keyboard user must never be trapped.
  */
 const ESCAPE_TAB_WINDOW_MS = 1500;
+/** Keys that only change another key: Shift between Escape and Tab still makes Esc, Shift+Tab. */
+const MODIFIER_KEYS = new Set(['Shift', 'Control', 'Alt', 'Meta']);
+
+/** WCAG 2's AA contrast for normal text (1.4.3), which the e2e axe test holds the lab panel to. */
+const MINIMUM_CONTRAST_RATIO = 4.5;
 
 
 /** How the tab names each state to a screen reader (the dot beside the name shows it to the eye). */
@@ -64,7 +69,7 @@ export class HostView {
   readonly #onState: StateListener;
 
   /** Builds the tab and panel into `root`, then opens an xterm in the panel; the shell waits for connect(). */
-  constructor(root: { tabs: HTMLElement; terminals: HTMLElement }, lab: Lab, host: string, onState: StateListener) {
+  constructor(root: { tabs: HTMLElement; terminals: HTMLElement; keyHint: HTMLElement }, lab: Lab, host: string, onState: StateListener) {
     this.host = host;
     this.#onState = onState;
     this.tab = el('button', 'lab-tab');
@@ -100,10 +105,14 @@ export class HostView {
       cursorBlink: true,
       scrollback: 5000,
       theme: currentTheme(),
+      // WCAG AA for text: a colour a program picks that is fainter than this against the background is darkened or lightened.
+      minimumContrastRatio: MINIMUM_CONTRAST_RATIO,
     });
     this.fit = new FitAddon();
     this.term.loadAddon(this.fit);
     this.term.open(screen);
+    // A screen reader says, on entering the terminal, how to leave it.
+    this.term.textarea?.setAttribute('aria-describedby', root.keyHint.id);
 
     const term = this.term;
     this.conn = new HostConnection(
@@ -142,6 +151,11 @@ export class HostView {
     for (const line of lines) this.conn.input(`${line}\r`);
   }
 
+  /** xterm's screen reader mode: a text copy of the screen, and output read out as it comes. */
+  screenReaderMode(on: boolean): void {
+    this.term.options.screenReaderMode = on;
+  }
+
   /** Close the shell's connection and take the tab and panel off the page. */
   dispose(): void {
     this.conn.close();
@@ -151,12 +165,14 @@ export class HostView {
   }
 
   #wireInput(): void {
-    let lastEscape = 0;
+    // When Escape was the last key pressed (timeStamp counts from page load: 0 would make a Tab in
+    // the first moments after it leave); any other key but a modifier (Shift of Shift+Tab) forgets it.
+    let lastEscape = -Infinity;
     this.term.attachCustomKeyEventHandler((e) => {
-      if (e.type !== 'keydown') return true;
-      if (e.key === 'Escape') lastEscape = e.timeStamp;
-      // Returning false leaves the key to the browser, which moves focus.
-      else if (e.key === 'Tab' && e.timeStamp - lastEscape < ESCAPE_TAB_WINDOW_MS) return false;
+      if (e.type !== 'keydown' || MODIFIER_KEYS.has(e.key)) return true;
+      // Returning false leaves the key to the browser, which moves focus; the shell still got the Escape.
+      if (e.key === 'Tab' && e.timeStamp - lastEscape < ESCAPE_TAB_WINDOW_MS) return false;
+      lastEscape = e.key === 'Escape' ? e.timeStamp : -Infinity;
       return true;
     });
     this.term.onData((data) => this.conn.input(data));

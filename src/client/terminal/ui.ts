@@ -36,13 +36,16 @@ export interface LabView {
   type(host: string, lines: readonly string[]): void;
   /** Put keyboard focus in the visible terminal. */
   focus(): void;
+  /** Turn xterm's screen reader mode on or off in every terminal. */
+  screenReaderMode(on: boolean): void;
   dispose(): void;
 }
 
-/** Where the view goes: the panel's (empty) tab strip and terminals box. */
+/** Where the view goes: the panel's (empty) tab strip and terminals box; the hint that describes each terminal's input. */
 export interface LabRoot {
   tabs: HTMLElement;
   terminals: HTMLElement;
+  keyHint: HTMLElement;
 }
 
 /** Show `lab`'s terminals in `root` and connect each to its host's shell. */
@@ -105,6 +108,10 @@ class LabScreen implements LabView {
 
   focus(): void {
     this.#views.get(this.#tabs.active)?.term.focus();
+  }
+
+  screenReaderMode(on: boolean): void {
+    for (const v of this.#views.values()) v.screenReaderMode(on);
   }
 
   dispose(): void {
