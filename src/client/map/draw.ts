@@ -66,7 +66,7 @@ export function drawSvg(layout: Layout, label: string, interactive: boolean): st
   const frames = layout.nodes.filter((n) => n.shape === 'frame');
   const rest = layout.nodes.filter((n) => n.shape !== 'frame');
   return (
-    `<svg class="map-svg" xmlns="http://www.w3.org/2000/svg" viewBox="-2 -2 ${layout.width + 4} ${layout.height + 4}" width="${layout.width + 4}" height="${layout.height + 4}" ${role}>` +
+    `<svg class="map-svg" xmlns="http://www.w3.org/2000/svg" viewBox="-2 -2 ${layout.width + 4} ${layout.height + 4}" width="${layout.width + 4}" height="${layout.height + 4}" style="max-width:${layout.width + 4}px" ${role}>` +
     frames.map((n) => drawNode(n, interactive)).join('') +
     layout.lines.map(drawLine).join('') +
     rest.map((n) => drawNode(n, interactive)).join('') +
