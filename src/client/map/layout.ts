@@ -327,7 +327,8 @@ function planHost(host: MapHost, x: number, networks: Map<string, MapNetwork>, m
   // Namespaces on no bridge, with the root veths that are neither a container's nor on a bridge.
   const free = host.namespaces.filter((ns) => !nsOnBridge.has(ns.name));
   const freeOrder = stableOrder(memory, `ns:${h}`, free.map((n) => n.name));
-  const chips = host.interfaces.filter((i) => i.kind === 'veth' && !i.master && !i.peer?.container);
+  // Not eth0: a lab host's own eth0 is a veth too (its peer is in the machine's engine), drawn as the lab link's end.
+  const chips = host.interfaces.filter((i) => i.kind === 'veth' && i.name !== 'eth0' && !i.master && !i.peer?.container);
   const chipRank = (i: MapInterface) => (i.peer?.namespace ? freeOrder.indexOf(i.peer.namespace) : freeOrder.length);
   const chipOrder = stableOrder(memory, `chips:${h}`, chips.map((c) => c.name));
   chips.sort((a, b) => chipRank(a) - chipRank(b) || chipOrder.indexOf(a.name) - chipOrder.indexOf(b.name));
