@@ -155,7 +155,12 @@ class MapScreen implements MapView {
     const down = map.hosts.filter((h) => !h.engineUp).map((h) => h.name);
     this.#say(down.length ? `The Docker Engine on ${down.join(', ')} did not answer; its part of the map may be out of date.` : 'The map follows your lab as it changes.', down.length ? 'error' : 'info');
     if (focusKey) this.#nodeEl(focusKey)?.focus({ preventScroll: true });
-    if (this.#selected) this.#select(this.#selected);
+    else if (this.#selected) {
+      // A keyboard user on a Copy button keeps their place when the details are rebuilt.
+      const inDetails = document.activeElement?.closest('button') && this.#details.contains(document.activeElement) ? document.activeElement.getAttribute('aria-label') : null;
+      this.#select(this.#selected);
+      if (inDetails) [...this.#details.querySelectorAll('button')].find((b) => b.getAttribute('aria-label') === inDetails)?.focus({ preventScroll: true });
+    }
   }
 
   #nodeEl(key: string): SVGGElement | null {
