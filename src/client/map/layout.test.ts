@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { LabMap, MapContainer } from '../../../contract/protocol.ts';
 import { drawList, drawSvg } from './draw.ts';
-import { layoutMap, type Layout, type Memory } from './layout.ts';
+import { layoutMap, networkOf, type Layout, type Memory } from './layout.ts';
 
 const fixture = (name: string): LabMap => JSON.parse(readFileSync(new URL(`../../../content/maps/${name}.json`, import.meta.url), 'utf8')) as LabMap;
 const node = (l: Layout, key: string) => l.nodes.find((n) => n.key === key);
@@ -99,5 +99,12 @@ describe('the lab map layout', () => {
     const m = withContainer(fixture('user-defined-bridges'), '<img src=x onerror=alert(1)>', '172.18.0.9');
     const l = layoutMap(m);
     expect(drawSvg(l, 'x', true) + drawList(l, 'x')).not.toContain('<img');
+  });
+
+  it('names the lab link by its network, not its first address', () => {
+    expect(networkOf('10.213.0.66/26')).toBe('10.213.0.64/26');
+    expect(networkOf('10.213.0.2/26')).toBe('10.213.0.0/26');
+    expect(networkOf('192.168.7.9/16')).toBe('192.168.0.0/16');
+    expect(networkOf('fd00::1/64')).toBeNull();
   });
 });

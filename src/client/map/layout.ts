@@ -219,13 +219,13 @@ export function layoutMap(map: LabMap, memory: Memory = new Map()): Layout {
     const h = p.host;
     const eth0 = h.interfaces.find((x) => x.name === 'eth0');
     const addr = h.labAddress ?? (eth0 && v4(eth0));
-    nodes.push({
+    const frame: MapNode = {
       key: `host:${h.name}`, shape: 'frame', ref: { kind: 'host', host: h.name }, x: p.x, y: 0, w: HOST_W, h: frameBottom,
       title: h.name, sub: [addr && ipOnly(addr), h.swarm && `swarm ${h.swarm.role}`, !h.engineUp && 'engine not answering'].filter(Boolean).join(' · '),
       tone: h.engineUp ? 'plain' : 'muted',
       label: `Lab host ${h.name}${addr ? `, ${addr} on the lab link` : ''}${h.swarm ? `, swarm ${h.swarm.role}` : ''}${h.engineUp ? '' : ', its engine is not answering'}`,
-    });
-    nodes.push(...p.nodes);
+    };
+    nodes.push(frame, ...p.nodes);
     lines.push(...p.lines);
     const kids = children[i]!;
     const placed = placeGrid(kids, p.x, y, G.boxH, 'box');
@@ -245,16 +245,26 @@ export function layoutMap(map: LabMap, memory: Memory = new Map()): Layout {
       key: eth0Node.key,
       children: kids.map((k) => ({ text: k.text, key: k.node.key, children: [] })),
     });
-    hosts.push({ text: nodes.find((n) => n.key === `host:${h.name}`)!.label, key: `host:${h.name}`, children: hostOutline });
+    hosts.push({ text: frame.label, key: frame.key, children: hostOutline });
   }
   const width = Math.max(HOST_W, map.hosts.length * (HOST_W + G.hostGap) - G.hostGap);
-  const labSubnet = map.hosts.map((h) => h.labAddress).find(Boolean);
+  const labSubnet = networkOf(map.hosts.map((h) => h.labAddress).find(Boolean) ?? '');
   nodes.push({
     key: 'lab', shape: 'bar', ref: { kind: 'lab' }, x: 0, y: labY, w: width, h: G.barH,
-    title: 'lab link', sub: `the lab's own network${labSubnet ? ` · ${labSubnet.replace(/\.\d+\//, '.0/')}` : ''}`, tone: 'plain',
+    title: 'lab link', sub: `the lab's own network${labSubnet ? ` · ${labSubnet}` : ''}`, tone: 'plain',
     label: `The lab link joining ${hostOrder.join(', ')}`,
   });
   return { width, height: labY + G.barH + 2, nodes, lines, outline: [...hosts, ...outline] };
+}
+
+/** The IPv4 network of an address in CIDR form (10.213.0.66/26 is on 10.213.0.64/26); null if it is not one. */
+export function networkOf(cidr: string): string | null {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(cidr);
+  if (!m) return null;
+  const bits = Number(m[5]);
+  const ip = m.slice(1, 5).reduce((n, octet) => n * 256 + Number(octet), 0);
+  const base = bits === 0 ? 0 : ip - (ip % 2 ** (32 - bits));
+  return `${[24, 16, 8, 0].map((shift) => Math.floor(base / 2 ** shift) % 256).join('.')}/${bits}`;
 }
 
 function stemOf(n: MapNode, barY: number) {

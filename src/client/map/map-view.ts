@@ -170,7 +170,10 @@ class MapScreen implements MapView {
   #select(key: string): void {
     const node = this.#layout?.nodes.find((n) => n.key === key);
     this.#selected = key;
-    for (const g of this.#drawing.querySelectorAll(`[${NODE_ATTR}]`)) g.setAttribute('aria-pressed', String(g.getAttribute(NODE_ATTR) === key));
+    // A container on several networks is drawn once on each: all of its boxes show as chosen.
+    const ref = node?.ref;
+    const chosen = new Set((this.#layout?.nodes ?? []).filter((n) => n.key === key || (ref?.kind === 'container' && n.ref.kind === 'container' && n.ref.host === ref.host && n.ref.name === ref.name)).map((n) => n.key));
+    for (const g of this.#drawing.querySelectorAll(`[${NODE_ATTR}]`)) g.setAttribute('aria-pressed', String(chosen.has(g.getAttribute(NODE_ATTR)!)));
     // A node that went away keeps its last reference, so the panel can say it is gone.
     if (node) this.#selectedRef = node.ref;
     if (this.#selectedRef && this.#map) showDetails(this.#details, this.#map, this.#selectedRef);
