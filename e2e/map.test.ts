@@ -4,7 +4,8 @@
  * is done in the lab within the issue's times (chapter 5: a network and its container come and
  * go; chapter 1: a namespace and veth pair; chapter 7: one overlay spanning both hosts with its
  * VNI; chapter 8: a macvlan container on host1's eth0 with its own MAC); 50 containers made in a
- * loop leave the page responsive (no long task over 100 ms) and settle within 3 s of the last.
+ * loop leave the page responsive (no long task over 100 ms) and settle within 3 s of the last; a
+ * map of another version is refused in words.
  * The issue's container `a` is `a1` here: the lab hosts' Engine 20.10 wants names of two characters or more.
  * Changes are made with `docker exec` into the lab hosts, as the learner's shell would, so the
  * time from a change to the redrawn map is measured from the moment the command returned.
@@ -222,6 +223,17 @@ describe('the lab map in a browser', () => {
     await page.click('[data-lab-stop]');
     await page.close();
   }, 300_000);
+
+  it('says in words, instead of drawing, when the runner sends a map of another version', async () => {
+    const { page } = await startLab('05-user-defined-bridges', ['host1']);
+    // Only this page's map socket is answered by the test; the terminals are the real runner's.
+    await page.routeWebSocket(/\/api\/labs\/[^/]+\/map\?/, (ws) => ws.send(JSON.stringify({ type: 'map', map: { version: 99, at: '', hosts: [], networks: [] } })));
+    await page.locator('#lab-map-tab').click();
+    await expect.poll(() => page.locator('.lab-map-status').textContent()).toMatch(/cannot draw \(map version 99 is not 1\).*Reload the page/);
+    expect(await page.locator('.lab-map-drawing [data-map-node]').count()).toBe(0);
+    await page.click('[data-lab-stop]');
+    await page.close();
+  }, 120_000);
 });
 
 /** The lab panel, map drawn, as a picture for the docs. */
