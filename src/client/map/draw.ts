@@ -18,6 +18,9 @@ export const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ESCAPES[c]
 /** Approximate advance of a character at the map's sizes (px): 16 px system-ui ~ 8.6, 14 px ~ 7.6. */
 const CHAR_W = { title: 9, sub: 7.6 } as const;
 
+/** Left inset of a frame's text. */
+const G_TEXT = 20;
+
 /** Cut `text` to fit `width` px, with an ellipsis: the full text is in the node's label. */
 function fit(text: string, width: number, charW: number): string {
   const max = Math.max(3, Math.floor(width / charW));
@@ -52,15 +55,13 @@ function drawNode(n: MapNode, interactive: boolean): string {
   }
   return `<g class="map-node map-${n.shape} map-${n.ref.kind} map-tone-${n.tone}" ${NODE_ATTR}="${e(n.key)}"${attrs}>${body}</g>`;
 }
-/** Left inset of a frame's text. */
-const G_TEXT = 20;
 
 /**
  * The drawing. `interactive`: nodes are focusable buttons (the Map tab); otherwise the SVG is
  * one image named by `label` (a lesson's goal map, whose list is beside it).
  */
 export function drawSvg(layout: Layout, label: string, interactive: boolean): string {
-  const role = interactive ? `role="group" aria-label="${escapeHtml(label)}"` : `role="img" aria-label="${escapeHtml(label)}"`;
+  const role = `role="${interactive ? 'group' : 'img'}" aria-label="${escapeHtml(label)}"`;
   // Frames first, then the lines, then everything else over them (boxes are filled, so a stem
   // from a row above passes behind a lower row's box).
   const frames = layout.nodes.filter((n) => n.shape === 'frame');
