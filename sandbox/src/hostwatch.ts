@@ -1,15 +1,14 @@
 /**
- * Following a lab host's own Docker Engine from outside it: which containers it runs and the
- * ports they publish, listed again whenever one starts or dies there. One long-lived exec of
- * `docker events` per followed host tells when (and nothing more: a burst of events is one
- * listing, COALESCE_MS later); a listing is one exec asking the inner engine's API through its
- * socket. Used for web previews (previews.ts), and meant for anything else that shows what runs
- * in a lab as it changes.
+ * Following a lab host from outside it: one long-lived exec of `docker events` per followed host
+ * (and, when asked, one of `ip monitor` for its own interfaces) tells when something changed,
+ * and nothing more: a burst of changes is one collection, COALESCE_MS later (followHost). Used
+ * for web previews (watchHost: which containers run and the ports they publish, listed with
+ * one exec asking the inner engine's API through its socket) and for the lab map (mapwatch.ts).
  *
  * Everything here comes from inside a lab host, whose root is the learner: the events are only
- * a signal, the listing is parsed as hostile input (bounded, checked with zod; a bad one keeps
+ * a signal, a listing is parsed as hostile input (bounded, checked with zod; a bad one keeps
  * the last good one). Following stops with stop(), and then no exec of it is left running:
- * `docker events` is killed by a watchdog in the same exec once its stdin closes, which happens
+ * `docker events` (and `ip monitor`) is killed by a watchdog in the same exec once its stdin closes, which happens
  * when the runner drops the stream, or dies. (Only the wait for a lab host's engine that has not
  * started yet, labhost.ts waitForEngine, runs on until it starts or gives up.)
  */
@@ -35,7 +34,14 @@ const MAX_EVENT_LINE = 1024;
  * /dev/null as stdin before any redirection of its own. `$$` is the shell, which `exec` turns
  * into `docker events`. `--since` replays what happened since the runner last listed.
  */
-const EVENTS_SCRIPT = 'exec 3<&0; { cat <&3 >/dev/null; kill "$$"; } >/dev/null 2>&1 & exec docker events --since "$1" --filter type=container --filter event=start --filter event=die --format "{{.Action}}" 3<&-';
+const EVENTS_SCRIPT = 'exec 3<&0; { cat <&3 >/dev/null; kill "$$"; } >/dev/null 2>&1 & since=$1; shift; exec docker events --since "$since" "$@" --format "{{.Action}}" 3<&-';
+
+/**
+ * Follow the host's links, addresses and routes (root namespace), with the same watchdog. A
+ * namespace made by hand shows when an interface moves into it; changes made inside a
+ * namespace after that are seen with the next change here or in the engine.
+ */
+const INTERFACES_SCRIPT = 'exec 3<&0; { cat <&3 >/dev/null; kill "$$"; } >/dev/null 2>&1 & exec ip monitor link address route 3<&-';
 
 /** The inner engine's API, asked through its socket (curl is in the lab host image). */
 const LISTING_COMMAND = ['curl', '-sf', '--max-time', String(LISTING_TIMEOUT_MS / 1000), '--unix-socket', '/var/run/docker.sock', 'http://lab-host/containers/json'];
@@ -95,26 +101,55 @@ export interface HostWatch {
  * engine answers, then again after every start or death there.
  */
 export function watchHost(docker: Docker, containerName: string, onListing: (containers: InnerContainer[]) => void): HostWatch {
-  let stopped = false;
-  let events: ExecPipe | undefined;
-  let pending: NodeJS.Timeout | undefined;
-  let listing = false;
-  let again = false;
-  let listedAt = 0;
-
-  const list = async () => {
-    pending = undefined;
-    if (listing) return void (again = true);
-    listing = true;
-    listedAt = Math.floor(Date.now() / 1000);
-    try {
+  return followHost(docker, containerName, {
+    events: CONTAINER_STARTS_AND_DEATHS,
+    collect: async (stopped) => {
       const { code, output } = await execCollect(docker, containerName, LISTING_COMMAND, { keepBytes: MAX_LISTING_BYTES, timeoutMs: LISTING_TIMEOUT_MS });
       const containers = code === 0 ? parseListing(output) : undefined;
-      if (containers && !stopped) onListing(containers);
+      if (containers && !stopped()) onListing(containers);
+    },
+  });
+}
+
+/** The events previews need: a container started or died (its published ports came or went). */
+const CONTAINER_STARTS_AND_DEATHS = ['type=container', 'event=start', 'event=die'];
+
+export interface FollowOptions {
+  /** `docker events` filters (`type=container`, `event=start`...): the inner engine's events that mean a change. */
+  events: string[];
+  /**
+   * Also follow the host's own interfaces, addresses and routes (`ip monitor`), which change
+   * without the engine knowing (a learner's `ip link add`, `ip netns`, a veth moved).
+   */
+  interfaces?: boolean;
+  /**
+   * Look at the host again: once its engine answers, then COALESCE_MS after a change (a burst
+   * is one call), never two at once, and not after stop(). Its errors are swallowed: the next
+   * change tries again. `stopped` says whether stop() was called meanwhile (then report nothing).
+   */
+  collect: (stopped: () => boolean) => Promise<void>;
+}
+
+/** Follow a lab host's changes until stop(), calling `collect` after each burst of them. */
+export function followHost(docker: Docker, containerName: string, opts: FollowOptions): HostWatch {
+  let stopped = false;
+  const streams = new Set<ExecPipe>();
+  let pending: NodeJS.Timeout | undefined;
+  let collecting = false;
+  let again = false;
+  let collectedAt = 0;
+
+  const collect = async () => {
+    pending = undefined;
+    if (collecting) return void (again = true);
+    collecting = true;
+    collectedAt = Math.floor(Date.now() / 1000);
+    try {
+      if (!stopped) await opts.collect(() => stopped);
     } catch {
-      // The lab host is going away, or its engine is: the events stream ends too, and retries.
+      // The lab host is going away, or its engine is: the event streams end too, and retry.
     } finally {
-      listing = false;
+      collecting = false;
       if (again && !stopped) {
         again = false;
         soon();
@@ -122,18 +157,18 @@ export function watchHost(docker: Docker, containerName: string, onListing: (con
     }
   };
   const soon = () => {
-    if (!stopped && !pending) pending = setTimeout(() => void list(), COALESCE_MS);
+    if (!stopped && !pending) pending = setTimeout(() => void collect(), COALESCE_MS);
   };
 
-  const follow = async () => {
+  /** Run a change stream (a script with the stdin watchdog) until it ends, then again while followed; `before` runs first each time. */
+  const follow = async (before: () => Promise<void>, cmd: () => string[]) => {
     if (stopped) return;
     try {
-      await waitForEngine(docker, containerName);
+      await before();
       if (stopped) return;
-      await list();
-      const pipe = await execPipe(docker, containerName, ['sh', '-c', EVENTS_SCRIPT, 'lab-watch', String(listedAt - 1)]);
+      const pipe = await execPipe(docker, containerName, cmd());
       if (stopped) return void pipe.destroy();
-      events = pipe;
+      streams.add(pipe);
       let line = '';
       pipe.on('data', (chunk: Buffer) => {
         line = (line + chunk.toString('latin1')).slice(-MAX_EVENT_LINE);
@@ -147,19 +182,27 @@ export function watchHost(docker: Docker, containerName: string, onListing: (con
         pipe.once('close', resolve);
       });
       pipe.destroy();
+      streams.delete(pipe);
     } catch {
       // The engine did not come up, or the lab host is gone: try again while still followed.
     }
-    events = undefined;
-    if (!stopped) setTimeout(() => void follow(), RETRY_MS).unref();
+    if (!stopped) setTimeout(() => void follow(before, cmd), RETRY_MS).unref();
   };
-  void follow();
+  const filters = opts.events.flatMap((f) => ['--filter', f]);
+  void follow(
+    async () => {
+      await waitForEngine(docker, containerName);
+      await collect();
+    },
+    () => ['sh', '-c', EVENTS_SCRIPT, 'lab-watch', String(collectedAt - 1), ...filters],
+  );
+  if (opts.interfaces) void follow(async () => {}, () => ['sh', '-c', INTERFACES_SCRIPT]);
 
   return {
     stop() {
       stopped = true;
       clearTimeout(pending);
-      events?.destroy();
+      for (const stream of streams) stream.destroy();
     },
   };
 }

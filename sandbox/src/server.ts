@@ -1,6 +1,7 @@
 /**
  * The runner's HTTP surface: the built course site, the lab API (routes.ts), the terminal
- * sockets (sockets.ts), the lab pages' event sockets (labevents.ts) and the instructor's routes
+ * sockets (sockets.ts), the lab pages' event sockets (labevents.ts) and map sockets
+ * (mapsockets.ts), and the instructor's routes
  * and watch sockets (instructor.ts, watch.ts), on one origin; and web previews (previews.ts),
  * each on an origin of its own, told apart by the Host header before anything else looks at a
  * request.
@@ -23,6 +24,7 @@ import { LabError } from './errors.ts';
 import { oneLine, parseUrl, quote, refuseSocket, sendError } from './http-io.ts';
 import { LabManager } from './labs.ts';
 import { loadManifest } from './manifest.ts';
+import { LabMaps } from './mapsockets.ts';
 import { Instructor } from './instructor.ts';
 import { LabEvents } from './labevents.ts';
 import { Previews } from './previews.ts';
@@ -90,9 +92,10 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
   events.addSource((lab) => ({ previews: previews.links(lab) }));
   // A lab host's engine is followed only while its lab's page is there to show what it publishes.
   events.onListening((lab, listening) => (listening ? previews.follow(lab) : previews.unfollow(lab)));
+  const maps = new LabMaps({ docker, labs, log, allowsOrigin });
   const site = { serve: createStaticSite(config.siteDir), headers: securityHeaders(config.siteDir) };
   const handlers: Handlers = { api, instructor, previews, site, log };
-  const doors: Doors = { terminals: sockets, events, instructor, previews, log };
+  const doors: Doors = { terminals: sockets, events, maps, instructor, previews, log };
 
   limitConnections(server, config);
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => answerRequest(req, res, handlers));
@@ -111,6 +114,7 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
         // The page reconnects on goingAway: to this runner's successor, or it learns the lab is gone.
         sockets.closeAll(CLOSE_CODES.goingAway, 'server shutting down');
         events.closeAll(CLOSE_CODES.goingAway, 'server shutting down');
+        maps.closeAll(CLOSE_CODES.goingAway, 'server shutting down');
         watchers.closeAll(CLOSE_CODES.goingAway, 'server shutting down');
         instructor.close();
         previews.close();
@@ -119,6 +123,7 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
         await (suspended ?? labs.shutdown());
         sockets.close();
         events.close();
+        maps.close();
         watchers.close();
         server.closeAllConnections();
         await stopped;
@@ -143,10 +148,11 @@ interface Handlers {
   log: (line: string) => void;
 }
 
-/** Who takes socket upgrades: previews (by Host), the lab page's events, the instructor's watch, and terminals for the rest. */
+/** Who takes socket upgrades: previews (by Host), the lab page's events and map, the instructor's watch, and terminals for the rest. */
 interface Doors {
   terminals: TerminalSockets;
   events: LabEvents;
+  maps: LabMaps;
   instructor: Instructor;
   previews: Previews;
   log: (line: string) => void;
@@ -187,8 +193,8 @@ function answerRequest(req: http.IncomingMessage, res: http.ServerResponse, { ap
   }
 }
 
-/** One socket upgrade, inside its boundary: a preview's, a terminal, a lab's events, a watch, or a refusal with an HTTP status. */
-function answerUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, { terminals, events, instructor, previews, log }: Doors): void {
+/** One socket upgrade, inside its boundary: a preview's, a terminal, a lab's events or map, a watch, or a refusal with an HTTP status. */
+function answerUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, { terminals, events, maps, instructor, previews, log }: Doors): void {
   // Until ws takes the socket over, its errors (a client resetting) are ours to swallow.
   socket.on('error', () => socket.destroy());
   // A terminal may sit idle for hours; the heartbeat watches it instead.
@@ -196,7 +202,7 @@ function answerUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, 
   try {
     if (previews.claims(req)) return previews.upgrade(req, socket, head);
     const path = parseUrl(req.url)?.pathname ?? '';
-    const door = ROUTES.labEvents.pattern.test(path) ? events : INSTRUCTOR_ROUTES.watch.pattern.test(path) ? instructor : terminals;
+    const door = ROUTES.labEvents.pattern.test(path) ? events : ROUTES.labMap.pattern.test(path) ? maps : INSTRUCTOR_ROUTES.watch.pattern.test(path) ? instructor : terminals;
     door.upgrade(req, socket, head);
   } catch (err) {
     log(`unexpected error on upgrade ${quote(req.url)}: ${oneLine(err)}`);

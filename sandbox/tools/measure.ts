@@ -1,8 +1,10 @@
 /**
  * Measuring a terminal the way the benchmark and the load tests do: keystroke echo round trips
- * at a typist's pace, and percentiles of the samples. It measures; what counts as fast enough is
+ * at a typist's pace, and percentiles of the samples; and CPU time used, by a process (the
+ * runner) and by a container (a lab host, everything exec'd in it included). It measures; what counts as fast enough is
  * the caller's to say.
  */
+import { readFileSync } from 'node:fs';
 import type { TerminalClient } from './terminal-client.ts';
 
 /** Pause between echo samples (ms): a fast typist's pace, so samples do not queue behind each other. */
@@ -37,4 +39,31 @@ export async function echoRoundTrips(term: TerminalClient, samples: number): Pro
   }
   term.type(CLEAR_LINE);
   return times;
+}
+
+/** Clock ticks per second of /proc/<pid>/stat's times: 100 on every Linux Node runs on (USER_HZ). */
+const USER_HZ = 100;
+
+/** CPU time a process used so far (user + system, ms), from /proc/<pid>/stat. */
+export function processCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command (which may hold spaces) in its parentheses: utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) / USER_HZ) * 1000;
+}
+
+/**
+ * CPU time a container of the machine's engine used so far (ms), processes exec'd in it
+ * included: its cgroup's usage (cgroup v2 cpu.stat, or v1 cpuacct.usage under docker/).
+ */
+export function containerCpuMs(containerId: string): number {
+  const v2 = [`/sys/fs/cgroup/system.slice/docker-${containerId}.scope/cpu.stat`, `/sys/fs/cgroup/docker/${containerId}/cpu.stat`];
+  for (const file of v2) {
+    try {
+      return Number(/^usage_usec (\d+)/m.exec(readFileSync(file, 'utf8'))![1]) / 1000;
+    } catch {
+      // Not this layout.
+    }
+  }
+  return Number(readFileSync(`/sys/fs/cgroup/cpuacct/docker/${containerId}/cpuacct.usage`, 'utf8')) / 1e6;
 }

@@ -1,12 +1,12 @@
 /**
  * Node clients for the sockets and streams around a lab (tests and tools): a lab page's event
- * socket (LAB_EVENTS), the instructor's room stream (server-sent `room` events) and watch socket
+ * socket (LAB_EVENTS) and map socket (LAB_MAP), the instructor's room stream (server-sent `room` events) and watch socket
  * (WATCH_MESSAGES). Each keeps what arrived and waits for what a test expects.
  */
 import http from 'node:http';
 import WebSocket from 'ws';
 import { INSTRUCTOR_ROUTES, ROUTES, type LabCreated, type RoomSnapshot } from '../../contract/api.ts';
-import { LAB_EVENTS, parseLabEvent, type LabEventState } from '../../contract/protocol.ts';
+import { LAB_EVENTS, parseLabEvent, parseLabMapMessage, type LabEventState, type LabMap } from '../../contract/protocol.ts';
 
 /** Wait until `check` returns something, re-checking whenever `subscribe`'s callback fires. */
 function waitUntil<T>(check: () => T | undefined, subscribe: (wake: () => void) => () => void, timeoutMs: number, what: string): Promise<T> {
@@ -77,6 +77,57 @@ export class LabEventsClient extends Waitable {
 
   waitEnded(timeoutMs = 10_000): Promise<string> {
     return waitUntil(() => this.endedReason, this.subscribe, timeoutMs, 'the lab to end');
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
+
+/** A lab's map socket: every map pushed, with when it arrived (performance.now()). */
+export class LabMapClient extends Waitable {
+  readonly ws: WebSocket;
+  maps: { at: number; map: LabMap }[] = [];
+  /** Frames that were not a valid map message (none expected). */
+  invalid: string[] = [];
+  closeCode?: number;
+
+  private constructor(ws: WebSocket) {
+    super();
+    this.ws = ws;
+    ws.on('message', (data) => {
+      const parsed = parseLabMapMessage(String(data));
+      if (parsed.ok) this.maps.push({ at: performance.now(), map: parsed.message.map });
+      else this.invalid.push(parsed.reason);
+      this.wake();
+    });
+    ws.on('close', (code) => {
+      this.closeCode = code;
+      this.wake();
+    });
+  }
+
+  static open(runner: { url: string }, lab: Pick<LabCreated, 'id' | 'token'>, opts: { origin?: string } = {}): Promise<LabMapClient> {
+    const ws = new WebSocket(runner.url.replace(/^http/, 'ws') + ROUTES.labMap.path(lab.id, lab.token), { headers: { origin: opts.origin ?? runner.url } });
+    return new Promise((resolve, reject) => {
+      ws.once('open', () => resolve(new LabMapClient(ws)));
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused with ${res.statusCode}`)));
+      ws.once('error', reject);
+    });
+  }
+
+  /** The latest map, if one came. */
+  latest(): LabMap | undefined {
+    return this.maps.at(-1)?.map;
+  }
+
+  /** The first map pushed at or after `since` (performance.now()) that `matches`, with when it arrived; waits for it. */
+  waitForMap(matches: (m: LabMap) => boolean, timeoutMs = 5_000, what = 'a matching map', since = 0): Promise<{ at: number; map: LabMap }> {
+    return waitUntil(() => this.maps.find((m) => m.at >= since && matches(m.map)), this.subscribe, timeoutMs, what);
+  }
+
+  waitClosed(timeoutMs = 10_000): Promise<number> {
+    return waitUntil(() => this.closeCode, this.subscribe, timeoutMs, 'the map socket to close');
   }
 
   close(): void {

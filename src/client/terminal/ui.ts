@@ -4,13 +4,15 @@
  * types before then), so it and the modules it pulls in are the only ones that bring xterm.
  * This module puts the parts together and answers LabView: host-view.ts is one host's tab,
  * xterm and notices, tabs.ts the tab strip and its keys, fit.ts the sizes, theme.ts the
- * colours, status.ts the status sentence. Behaviour of the sockets (acks, retries) is
+ * colours, status.ts the status sentence, map-tab.ts the Map tab after the hosts' (its map loads
+ * when it is first opened). Behaviour of the sockets (acks, retries) is
  * session.ts's; the Start/Stop buttons and the status line itself are the panel's.
  */
 import type { Lab } from './api.ts';
 import type { ConnectionState } from './session.ts';
 import { Fitter } from './fit.ts';
 import { HostView } from './host-view.ts';
+import { MAP_TAB, MapTab } from './map-tab.ts';
 import { labStatus } from './status.ts';
 import { TabStrip } from './tabs.ts';
 import { followTheme } from './theme.ts';
@@ -62,6 +64,7 @@ class LabScreen implements LabView {
   /** By host, in the lab's order; emptied on dispose, so a call for any host then does nothing. */
   readonly #views = new Map<string, HostView>();
   readonly #tabs: TabStrip;
+  readonly #map: MapTab;
   readonly #fitter: Fitter;
   readonly #stopFollowingTheme: () => void;
   #closed = false;
@@ -74,7 +77,11 @@ class LabScreen implements LabView {
       this.#views.set(host, new HostView(root, lab, host, (view, state, message) => this.#onState(view, state, message)));
     }
     const views = [...this.#views.values()];
-    this.#tabs = new TabStrip(root.tabs, views, () => this.#fitter.fitSoon());
+    this.#map = new MapTab(root, lab);
+    this.#tabs = new TabStrip(root.tabs, [...views, this.#map], () => {
+      this.#fitter.fitSoon();
+      this.#map.shown(this.#tabs.active === MAP_TAB);
+    });
     this.#fitter = new Fitter(views, () => this.#views.get(this.#tabs.active));
     this.#stopFollowingTheme = followTheme((theme) => {
       for (const v of views) v.term.options.theme = theme;
@@ -120,6 +127,7 @@ class LabScreen implements LabView {
     this.#fitter.dispose();
     this.#stopFollowingTheme();
     this.#tabs.dispose();
+    this.#map.dispose();
     for (const v of this.#views.values()) v.dispose();
     this.#views.clear();
     this.#root.tabs.hidden = true;
