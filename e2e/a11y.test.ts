@@ -62,7 +62,7 @@ describe('accessibility of a lesson page and its lab panel', () => {
   };
 
   for (const theme of ['light', 'dark'] as const) {
-    it(`axe finds no violation on the lesson page in the ${theme} theme, before and after Start lab`, async () => {
+    it(`axe finds no violation on the lesson page in the ${theme} theme, before and after Start lab, with the map open`, async () => {
       const { context, page } = await newPage(theme);
       await page.goto(runner.url + LESSON, { waitUntil: 'networkidle' });
       expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe(theme);
@@ -78,6 +78,13 @@ describe('accessibility of a lesson page and its lab panel', () => {
       await page.keyboard.type(`${COLOUR_SAMPLE}\n`);
       await expect.poll(() => page.locator(`${terminal('host1')} .xterm-rows`).innerText()).toMatch(/\bdim-7\s*$/m);
       expect(await axeViolations(page), 'after printing dim and coloured text').toEqual([]);
+
+      // The map joins the panel: its drawing, its list and a chosen node's details.
+      await page.getByRole('tab', { name: 'Map' }).click();
+      const node = page.locator('#lab-map-panel .lab-map-drawing [data-map-node="net:host1/bridge"]');
+      await node.waitFor({ timeout: 30_000 });
+      await node.click();
+      expect(await axeViolations(page), 'with the map open and a node chosen').toEqual([]);
       await page.click('[data-lab-stop]');
       await context.close();
     });
@@ -137,17 +144,22 @@ describe('accessibility of a lesson page and its lab panel', () => {
     await page.keyboard.press('Shift+Tab');
     expect(await focusIsAt(page)).toMatch(/^tab host1/);
 
-    // The tab strip's keys: arrows (wrapping), Home and End choose the host and its panel.
-    const shown = () => page.evaluate(() => [...document.querySelectorAll('[role=tabpanel]')].filter((p) => !(p as HTMLElement).hidden).map((p) => p.getAttribute('data-host')));
+    // The tab strip's keys: arrows (wrapping), Home and End choose a host or the map, and its panel.
+    const shown = () => page.evaluate(() => [...document.querySelectorAll('[role=tabpanel]')].filter((p) => !(p as HTMLElement).hidden).map((p) => p.getAttribute('data-host') ?? p.id));
     await page.keyboard.press('ArrowRight');
     expect(await focusIsAt(page)).toMatch(/^tab host2/);
     expect(await shown()).toEqual(['host2']);
     await page.keyboard.press('ArrowRight');
+    expect(await focusIsAt(page)).toMatch(/^tab Map/);
+    expect(await shown()).toEqual(['lab-map-panel']);
+    await page.keyboard.press('ArrowRight');
     expect(await focusIsAt(page)).toMatch(/^tab host1/);
     await page.keyboard.press('End');
-    expect(await focusIsAt(page)).toMatch(/^tab host2/);
+    expect(await focusIsAt(page)).toMatch(/^tab Map/);
     await page.keyboard.press('Home');
     expect(await focusIsAt(page)).toMatch(/^tab host1/);
+    await page.keyboard.press('ArrowLeft');
+    expect(await focusIsAt(page)).toMatch(/^tab Map/);
     await page.keyboard.press('ArrowLeft');
     expect(await focusIsAt(page)).toMatch(/^tab host2/);
     expect(await page.locator('[role=tab][data-host=host2]').getAttribute('aria-selected')).toBe('true');

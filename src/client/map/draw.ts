@@ -33,27 +33,42 @@ function drawLine(l: MapLine): string {
 
 function drawNode(n: MapNode, interactive: boolean): string {
   const e = escapeHtml;
-  const attrs = interactive ? ` tabindex="0" role="button" aria-label="${e(n.label)}"` : '';
   let body: string;
+  let shown: string[];
   if (n.shape === 'frame') {
+    shown = [fit(n.title, n.w / 2, CHAR_W.title), fit(n.sub, n.w - 2 * G_TEXT, CHAR_W.sub)];
     body =
       `<rect class="map-frame" x="${n.x + 1}" y="${n.y + 1}" width="${n.w - 2}" height="${n.h - 2}" rx="14"/>` +
-      `<text class="map-title" x="${n.x + G_TEXT}" y="${n.y + 28}">${e(fit(n.title, n.w / 2, CHAR_W.title))}</text>` +
-      `<text class="map-sub" x="${n.x + G_TEXT}" y="${n.y + 48}">${e(fit(n.sub, n.w - 2 * G_TEXT, CHAR_W.sub))}</text>`;
+      // One text of two lines, the second starting with a space: its text reads "host1 10.0.0.2", as the name does.
+      `<text x="${n.x + G_TEXT}" y="${n.y + 28}"><tspan class="map-title">${e(shown[0]!)}</tspan><tspan class="map-sub" x="${n.x + G_TEXT}" dy="20"> ${e(shown[1]!)}</tspan></text>`;
   } else if (n.shape === 'bar') {
     const title = fit(n.title, n.w * 0.4, CHAR_W.title);
-    const sub = fit(n.sub, n.w - 24 - title.length * CHAR_W.title, CHAR_W.sub);
+    shown = [title, fit(n.sub, n.w - 24 - title.length * CHAR_W.title, CHAR_W.sub)];
     body =
       `<rect class="map-shape" x="${n.x}" y="${n.y}" width="${n.w}" height="${n.h}" rx="8"/>` +
-      `<text x="${n.x + n.w / 2}" y="${n.y + 26}" text-anchor="middle"><tspan class="map-title">${e(title)}</tspan> <tspan class="map-sub">${e(sub)}</tspan></text>`;
+      `<text x="${n.x + n.w / 2}" y="${n.y + 26}" text-anchor="middle"><tspan class="map-title">${e(shown[0]!)}</tspan> <tspan class="map-sub">${e(shown[1]!)}</tspan></text>`;
   } else {
     const mid = n.x + n.w / 2;
+    shown = [fit(n.title, n.w - 12, CHAR_W.title), fit(n.sub, n.w - 12, CHAR_W.sub)];
     body =
       `<rect class="map-shape" x="${n.x}" y="${n.y}" width="${n.w}" height="${n.h}" rx="8"/>` +
-      `<text class="map-name" x="${mid}" y="${n.y + (n.shape === 'chip' ? 17 : 22)}" text-anchor="middle">${e(fit(n.title, n.w - 12, CHAR_W.title))}</text>` +
-      `<text class="map-sub" x="${mid}" y="${n.y + (n.shape === 'chip' ? 33 : 41)}" text-anchor="middle">${e(fit(n.sub, n.w - 12, CHAR_W.sub))}</text>`;
+      `<text class="map-name" x="${mid}" y="${n.y + (n.shape === 'chip' ? 17 : 22)}" text-anchor="middle">${e(shown[0]!)}</text>` +
+      `<text class="map-sub" x="${mid}" y="${n.y + (n.shape === 'chip' ? 33 : 41)}" text-anchor="middle">${e(shown[1]!)}</text>`;
   }
-  return `<g class="map-node map-${n.shape} map-${n.ref.kind} map-tone-${n.tone}" ${NODE_ATTR}="${e(n.key)}"${attrs}>${body}</g>`;
+  // The accessible name starts with the text as drawn (WCAG 2.5.3, label in name: a voice-control
+  // user says what they see), then the full description.
+  const name = `${shown.filter(Boolean).join(' ')}: ${n.label}`;
+  const classes = `map-node map-${n.shape} map-${n.ref.kind} map-tone-${n.tone}`;
+  if (!interactive) return `<g class="${classes}" ${NODE_ATTR}="${e(n.key)}">${body}</g>`;
+  const button = `${NODE_ATTR}="${e(n.key)}" tabindex="0" role="button" aria-label="${e(name)}"`;
+  // A host's frame holds other nodes; as one button, axe takes the text of everything drawn
+  // inside it for its visible label. So a frame's button is its heading (the host's name and
+  // address), and the frame itself is drawing.
+  if (n.shape === 'frame') {
+    const [rect, text] = body.split(/(?=<text)/);
+    return `<g class="${classes}">${rect}<g class="map-frame-label" ${button}>${text}</g></g>`;
+  }
+  return `<g class="${classes}" ${button}>${body}</g>`;
 }
 
 /**
