@@ -4,6 +4,9 @@ import { assembleMap, emptyHostState, parseHost, type HostState } from './labmap
 
 const section = (name: string, body: unknown) => `\n@@dnl-map ${name}\n${typeof body === 'string' ? body : JSON.stringify(body)}`;
 
+/** `ip -j -d -batch` of `addr` and `route`: a JSON line each. */
+const namespace = (addr: unknown, routes: unknown) => `${typeof addr === 'string' ? addr : JSON.stringify(addr)}\n${JSON.stringify(routes)}`;
+
 const veth = (ifindex: number, ifname: string, link_index: number, extra: object = {}) => ({
   ifindex, ifname, link_index, link_netnsid: 0, flags: ['UP'], mtu: 1500, link_type: 'ether', address: `02:00:00:00:00:${String(ifindex).padStart(2, '0')}`, linkinfo: { info_kind: 'veth' }, addr_info: [], ...extra,
 });
@@ -36,12 +39,14 @@ function collection(parts: { info?: unknown; addr?: unknown; containers?: unknow
     section('info', parts.info ?? { Swarm: { NodeID: 'n1', LocalNodeState: 'active', ControlAvailable: true } }),
     section('networks', NETWORKS),
     section('containers', parts.containers ?? CONTAINERS),
-    section('addr', parts.addr ?? ROOT),
-    section('routes', '10.0.0.0/26 dev eth0 proto kernel scope link src 10.0.0.2\n172.18.0.0/16 dev br-aaaaaaaaaaaa'),
-    section('ns-addr ns1', [{ ifindex: 1, ifname: 'lo', flags: [], mtu: 65536, link_type: 'loopback', addr_info: [] }, veth(2, 'veth1', 6)]),
-    section('ns-routes ns1', ''),
-    section('ctr-addr c1c1c1c1c1c1ffff', [veth(2, 'eth0', 5, { addr_info: [{ local: '172.18.0.2', prefixlen: 16 }] })]),
-    section('ctr-routes c1c1c1c1c1c1ffff', 'default via 172.18.0.1 dev eth0'),
+    section('addr', namespace(parts.addr ?? ROOT, [
+      { type: 'unicast', dst: '10.0.0.0/26', dev: 'eth0', protocol: 'kernel', scope: 'link', prefsrc: '10.0.0.2', flags: [] },
+      { type: 'unreachable', dst: 'default', protocol: 'boot', scope: 'global', flags: [] },
+    ])),
+    section('ns ns1', namespace([{ ifindex: 1, ifname: 'lo', flags: [], mtu: 65536, link_type: 'loopback', addr_info: [] }, veth(2, 'veth1', 6)], [])),
+    section('ctr c1c1c1c1c1c1ffff', namespace([veth(2, 'eth0', 5, { addr_info: [{ local: '172.18.0.2', prefixlen: 16 }] })], [
+      { type: 'unicast', dst: 'default', gateway: '172.18.0.1', dev: 'eth0', protocol: 'boot', scope: 'global', flags: [] },
+    ])),
     parts.end === false ? '' : section('end', ''),
   ].join('');
 }
@@ -54,6 +59,8 @@ describe('the lab map from a host\'s collection', () => {
     expect(map.version).toBe(LAB_MAP_VERSION);
     const host = map.hosts[0]!;
     expect(host).toMatchObject({ name: 'host1', labAddress: '10.0.0.2/26', engineUp: true, swarm: { nodeId: 'n1', role: 'manager', state: 'active' } });
+    // As `ip route` prints them.
+    expect(host.routes).toEqual(['10.0.0.0/26 dev eth0 proto kernel scope link src 10.0.0.2', 'unreachable default']);
     expect(host.interfaces.find((i) => i.name === 'vethc1')).toMatchObject({ kind: 'veth', master: 'br-aaaaaaaaaaaa', peer: { container: 'a1', interface: 'eth0' } });
     expect(host.interfaces.find((i) => i.name === 'veth0')!.peer).toEqual({ namespace: 'ns1', interface: 'veth1' });
     expect(host.namespaces[0]!.interfaces.find((i) => i.name === 'veth1')!.peer).toEqual({ interface: 'veth0' });
@@ -79,6 +86,8 @@ describe('the lab map from a host\'s collection', () => {
     expect(mapOf(badContainers).hosts[0]!.containers.map((c) => c.name)).toEqual(['a1']);
     const tooMany = parseHost(collection({ addr: Array.from({ length: 2000 }, (_, i) => ({ ...ROOT[1]!, ifindex: i })) }), good);
     expect(mapOf(tooMany).hosts[0]!.interfaces.map((i) => i.name)).toEqual(['lo', 'eth0', 'br-aaaaaaaaaaaa', 'vethc1', 'veth0']);
+    const badNamespace = parseHost(collection({ addr: '[{"ifindex": "one"}]' }), good);
+    expect(mapOf(badNamespace).hosts[0]!.routes).toEqual(mapOf(good).hosts[0]!.routes);
     const longName = parseHost(collection({ containers: [{ ...CONTAINERS[0], Name: 'x'.repeat(10_000) }] }), good);
     expect(mapOf(longName).hosts[0]!.containers[0]!.name).toBe('a1');
     expect(parseHost(collection({ end: false, containers: [] }), good)).toBe(good);

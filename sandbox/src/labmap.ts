@@ -1,8 +1,8 @@
 /**
  * A lab's map (contract/protocol.ts LabMap) from what its hosts say about themselves: one exec
  * of COLLECT_SCRIPT per host prints its inner engine's networks, containers and swarm state (the
- * engine's API and `docker inspect`), its own interfaces and routes (`ip -j -d addr`, `ip
- * route`), its hand-made namespaces' and its running containers' (`ip -n`, `nsenter`), in
+ * engine's API and `docker inspect`), its own interfaces and routes (`ip -j -d addr` and
+ * `route`), its hand-made namespaces' and its running containers' (`ip -n`, `nsenter`), in
  * sections; parseHost reads them, assembleMap joins the hosts into one document: veth ends
  * matched across namespaces by their peer's index, a swarm-scoped network on several hosts as
  * one entry. Following changes is mapwatch.ts's job.
@@ -27,25 +27,26 @@ const MAX_TEXT = 256;
 const MARK = '@@dnl-map';
 
 /**
- * One exec per host: sections start with a MARK line (`<mark> <section> [<id>]`). The engine's
- * sections are empty when it does not answer (curl fails fast on a missing socket). Container
- * namespaces are read through their main process (`nsenter -t PID -n`), skipped when that is the
- * host's own (`--network host`).
+ * One exec per host: sections start with a MARK line (`<mark> <section> [<name or id>]`). The
+ * engine's sections are empty when it does not answer (curl fails fast on a missing socket). A
+ * namespace's interfaces and routes come from one `ip -batch` (two JSON lines), so a container
+ * costs one process: its namespace is entered through its main process (`nsenter -t PID -n`),
+ * and skipped when that is the host's own (`--network host`).
  */
 export const COLLECT_SCRIPT = [
-  `m() { printf '\\n${MARK} %s\\n' "$*"; }`,
+  `m() { printf '\n${MARK} %s\n' "$*"; }`,
   'api() { curl -sf --max-time 5 --unix-socket /var/run/docker.sock "http://lab-host$1"; }',
+  'both() { printf "addr\\nroute\\n" | "$@" -j -d -batch -; }',
   'm info; api /info',
   'm networks; api /networks',
   'ids=$(docker ps -aq 2>/dev/null)',
   'm containers; [ -n "$ids" ] && docker inspect $ids',
-  'm addr; ip -j -d addr',
-  'm routes; ip route',
-  'for ns in $(ip netns list 2>/dev/null | cut -d" " -f1); do m ns-addr "$ns"; ip -n "$ns" -j -d addr; m ns-routes "$ns"; ip -n "$ns" route; done',
+  'm addr; both ip',
+  'for ns in $(ip netns list 2>/dev/null | cut -d" " -f1); do m ns "$ns"; both ip -n "$ns"; done',
   'self=$(readlink /proc/self/ns/net)',
   '[ -n "$ids" ] && docker inspect -f "{{.Id}} {{.State.Pid}}" $ids | while read -r id pid; do',
   '  [ "$pid" -gt 0 ] 2>/dev/null && [ "$(readlink /proc/$pid/ns/net)" != "$self" ] || continue',
-  '  m ctr-addr "$id"; nsenter -t "$pid" -n ip -j -d addr; m ctr-routes "$id"; nsenter -t "$pid" -n ip route',
+  '  m ctr "$id"; both nsenter -t "$pid" -n ip',
   'done',
   'm end',
 ].join('\n');
@@ -115,6 +116,25 @@ const addrSchema = z
   )
   .max(MAX_ITEMS);
 
+/** `ip -j -d route`; shown as `ip route` prints it (without -d: no unicast, proto boot or scope global). */
+const routesSchema = z
+  .array(
+    z.object({
+      type: text.optional(), dst: text, gateway: text.optional(), dev: text.optional(), protocol: text.optional(),
+      scope: text.optional(), prefsrc: text.optional(), metric: z.number().int().optional(), flags: z.array(text).max(16).default([]),
+    }),
+  )
+  .max(MAX_ITEMS);
+
+function routeLine(r: z.infer<typeof routesSchema>[number]): string {
+  const parts = [
+    r.type && r.type !== 'unicast' ? r.type : '', r.dst, r.gateway ? `via ${r.gateway}` : '', r.dev ? `dev ${r.dev}` : '',
+    r.protocol && r.protocol !== 'boot' ? `proto ${r.protocol}` : '', r.scope && r.scope !== 'global' ? `scope ${r.scope}` : '',
+    r.prefsrc ? `src ${r.prefsrc}` : '', r.metric !== undefined ? `metric ${r.metric}` : '', ...r.flags,
+  ];
+  return parts.filter(Boolean).join(' ');
+}
+
 type RawInterface = z.infer<typeof addrSchema>[number];
 type RawNetwork = z.infer<typeof networksSchema>[number];
 type RawContainer = z.infer<typeof containersSchema>[number];
@@ -128,8 +148,13 @@ export interface HostState {
   addr: RawInterface[];
   routes: string[];
   /** Hand-made namespaces, and running containers' (by full id): interfaces and routes. */
-  namespaces: Map<string, { addr: RawInterface[]; routes: string[] }>;
-  containerNamespaces: Map<string, { addr: RawInterface[]; routes: string[] }>;
+  namespaces: Map<string, Namespace>;
+  containerNamespaces: Map<string, Namespace>;
+}
+
+interface Namespace {
+  addr: RawInterface[];
+  routes: string[];
 }
 
 export function emptyHostState(): HostState {
@@ -145,7 +170,13 @@ function json<T>(schema: z.ZodType<T>, body: string): T | undefined {
   }
 }
 
-const lines = (body: string) => body.split('\n').map((l) => l.trim()).filter(Boolean).slice(0, MAX_ITEMS).map((l) => l.slice(0, MAX_TEXT));
+/** A namespace's section: `ip -j -d addr` and `ip -j -d route`, a JSON line each; undefined unless both parse. */
+function namespaceOf(body: string): Namespace | undefined {
+  const [addrLine = '', routesLine = ''] = body.trim().split('\n');
+  const addr = json(addrSchema, addrLine);
+  const routes = json(routesSchema, routesLine);
+  return addr && routes ? { addr, routes: routes.map(routeLine) } : undefined;
+}
 
 /**
  * Read one collection's output into the host's state (`previous`: its last good one). Output
@@ -171,23 +202,24 @@ export function parseHost(output: string, previous: HostState): HostState {
     if (b === '') return empty;
     return json(schema, b) ?? last;
   };
-  const spaces = (prefix: string, last: Map<string, { addr: RawInterface[]; routes: string[] }>) => {
-    const found = new Map<string, { addr: RawInterface[]; routes: string[] }>();
+  const spaces = (prefix: string, last: Map<string, Namespace>) => {
+    const found = new Map<string, Namespace>();
     for (const [key, b] of sections) {
-      if (!key.startsWith(`${prefix}-addr `)) continue;
-      const name = key.slice(prefix.length + 6);
-      const addr = json(addrSchema, b.trim()) ?? last.get(name)?.addr ?? [];
-      found.set(name, { addr, routes: lines(sections.get(`${prefix}-routes ${name}`) ?? '') });
+      if (!key.startsWith(`${prefix} `)) continue;
+      const name = key.slice(prefix.length + 1);
+      const ns = namespaceOf(b) ?? last.get(name);
+      if (ns) found.set(name, ns);
     }
     return found;
   };
+  const root = namespaceOf(sections.get('addr') ?? '') ?? { addr: previous.addr, routes: previous.routes };
   return {
     engineUp,
     info: engineUp ? (json(infoSchema, infoBody) ?? null) : null,
     networks: engineUp ? keep(networksSchema, 'networks', previous.networks, []) : [],
     containers: engineUp ? keep(containersSchema, 'containers', previous.containers, []) : [],
-    addr: keep(addrSchema, 'addr', previous.addr, previous.addr),
-    routes: lines(sections.get('routes') ?? ''),
+    addr: root.addr,
+    routes: root.routes,
     namespaces: spaces('ns', previous.namespaces),
     containerNamespaces: spaces('ctr', previous.containerNamespaces),
   };

@@ -82,6 +82,8 @@ describe('the lab map socket', () => {
     for (const host of first.hosts) {
       expect(host.engineUp).toBe(true);
       expect(host.labAddress).toMatch(/^\d+\.\d+\.\d+\.\d+\/\d+$/);
+      // Routes read as `ip route` prints them.
+      expect(host.routes).toContain('172.17.0.0/16 dev docker0 proto kernel scope link src 172.17.0.1 linkdown');
       expect(host.interfaces.find((i) => i.name === 'docker0')).toMatchObject({ kind: 'bridge', addresses: ['172.17.0.1/16'] });
       expect(first.networks.find((n) => n.key === `${host.name}/bridge`)).toMatchObject({ driver: 'bridge', bridge: 'docker0', hosts: [host.name] });
     }
@@ -97,6 +99,7 @@ describe('the lab map socket', () => {
     expect(app).toMatchObject({ name: 'app', driver: 'bridge', scope: 'local', hosts: ['host1'] });
     expect(a1.endpoints).toEqual([expect.objectContaining({ network: 'host1/app', ipv4: expect.stringMatching(/^\d+\.\d+\.\d+\.\d+$/), dnsNames: expect.arrayContaining(['a1']) })]);
     // Its eth0 is one end of a veth whose other end is on app's bridge in the host.
+    expect(a1.routes).toContain(`default via ${app.subnets[0]!.gateway} dev eth0`);
     const eth0 = a1.interfaces.find((i) => i.name === 'eth0')!;
     expect(eth0.addresses[0]).toBe(`${a1.endpoints[0]!.ipv4}/${app.subnets[0]!.subnet.split('/')[1]}`);
     const hostEnd = hostOf(latest, 'host1').interfaces.find((i) => i.name === eth0.peer?.interface)!;
