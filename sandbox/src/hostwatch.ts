@@ -123,7 +123,7 @@ export interface FollowOptions {
    */
   interfaces?: boolean;
   /**
-   * Look at the host again: once its engine answers, then COALESCE_MS after a change (a burst
+   * Look at the host again: once its engine answers (and at once, with `interfaces`), then COALESCE_MS after a change (a burst
    * is one call), never two at once, and not after stop(). Its errors are swallowed: the next
    * change tries again. `stopped` says whether stop() was called meanwhile (then report nothing).
    */
@@ -196,7 +196,8 @@ export function followHost(docker: Docker, containerName: string, opts: FollowOp
     },
     () => ['sh', '-c', EVENTS_SCRIPT, 'lab-watch', String(collectedAt - 1), ...filters],
   );
-  if (opts.interfaces) void follow(async () => {}, () => ['sh', '-c', INTERFACES_SCRIPT]);
+  // Its first collection does not wait for the engine: the host's interfaces are there without it.
+  if (opts.interfaces) void follow(collect, () => ['sh', '-c', INTERFACES_SCRIPT]);
 
   return {
     stop() {

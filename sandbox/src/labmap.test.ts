@@ -92,6 +92,7 @@ describe('the lab map from a host\'s collection', () => {
     expect(mapOf(longName).hosts[0]!.containers[0]!.name).toBe('a1');
     expect(parseHost(collection({ end: false, containers: [] }), good)).toBe(good);
     expect(parseHost('\u0000garbage\n@@dnl-map', good)).toBe(good);
+    expect(parseHost(collection({ containers: [] }).slice(20), good)).toBe(good);
   });
 
   it('says the engine is down when it did not answer, with the host\'s own interfaces still shown', () => {

@@ -34,6 +34,8 @@ const MARK = '@@dnl-map';
  * and skipped when that is the host's own (`--network host`).
  */
 export const COLLECT_SCRIPT = [
+  // The exec's output is stdout and stderr in one: a container removed between `ps` and `inspect` must not garble a section.
+  'exec 2>/dev/null',
   `m() { printf '\n${MARK} %s\n' "$*"; }`,
   'api() { curl -sf --max-time 5 --unix-socket /var/run/docker.sock "http://lab-host$1"; }',
   'both() { printf "addr\\nroute\\n" | "$@" -j -d -batch -; }',
@@ -180,7 +182,7 @@ function namespaceOf(body: string): Namespace | undefined {
 
 /**
  * Read one collection's output into the host's state (`previous`: its last good one). Output
- * that never reached the end marker (cut off, timed out) changes nothing.
+ * without its first or last marker (cut off) changes nothing.
  */
 export function parseHost(output: string, previous: HostState): HostState {
   const sections = new Map<string, string>();
@@ -194,7 +196,8 @@ export function parseHost(output: string, previous: HostState): HostState {
       if (sections.size > 4 * MAX_ITEMS) break;
     } else body.push(line);
   }
-  if (current !== 'end') return previous;
+  // Cut off at either end (its head dropped by MAX_OUTPUT_BYTES, its tail by a timeout): nothing changes.
+  if (current !== 'end' || !output.startsWith(`\n${MARK} info\n`)) return previous;
   const infoBody = sections.get('info')?.trim() ?? '';
   const engineUp = infoBody !== '' && json(infoSchema, infoBody) !== undefined;
   const keep = <T>(schema: z.ZodType<T>, name: string, last: T, empty: T): T => {

@@ -92,7 +92,7 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
   events.addSource((lab) => ({ previews: previews.links(lab) }));
   // A lab host's engine is followed only while its lab's page is there to show what it publishes.
   events.onListening((lab, listening) => (listening ? previews.follow(lab) : previews.unfollow(lab)));
-  const maps = new LabMaps({ docker, labs, log, allowsOrigin });
+  const maps = new LabMaps({ docker, labs, allowsOrigin });
   const site = { serve: createStaticSite(config.siteDir), headers: securityHeaders(config.siteDir) };
   const handlers: Handlers = { api, instructor, previews, site, log };
   const doors: Doors = { terminals: sockets, events, maps, instructor, previews, log };

@@ -215,12 +215,17 @@ describe('the lab map socket', () => {
     }
   }, 300_000);
 
-  it('refuses a wrong token or a foreign Origin, and closes the socket with policy on any client frame', async () => {
+  it('refuses a wrong token, a foreign Origin or a ninth socket, and closes the socket with policy on any client frame', async () => {
     await expect(LabMapClient.open(runner, { id: lab.id, token: randomUUID() })).rejects.toThrow(/404/);
     await expect(LabMapClient.open(runner, lab, { origin: 'https://evil.example' })).rejects.toThrow(/403/);
     const other = await LabMapClient.open(runner, lab);
     other.ws.send('{"type":"map"}');
     expect(await other.waitClosed()).toBe(CLOSE_CODES.policy);
+    // A lab takes 8 map sockets (this test's own is one); the ninth is refused.
+    const more = await Promise.all(Array.from({ length: 7 }, () => LabMapClient.open(runner, lab)));
+    await expect(LabMapClient.open(runner, lab)).rejects.toThrow(/429/);
+    for (const m of more) m.close();
+    await Promise.all(more.map((m) => m.waitClosed()));
     const raw = new WebSocket(runner.url.replace(/^http/, 'ws') + '/api/labs/%ff/map?token=x');
     await new Promise<void>((resolve) => raw.once('unexpected-response', (_req, res) => (expect(res.statusCode).toBe(404), resolve())));
     expect(map.closeCode).toBeUndefined();
