@@ -1,10 +1,9 @@
 /**
  * The runner's HTTP surface: the built course site, the lab API (routes.ts), the terminal
  * sockets (sockets.ts), the lab pages' event sockets (labevents.ts) and map sockets
- * (mapsockets.ts), and the instructor's routes
- * and watch sockets (instructor.ts, watch.ts), on one origin; and web previews (previews.ts),
- * each on an origin of its own, told apart by the Host header before anything else looks at a
- * request.
+ * (mapsockets.ts), and the instructor's routes and watch sockets (instructor.ts, watch.ts), on
+ * one origin; and web previews (previews.ts), each on an origin of its own, told apart by the
+ * Host header before anything else looks at a request.
  *
  * Every byte a client sends may be malicious (a workshop serves strangers), so each way in
  * (request, upgrade, socket message, malformed HTTP) runs inside a boundary that answers with
