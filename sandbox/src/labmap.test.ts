@@ -95,6 +95,17 @@ describe('the lab map from a host\'s collection', () => {
     expect(parseHost(collection({ containers: [] }).slice(20), good)).toBe(good);
   });
 
+  it('matches no peers, quickly, on a host showing thousands of identical veth ends in many namespaces', () => {
+    const ends = namespace(Array.from({ length: 1000 }, () => veth(2, 'eth0', 2)), []);
+    const spaces = Array.from({ length: 6 }, (_, i) => section(`ns n${i}`, ends)).join('');
+    const output = collection().replace('\n@@dnl-map end', `${spaces}\n@@dnl-map end`);
+    const started = performance.now();
+    const map = mapOf(parseHost(output, emptyHostState()));
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(map.hosts[0]!.namespaces).toHaveLength(7);
+    expect(map.hosts[0]!.namespaces.every((n) => n.interfaces.every((i) => i.peer === null))).toBe(true);
+  });
+
   it('says the engine is down when it did not answer, with the host\'s own interfaces still shown', () => {
     const down = parseHost(collection({ info: '', containers: '' }), parseHost(collection(), emptyHostState()));
     const host = mapOf(down).hosts[0]!;

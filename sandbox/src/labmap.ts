@@ -21,6 +21,8 @@ export const MAX_OUTPUT_BYTES = 4 * 1024 * 1024;
 export const COLLECT_TIMEOUT_MS = 10_000;
 /** At most this many of a kind are read from one host (containers, networks, namespaces, interfaces per namespace, routes). */
 const MAX_ITEMS = 1024;
+/** veth ends one host may show for their peers to be matched: two per container, with room for hand-made ones. */
+const MAX_VETH_ENDS = 4096;
 /** Longest string kept from a host (names, aliases, route lines). */
 const MAX_TEXT = 256;
 
@@ -269,25 +271,26 @@ function interfacesOf(addr: RawInterface[], root: RawInterface[]): MapInterface[
 
 /**
  * Match veth ends within one host: two veths are a pair when each one's peer index is the
- * other's ifindex. Indexes are per namespace, so a pair is looked for in another namespace
- * first when the end says its peer is elsewhere (`link_netnsid`), in its own otherwise.
+ * other's ifindex. Indexes are per namespace, so the pair is looked for in another namespace
+ * when the end says its peer is elsewhere (`link_netnsid`), in its own otherwise. Ends are
+ * indexed by (ifindex, peer index), so a real host is matched in linear time; a host showing more
+ * than MAX_VETH_ENDS (only a hostile `ip` does) gets no peers rather than a quadratic search.
  */
 function matchPeers(spaces: { place: Place; raw: RawInterface[]; shown: MapInterface[] }[]): void {
-  for (const a of spaces) {
-    for (const [i, raw] of a.raw.entries()) {
-      if (raw.linkinfo?.info_kind !== 'veth' || raw.link_index === undefined) continue;
-      const shown = a.shown.find((s) => s.index === raw.ifindex);
-      if (!shown) continue;
-      const elsewhere = raw.link_netnsid !== undefined;
-      for (const b of spaces) {
-        if ((b === a) === elsewhere) continue;
-        const peer = b.raw.find((r, j) => r.ifindex === raw.link_index && r.link_index === raw.ifindex && r.linkinfo?.info_kind === 'veth' && (b !== a || j !== i));
-        if (peer) {
-          shown.peer = { ...b.place, interface: peer.ifname };
-          break;
-        }
-      }
-    }
+  const ends = spaces.flatMap((space) => space.raw.filter((r) => r.linkinfo?.info_kind === 'veth' && r.link_index !== undefined).map((raw) => ({ space, raw })));
+  if (ends.length > MAX_VETH_ENDS) return;
+  const byPair = new Map<string, typeof ends>();
+  for (const end of ends) {
+    const key = `${end.raw.ifindex}>${end.raw.link_index}`;
+    const same = byPair.get(key);
+    if (same) same.push(end);
+    else byPair.set(key, [end]);
+  }
+  for (const a of ends) {
+    const elsewhere = a.raw.link_netnsid !== undefined;
+    const b = byPair.get(`${a.raw.link_index}>${a.raw.ifindex}`)?.find((b) => (elsewhere ? b.space !== a.space : b.space === a.space && b.raw !== a.raw));
+    const shown = a.space.shown.find((s) => s.index === a.raw.ifindex);
+    if (b && shown) shown.peer = { ...b.space.place, interface: b.raw.ifname };
   }
 }
 
