@@ -8,8 +8,8 @@
  * Everything here comes from inside a lab host, whose root is the learner: the events are only
  * a signal, a listing is parsed as hostile input (bounded, checked with zod; a bad one keeps
  * the last good one). Following stops with stop(), and then no exec of it is left running:
- * `docker events` (and `ip monitor`) is killed by a watchdog in the same exec once its stdin closes, which happens
- * when the runner drops the stream, or dies. (Only the wait for a lab host's engine that has not
+ * `docker events` (and `ip monitor`) is killed by a watchdog in the same exec once its stdin
+ * closes, which happens when the runner drops the stream, or dies. (Only the wait for a lab host's engine that has not
  * started yet, labhost.ts waitForEngine, runs on until it starts or gives up.)
  */
 import type Docker from 'dockerode';
@@ -123,9 +123,10 @@ export interface FollowOptions {
    */
   interfaces?: boolean;
   /**
-   * Look at the host again: once its engine answers, then COALESCE_MS after a change (a burst
-   * is one call), never two at once, and not after stop(). Its errors are swallowed: the next
-   * change tries again. `stopped` says whether stop() was called meanwhile (then report nothing).
+   * Look at the host again: once its engine answers (and at once, with `interfaces`), then
+   * COALESCE_MS after a change (a burst is one call), never two at once, and not after stop().
+   * Its errors are swallowed: the next change tries again. `stopped` says whether stop() was
+   * called meanwhile (then report nothing).
    */
   collect: (stopped: () => boolean) => Promise<void>;
 }
@@ -196,7 +197,8 @@ export function followHost(docker: Docker, containerName: string, opts: FollowOp
     },
     () => ['sh', '-c', EVENTS_SCRIPT, 'lab-watch', String(collectedAt - 1), ...filters],
   );
-  if (opts.interfaces) void follow(async () => {}, () => ['sh', '-c', INTERFACES_SCRIPT]);
+  // Its first collection does not wait for the engine: the host's interfaces are there without it.
+  if (opts.interfaces) void follow(collect, () => ['sh', '-c', INTERFACES_SCRIPT]);
 
   return {
     stop() {

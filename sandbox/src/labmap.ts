@@ -1,8 +1,8 @@
 /**
  * A lab's map (contract/protocol.ts LabMap) from what its hosts say about themselves: one exec
  * of COLLECT_SCRIPT per host prints its inner engine's networks, containers and swarm state (the
- * engine's API and `docker inspect`), its own interfaces and routes (`ip -j -d addr`, `ip
- * route`), its hand-made namespaces' and its running containers' (`ip -n`, `nsenter`), in
+ * engine's API and `docker inspect`), its own interfaces and routes (`ip -j -d addr` and
+ * `route`), its hand-made namespaces' and its running containers' (`ip -n`, `nsenter`), in
  * sections; parseHost reads them, assembleMap joins the hosts into one document: veth ends
  * matched across namespaces by their peer's index, a swarm-scoped network on several hosts as
  * one entry. Following changes is mapwatch.ts's job.
@@ -21,31 +21,36 @@ export const MAX_OUTPUT_BYTES = 4 * 1024 * 1024;
 export const COLLECT_TIMEOUT_MS = 10_000;
 /** At most this many of a kind are read from one host (containers, networks, namespaces, interfaces per namespace, routes). */
 const MAX_ITEMS = 1024;
+/** veth ends one host may show for their peers to be matched: two per container, with room for hand-made ones. */
+const MAX_VETH_ENDS = 4096;
 /** Longest string kept from a host (names, aliases, route lines). */
 const MAX_TEXT = 256;
 
 const MARK = '@@dnl-map';
 
 /**
- * One exec per host: sections start with a MARK line (`<mark> <section> [<id>]`). The engine's
- * sections are empty when it does not answer (curl fails fast on a missing socket). Container
- * namespaces are read through their main process (`nsenter -t PID -n`), skipped when that is the
- * host's own (`--network host`).
+ * One exec per host: sections start with a MARK line (`<mark> <section> [<name or id>]`). The
+ * engine's sections are empty when it does not answer (curl fails fast on a missing socket). A
+ * namespace's interfaces and routes come from one `ip -batch` (two JSON lines), so a container
+ * costs one process: its namespace is entered through its main process (`nsenter -t PID -n`),
+ * and skipped when that is the host's own (`--network host`).
  */
 export const COLLECT_SCRIPT = [
-  `m() { printf '\\n${MARK} %s\\n' "$*"; }`,
+  // The exec's output is stdout and stderr in one: a container removed between `ps` and `inspect` must not garble a section.
+  'exec 2>/dev/null',
+  `m() { printf '\n${MARK} %s\n' "$*"; }`,
   'api() { curl -sf --max-time 5 --unix-socket /var/run/docker.sock "http://lab-host$1"; }',
+  'both() { printf "addr\\nroute\\n" | "$@" -j -d -batch -; }',
   'm info; api /info',
   'm networks; api /networks',
-  'ids=$(docker ps -aq 2>/dev/null)',
+  'ids=$(docker ps -aq)',
   'm containers; [ -n "$ids" ] && docker inspect $ids',
-  'm addr; ip -j -d addr',
-  'm routes; ip route',
-  'for ns in $(ip netns list 2>/dev/null | cut -d" " -f1); do m ns-addr "$ns"; ip -n "$ns" -j -d addr; m ns-routes "$ns"; ip -n "$ns" route; done',
+  'm addr; both ip',
+  'for ns in $(ip netns list | cut -d" " -f1); do m ns "$ns"; both ip -n "$ns"; done',
   'self=$(readlink /proc/self/ns/net)',
   '[ -n "$ids" ] && docker inspect -f "{{.Id}} {{.State.Pid}}" $ids | while read -r id pid; do',
-  '  [ "$pid" -gt 0 ] 2>/dev/null && [ "$(readlink /proc/$pid/ns/net)" != "$self" ] || continue',
-  '  m ctr-addr "$id"; nsenter -t "$pid" -n ip -j -d addr; m ctr-routes "$id"; nsenter -t "$pid" -n ip route',
+  '  [ "$pid" -gt 0 ] && [ "$(readlink /proc/$pid/ns/net)" != "$self" ] || continue',
+  '  m ctr "$id"; both nsenter -t "$pid" -n ip',
   'done',
   'm end',
 ].join('\n');
@@ -115,6 +120,25 @@ const addrSchema = z
   )
   .max(MAX_ITEMS);
 
+/** `ip -j -d route`; shown as `ip route` prints it (without -d: no unicast, proto boot or scope global). */
+const routesSchema = z
+  .array(
+    z.object({
+      type: text.optional(), dst: text, gateway: text.optional(), dev: text.optional(), protocol: text.optional(),
+      scope: text.optional(), prefsrc: text.optional(), metric: z.number().int().optional(), flags: z.array(text).max(16).default([]),
+    }),
+  )
+  .max(MAX_ITEMS);
+
+function routeLine(r: z.infer<typeof routesSchema>[number]): string {
+  const parts = [
+    r.type && r.type !== 'unicast' ? r.type : '', r.dst, r.gateway ? `via ${r.gateway}` : '', r.dev ? `dev ${r.dev}` : '',
+    r.protocol && r.protocol !== 'boot' ? `proto ${r.protocol}` : '', r.scope && r.scope !== 'global' ? `scope ${r.scope}` : '',
+    r.prefsrc ? `src ${r.prefsrc}` : '', r.metric !== undefined ? `metric ${r.metric}` : '', ...r.flags,
+  ];
+  return parts.filter(Boolean).join(' ');
+}
+
 type RawInterface = z.infer<typeof addrSchema>[number];
 type RawNetwork = z.infer<typeof networksSchema>[number];
 type RawContainer = z.infer<typeof containersSchema>[number];
@@ -128,8 +152,13 @@ export interface HostState {
   addr: RawInterface[];
   routes: string[];
   /** Hand-made namespaces, and running containers' (by full id): interfaces and routes. */
-  namespaces: Map<string, { addr: RawInterface[]; routes: string[] }>;
-  containerNamespaces: Map<string, { addr: RawInterface[]; routes: string[] }>;
+  namespaces: Map<string, Namespace>;
+  containerNamespaces: Map<string, Namespace>;
+}
+
+interface Namespace {
+  addr: RawInterface[];
+  routes: string[];
 }
 
 export function emptyHostState(): HostState {
@@ -145,11 +174,17 @@ function json<T>(schema: z.ZodType<T>, body: string): T | undefined {
   }
 }
 
-const lines = (body: string) => body.split('\n').map((l) => l.trim()).filter(Boolean).slice(0, MAX_ITEMS).map((l) => l.slice(0, MAX_TEXT));
+/** A namespace's section: `ip -j -d addr` and `ip -j -d route`, a JSON line each; undefined unless both parse. */
+function namespaceOf(body: string): Namespace | undefined {
+  const [addrLine = '', routesLine = ''] = body.trim().split('\n');
+  const addr = json(addrSchema, addrLine);
+  const routes = json(routesSchema, routesLine);
+  return addr && routes ? { addr, routes: routes.map(routeLine) } : undefined;
+}
 
 /**
  * Read one collection's output into the host's state (`previous`: its last good one). Output
- * that never reached the end marker (cut off, timed out) changes nothing.
+ * without its first or last marker (cut off) changes nothing.
  */
 export function parseHost(output: string, previous: HostState): HostState {
   const sections = new Map<string, string>();
@@ -163,7 +198,8 @@ export function parseHost(output: string, previous: HostState): HostState {
       if (sections.size > 4 * MAX_ITEMS) break;
     } else body.push(line);
   }
-  if (current !== 'end') return previous;
+  // Cut off at either end (its head dropped by MAX_OUTPUT_BYTES, its tail by a timeout): nothing changes.
+  if (current !== 'end' || !output.startsWith(`\n${MARK} info\n`)) return previous;
   const infoBody = sections.get('info')?.trim() ?? '';
   const engineUp = infoBody !== '' && json(infoSchema, infoBody) !== undefined;
   const keep = <T>(schema: z.ZodType<T>, name: string, last: T, empty: T): T => {
@@ -171,23 +207,24 @@ export function parseHost(output: string, previous: HostState): HostState {
     if (b === '') return empty;
     return json(schema, b) ?? last;
   };
-  const spaces = (prefix: string, last: Map<string, { addr: RawInterface[]; routes: string[] }>) => {
-    const found = new Map<string, { addr: RawInterface[]; routes: string[] }>();
+  const spaces = (prefix: string, last: Map<string, Namespace>) => {
+    const found = new Map<string, Namespace>();
     for (const [key, b] of sections) {
-      if (!key.startsWith(`${prefix}-addr `)) continue;
-      const name = key.slice(prefix.length + 6);
-      const addr = json(addrSchema, b.trim()) ?? last.get(name)?.addr ?? [];
-      found.set(name, { addr, routes: lines(sections.get(`${prefix}-routes ${name}`) ?? '') });
+      if (!key.startsWith(`${prefix} `)) continue;
+      const name = key.slice(prefix.length + 1);
+      const ns = namespaceOf(b) ?? last.get(name);
+      if (ns) found.set(name, ns);
     }
     return found;
   };
+  const root = namespaceOf(sections.get('addr') ?? '') ?? { addr: previous.addr, routes: previous.routes };
   return {
     engineUp,
     info: engineUp ? (json(infoSchema, infoBody) ?? null) : null,
     networks: engineUp ? keep(networksSchema, 'networks', previous.networks, []) : [],
     containers: engineUp ? keep(containersSchema, 'containers', previous.containers, []) : [],
-    addr: keep(addrSchema, 'addr', previous.addr, previous.addr),
-    routes: lines(sections.get('routes') ?? ''),
+    addr: root.addr,
+    routes: root.routes,
     namespaces: spaces('ns', previous.namespaces),
     containerNamespaces: spaces('ctr', previous.containerNamespaces),
   };
@@ -234,25 +271,26 @@ function interfacesOf(addr: RawInterface[], root: RawInterface[]): MapInterface[
 
 /**
  * Match veth ends within one host: two veths are a pair when each one's peer index is the
- * other's ifindex. Indexes are per namespace, so a pair is looked for in another namespace
- * first when the end says its peer is elsewhere (`link_netnsid`), in its own otherwise.
+ * other's ifindex. Indexes are per namespace, so the pair is looked for in another namespace
+ * when the end says its peer is elsewhere (`link_netnsid`), in its own otherwise. Ends are
+ * indexed by (ifindex, peer index), so a real host is matched in linear time; a host showing more
+ * than MAX_VETH_ENDS (only a hostile `ip` does) gets no peers rather than a quadratic search.
  */
 function matchPeers(spaces: { place: Place; raw: RawInterface[]; shown: MapInterface[] }[]): void {
-  for (const a of spaces) {
-    for (const [i, raw] of a.raw.entries()) {
-      if (raw.linkinfo?.info_kind !== 'veth' || raw.link_index === undefined) continue;
-      const shown = a.shown.find((s) => s.index === raw.ifindex);
-      if (!shown) continue;
-      const elsewhere = raw.link_netnsid !== undefined;
-      for (const b of spaces) {
-        if ((b === a) === elsewhere) continue;
-        const peer = b.raw.find((r, j) => r.ifindex === raw.link_index && r.link_index === raw.ifindex && r.linkinfo?.info_kind === 'veth' && (b !== a || j !== i));
-        if (peer) {
-          shown.peer = { ...b.place, interface: peer.ifname };
-          break;
-        }
-      }
-    }
+  const ends = spaces.flatMap((space) => space.raw.filter((r) => r.linkinfo?.info_kind === 'veth' && r.link_index !== undefined).map((raw) => ({ space, raw })));
+  if (ends.length > MAX_VETH_ENDS) return;
+  const byPair = new Map<string, typeof ends>();
+  for (const end of ends) {
+    const key = `${end.raw.ifindex}>${end.raw.link_index}`;
+    const same = byPair.get(key);
+    if (same) same.push(end);
+    else byPair.set(key, [end]);
+  }
+  for (const a of ends) {
+    const elsewhere = a.raw.link_netnsid !== undefined;
+    const b = byPair.get(`${a.raw.link_index}>${a.raw.ifindex}`)?.find((b) => (elsewhere ? b.space !== a.space : b.space === a.space && b.raw !== a.raw));
+    const shown = a.space.shown.find((s) => s.index === a.raw.ifindex);
+    if (b && shown) shown.peer = { ...b.space.place, interface: b.raw.ifname };
   }
 }
 

@@ -24,7 +24,6 @@ const MAX_CLIENT_FRAME_BYTES = 1024;
 export interface LabMapsOptions {
   docker: Docker;
   labs: LabManager;
-  log: (line: string) => void;
   allowsOrigin: (origin: string | undefined) => boolean;
 }
 

@@ -28,13 +28,8 @@ export interface MapWatch {
   stop(): void;
 }
 
-export interface MapWatchOptions {
-  /** Each host once collected, then each change: how long its collection took (ms), for the log and the tests. */
-  onCollected?: (host: string, ms: number) => void;
-}
-
 /** Follow `hosts` (in the lab's order) until stop(); `onMap` gets the lab's map whenever it changes. */
-export function watchLabMap(docker: Docker, hosts: { name: string; containerName: string }[], onMap: (map: LabMap) => void, opts: MapWatchOptions = {}): MapWatch {
+export function watchLabMap(docker: Docker, hosts: { name: string; containerName: string }[], onMap: (map: LabMap) => void): MapWatch {
   const states = new Map<string, HostState>(hosts.map((h) => [h.name, emptyHostState()]));
   const collected = new Set<string>();
   let latest: LabMap | undefined;
@@ -54,12 +49,10 @@ export function watchLabMap(docker: Docker, hosts: { name: string; containerName
       events: MAP_EVENTS,
       interfaces: true,
       collect: async (stopped) => {
-        const started = performance.now();
         const { output, timedOut } = await execCollect(docker, host.containerName, ['sh', '-c', COLLECT_SCRIPT], { keepBytes: MAX_OUTPUT_BYTES, timeoutMs: COLLECT_TIMEOUT_MS });
         if (stopped() || timedOut) return;
         states.set(host.name, parseHost(output, states.get(host.name)!));
         collected.add(host.name);
-        opts.onCollected?.(host.name, performance.now() - started);
         // The first map waits for every host, so a page is not shown a lab missing one.
         if (collected.size === hosts.length) report();
       },

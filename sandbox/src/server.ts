@@ -1,10 +1,9 @@
 /**
  * The runner's HTTP surface: the built course site, the lab API (routes.ts), the terminal
  * sockets (sockets.ts), the lab pages' event sockets (labevents.ts) and map sockets
- * (mapsockets.ts), and the instructor's routes
- * and watch sockets (instructor.ts, watch.ts), on one origin; and web previews (previews.ts),
- * each on an origin of its own, told apart by the Host header before anything else looks at a
- * request.
+ * (mapsockets.ts), and the instructor's routes and watch sockets (instructor.ts, watch.ts), on
+ * one origin; and web previews (previews.ts), each on an origin of its own, told apart by the
+ * Host header before anything else looks at a request.
  *
  * Every byte a client sends may be malicious (a workshop serves strangers), so each way in
  * (request, upgrade, socket message, malformed HTTP) runs inside a boundary that answers with
@@ -92,7 +91,7 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
   events.addSource((lab) => ({ previews: previews.links(lab) }));
   // A lab host's engine is followed only while its lab's page is there to show what it publishes.
   events.onListening((lab, listening) => (listening ? previews.follow(lab) : previews.unfollow(lab)));
-  const maps = new LabMaps({ docker, labs, log, allowsOrigin });
+  const maps = new LabMaps({ docker, labs, allowsOrigin });
   const site = { serve: createStaticSite(config.siteDir), headers: securityHeaders(config.siteDir) };
   const handlers: Handlers = { api, instructor, previews, site, log };
   const doors: Doors = { terminals: sockets, events, maps, instructor, previews, log };

@@ -13,6 +13,8 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LabCreated } from '../../contract/api.ts';
 import { CLOSE_CODES, type LabMap, type MapHost } from '../../contract/protocol.ts';
+import { COLLECT_SCRIPT, COLLECT_TIMEOUT_MS, MAX_OUTPUT_BYTES } from '../src/labmap.ts';
+import { execCollect } from '../src/labhost.ts';
 import { labHostContainerName } from '../src/names.ts';
 import { LabMapClient } from '../tools/room-clients.ts';
 import { containerCpuMs, processCpuMs } from '../tools/measure.ts';
@@ -27,6 +29,9 @@ const TIMED_CHANGES = 20;
 const IDLE_WINDOW_MS = 60_000;
 /** The map closed, for comparison: half as long is enough for a rate. */
 const BASELINE_WINDOW_MS = 30_000;
+
+/** How long after a container starts its host still announces its links (ms): measured ~15 s, once. */
+const LATE_LINK_EVENTS_MS = 20_000;
 
 const MACVLAN_LAB = { 'map-lab': { title: 'Map', lab: { hosts: ['host1', 'host2'], macvlan: true } } };
 
@@ -77,6 +82,8 @@ describe('the lab map socket', () => {
     for (const host of first.hosts) {
       expect(host.engineUp).toBe(true);
       expect(host.labAddress).toMatch(/^\d+\.\d+\.\d+\.\d+\/\d+$/);
+      // Routes read as `ip route` prints them.
+      expect(host.routes).toContain('172.17.0.0/16 dev docker0 proto kernel scope link src 172.17.0.1 linkdown');
       expect(host.interfaces.find((i) => i.name === 'docker0')).toMatchObject({ kind: 'bridge', addresses: ['172.17.0.1/16'] });
       expect(first.networks.find((n) => n.key === `${host.name}/bridge`)).toMatchObject({ driver: 'bridge', bridge: 'docker0', hosts: [host.name] });
     }
@@ -92,6 +99,7 @@ describe('the lab map socket', () => {
     expect(app).toMatchObject({ name: 'app', driver: 'bridge', scope: 'local', hosts: ['host1'] });
     expect(a1.endpoints).toEqual([expect.objectContaining({ network: 'host1/app', ipv4: expect.stringMatching(/^\d+\.\d+\.\d+\.\d+$/), dnsNames: expect.arrayContaining(['a1']) })]);
     // Its eth0 is one end of a veth whose other end is on app's bridge in the host.
+    expect(a1.routes).toContain(`default via ${app.subnets[0]!.gateway} dev eth0`);
     const eth0 = a1.interfaces.find((i) => i.name === 'eth0')!;
     expect(eth0.addresses[0]).toBe(`${a1.endpoints[0]!.ipv4}/${app.subnets[0]!.subnet.split('/')[1]}`);
     const hostEnd = hostOf(latest, 'host1').interfaces.find((i) => i.name === eth0.peer?.interface)!;
@@ -153,8 +161,9 @@ describe('the lab map socket', () => {
   });
 
   it('costs under 1% of a CPU in the runner and in each lab host while the map is open on an idle lab, and sends nothing', async () => {
-    // Let the last change settle (the swarm's own late events), then watch.
-    await new Promise((r) => setTimeout(r, 5_000));
+    // Let the last changes settle: a bridge port's link is announced once more about 15 s after
+    // its container starts (seen on docker_gwbridge), which is a change to look at, not idling.
+    await new Promise((r) => setTimeout(r, LATE_LINK_EVENTS_MS));
     const pid = runner.proc.pid!;
     const ids = await Promise.all([host1, host2].map(async (h) => (await docker.getContainer(h).inspect()).Id));
     const sample = () => ({ at: performance.now(), runner: processCpuMs(pid), hosts: ids.map(containerCpuMs) });
@@ -180,7 +189,7 @@ describe('the lab map socket', () => {
     for (const p of attributable) expect(p).toBeLessThan(IDLE_CPU_PERCENT);
     map = await LabMapClient.open(runner, lab);
     await map.waitForMap(() => true, 20_000, 'the map again');
-  }, IDLE_WINDOW_MS + BASELINE_WINDOW_MS + 60_000);
+  }, LATE_LINK_EVENTS_MS + IDLE_WINDOW_MS + BASELINE_WINDOW_MS + 60_000);
 
   it('settles within 3 s of the last of 50 containers created in a loop, listing them all', async () => {
     const names = Array.from({ length: 50 }, (_, i) => `c${i + 1}`);
@@ -192,14 +201,31 @@ describe('the lab map socket', () => {
     const settled = Math.max(0, all.at - returned);
     console.log(`map: 50 containers made in ${((returned - started) / 1000).toFixed(1)} s; the map listing all 50 came ${settled.toFixed(0)} ms after the last; ${map.maps.length} maps pushed so far`);
     expect(settled).toBeLessThan(SETTLED_MS);
+    // One collection, as the runner makes it: host1 with 52 containers, host2 with one.
+    for (const host of [host1, host2]) {
+      const times: number[] = [];
+      let bytes = 0;
+      for (let i = 0; i < 5; i++) {
+        const from = performance.now();
+        const result = await execCollect(docker, host, ['sh', '-c', COLLECT_SCRIPT], { keepBytes: MAX_OUTPUT_BYTES, timeoutMs: COLLECT_TIMEOUT_MS });
+        times.push(performance.now() - from);
+        bytes = result.output.length;
+      }
+      console.log(`map: collecting ${host.slice(-5)} takes ${percentile(times, 50).toFixed(0)} ms (median of 5; ${(bytes / 1024).toFixed(0)} KiB)`);
+    }
   }, 300_000);
 
-  it('refuses a wrong token or a foreign Origin, and closes the socket with policy on any client frame', async () => {
+  it('refuses a wrong token, a foreign Origin or a ninth socket, and closes the socket with policy on any client frame', async () => {
     await expect(LabMapClient.open(runner, { id: lab.id, token: randomUUID() })).rejects.toThrow(/404/);
     await expect(LabMapClient.open(runner, lab, { origin: 'https://evil.example' })).rejects.toThrow(/403/);
     const other = await LabMapClient.open(runner, lab);
     other.ws.send('{"type":"map"}');
     expect(await other.waitClosed()).toBe(CLOSE_CODES.policy);
+    // A lab takes 8 map sockets (this test's own is one); the ninth is refused.
+    const more = await Promise.all(Array.from({ length: 7 }, () => LabMapClient.open(runner, lab)));
+    await expect(LabMapClient.open(runner, lab)).rejects.toThrow(/429/);
+    for (const m of more) m.close();
+    await Promise.all(more.map((m) => m.waitClosed()));
     const raw = new WebSocket(runner.url.replace(/^http/, 'ws') + '/api/labs/%ff/map?token=x');
     await new Promise<void>((resolve) => raw.once('unexpected-response', (_req, res) => (expect(res.statusCode).toBe(404), resolve())));
     expect(map.closeCode).toBeUndefined();

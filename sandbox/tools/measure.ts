@@ -1,8 +1,8 @@
 /**
  * Measuring a terminal the way the benchmark and the load tests do: keystroke echo round trips
  * at a typist's pace, and percentiles of the samples; and CPU time used, by a process (the
- * runner) and by a container (a lab host, everything exec'd in it included). It measures; what counts as fast enough is
- * the caller's to say.
+ * runner) and by a container (a lab host, everything exec'd in it included). It measures; what
+ * counts as fast enough is the caller's to say.
  */
 import { readFileSync } from 'node:fs';
 import type { TerminalClient } from './terminal-client.ts';

@@ -1,7 +1,7 @@
 /**
  * Node clients for the sockets and streams around a lab (tests and tools): a lab page's event
- * socket (LAB_EVENTS) and map socket (LAB_MAP), the instructor's room stream (server-sent `room` events) and watch socket
- * (WATCH_MESSAGES). Each keeps what arrived and waits for what a test expects.
+ * socket (LAB_EVENTS) and map socket (LAB_MAP), the instructor's room stream (server-sent
+ * `room` events) and watch socket (WATCH_MESSAGES). Each keeps what arrived and waits for what a test expects.
  */
 import http from 'node:http';
 import WebSocket from 'ws';
