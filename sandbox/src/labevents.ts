@@ -16,7 +16,8 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { ROUTES } from '../../contract/api.ts';
 import { CLOSE_CODES, LAB_EVENTS, closeReason, encodeMessage, type LabEvent, type LabEventState } from '../../contract/protocol.ts';
 import { Heartbeat } from './heartbeat.ts';
-import { decodeSegment, parseUrl, refuseSocket } from './http-io.ts';
+import { refuseSocket } from './http-io.ts';
+import { admitLabSocket } from './labdoor.ts';
 import type { Lab, LabManager } from './labs.ts';
 
 /** Event sockets one lab may have open at once: a few tabs of the same lab, and reconnects racing their old socket. */
@@ -96,14 +97,9 @@ export class LabEvents {
 
   /** Refuse the upgrade with an HTTP status, or start pushing the lab's state to it. */
   upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
-    const url = parseUrl(req.url);
-    const match = url && ROUTES.labEvents.pattern.exec(url.pathname);
-    if (!url || !match) return refuseSocket(socket, 404);
-    if (!this.opts.allowsOrigin(req.headers.origin)) return refuseSocket(socket, 403);
-    const token = url.searchParams.get('token');
-    if (!token) return refuseSocket(socket, 401);
-    const lab = this.opts.labs.authorize(decodeSegment(match[1]), token);
-    if (!lab) return refuseSocket(socket, 404);
+    const admitted = admitLabSocket(req, socket, ROUTES.labEvents.pattern, this.opts.labs, this.opts.allowsOrigin);
+    if (!admitted) return;
+    const { lab } = admitted;
     if ((this.open.get(lab.id)?.size ?? 0) >= MAX_EVENT_SOCKETS_PER_LAB) return refuseSocket(socket, 429);
     this.wss.handleUpgrade(req, socket, head, (ws) => this.add(lab, ws));
   }

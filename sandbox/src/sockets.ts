@@ -11,7 +11,8 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { ROUTES } from '../../contract/api.ts';
 import { CLOSE_CODES, MAX_FRAME_BYTES } from '../../contract/protocol.ts';
 import { Heartbeat } from './heartbeat.ts';
-import { decodeSegment, parseUrl, refuseSocket } from './http-io.ts';
+import { refuseSocket } from './http-io.ts';
+import { admitLabSocket } from './labdoor.ts';
 import type { Lab, LabManager } from './labs.ts';
 import { TerminalSession } from './terminal.ts';
 import type { TerminalWatchers } from './watch.ts';
@@ -47,17 +48,11 @@ export class TerminalSockets {
 
   /** Refuse the upgrade with an HTTP status, or hand the socket to a new terminal. */
   upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
-    const url = parseUrl(req.url);
-    if (!url) return refuseSocket(socket, 400);
-    const match = ROUTES.terminal.pattern.exec(url.pathname);
-    if (!match) return refuseSocket(socket, 404);
-    if (!this.opts.allowsOrigin(req.headers.origin)) return refuseSocket(socket, 403);
-    const token = url.searchParams.get('token');
-    if (!token) return refuseSocket(socket, 401);
-    const lab = this.opts.labs.authorize(decodeSegment(match[1]), token);
-    const hostName = decodeSegment(match[2]);
-    const host = lab?.hosts.find((h) => h.name === hostName);
-    if (!lab || !host) return refuseSocket(socket, 404);
+    const admitted = admitLabSocket(req, socket, ROUTES.terminal.pattern, this.opts.labs, this.opts.allowsOrigin);
+    if (!admitted) return;
+    const { lab, params: [hostName] } = admitted;
+    const host = lab.hosts.find((h) => h.name === hostName);
+    if (!host) return refuseSocket(socket, 404);
     if ([...(this.open.get(lab.id) ?? [])].filter((t) => t.host === hostName).length >= MAX_TERMINALS_PER_HOST) return refuseSocket(socket, 429);
     this.wss.handleUpgrade(req, socket, head, (ws) => this.openTerminal(ws, lab, host.name, host.containerName));
   }
