@@ -8,7 +8,8 @@
  * - lab B over IPv6, which a root learner can switch on: link-local, and addresses the learner
  *   adds in one /64;
  * - containers on lab B's inner IPv6 networks (`docker network create --ipv6` with a unique local
- *   subnet, routed mode), by their own addresses, with the route lab B's own hosts use;
+ *   subnet, gateway modes without NAT66), by their own addresses, with the route and neighbour
+ *   lab B's own hosts use;
  * - the runner, listening on every address of the machine here (the worst case), which the
  *   machine reaches: not on any of the machine's addresses, nor on the lab's gateway address;
  * - the machine's Docker socket, and any address beyond the machine.
