@@ -69,6 +69,16 @@ export const RUN_ATTRS = {
 } as const;
 
 /**
+ * Where a part of a page applies, by Docker Engine version (contract/labspec.ts engineInRange):
+ * on version notes (<EngineNote>), on run blocks with since=/until= and on exercises with
+ * since/until. The page marks those that apply to the lab's chosen engine.
+ */
+export const ENGINE_ATTRS = {
+  since: 'data-engine-since',
+  until: 'data-engine-until',
+} as const;
+
+/**
  * What a Run or Check button may ask of the lab panel. The element implements it; other
  * scripts call it after `customElements.whenDefined(LAB_PANEL_TAG)`.
  */

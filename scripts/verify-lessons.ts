@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../sandbox/src/config.ts';
-import { LAB_MANIFEST_DEFAULT } from '../contract/labspec.ts';
+import { ENGINES, LAB_MANIFEST_DEFAULT } from '../contract/labspec.ts';
 import { createDockerClient, engineStatus } from '../sandbox/src/docker.ts';
 import { loadManifest } from '../sandbox/src/manifest.ts';
 import { createRunner } from '../sandbox/src/server.ts';
@@ -67,11 +67,13 @@ const interrupted = () => void runner.close({ removeLabs: true }).then(() => pro
 process.once('SIGINT', interrupted);
 process.once('SIGTERM', interrupted);
 
-console.log(`Verifying lessons in real labs (Docker Engine ${engine.version}), up to ${parallel} at once:`);
+// The lab hosts' engine (the machine's own engine only runs them).
+const labEngine = ENGINES.find((e) => e.suite === config.LAB_SUITE)!;
+console.log(`Verifying lessons in real labs (lab hosts: Docker Engine ${labEngine.version}; the machine's engine: ${engine.version}), up to ${parallel} at once:`);
 const started = performance.now();
 let code = 0;
 try {
-  const reports = await verifyLessons({ url, manifest, parallel, only: positionals, log: (line) => console.log(line) });
+  const reports = await verifyLessons({ url, manifest, engine: labEngine, parallel, only: positionals, log: (line) => console.log(line) });
   console.log(`\n${formatReport(reports, performance.now() - started, parallel)}`);
   code = reports.every((r) => r.ok) ? 0 : 1;
 } catch (err) {

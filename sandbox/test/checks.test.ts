@@ -10,7 +10,7 @@ import type { Exercise } from '../../contract/labspec.ts';
 import { api, createLab, execIn, fixtureSite, startRunner, TerminalClient, type RunningRunner } from './harness.ts';
 
 const LESSON = 'checks-fixture';
-const exercise = (id: string, check: string, timeoutSeconds = 10): Exercise => ({ id, title: `Fixture ${id}`, host: 'host1', check, timeoutSeconds, line: 1 });
+const exercise = (id: string, check: string, timeoutSeconds = 10): Exercise => ({ id, title: `Fixture ${id}`, host: 'host1', check, timeoutSeconds, line: 1, wrong: [] });
 const EXERCISES = [
   exercise('file-exists', 'test -f /root/done || { echo "/root/done does not exist yet" >&2; exit 1; }'),
   // A check that hangs, with a background job of its own: both must be gone after the timeout.

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labManifestSchema } from '../../contract/labspec.ts';
+import { DEFAULT_ENGINE, labManifestSchema } from '../../contract/labspec.ts';
 import { formatReport, verifyLessons, type LessonReport } from '../tools/verifier.ts';
 import { ROOT, fixtureSite, instanceObjects, lessonFromMdx, startRunner, uniqueInstance, type FixtureLesson, type RunningRunner } from './harness.ts';
 import { readFileSync } from 'node:fs';
@@ -25,7 +25,7 @@ describe('lesson verification', () => {
     runner = await startRunner({ ...site, LAB_INSTANCE: instance });
     const manifest = labManifestSchema.parse(JSON.parse(readFileSync(site.LAB_MANIFEST, 'utf8')));
     const started = performance.now();
-    const list = await verifyLessons({ url: runner.url, manifest, parallel: 4 });
+    const list = await verifyLessons({ url: runner.url, manifest, engine: DEFAULT_ENGINE, parallel: 4 });
     text = formatReport(list, performance.now() - started, 4);
     reports = Object.fromEntries(list.map((r) => [r.lesson, r])) as typeof reports;
   }, 180_000);

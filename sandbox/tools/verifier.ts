@@ -9,7 +9,7 @@
  * report names the lesson, the block or exercise, and shows the output that went wrong.
  */
 import { CHECK_STATUS, type CheckResult, type LabCreated } from '../../contract/api.ts';
-import type { LabManifest, ManifestLesson, RunBlock } from '../../contract/labspec.ts';
+import { engineInRange, type Engine, type LabManifest, type ManifestLesson, type RunBlock } from '../../contract/labspec.ts';
 import { LabApiError, LabClient } from './lab-client.ts';
 import { PROMPT, TerminalClient, stripAnsi } from './terminal-client.ts';
 
@@ -33,6 +33,9 @@ export interface LessonReport {
   durationMs: number;
   blocksRun: number;
   blocksTotal: number;
+  /** Blocks and exercises left out because they apply to other engines (since=/until=). */
+  blocksSkipped: number;
+  exercisesSkipped: number;
   /** Exercises whose check failed before and passed after their solution. */
   exercisesProven: string[];
   exercisesTotal: number;
@@ -43,6 +46,8 @@ export interface VerifyOptions {
   /** The runner's base URL, e.g. http://127.0.0.1:4321 */
   url: string;
   manifest: LabManifest;
+  /** The engine the runner's labs run: blocks and exercises for other engines are skipped. */
+  engine: Engine;
   /** Lessons verified at once. */
   parallel: number;
   /** Only these lessons (all with a lab when empty). */
@@ -61,7 +66,7 @@ export async function verifyLessons(opts: VerifyOptions): Promise<LessonReport[]
   const worker = async () => {
     for (let slug = queue.shift(); slug !== undefined; slug = queue.shift()) {
       opts.log?.(`  started ${slug}`);
-      const report = await verifyLesson(opts.url, slug, opts.manifest.lessons[slug]!);
+      const report = await verifyLesson(opts.url, slug, forEngine(opts.manifest.lessons[slug]!, opts.engine));
       opts.log?.(`  ${report.ok ? 'passed' : 'FAILED'} ${slug} (${(report.durationMs / 1000).toFixed(1)} s)`);
       reports.set(slug, report);
     }
@@ -69,6 +74,13 @@ export async function verifyLessons(opts: VerifyOptions): Promise<LessonReport[]
   await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.parallel, queue.length)) }, worker));
   // Report in manifest (reading) order, whatever order lessons finished in.
   return order.map((slug) => reports.get(slug)!);
+}
+
+/** The lesson as it runs on `engine`: without the blocks and exercises whose range leaves it out. */
+function forEngine(lesson: ManifestLesson, engine: Engine): ManifestLesson & { skipped: { blocks: number; exercises: number } } {
+  const blocks = lesson.blocks.filter((b) => engineInRange(engine.version, b));
+  const exercises = lesson.exercises.filter((e) => engineInRange(engine.version, e));
+  return { ...lesson, blocks, exercises, skipped: { blocks: lesson.blocks.length - blocks.length, exercises: lesson.exercises.length - exercises.length } };
 }
 
 class LessonFailure extends Error {
@@ -79,11 +91,12 @@ class LessonFailure extends Error {
   }
 }
 
-async function verifyLesson(url: string, slug: string, lesson: ManifestLesson): Promise<LessonReport> {
+async function verifyLesson(url: string, slug: string, lesson: ReturnType<typeof forEngine>): Promise<LessonReport> {
   const started = performance.now();
   const report: LessonReport = {
     lesson: slug, title: lesson.title, ok: false, durationMs: 0,
     blocksRun: 0, blocksTotal: lesson.blocks.length, exercisesProven: [], exercisesTotal: lesson.exercises.length,
+    blocksSkipped: lesson.skipped.blocks, exercisesSkipped: lesson.skipped.exercises,
   };
   const where = (line: number) => `${lesson.file ?? slug}:${line}`;
   const shells = new Map<string, Promise<Shell>>();
@@ -223,7 +236,8 @@ export function formatReport(reports: LessonReport[], wallMs: number, parallel: 
   const lines: string[] = [];
   for (const r of reports) {
     const secs = `${(r.durationMs / 1000).toFixed(1)} s`;
-    const counts = `${r.blocksRun}/${r.blocksTotal} blocks, ${r.exercisesProven.length}/${r.exercisesTotal} exercises proven`;
+    const skipped = r.blocksSkipped + r.exercisesSkipped > 0 ? ` (${r.blocksSkipped} blocks, ${r.exercisesSkipped} exercises for other engines)` : '';
+    const counts = `${r.blocksRun}/${r.blocksTotal} blocks, ${r.exercisesProven.length}/${r.exercisesTotal} exercises proven${skipped}`;
     lines.push(`${r.ok ? 'PASS' : 'FAIL'}  ${r.lesson}  ${counts}  ${secs}`);
     for (const id of r.exercisesProven) lines.push(`        exercise ${id}: check failed before the solution, passed after`);
     if (r.problem) {

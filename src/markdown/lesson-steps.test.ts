@@ -28,7 +28,7 @@ describe('lesson steps plugin', () => {
   it('collects run blocks in reading order and the exercise with its check, host and timeout', async () => {
     const { steps } = await compile(exercise(`${CHECK}\n\n${HINT}\n\n${SOLUTION}`) + '\n```sh run host=host2 fails\nping -c1 nowhere\n```\n');
     expect(steps.exercises).toEqual([
-      { id: 'make-net', title: 'Make a network', host: 'host1', check: 'docker network inspect backend', timeoutSeconds: 10, line: 8 },
+      { id: 'make-net', title: 'Make a network', host: 'host1', check: 'docker network inspect backend', timeoutSeconds: 10, line: 8, wrong: [] },
     ]);
     expect(steps.blocks.map(({ line: _line, ...b }) => b)).toEqual([
       { host: 'host1', code: 'docker network ls', expect: 'success' },
@@ -52,7 +52,41 @@ describe('lesson steps plugin', () => {
     expect(code).toMatch(/host: "host2"/);
   });
 
+  it('keeps setup, wrong and undo blocks off the page and lists them with their hosts for the runner and the verifier', async () => {
+    const hidden = [
+      '```sh setup\niptables -I FORWARD -j DROP\n```',
+      '```sh wrong host=host2\ndocker network create frontend\n```',
+      '```sh undo host=host2\ndocker network rm frontend\n```',
+      '```sh wrong\ndocker network create backend2\n```',
+    ].join('\n\n');
+    const { steps, code } = await compile(exercise(`${CHECK}\n\n${hidden}\n\n${HINT}\n\n${SOLUTION}`));
+    for (const text of ['iptables -I FORWARD', 'frontend', 'backend2']) expect(code).not.toContain(text);
+    expect(code).toMatch(/setup: "true"/);
+    const [ex] = steps.exercises;
+    expect(ex!.setup).toMatchObject({ host: 'host1', code: 'iptables -I FORWARD -j DROP' });
+    expect(ex!.wrong).toMatchObject([
+      { host: 'host2', code: 'docker network create frontend', undo: { host: 'host2', code: 'docker network rm frontend' } },
+      { host: 'host1', code: 'docker network create backend2' },
+    ]);
+    expect(ex!.wrong[1]!.undo).toBeUndefined();
+  });
+
+  it("gives an exercise's engine range to its solution blocks and marks them for the page", async () => {
+    const { steps, code } = await compile(
+      exercise(`${CHECK}\n\n${HINT}\n\n${SOLUTION}`, 'id="make-net" title="T" since="28.0.1"') + '\n```sh run until=28.0\niptables -S DOCKER-ISOLATION-STAGE-1\n```\n',
+    );
+    expect(steps.exercises[0]).toMatchObject({ since: '28.0.1' });
+    expect(steps.blocks[1]).toMatchObject({ exercise: 'make-net', since: '28.0.1' });
+    expect(steps.blocks[2]).toMatchObject({ until: '28.0' });
+    expect(steps.blocks[0]!.since).toBeUndefined();
+    expect(code).toMatch(/since: "28\.0\.1"/);
+  });
+
   const malformed: Array<[string, string, RegExp]> = [
+    ['an undo without a wrong block before it', `${CHECK}\n\n\`\`\`sh undo\ndocker network rm x\n\`\`\`\n\n${HINT}\n\n${SOLUTION}`, /undo block in <Exercise id="make-net"> must come right after the wrong block/],
+    ['two setup blocks', `${CHECK}\n\n\`\`\`sh setup\ntrue\n\`\`\`\n\n\`\`\`sh setup\ntrue\n\`\`\`\n\n${HINT}\n\n${SOLUTION}`, /has more than one setup block/],
+    ['a wrong block for a host the lab lacks', `${CHECK}\n\n\`\`\`sh wrong host=host3\ntrue\n\`\`\`\n\n${HINT}\n\n${SOLUTION}`, /wrong block of <Exercise id="make-net"> is for host "host3"/],
+    ['a misspelt flag on a block', `${CHECK}\n\n\`\`\`sh wrnog\ntrue\n\`\`\`\n\n${HINT}\n\n${SOLUTION}`, /has "wrnog" in its meta/],
     ['no check', `${HINT}\n\n${SOLUTION}`, /99-fixture\.mdx:8: <Exercise id="make-net"> has no check/],
     ['no hint', `${CHECK}\n\n${SOLUTION}`, /99-fixture\.mdx:8: <Exercise id="make-net"> needs exactly one <Hint>/],
     ['no solution', `${CHECK}\n\n${HINT}`, /needs exactly one <Solution>; it has 0/],

@@ -6,6 +6,10 @@
  *     ```sh check                      <- the check: exit 0 means passed; removed from the page
  *     docker run --rm --network backend busybox wget -qO- api
  *     ```
+ *     ```sh wrong                      <- a wrong answer the check must not pass (verifier only)
+ *     docker network create frontend
+ *     ```
+ *     (```sh setup: run when the learner starts the exercise; ```sh undo: after a wrong block)
  *     <Hint>Shown after a failed check.</Hint>
  *     <Solution>                       <- behind "Show solution"; its run blocks have Run buttons
  *     ```sh run
@@ -23,8 +27,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mdxToJs, type MdastPluginDefinition } from 'satteri';
 import type { Code } from 'mdast';
-import { CHECK_TIMEOUT_SECONDS, exerciseAttrsSchema, lessonStepsSchema, type Exercise, type LessonSteps, type RunBlock } from '../../contract/labspec.ts';
-import { parseRunMeta, type RunMeta } from './run-meta.ts';
+import { CHECK_TIMEOUT_SECONDS, exerciseAttrsSchema, lessonStepsSchema, type EngineRange, type Exercise, type HiddenScript, type LessonSteps, type RunBlock } from '../../contract/labspec.ts';
+import { parseRunMeta, type HiddenBlock, type RunMeta } from './run-meta.ts';
 
 /** The authoring components this plugin knows; LessonLayout passes them to every lesson. */
 export const EXERCISE_COMPONENTS = { exercise: 'Exercise', hint: 'Hint', solution: 'Solution' } as const;
@@ -64,7 +68,7 @@ const parseRunMetaSafe = (node: Node) => {
     const code = node as unknown as Code;
     return parseRunMeta(code.meta ?? undefined, code.lang ?? '');
   } catch {
-    return { run: false, fails: false, check: false };
+    return { run: false, fails: false };
   }
 };
 
@@ -119,9 +123,11 @@ interface Where {
 }
 
 interface OpenExercise {
-  attrs: { id: string; title: string; host: string; timeoutSeconds: number };
+  attrs: { id: string; title: string; host: string; timeoutSeconds: number } & EngineRange;
   line: number;
   check?: string;
+  setup?: HiddenScript;
+  wrong: Array<HiddenScript & { undo?: HiddenScript }>;
   hints: number;
   solutions: number;
   solutionBlocks: number;
@@ -174,8 +180,9 @@ class StepCollector {
   }
 
   #code(node: Node, exercise: OpenExercise | undefined, inSolution: boolean, direct: boolean): void {
-    if (exercise && !inSolution && !direct && parseRunMetaSafe(node).check) {
-      return this.#fail(node, `a \`\`\`sh check block belongs directly inside <Exercise id="${exercise.attrs.id}">, not nested in other elements.`);
+    const hidden = parseRunMetaSafe(node).hidden;
+    if (exercise && !inSolution && !direct && hidden) {
+      return this.#fail(node, `a \`\`\`sh ${hidden} block belongs directly inside <Exercise id="${exercise.attrs.id}">, not nested in other elements.`);
     }
     const code = node as unknown as Code;
     let meta: RunMeta;
@@ -184,8 +191,31 @@ class StepCollector {
     } catch (e) {
       return this.#fail(code, (e as Error).message);
     }
-    if (meta.check) return this.#check(code, exercise, inSolution);
+    if (meta.hidden === 'check') return this.#check(code, exercise, inSolution);
+    if (meta.hidden) return this.#hidden(code, meta, meta.hidden, exercise, inSolution);
     if (meta.run) this.#runBlock(code, meta, exercise, inSolution);
+  }
+
+  /** A setup, wrong or undo block: kept for the manifest with its host, taken off the page. */
+  #hidden(node: Code, meta: RunMeta, kind: Exclude<HiddenBlock, 'check'>, exercise: OpenExercise | undefined, inSolution: boolean): void {
+    if (!exercise || inSolution) return this.#fail(node, `a \`\`\`sh ${kind} block belongs directly inside an <Exercise>, outside its <Solution>.`);
+    const name = `<Exercise id="${exercise.attrs.id}">`;
+    const host = meta.host ?? exercise.attrs.host;
+    if (!this.#where.hosts.includes(host)) return this.#fail(node, `a ${kind} block of ${name} is for host "${host}", but the lesson's lab only has ${this.#where.hosts.join(', ')}.`);
+    const code = node.value.trim();
+    if (!code) return this.#fail(node, `${name} has an empty ${kind} block.`);
+    const script = { host, code, line: node.position?.start.line ?? 0 };
+    if (kind === 'setup') {
+      if (exercise.setup) return this.#fail(node, `${name} has more than one setup block; put the whole setup in one.`);
+      exercise.setup = script;
+    } else if (kind === 'wrong') {
+      exercise.wrong.push(script);
+    } else {
+      const last = exercise.wrong.at(-1);
+      if (!last || last.undo) return this.#fail(node, `an undo block in ${name} must come right after the wrong block it undoes.`);
+      last.undo = script;
+    }
+    this.#ctx.removeNode(node as never);
   }
 
   /** An exercise's check: kept for the manifest, taken off the page. */
@@ -215,13 +245,22 @@ class StepCollector {
     if (!node.value.trim()) return this.#fail(node, 'a run block is empty.');
     // A solution block without host= runs where its exercise's check runs; the Run button
     // needs that written on the block, since the Shiki transformer sees one block at a time.
-    if (!meta.host && host !== hosts[0]) this.#ctx.setProperty(node as never, 'meta' as never, `${node.meta ?? ''} host=${host}`.trim() as never);
+    // A solution block applies where its exercise does, unless it says otherwise.
+    const range = meta.since || meta.until || !inSolution || !exercise ? meta : exercise.attrs;
+    const extra = [
+      ...(!meta.host && host !== hosts[0] ? [`host=${host}`] : []),
+      ...(range !== meta && range.since ? [`since=${range.since}`] : []),
+      ...(range !== meta && range.until ? [`until=${range.until}`] : []),
+    ];
+    if (extra.length > 0) this.#ctx.setProperty(node as never, 'meta' as never, [node.meta ?? '', ...extra].join(' ').trim() as never);
     this.blocks.push({
       host,
       code: node.value,
       expect: meta.fails ? 'failure' : 'success',
       ...(inSolution && exercise ? { exercise: exercise.attrs.id } : {}),
       line: node.position?.start.line ?? 0,
+      ...(range.since ? { since: range.since } : {}),
+      ...(range.until ? { until: range.until } : {}),
     });
     if (inSolution && exercise) exercise.solutionBlocks++;
   }
@@ -242,7 +281,7 @@ class StepCollector {
   #openExercise(node: JsxElement): OpenExercise {
     const raw: Record<string, unknown> = {};
     for (const attr of node.attributes) {
-      if (attr.type !== 'mdxJsxAttribute' || !attr.name) return this.#fail(node, '<Exercise> takes plain attributes only (id, title, host, timeout), no {...spread}.');
+      if (attr.type !== 'mdxJsxAttribute' || !attr.name) return this.#fail(node, '<Exercise> takes plain attributes only (id, title, host, timeout, since, until), no {...spread}.');
       if (typeof attr.value !== 'string') return this.#fail(node, `<Exercise> attribute ${attr.name} must be a quoted string, like ${attr.name}="..."`);
       raw[attr.name] = attr.value;
     }
@@ -255,9 +294,14 @@ class StepCollector {
     const hosts = this.#where.hosts;
     const host = parsed.data.host ?? this.#firstHost();
     if (!hosts.includes(host)) return this.#fail(node, `<Exercise id="${parsed.data.id}"> runs its check on "${host}", but the lesson's lab only has ${hosts.join(', ')}.`);
+    const { since, until } = parsed.data;
     return {
-      attrs: { id: parsed.data.id, title: parsed.data.title, host, timeoutSeconds: parsed.data.timeout ?? CHECK_TIMEOUT_SECONDS.default },
+      attrs: {
+        id: parsed.data.id, title: parsed.data.title, host, timeoutSeconds: parsed.data.timeout ?? CHECK_TIMEOUT_SECONDS.default,
+        ...(since ? { since } : {}), ...(until ? { until } : {}),
+      },
       line: node.position?.start.line ?? 0,
+      wrong: [],
       hints: 0,
       solutions: 0,
       solutionBlocks: 0,
@@ -278,8 +322,11 @@ class StepCollector {
       { type: 'mdxJsxAttribute', name: 'id', value: ex.attrs.id },
       { type: 'mdxJsxAttribute', name: 'title', value: ex.attrs.title },
       { type: 'mdxJsxAttribute', name: 'host', value: ex.attrs.host },
+      ...(ex.attrs.since ? [{ type: 'mdxJsxAttribute', name: 'since', value: ex.attrs.since }] : []),
+      ...(ex.attrs.until ? [{ type: 'mdxJsxAttribute', name: 'until', value: ex.attrs.until }] : []),
+      ...(ex.setup ? [{ type: 'mdxJsxAttribute', name: 'setup', value: 'true' }] : []),
     ]);
-    this.exercises.push({ ...ex.attrs, check: ex.check!, line: ex.line });
+    this.exercises.push({ ...ex.attrs, check: ex.check!, line: ex.line, wrong: ex.wrong, ...(ex.setup ? { setup: ex.setup } : {}) });
   }
 
   /** A <Hint> or <Solution>: counted, put in its slot of Exercise.astro, its content walked. */

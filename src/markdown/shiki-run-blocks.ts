@@ -4,7 +4,7 @@
  * (src/client/code-blocks.ts) because they only make sense when JavaScript runs.
  */
 import type { ShikiTransformer } from 'shiki';
-import { RUN_ATTRS } from '../../contract/dom.ts';
+import { ENGINE_ATTRS, RUN_ATTRS } from '../../contract/dom.ts';
 import { parseRunMeta } from './run-meta.ts';
 
 export function runBlocks(): ShikiTransformer {
@@ -15,6 +15,8 @@ export function runBlocks(): ShikiTransformer {
       if (!meta.run) return;
       node.properties[RUN_ATTRS.run] = '';
       if (meta.host) node.properties[RUN_ATTRS.host] = meta.host;
+      if (meta.since) node.properties[ENGINE_ATTRS.since] = meta.since;
+      if (meta.until) node.properties[ENGINE_ATTRS.until] = meta.until;
     },
   };
 }
