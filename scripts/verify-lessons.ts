@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../sandbox/src/config.ts';
-import { ENGINES, LAB_MANIFEST_DEFAULT } from '../contract/labspec.ts';
+import { LAB_MANIFEST_DEFAULT } from '../contract/labspec.ts';
 import { createDockerClient, engineStatus } from '../sandbox/src/docker.ts';
 import { loadManifest } from '../sandbox/src/manifest.ts';
 import { createRunner } from '../sandbox/src/server.ts';
@@ -68,7 +68,7 @@ process.once('SIGINT', interrupted);
 process.once('SIGTERM', interrupted);
 
 // The lab hosts' engine (the machine's own engine only runs them).
-const labEngine = ENGINES.find((e) => e.suite === config.LAB_SUITE)!;
+const labEngine = config.engines[0]!;
 console.log(`Verifying lessons in real labs (lab hosts: Docker Engine ${labEngine.version}; the machine's engine: ${engine.version}), up to ${parallel} at once:`);
 const started = performance.now();
 let code = 0;
