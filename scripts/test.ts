@@ -31,8 +31,9 @@ try {
 
   // Only for a full run: `npm test -- some.test.ts` means just that file.
   if (process.argv.length <= 2) {
-    step('Lesson verification: every lesson replayed in a real lab, every exercise proven');
-    run('node', ['scripts/verify-lessons.ts']);
+    step('Lesson verification: every lesson replayed in a real lab on every engine, every exercise proven');
+    // Every engine by name: one whose lab host image is missing fails the run instead of being skipped.
+    run('node', ['scripts/verify-lessons.ts', ...ENGINES.flatMap((e) => ['--engine', e.id])]);
   }
 } catch (err) {
   console.error(`\nnpm test failed: ${(err as Error).message}`);

@@ -6,7 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_ERRORS, type LabCreated } from '../../contract/api.ts';
-import { ENGINES } from '../../contract/labspec.ts';
+import { ENGINES, type Engine } from '../../contract/labspec.ts';
+import { proveEngine } from '../tools/verifier.ts';
 import { api, instanceObjects, startRunner, TerminalClient, type RunningRunner, LESSONS, labFixtures } from './harness.ts';
 
 /** What the engine inside the lab's first host says it is, asked in a terminal as a learner would. */
@@ -61,6 +62,13 @@ describe('a runner offering both engines', () => {
     expect(await instanceObjects(instance)).toEqual(before);
     expect((await runner.client.health()).labs).toBe(0);
   });
+
+  it('lets the verifier prove each engine in a lab host, and refuses one whose lab host runs another version', async () => {
+    for (const engine of ENGINES) await proveEngine(runner.url, LESSONS.oneHost, engine);
+    const claimed: Engine = { ...ENGINES[1], version: '25.0.0' } as unknown as Engine;
+    await expect(proveEngine(runner.url, LESSONS.oneHost, claimed)).rejects.toThrow(/^A lab host created for Docker Engine 25\.0\.0 runs 26\.1\.5\+dfsg1: its image \(Debian trixie\) no longer ships that version\./);
+    expect((await runner.client.health()).labs).toBe(0);
+  }, 120_000);
 });
 
 describe('a runner with LAB_ENGINES=26', () => {
