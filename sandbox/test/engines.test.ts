@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_ERRORS, type LabCreated } from '../../contract/api.ts';
 import { ENGINES, type Engine } from '../../contract/labspec.ts';
 import { proveEngine } from '../tools/verifier.ts';
-import { api, instanceObjects, startRunner, TerminalClient, type RunningRunner, LESSONS, labFixtures } from './harness.ts';
+import { api, instanceObjects, poolReady, startRunner, TerminalClient, type RunningRunner, LESSONS, labFixtures } from './harness.ts';
 
 /** What the engine inside the lab's first host says it is, asked in a terminal as a learner would. */
 async function serverVersion(runner: RunningRunner, lab: LabCreated): Promise<string> {
@@ -68,6 +68,25 @@ describe('a runner offering both engines', () => {
     const claimed: Engine = { ...ENGINES[1], version: '25.0.0' } as unknown as Engine;
     await expect(proveEngine(runner.url, LESSONS.oneHost, claimed)).rejects.toThrow(/^A lab host created for Docker Engine 25\.0\.0 runs 26\.1\.5\+dfsg1: its image \(Debian trixie\) no longer ships that version\./);
     expect((await runner.client.health()).labs).toBe(0);
+  }, 120_000);
+});
+
+describe('a runner with a warm pool and both engines', () => {
+  it('keeps labs of the default engine only, and builds a lab of the other on request', async () => {
+    const runner = await startRunner({ ...labFixtures(), LAB_POOL_SIZE: '1' });
+    try {
+      const pool = await poolReady(runner, 2);
+      expect(pool.shapes.map((s) => [s.shape, s.engine, s.size, s.ready])).toEqual([
+        ['host1', '28', 1, 1], ['host1', '26', 0, 0], ['host1,host2', '28', 1, 1], ['host1,host2', '26', 0, 0],
+      ]);
+      const other = await runner.client.create(LESSONS.oneHost, { engine: '26' });
+      const pooled = await runner.client.create(LESSONS.oneHost, { engine: '28' });
+      expect(runner.output()).toContain(`lab ${other.id} created for ${LESSONS.oneHost}`);
+      expect(runner.output()).toContain(`lab ${pooled.id} taken from the warm pool for ${LESSONS.oneHost}`);
+      expect(await serverVersion(runner, other)).toBe('26.1.5');
+    } finally {
+      await runner.stop();
+    }
   }, 120_000);
 });
 
