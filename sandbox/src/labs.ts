@@ -4,7 +4,8 @@
  * the labs on Docker (engine.ts) and the warm pool (pool.ts), which builds labs of each shape
  * ahead. A lab runs the Docker Engine its learner chose among those on offer (engine.ts offers);
  * it comes from the pool when it has one of the right shape on that engine, and is built on the
- * spot otherwise. The pool keeps labs of the default engine only; other engines' for a room. An instructor warms the pool for a room here (warmForRoom: lesson to lab shape,
+ * spot otherwise. The pool keeps labs of the default engine only, other engines' for a room: an
+ * instructor warms the pool for a room here (warmForRoom: lesson to lab shape and engine,
  * roomfit.ts says whether it fits). This module only wires them together and runs the periodic
  * sweep; it decides nothing about a lab's life and builds nothing itself, and does not speak HTTP
  * or bridge terminals.
