@@ -207,9 +207,10 @@ export const INSTRUCTOR_ATTRS = {
   broadcastText: 'data-instructor-broadcast-text',
   notice: 'data-instructor-notice',
   takeDown: 'data-instructor-take-down',
-  /** The warm-for-the-room form, its lesson, count and minutes fields. */
+  /** The warm-for-the-room form, its lesson, engine, count and minutes fields. */
   warm: 'data-instructor-warm',
   warmLesson: 'data-instructor-warm-lesson',
+  warmEngine: 'data-instructor-warm-engine',
   warmCount: 'data-instructor-warm-count',
   warmMinutes: 'data-instructor-warm-minutes',
   /** The list of warmings under way (one per lab shape), each with a Cancel button (`data-action="cancel-warm"`, `data-lesson`). */
