@@ -3,7 +3,7 @@
  * scripts: element names, data attributes and the lab panel's API. Defined once here. This
  * module must stay dependency-free (type-only imports aside): every page's script imports it.
  */
-import type { CheckResult } from './api.ts';
+import type { CheckResult, SetupResult } from './api.ts';
 
 /** The lab panel custom element. */
 export const LAB_PANEL_TAG = 'lab-panel';
@@ -58,6 +58,14 @@ export const LAB_ATTRS = {
   /** The web previews (hidden while there are none) and its list: one link per published port ("host1:8080"). */
   previews: 'data-lab-previews',
   previewList: 'data-lab-preview-list',
+  /**
+   * The choice of Docker Engine before Start lab (hidden until the runner says which it offers,
+   * and while a lab runs) and its select (values: ENGINES ids, remembered by the browser); the
+   * running lab's engine, shown instead while it runs.
+   */
+  engineChoice: 'data-lab-engine-choice',
+  engine: 'data-lab-engine',
+  engineRunning: 'data-lab-engine-running',
 } as const;
 
 /** Attributes the Shiki transformer writes on a runnable `<pre>`. */
@@ -76,7 +84,23 @@ export const RUN_ATTRS = {
 export const ENGINE_ATTRS = {
   since: 'data-engine-since',
   until: 'data-engine-until',
+  /**
+   * Set by the page (src/client/engine-marks.ts) on each of those elements: `yes` when it applies
+   * to the engine of the lab (the running one, else the one chosen in the lab panel), `no` when
+   * not. A version note gets a label saying so; a run block's Run button and an exercise's Check
+   * read `why`, the sentence saying which engine it needs, when it is `no`.
+   */
+  applies: 'data-engine-applies',
+  why: 'data-engine-why',
+  /** The label the page puts in a version note: "Applies to your lab (Engine 26.1.5)". */
+  label: 'data-engine-label',
 } as const;
+
+/**
+ * Dispatched on `document` after the page marked its ENGINE_ATTRS elements anew (the lab panel's
+ * engine changed: chosen, started, stopped). `detail`: the Docker Engine version it marked for.
+ */
+export const LAB_ENGINE_EVENT = 'lab-engine';
 
 /**
  * What a Run or Check button may ask of the lab panel. The element implements it; other
@@ -97,7 +121,22 @@ export interface LabPanelApi {
    * Error whose message is a sentence for the learner (no lab running, lab gone, busy).
    */
   check(exerciseId: string): Promise<CheckResult>;
+  /**
+   * Start an exercise that has a setup: starts the lab if needed, then has the runner run the
+   * setup (once per lab). Rejects with an Error whose message is a sentence for the learner.
+   */
+  startExercise(exerciseId: string): Promise<SetupResult>;
+  /** The exercises started in the running lab; undefined while no lab runs (LAB_EXERCISES_EVENT tells of changes). */
+  readonly startedExercises: readonly string[] | undefined;
 }
+
+/**
+ * The event the lab panel dispatches on `document` when the exercises started in its lab change:
+ * a lab was started or resumed after a reload (`detail.started` as the runner knows it), an
+ * exercise was started, or (`detail` null) the lab ended or stopped.
+ */
+export const LAB_EXERCISES_EVENT = 'lab-exercises';
+export type LabExercisesDetail = { started: readonly string[] } | null;
 
 /** An exercise: src/components/Exercise.astro renders it, src/client/exercise.ts defines it. */
 export const EXERCISE_TAG = 'lesson-exercise';
@@ -111,6 +150,12 @@ export const EXERCISE_ATTRS = {
   result: 'data-result',
   /** The Check button. */
   check: 'data-exercise-check',
+  /** On the element: present when the exercise has a setup, which its Start exercise button runs. */
+  setup: 'data-exercise-setup',
+  /** The Start exercise button (exercises with a setup). */
+  start: 'data-exercise-start',
+  /** On the element: set by the script once the exercise was started in the running lab. */
+  started: 'data-started',
   /** The status line (role=status). */
   status: 'data-exercise-status',
   /** The "Passed" mark in the heading. */
@@ -183,9 +228,10 @@ export const INSTRUCTOR_ATTRS = {
   broadcastText: 'data-instructor-broadcast-text',
   notice: 'data-instructor-notice',
   takeDown: 'data-instructor-take-down',
-  /** The warm-for-the-room form, its lesson, count and minutes fields. */
+  /** The warm-for-the-room form, its lesson, engine, count and minutes fields. */
   warm: 'data-instructor-warm',
   warmLesson: 'data-instructor-warm-lesson',
+  warmEngine: 'data-instructor-warm-engine',
   warmCount: 'data-instructor-warm-count',
   warmMinutes: 'data-instructor-warm-minutes',
   /** The list of warmings under way (one per lab shape), each with a Cancel button (`data-action="cancel-warm"`, `data-lesson`). */

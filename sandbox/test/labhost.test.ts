@@ -28,8 +28,8 @@ const NO_MOUNT_SECCOMP = JSON.stringify({
 /** Capability bits (linux/capability.h) of the names docker.ts adds. */
 const CAP_BITS: Record<string, number> = { NET_RAW: 13, NET_ADMIN: 12, SYS_ADMIN: 21, SYS_PTRACE: 19, SYS_MODULE: 16, SYS_RAWIO: 17, SYS_TIME: 25, DAC_READ_SEARCH: 2, SYS_RESOURCE: 24 };
 
-/** The suite under test: LAB_SUITE=trixie runs these against Engine 26.1.5's lab host. */
-const SUITE = loadConfig().LAB_SUITE;
+/** The suite under test: the default engine's; LAB_ENGINES=26 (or the deprecated LAB_SUITE=trixie) runs these against Engine 26.1.5's lab host. */
+const SUITE = loadConfig().engines[0]!.suite;
 
 describe('a lab host', () => {
   const instance = uniqueInstance('labhost');

@@ -1,20 +1,26 @@
 /**
  * <lab-panel>: the lab panel's always-loaded shell. It owns the Start/Stop buttons, the
- * status line, the access-code form and the tab's remembered lab; the terminals (xterm,
+ * status line, the access-code form, the choice of Docker Engine (and the page's marks of what
+ * applies to it, engine-marks.ts) and the tab's remembered lab; the terminals (xterm,
  * sockets) are imported from ./terminal/ui.ts only once a lab is actually wanted. Run buttons
  * reach it through LabPanelApi (contract/dom.ts).
  */
-import { LAB_ATTRS as L, LAB_PANEL_TAG, LAB_STATE_EVENT, sel, type LabPanelApi } from '../../contract/dom.ts';
-import { API_ERRORS, type CheckResult } from '../../contract/api.ts';
+import { LAB_ATTRS as L, LAB_EXERCISES_EVENT, LAB_PANEL_TAG, LAB_STATE_EVENT, sel, type LabExercisesDetail, type LabPanelApi } from '../../contract/dom.ts';
+import { API_ERRORS, type CheckResult, type SetupResult } from '../../contract/api.ts';
+import { DEFAULT_ENGINE, engineById, type Engine } from '../../contract/engines.ts';
+import { markEngine } from './engine-marks.ts';
 import {
   createLab,
   deleteLab,
+  describeLab,
   LabApiError,
-  labExists,
   MESSAGES,
   needsAccessCode,
+  readyEngines,
   rememberAccessCode,
+  rememberedEngine,
   rememberedLab,
+  rememberEngine,
   rememberLab,
   type Lab,
 } from './terminal/api.ts';
@@ -83,12 +89,21 @@ class LabPanel extends HTMLElement implements LabPanelApi {
   #codeInput!: HTMLInputElement;
   #screenReader!: HTMLInputElement;
   #keyHint!: HTMLElement;
+  #engineChoice!: HTMLElement;
+  #engineSelect!: HTMLSelectElement;
+  #engineRunning!: HTMLElement;
   #roomParts!: RoomParts;
   /** The room strip of the running lab (its event socket), while there is one. */
   #room: Room | undefined;
+  /** The exercises started in the running lab (the runner's list when it was resumed); undefined without a lab. */
+  #started: string[] | undefined;
 
   get hosts(): readonly string[] {
     return (this.getAttribute(L.hosts) ?? '').split(',').filter(Boolean);
+  }
+
+  get startedExercises(): readonly string[] | undefined {
+    return this.#started;
   }
 
   get lesson(): string {
@@ -109,6 +124,9 @@ class LabPanel extends HTMLElement implements LabPanelApi {
     this.#codeInput = q(L.codeInput);
     this.#screenReader = q(L.screenReader);
     this.#keyHint = q(L.keys);
+    this.#engineChoice = q(L.engineChoice);
+    this.#engineSelect = q(L.engine);
+    this.#engineRunning = q(L.engineRunning);
     this.#roomParts = {
       room: q(L.room), notice: q(L.notice), noticeText: q(L.noticeText), noticeDismiss: q(L.noticeDismiss),
       watching: q(L.watching), help: q(L.help), name: q(L.name), nameInput: q(L.nameInput), nameSkip: q(L.nameSkip),
@@ -124,6 +142,12 @@ class LabPanel extends HTMLElement implements LabPanelApi {
       storeScreenReaderMode(this.#screenReader.checked);
       this.#view?.screenReaderMode(this.#screenReader.checked);
     });
+    this.#engineSelect.addEventListener('change', () => {
+      rememberEngine(this.#engineSelect.value);
+      if (!this.#view) markEngine(this.#chosenEngine().version);
+    });
+    markEngine(this.#chosenEngine().version);
+    void this.#offerEngines();
     this.#codeForm.addEventListener('submit', (e) => {
       e.preventDefault();
       const code = this.#codeInput.value.trim();
@@ -157,6 +181,7 @@ class LabPanel extends HTMLElement implements LabPanelApi {
     view.dispose();
     this.#leaveRoom();
     this.#view = undefined;
+    this.#setStarted(undefined);
     rememberLab(undefined);
     try {
       await deleteLab(view.lab);
@@ -192,14 +217,34 @@ class LabPanel extends HTMLElement implements LabPanelApi {
     // after a reload (or started a moment ago) is waited for.
     const view = this.#view ?? (await this.#starting?.catch(() => undefined));
     if (!view || view.closed) throw new Error(NO_LAB_TO_CHECK);
-    let checkExercise: (typeof import('./terminal/check.ts'))['checkExercise'];
+    return this.#ask(view, async ({ checkExercise }) => checkExercise(view.lab, exerciseId));
+  }
+
+  async startExercise(exerciseId: string): Promise<SetupResult> {
+    let view: LabView;
     try {
-      ({ checkExercise } = await import('./terminal/check.ts'));
+      view = await this.start();
+    } catch (e) {
+      // The panel's status line says why; the exercise says it too, where the learner looks.
+      throw needsAccessCode(e) ? new Error('This workshop needs an access code: enter it in the lab panel, then press Start exercise again.') : e;
+    }
+    const result = await this.#ask(view, ({ startExercise }) => startExercise(view.lab, exerciseId));
+    if (this.#view === view && !this.#started?.includes(exerciseId)) this.#setStarted([...(this.#started ?? []), exerciseId]);
+    return result;
+  }
+
+  // ------------------------------------------------------------ internals
+
+  /** A request about the running lab's exercises (./terminal/check.ts, loaded on first use); a lab the runner no longer has ends here. */
+  async #ask<T>(view: LabView, request: (api: typeof import('./terminal/check.ts')) => Promise<T>): Promise<T> {
+    let api: typeof import('./terminal/check.ts');
+    try {
+      api = await import('./terminal/check.ts');
     } catch {
       throw new Error(MESSAGES.loadFailed);
     }
     try {
-      return await checkExercise(view.lab, exerciseId);
+      return await request(api);
     } catch (e) {
       if (e instanceof LabApiError && e.code === API_ERRORS.labNotFound.code && this.#view === view) {
         view.dispose();
@@ -209,7 +254,12 @@ class LabPanel extends HTMLElement implements LabPanelApi {
     }
   }
 
-  // ------------------------------------------------------------ internals
+  /** The running lab's started exercises changed (undefined: no lab any more); the exercises hear of it. */
+  #setStarted(started: string[] | undefined) {
+    this.#started = started;
+    const detail: LabExercisesDetail = started ? { started } : null;
+    document.dispatchEvent(new CustomEvent(LAB_EXERCISES_EVENT, { detail }));
+  }
 
   /** Start lab, by button or access-code form: the learner is at the keyboard, so into the shell. */
   #startAndFocus() {
@@ -232,11 +282,15 @@ class LabPanel extends HTMLElement implements LabPanelApi {
     early?.catch(() => {}); // reported by #mount, if we get that far
     try {
       let lab: Lab | undefined;
+      let started: string[] = [];
       const saved = rememberedLab();
       if (saved?.lesson === this.lesson) {
         this.#status('Reconnecting to your lab…');
-        if (await labExists(saved)) lab = saved;
-        else if (resumeOnly) {
+        const now = await describeLab(saved);
+        if (now) {
+          lab = saved;
+          started = now.started;
+        } else if (resumeOnly) {
           rememberLab(undefined);
           this.#idleLabel = START_AGAIN_LABEL;
           throw new Error(MESSAGES.gone);
@@ -248,9 +302,11 @@ class LabPanel extends HTMLElement implements LabPanelApi {
       if (!lab) {
         rememberLab(undefined);
         this.#status(`Starting your lab (${this.hosts.join(', ')})… this takes a few seconds.`);
-        lab = await createLab(this.lesson);
+        lab = await createLab(this.lesson, this.#engineSelect.value ? this.#chosenEngine().id : undefined);
       }
-      return await this.#mount(lab, early ?? loadTerminals());
+      const view = await this.#mount(lab, early ?? loadTerminals());
+      this.#setStarted(started);
+      return view;
     } catch (e) {
       // Asking for the code is not an error; a wrong code is.
       this.#status(errorText(e), needsAccessCode(e) && e.code === API_ERRORS.accessCodeRequired.code ? 'info' : 'error');
@@ -308,9 +364,25 @@ class LabPanel extends HTMLElement implements LabPanelApi {
   #onGone(reason: string = MESSAGES.gone) {
     this.#leaveRoom();
     this.#view = undefined;
+    this.#setStarted(undefined);
     rememberLab(undefined);
     this.#status(`${reason} Start a new lab to continue; you will need to repeat earlier steps.`, 'error');
     this.#showRunning(false, START_AGAIN_LABEL);
+  }
+
+  /** The engine the next lab runs: the one chosen (or remembered), else the default. */
+  #chosenEngine(): Engine {
+    return engineById(this.#engineSelect.value || rememberedEngine()) ?? DEFAULT_ENGINE;
+  }
+
+  /** Offer the engines the runner can start labs on (its default first), choosing the remembered one. */
+  async #offerEngines() {
+    const offers = await readyEngines();
+    if (offers.length === 0) return; // no runner to ask: labs say why when started
+    const remembered = rememberedEngine();
+    this.#engineSelect.replaceChildren(...offers.map((o, i) => new Option(`${o.version}${i === 0 ? ' (default)' : ''}`, o.id)));
+    this.#engineSelect.value = offers.some((o) => o.id === remembered) ? remembered! : offers[0]!.id;
+    this.#showRunning(this.#view !== undefined);
   }
 
   /** The access-code form replaces the Start button until a code is submitted. */
@@ -326,6 +398,12 @@ class LabPanel extends HTMLElement implements LabPanelApi {
     this.#startButton.hidden = running || !this.#codeForm.hidden;
     this.#stopButton.hidden = !running;
     if (!this.#busy) this.#startButton.textContent = this.#idleLabel;
+    // A choice only where there is one; the running lab's engine can't change.
+    this.#engineChoice.hidden = running || this.#engineSelect.options.length < 2;
+    const engine = running && this.#view ? this.#view.lab.engine : this.#chosenEngine();
+    this.#engineRunning.hidden = !running;
+    this.#engineRunning.textContent = `Docker Engine ${engine.version}`;
+    markEngine(engine.version);
   }
 
   /** aria-disabled rather than disabled: a disabled button drops keyboard focus. */
