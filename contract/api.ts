@@ -20,13 +20,22 @@ export const ROUTES = {
   health: { template: '/api/health', pattern: /^\/api\/health$/, path: () => '/api/health' },
   /** `POST` CreateLabRequest: LabCreated. */
   labs: { template: '/api/labs', pattern: /^\/api\/labs$/, path: () => '/api/labs' },
-  /** `GET` (LabCreated without the token) or `DELETE` one lab, with its token as a Bearer. */
+  /** `GET` (LabDescription) or `DELETE` one lab, with its token as a Bearer. */
   lab: { template: '/api/labs/:id', pattern: /^\/api\/labs\/([^/]+)$/, path: (labId: string) => `/api/labs/${segment(labId)}` },
   /** `POST`, no body, the lab's token as a Bearer: runs that exercise's check, CheckResult. */
   check: {
     template: '/api/labs/:id/checks/:exerciseId',
     pattern: /^\/api\/labs\/([^/]+)\/checks\/([^/]+)$/,
     path: (labId: string, exerciseId: string) => `/api/labs/${segment(labId)}/checks/${segment(exerciseId)}`,
+  },
+  /**
+   * `POST`, no body, the lab's token as a Bearer: starts that exercise by running its hidden
+   * setup (the manifest's, once per lab: a second call runs nothing), SetupResult.
+   */
+  setup: {
+    template: '/api/labs/:id/setups/:exerciseId',
+    pattern: /^\/api\/labs\/([^/]+)\/setups\/([^/]+)$/,
+    path: (labId: string, exerciseId: string) => `/api/labs/${segment(labId)}/setups/${segment(exerciseId)}`,
   },
   /**
    * The terminal WebSocket of one lab host (protocol.ts). The token goes in the query: browsers
@@ -129,7 +138,10 @@ export const API_ERRORS = {
   unknownLesson: { code: 'unknown_lesson', status: 404 },
   labNotFound: { code: 'lab_not_found', status: 404 },
   exerciseNotFound: { code: 'exercise_not_found', status: 404 },
+  noSetup: { code: 'no_setup', status: 404 },
   checkRunning: { code: 'check_running', status: 409 },
+  setupRunning: { code: 'setup_running', status: 409 },
+  setupFailed: { code: 'setup_failed', status: 409 },
   roomTooLarge: { code: 'room_too_large', status: 409 },
   bodyTooLarge: { code: 'body_too_large', status: 413 },
   rateLimited: { code: 'rate_limited', status: 429 },
@@ -176,6 +188,12 @@ export interface LabCreated {
   /** ISO 8601; the lab is removed at this time at the latest (an idle lab goes sooner). */
   expiresAt: string;
   idleTimeoutSeconds: number;
+}
+
+/** The body of `GET /api/labs/:id`: the lab as created (without its token), and what was done in it since. */
+export interface LabDescription extends Omit<LabCreated, 'token'> {
+  /** The exercises started in this lab (their setup ran), in the order they were started. */
+  started: string[];
 }
 
 /** The body of `GET /api/health`: whether labs can start here, and how the runner is doing. */
@@ -245,6 +263,16 @@ export interface CheckResult {
   message: string;
   /** The tail of what the check printed (stdout and stderr), at most MAX_CHECK_OUTPUT_CHARS. */
   output: string;
+  durationMs: number;
+}
+
+/** The body of a 200 answer to starting an exercise: its setup ran now, or had run before. */
+export interface SetupResult {
+  exercise: string;
+  /** False when the exercise was started in this lab before: nothing ran this time. */
+  ran: boolean;
+  /** A sentence for the learner. */
+  message: string;
   durationMs: number;
 }
 

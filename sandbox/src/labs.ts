@@ -188,6 +188,10 @@ export class LabManager {
     this.registry.recordCheck(lab, exerciseId, status, message);
   }
 
+  recordStarted(lab: Lab, exerciseId: string): void {
+    this.registry.recordStarted(lab, exerciseId);
+  }
+
   terminalOpened(lab: Lab): void {
     this.registry.terminalOpened(lab);
   }

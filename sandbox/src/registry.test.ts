@@ -379,6 +379,25 @@ describe("the learner's side and the instructor's actions", () => {
     await third.registry.adopt();
     expect(third.registry.get(lab.id)).toMatchObject({ learnerName: null, helpSince: null, createdAt: old.lastActive });
   });
+
+  it('writes the exercises started in a lab at once, keeps them across a restart, and reads records kept before setups as none started', async () => {
+    const first = setup();
+    const { lab } = await first.registry.create('bridge');
+    first.registry.recordStarted(lab, 'restore-masquerade');
+    first.registry.recordStarted(lab, 'restore-masquerade');
+    expect(first.store.records.get(lab.id)!.started).toEqual(['restore-masquerade']);
+    const second = setup({}, first.store, first.clock);
+    second.engine.existing = listingOf([lab]);
+    await second.registry.adopt();
+    expect(second.registry.get(lab.id)!.started).toEqual(['restore-masquerade']);
+    const old = { ...first.store.records.get(lab.id)! };
+    delete old.started;
+    first.store.records.set(lab.id, old);
+    const third = setup({}, first.store, first.clock);
+    third.engine.existing = listingOf([lab]);
+    await third.registry.adopt();
+    expect(third.registry.get(lab.id)!.started).toEqual([]);
+  });
 });
 
 describe('adopting the labs an earlier process left', () => {

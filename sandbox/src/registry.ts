@@ -64,6 +64,8 @@ export interface Lab extends BuiltLab {
   address: string;
   /** The last result of each exercise checked in this lab, by exercise id. */
   checks: Record<string, { status: CheckStatus; at: number }>;
+  /** The exercises whose setup ran in this lab (Start exercise), in that order: each runs once. */
+  started: string[];
   /** When it was claimed (the instructor's roster shows its age). */
   createdAt: number;
   /** The learner's side (LearnerUpdate): a name for the instructor, and since when they ask for help. */
@@ -192,6 +194,7 @@ const recordOf = (lab: Lab): LabRecord => ({
   lastActive: lab.lastActive,
   inUse: lab.openTerminals > 0,
   checks: lab.checks,
+  ...(lab.started.length > 0 ? { started: lab.started } : {}),
   createdAt: lab.createdAt,
   ...(lab.learnerName !== null ? { learnerName: lab.learnerName } : {}),
   ...(lab.helpSince !== null ? { helpSince: lab.helpSince } : {}),
@@ -282,6 +285,7 @@ export class LabRegistry {
         ...(opts.client ? { client: opts.client } : {}),
         address,
         checks: {},
+        started: [],
         createdAt: now,
         learnerName: null,
         helpSince: null,
@@ -336,6 +340,14 @@ export class LabRegistry {
     lab.checks[exerciseId] = { status, at };
     lab.lastCheck = { exercise: exerciseId, status, message, at };
     lab.lastActive = at;
+    this.save(lab);
+    this.changed(lab);
+  }
+
+  /** An exercise's setup ran in the lab (kept across restarts, so it never runs twice). */
+  recordStarted(lab: Lab, exerciseId: string): void {
+    if (!lab.started.includes(exerciseId)) lab.started.push(exerciseId);
+    lab.lastActive = this.clock.now();
     this.save(lab);
     this.changed(lab);
   }
@@ -528,6 +540,7 @@ export class LabRegistry {
       ...(r.client ? { client: r.client } : {}),
       address: r.address,
       checks: r.checks as Lab['checks'],
+      started: r.started ?? [],
       // Kept by runners since the instructor dashboard; a lab kept by an older one has none.
       createdAt: r.createdAt ?? r.lastActive,
       learnerName: r.learnerName ?? null,

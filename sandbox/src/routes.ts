@@ -1,7 +1,8 @@
 /**
  * The lab API: one handler per route of the contract's ROUTES table (health, create a lab, get
- * or delete one, run an exercise's check), and the checks every route shares (Origin, bearer
- * token). Labs are made and ended by labs.ts and checks run by checks.ts; this module turns
+ * or delete one, run an exercise's check, start an exercise), and the checks every route shares
+ * (Origin, bearer token). Labs are made and ended by labs.ts and checks and setups run by
+ * checks.ts; this module turns
  * HTTP into those calls and their results into answers. The server (server.ts) calls handle()
  * inside its error boundary.
  */
@@ -9,17 +10,17 @@ import type http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type Docker from 'dockerode';
 import {
-  ACCESS_CODE_HEADER, API_ERRORS, CLIENT_ID_PATTERN, MAX_LEARNER_NAME_CHARS, ROUTES,
-  type CreateLabRequest, type HealthStatus, type LabCreated, type LearnerState, type LearnerUpdate,
+  ACCESS_CODE_HEADER, API_ERRORS, CHECK_STATUS, CLIENT_ID_PATTERN, MAX_LEARNER_NAME_CHARS, ROUTES,
+  type ApiErrorKind, type CreateLabRequest, type HealthStatus, type LabCreated, type LabDescription, type LearnerState, type LearnerUpdate, type SetupResult,
 } from '../../contract/api.ts';
-import type { LabManifest } from '../../contract/labspec.ts';
-import { runCheck } from './checks.ts';
+import type { Exercise, LabManifest } from '../../contract/labspec.ts';
+import { runCheck, runScript, SETUP_TIMEOUT_SECONDS } from './checks.ts';
 import { clientAddress } from './clientaddress.ts';
 import type { Config } from './config.ts';
 import { describeDockerError, engineStatus, type EngineStatus } from './docker.ts';
 import { LabError } from './errors.ts';
 import { bearer, cleanText, decodeSegment, readJson, sendError, sendJson } from './http-io.ts';
-import type { Lab, LabManager } from './labs.ts';
+import type { Lab, LabHost, LabManager } from './labs.ts';
 import { RateLimiter } from './ratelimit.ts';
 import { sameSecret } from './secret.ts';
 
@@ -30,6 +31,12 @@ import { sameSecret } from './secret.ts';
 const HEALTH_CACHE_MS = 2_000;
 
 const LAB_GONE = 'This lab does not exist any more (it expired or was removed), or the token is wrong. Start a new lab.';
+
+/** What runs in a lab now (one script at a time per lab), as a second request is refused. */
+const BUSY: Record<'check' | 'setup', { kind: ApiErrorKind; message: string }> = {
+  check: { kind: API_ERRORS.checkRunning, message: 'A check is already running in this lab; wait for its result, then try again.' },
+  setup: { kind: API_ERRORS.setupRunning, message: 'An exercise is being started in this lab; wait until it is ready, then try again.' },
+};
 
 interface RouteContext {
   req: http.IncomingMessage;
@@ -57,8 +64,11 @@ export interface LabApiOptions {
 export class LabApi {
   private readonly opts: LabApiOptions;
   private readonly createLimiter: RateLimiter;
-  /** Labs with a check running: one at a time per lab, so a learner can't pile checks onto it. */
-  private readonly checking = new Set<string>();
+  /**
+   * Labs with a check or a setup running, and which: one script at a time per lab, so a learner
+   * can't pile checks onto it, nor check an exercise halfway through its setup.
+   */
+  private readonly busy = new Map<string, keyof typeof BUSY>();
   private readonly eventLoopDelay = monitorEventLoopDelay({ resolution: 10 });
   private engine?: { at: number; status: Promise<EngineStatus> };
   private readonly routes: Route[] = [
@@ -67,6 +77,7 @@ export class LabApi {
     { method: 'GET', pattern: ROUTES.lab.pattern, handle: (c) => this.getLab(c) },
     { method: 'DELETE', pattern: ROUTES.lab.pattern, handle: (c) => this.deleteLab(c) },
     { method: 'POST', pattern: ROUTES.check.pattern, handle: (c) => this.check(c) },
+    { method: 'POST', pattern: ROUTES.setup.pattern, handle: (c) => this.setup(c) },
     { method: 'PUT', pattern: ROUTES.learner.pattern, handle: (c) => this.setLearner(c) },
   ];
 
@@ -163,29 +174,92 @@ export class LabApi {
     res.writeHead(204).end();
   }
 
-  private async check({ req, res, params }: RouteContext): Promise<void> {
-    const { labs, manifest, docker, log } = this.opts;
-    const lab = labs.authorize(params[0]!, bearer(req));
-    if (!lab) return sendError(res, API_ERRORS.labNotFound, LAB_GONE);
+  private async check(ctx: RouteContext): Promise<void> {
+    const { labs, docker, log } = this.opts;
+    const found = this.exerciseOf(ctx);
+    if (!found) return;
+    const { lab, exercise } = found;
+    const host = this.hostOf(lab, exercise.host);
+    await this.exclusive(ctx, lab, 'check', async () => {
+      try {
+        const result = await runCheck(docker, host.containerName, exercise);
+        labs.recordCheck(lab, exercise.id, result.status, result.message);
+        log(`lab ${lab.id} check ${exercise.id}: ${result.status} in ${result.durationMs} ms`);
+        sendJson(ctx.res, 200, result);
+      } catch (err) {
+        throw new LabError(API_ERRORS.checkFailed, `The check could not run on ${host.name}: ${describeDockerError(err, docker)} Stop the lab and start a new one.`);
+      }
+    });
+  }
+
+  /**
+   * Start an exercise: run its hidden setup (an injected fault) once in this lab. The lab keeps
+   * which exercises were started, so a second press, a reload or a restarted runner runs nothing.
+   */
+  private async setup(ctx: RouteContext): Promise<void> {
+    const { labs, docker, log } = this.opts;
+    const found = this.exerciseOf(ctx);
+    if (!found) return;
+    const { lab, exercise } = found;
+    const { setup } = exercise;
+    if (!setup) return sendError(ctx.res, API_ERRORS.noSetup, `Exercise "${exercise.id}" has nothing to start: do its task in your lab, then press Check.`);
+    const host = this.hostOf(lab, setup.host);
+    const answer = (ran: boolean, durationMs = 0): SetupResult => ({
+      exercise: exercise.id, ran, durationMs,
+      message: `The exercise is ready in your lab${ran ? '' : ' (it was started before)'}: ${exercise.title}.`,
+    });
+    // Asked before taking the lab: a setup that is running has not been recorded yet, so the
+    // same exercise started twice at once meets the lock, and never runs twice.
+    if (lab.started.includes(exercise.id)) return sendJson(ctx.res, 200, answer(false));
+    await this.exclusive(ctx, lab, 'setup', async () => {
+      let result;
+      try {
+        result = await runScript(docker, host.containerName, setup.code, SETUP_TIMEOUT_SECONDS);
+      } catch (err) {
+        throw new LabError(API_ERRORS.dockerError, `The exercise could not be started on ${host.name}: ${describeDockerError(err, docker)} Stop the lab and start a new one.`);
+      }
+      // The output stays in the log, for the course's authors: it could give the exercise away.
+      log(`lab ${lab.id} setup ${exercise.id}: exit ${result.code} in ${result.durationMs} ms${result.code === 0 ? '' : `, output: ${JSON.stringify(result.output.slice(-500))}`}`);
+      if (result.code !== 0) {
+        const how = result.status === CHECK_STATUS.timedOut ? `did not finish within ${SETUP_TIMEOUT_SECONDS} seconds` : `stopped with status ${result.code}`;
+        throw new LabError(
+          API_ERRORS.setupFailed,
+          `The exercise could not be started: its setup on ${host.name} ${how}. It builds on the lesson's steps before it: run those in this lab, then press Start exercise again. If it fails again, stop the lab and start a new one.`,
+        );
+      }
+      labs.recordStarted(lab, exercise.id);
+      sendJson(ctx.res, 200, answer(true, result.durationMs));
+    });
+  }
+
+  /** The lab (by its token) and the exercise of its lesson the path names; answers 404 and returns undefined otherwise. */
+  private exerciseOf({ req, res, params }: RouteContext): { lab: Lab; exercise: Exercise } | undefined {
+    const lab = this.opts.labs.authorize(params[0]!, bearer(req));
+    if (!lab) return void sendError(res, API_ERRORS.labNotFound, LAB_GONE);
     const exerciseId = params[1]!;
-    const exercise = manifest.lessons[lab.lesson]?.exercises.find((e) => e.id === exerciseId);
+    const exercise = this.opts.manifest.lessons[lab.lesson]?.exercises.find((e) => e.id === exerciseId);
     if (!exercise) {
-      return sendError(res, API_ERRORS.exerciseNotFound, `This lesson has no exercise "${exerciseId.slice(0, 64)}". Reload the page: the course may have changed since you opened it.`);
+      return void sendError(res, API_ERRORS.exerciseNotFound, `This lesson has no exercise "${exerciseId.slice(0, 64)}". Reload the page: the course may have changed since you opened it.`);
     }
-    const host = lab.hosts.find((h) => h.name === exercise.host);
-    if (!host) throw new Error(`exercise ${exercise.id} runs on ${exercise.host}, which lab ${lab.id} lacks`);
-    if (this.checking.has(lab.id)) return sendError(res, API_ERRORS.checkRunning, 'A check is already running in this lab; wait for its result, then try again.');
-    this.checking.add(lab.id);
-    labs.touch(lab);
+    return { lab, exercise };
+  }
+
+  private hostOf(lab: Lab, name: string): LabHost {
+    const host = lab.hosts.find((h) => h.name === name);
+    if (!host) throw new Error(`lab ${lab.id} (${lab.lesson}) has no host ${name}, which its manifest names`);
+    return host;
+  }
+
+  /** Run `job` unless a check or a setup already runs in the lab (then 409, saying which). */
+  private async exclusive({ res }: RouteContext, lab: Lab, what: keyof typeof BUSY, job: () => Promise<void>): Promise<void> {
+    const running = this.busy.get(lab.id);
+    if (running) return sendError(res, BUSY[running].kind, BUSY[running].message);
+    this.busy.set(lab.id, what);
+    this.opts.labs.touch(lab);
     try {
-      const result = await runCheck(docker, host.containerName, exercise);
-      labs.recordCheck(lab, exercise.id, result.status, result.message);
-      log(`lab ${lab.id} check ${exercise.id}: ${result.status} in ${result.durationMs} ms`);
-      sendJson(res, 200, result);
-    } catch (err) {
-      throw new LabError(API_ERRORS.checkFailed, `The check could not run on ${host.name}: ${describeDockerError(err, docker)} Stop the lab and start a new one.`);
+      await job();
     } finally {
-      this.checking.delete(lab.id);
+      this.busy.delete(lab.id);
     }
   }
 
@@ -204,15 +278,17 @@ export class LabApi {
     sendJson(res, 200, state);
   }
 
-  private describe(lab: Lab, token?: string): Omit<LabCreated, 'token'> & { token?: string } {
-    return {
+  private describe(lab: Lab): LabDescription;
+  private describe(lab: Lab, token: string): LabCreated;
+  private describe(lab: Lab, token?: string): LabDescription | LabCreated {
+    const created: Omit<LabCreated, 'token'> = {
       id: lab.id,
-      ...(token ? { token } : {}),
       lesson: lab.lesson,
       hosts: lab.hosts.map((h) => h.name),
       expiresAt: new Date(this.opts.labs.expiryOf(lab)).toISOString(),
       idleTimeoutSeconds: this.opts.config.LAB_IDLE_TIMEOUT,
     };
+    return token ? { ...created, token } : { ...created, started: lab.started };
   }
 }
 

@@ -47,6 +47,8 @@ export const labRecordSchema = z.object({
   inUse: z.boolean(),
   /** The last result of each exercise checked in this lab. */
   checks: z.record(z.string(), z.object({ status: z.enum(checkStatuses), at: z.number() })),
+  /** The exercises whose setup ran in this lab; absent in records of runners before setups, and when none did. */
+  started: z.array(z.string()).optional(),
   // Optional: records written before the instructor dashboard lack them, and are still read.
   createdAt: z.number().optional(),
   learnerName: z.string().optional(),

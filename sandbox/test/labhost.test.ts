@@ -9,7 +9,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { bridgeIpv6Disabled, disableBridgeIpv6, labBridgeName } from '../src/bridges.ts';
 import { LAB_HOST_CAPABILITIES, privilegeHostConfig } from '../src/docker.ts';
-import { IMAGES, LABELS, LAB_HOST_PATHS, DEFAULT_SUITE, dockerDataTmpfs } from '../src/names.ts';
+import { loadConfig } from '../src/config.ts';
+import { IMAGES, LABELS, LAB_HOST_PATHS, dockerDataTmpfs } from '../src/names.ts';
 import { docker, execIn, removeInstance, uniqueInstance } from './harness.ts';
 
 /**
@@ -24,6 +25,9 @@ const NO_MOUNT_SECCOMP = JSON.stringify({
 /** Capability bits (linux/capability.h) of the names docker.ts adds. */
 const CAP_BITS: Record<string, number> = { NET_RAW: 13, NET_ADMIN: 12, SYS_ADMIN: 21, SYS_PTRACE: 19, SYS_MODULE: 16, SYS_RAWIO: 17, SYS_TIME: 25, DAC_READ_SEARCH: 2, SYS_RESOURCE: 24 };
 
+/** The suite under test: LAB_SUITE=trixie runs these against Engine 26.1.5's lab host. */
+const SUITE = loadConfig().LAB_SUITE;
+
 describe('a lab host', () => {
   const instance = uniqueInstance('labhost');
   afterEach(async () => {
@@ -34,7 +38,7 @@ describe('a lab host', () => {
     const name = `dnl-${instance}-${Math.random().toString(36).slice(2, 8)}`;
     const container = await docker.createContainer({
       name,
-      Image: IMAGES.labHost(DEFAULT_SUITE),
+      Image: IMAGES.labHost(SUITE),
       Labels: { [LABELS.instance]: instance },
       HostConfig: {
         ...privilegeHostConfig('capabilities'),
@@ -81,7 +85,7 @@ describe('a lab host', () => {
     });
     try {
       expect(bridgeIpv6Disabled(bridge), 'Docker leaves IPv6 on a new bridge').toBe(false);
-      await disableBridgeIpv6(docker, bridge, { image: IMAGES.labHost(DEFAULT_SUITE), instance, direct: false });
+      await disableBridgeIpv6(docker, bridge, { image: IMAGES.labHost(SUITE), instance, direct: false });
       expect(bridgeIpv6Disabled(bridge)).toBe(true);
     } finally {
       await network.remove().catch(() => {});

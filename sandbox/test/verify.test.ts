@@ -10,7 +10,7 @@ import { ROOT, fixtureSite, instanceObjects, lessonFromMdx, startRunner, uniqueI
 import { readFileSync } from 'node:fs';
 
 const FIXTURES = path.join(ROOT, 'sandbox/test/fixtures/lessons');
-const NAMES = ['good', 'wrong-solution', 'failing-block', 'trivial-check'] as const;
+const NAMES = ['good', 'wrong-solution', 'failing-block', 'trivial-check', 'wrong-answer-passes', 'setup-wrong-undo'] as const;
 
 describe('lesson verification', () => {
   let runner: RunningRunner;
@@ -25,8 +25,8 @@ describe('lesson verification', () => {
     runner = await startRunner({ ...site, LAB_INSTANCE: instance });
     const manifest = labManifestSchema.parse(JSON.parse(readFileSync(site.LAB_MANIFEST, 'utf8')));
     const started = performance.now();
-    const list = await verifyLessons({ url: runner.url, manifest, engine: DEFAULT_ENGINE, parallel: 4 });
-    text = formatReport(list, performance.now() - started, 4);
+    const list = await verifyLessons({ url: runner.url, manifest, engine: DEFAULT_ENGINE, parallel: 3 });
+    text = formatReport(list, performance.now() - started, 3);
     reports = Object.fromEntries(list.map((r) => [r.lesson, r])) as typeof reports;
   }, 180_000);
   afterAll(async () => {
@@ -55,6 +55,19 @@ describe('lesson verification', () => {
 
   it('fails a lesson whose check already passes before the solution', () => {
     expect(reports['trivial-check'].problem!.what).toMatch(/exercise "fixture-trivial": the check already passes before the solution ran/);
+  });
+
+  it('fails a lesson whose wrong answer passes the check, naming the wrong answer and showing the check output', () => {
+    expect(reports['wrong-answer-passes'].ok).toBe(false);
+    expect(reports['wrong-answer-passes'].problem!.what).toBe(
+      'sandbox/test/fixtures/lessons/wrong-answer-passes.mdx:4: exercise "fixture-loose-check": wrong answer at sandbox/test/fixtures/lessons/wrong-answer-passes.mdx:11 passes the check.',
+    );
+    expect(text).toMatch(/FAIL {2}wrong-answer-passes[\s\S]*wrong answer at \S+wrong-answer-passes\.mdx:11 passes the check/);
+  });
+
+  it('starts an exercise through its setup, tries each wrong answer and its undo, then proves the solution', () => {
+    expect(reports['setup-wrong-undo']).toMatchObject({ ok: true, exercisesProven: ['fixture-setup-fix'], wrongAnswers: { 'fixture-setup-fix': 2 } });
+    expect(text).toMatch(/PASS {2}setup-wrong-undo .*exercise fixture-setup-fix: check failed before the solution and after 2 wrong answers, passed after/s);
   });
 
   it('removes every lab it created', async () => {

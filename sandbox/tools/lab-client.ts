@@ -1,6 +1,6 @@
 /**
  * The runner's lab API from Node, typed with the contract (contract/api.ts): health, create a
- * lab, get, delete, run an exercise's check. The lesson verifier, the benchmark and the tests
+ * lab, get, delete, run an exercise's check, start an exercise. The lesson verifier, the benchmark and the tests
  * make every HTTP request to the API through it; `request` is the raw form, for tests that send
  * what no well-behaved client would.
  *
@@ -13,7 +13,8 @@
 import http from 'node:http';
 import {
   ACCESS_CODE_HEADER, API_ERRORS, ROUTES,
-  type ApiError, type CheckResult, type CreateLabRequest, type ErrorCode, type HealthStatus, type LabCreated,
+  type ApiError, type CheckResult, type CreateLabRequest, type ErrorCode, type HealthStatus, type LabCreated, type LabDescription,
+  type SetupResult,
 } from '../../contract/api.ts';
 
 /** An answer as it came: status, headers, the body as text, and as JSON when it parses. */
@@ -40,9 +41,6 @@ export interface CreateOptions {
   accessCode?: string;
   headers?: Record<string, string>;
 }
-
-/** The body of `GET` on a lab: what creating it answered, without the token. */
-export type LabDescription = Omit<LabCreated, 'token'>;
 
 const ERROR_CODES: ReadonlySet<string> = new Set(Object.values(API_ERRORS).map((e) => e.code));
 /** Most of a body that is not the API's JSON that an error message quotes. */
@@ -132,6 +130,11 @@ export class LabClient {
   /** Run an exercise's check; a check that ran answers 200, passed or not (CheckResult.status). */
   check(lab: Pick<LabCreated, 'id' | 'token'>, exerciseId: string): Promise<CheckResult> {
     return this.#expect<CheckResult>(200, 'POST', ROUTES.check.path(lab.id, exerciseId), { token: lab.token });
+  }
+
+  /** Start an exercise: its setup runs once per lab (SetupResult.ran says whether it ran now). */
+  setup(lab: Pick<LabCreated, 'id' | 'token'>, exerciseId: string): Promise<SetupResult> {
+    return this.#expect<SetupResult>(200, 'POST', ROUTES.setup.path(lab.id, exerciseId), { token: lab.token });
   }
 
   async #expect<T>(status: number, method: string, pathname: string, opts?: RequestOptions): Promise<T> {

@@ -1,15 +1,18 @@
 /**
  * Lesson verification: replays every lesson in a real lab, the way a learner would, and proves
- * its exercises. For each lesson it creates the lab through the runner's API, types every run
- * block into the right host's terminal (the WebSocket the page uses), and for each exercise runs
- * its check through the check endpoint just before the solution (it must fail) and just after
- * (it must pass). Blocks marked `fails` must exit non-zero; all others must exit 0.
+ * its exercises. For each lesson it creates the lab through the runner's API and types every run
+ * block into the right host's terminal (the WebSocket the page uses). Blocks marked `fails` must
+ * exit non-zero; all others must exit 0. Just before an exercise's solution it starts the
+ * exercise (its hidden setup, through the runner's API as Start exercise does), runs its check
+ * through the check endpoint (it must fail), then types each of its wrong answers, each followed
+ * by the check (it must still fail) and the wrong answer's undo (it must exit 0); after the
+ * solution the check must pass.
  *
  * A lesson stops at its first problem (later steps would only report its consequences); the
  * report names the lesson, the block or exercise, and shows the output that went wrong.
  */
 import { CHECK_STATUS, type CheckResult, type LabCreated } from '../../contract/api.ts';
-import { engineInRange, type Engine, type LabManifest, type ManifestLesson, type RunBlock } from '../../contract/labspec.ts';
+import { engineInRange, type Engine, type Exercise, type LabManifest, type ManifestLesson } from '../../contract/labspec.ts';
 import { LabApiError, LabClient } from './lab-client.ts';
 import { PROMPT, TerminalClient, stripAnsi } from './terminal-client.ts';
 
@@ -38,6 +41,8 @@ export interface LessonReport {
   exercisesSkipped: number;
   /** Exercises whose check failed before and passed after their solution. */
   exercisesProven: string[];
+  /** Wrong answers each proven exercise's check failed after, by exercise id. */
+  wrongAnswers: Record<string, number>;
   exercisesTotal: number;
   problem?: Problem;
 }
@@ -95,7 +100,7 @@ async function verifyLesson(url: string, slug: string, lesson: ReturnType<typeof
   const started = performance.now();
   const report: LessonReport = {
     lesson: slug, title: lesson.title, ok: false, durationMs: 0,
-    blocksRun: 0, blocksTotal: lesson.blocks.length, exercisesProven: [], exercisesTotal: lesson.exercises.length,
+    blocksRun: 0, blocksTotal: lesson.blocks.length, exercisesProven: [], wrongAnswers: {}, exercisesTotal: lesson.exercises.length,
     blocksSkipped: lesson.skipped.blocks, exercisesSkipped: lesson.skipped.exercises,
   };
   const where = (line: number) => `${lesson.file ?? slug}:${line}`;
@@ -117,13 +122,7 @@ async function verifyLesson(url: string, slug: string, lesson: ReturnType<typeof
       if (block.exercise && !exercise) throw new LessonFailure(`${where(block.line)}: a solution block names exercise "${block.exercise}", which the lesson doesn't have.`);
       if (exercise && !checked.has(exercise.id)) {
         checked.add(exercise.id);
-        const before = await runCheck(client, lab, exercise.id);
-        if (before.status !== CHECK_STATUS.failed) {
-          throw new LessonFailure(
-            `${where(exercise.line)}: exercise "${exercise.id}": the check ${before.passed ? 'already passes before the solution ran, so it proves nothing' : `timed out before the solution ran (after ${exercise.timeoutSeconds} s); it must fail fast`}.`,
-            before.output,
-          );
-        }
+        report.wrongAnswers[exercise.id] = await beforeSolution({ client, lab, shellFor, where }, exercise);
       }
       const run = await (await shellFor(block.host)).run(block);
       report.blocksRun++;
@@ -162,6 +161,49 @@ async function verifyLesson(url: string, slug: string, lesson: ReturnType<typeof
   return report;
 }
 
+interface LessonRun {
+  client: LabClient;
+  lab: LabCreated;
+  shellFor: (host: string) => Promise<Shell>;
+  /** `file:line` of a line of the lesson. */
+  where: (line: number) => string;
+}
+
+/**
+ * What comes before an exercise's solution: start the exercise (its setup, as Start exercise
+ * does), prove its check fails, and still fails after each wrong answer (each then undone).
+ * Returns how many wrong answers there were.
+ */
+async function beforeSolution({ client, lab, shellFor, where }: LessonRun, exercise: Exercise): Promise<number> {
+  const failsNow = async (when: string, whenPassed = `the check already passes ${when}, so it proves nothing`) => {
+    const result = await runCheck(client, lab, exercise.id);
+    if (result.status === CHECK_STATUS.failed) return;
+    throw new LessonFailure(
+      result.passed
+        ? `${where(exercise.line)}: exercise "${exercise.id}": ${whenPassed}.`
+        : `${where(exercise.line)}: exercise "${exercise.id}": the check timed out ${when} (after ${exercise.timeoutSeconds} s); it must fail fast.`,
+      result.output,
+    );
+  };
+  if (exercise.setup) {
+    await orFailure(client.setup(lab, exercise.id), `${where(exercise.setup.line)}: exercise "${exercise.id}": its setup on ${exercise.setup.host} could not start it (its output is in the runner's log: --verbose)`);
+  }
+  await failsNow('before the solution ran');
+  for (const wrong of exercise.wrong) {
+    // Its exit status does not matter (a wrong answer may well fail); a hang does.
+    const tried = await (await shellFor(wrong.host)).run(wrong);
+    if (tried.timedOut) throw new LessonFailure(`${where(wrong.line)}: exercise "${exercise.id}": the wrong answer on ${wrong.host} did not finish within ${BLOCK_TIMEOUT_MS / 1000} s.`, tried.output);
+    await failsNow(`after the wrong answer at ${where(wrong.line)}`, `wrong answer at ${where(wrong.line)} passes the check`);
+    if (!wrong.undo) continue;
+    const undone = await (await shellFor(wrong.undo.host)).run(wrong.undo);
+    if (undone.status !== 0 || undone.timedOut) {
+      const what = undone.timedOut ? `did not finish within ${BLOCK_TIMEOUT_MS / 1000} s` : `exited with status ${undone.status}`;
+      throw new LessonFailure(`${where(wrong.undo.line)}: exercise "${exercise.id}": the undo block on ${wrong.undo.host} ${what}.`, undone.output);
+    }
+  }
+  return exercise.wrong.length;
+}
+
 /**
  * One host's terminal, driven like a learner at the keyboard: each line of a block typed with
  * Enter, as the Run button does. Bash's ERR trap records the status of any command that fails,
@@ -183,7 +225,7 @@ class Shell {
     return new Shell(term);
   }
 
-  async run(block: RunBlock): Promise<{ status: number; timedOut: boolean; output: string }> {
+  async run(block: { code: string }): Promise<{ status: number; timedOut: boolean; output: string }> {
     const n = ++this.runs;
     const marker = `__DNL_DONE_${n}__`;
     const from = this.term.position;
@@ -239,7 +281,10 @@ export function formatReport(reports: LessonReport[], wallMs: number, parallel: 
     const skipped = r.blocksSkipped + r.exercisesSkipped > 0 ? ` (${r.blocksSkipped} blocks, ${r.exercisesSkipped} exercises for other engines)` : '';
     const counts = `${r.blocksRun}/${r.blocksTotal} blocks, ${r.exercisesProven.length}/${r.exercisesTotal} exercises proven${skipped}`;
     lines.push(`${r.ok ? 'PASS' : 'FAIL'}  ${r.lesson}  ${counts}  ${secs}`);
-    for (const id of r.exercisesProven) lines.push(`        exercise ${id}: check failed before the solution, passed after`);
+    for (const id of r.exercisesProven) {
+      const wrong = r.wrongAnswers[id] ?? 0;
+      lines.push(`        exercise ${id}: check failed before the solution${wrong > 0 ? ` and after ${wrong} wrong answer${wrong === 1 ? '' : 's'}` : ''}, passed after`);
+    }
     if (r.problem) {
       lines.push(`        ${r.problem.what}`);
       if (r.problem.output) lines.push('        output:', ...r.problem.output.split('\n').map((l) => `        | ${l}`));
