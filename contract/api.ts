@@ -4,6 +4,7 @@
  * (sandbox/tools) and the runner (sandbox/src) all import it; docs/protocol.md describes it and
  * a test keeps the two in step. No `node:` imports (contract/tsconfig.json has no Node types).
  */
+import type { EngineId } from './engines.ts';
 
 const segment = encodeURIComponent;
 
@@ -107,7 +108,7 @@ export const INSTRUCTOR_ROUTES = {
   progress: { template: '/instructor/api/progress.csv', pattern: /^\/instructor\/api\/progress\.csv$/, path: () => '/instructor/api/progress.csv' },
   /** `POST` WarmRequest: keep that many labs of the lesson's shape ready for a room; answers PoolShape. */
   warm: { template: '/instructor/api/warm', pattern: /^\/instructor\/api\/warm$/, path: () => '/instructor/api/warm' },
-  /** `DELETE`: end the warming of the lesson's lab shape now; the pool shrinks back to its size. */
+  /** `DELETE`: end the warmings of the lesson's lab shape now (on every engine); the pool shrinks back to its size. */
   warmLesson: {
     template: '/instructor/api/warm/:lesson',
     pattern: /^\/instructor\/api\/warm\/([^/]+)$/,
@@ -172,6 +173,12 @@ export interface CreateLabRequest {
    * (the default), creating a lab removes the labs this id created before.
    */
   client?: string;
+  /**
+   * The Docker Engine the lab's hosts run (an id of ENGINES in engines.ts, e.g. "26"); the
+   * runner's default (HealthStatus.engines[0]) when left out. One the runner does not offer
+   * is refused (400, bad_request) with a sentence naming those it does.
+   */
+  engine?: EngineId;
 }
 
 export const CLIENT_ID_PATTERN = /^[A-Za-z0-9_-]{16,64}$/;
@@ -185,6 +192,8 @@ export interface LabCreated {
   token: string;
   lesson: string;
   hosts: string[];
+  /** The Docker Engine its hosts run: an id of ENGINES (engines.ts) and its version. */
+  engine: { id: EngineId; version: string };
   /** ISO 8601; the lab is removed at this time at the latest (an idle lab goes sooner). */
   expiresAt: string;
   idleTimeoutSeconds: number;
@@ -199,6 +208,12 @@ export interface LabDescription extends Omit<LabCreated, 'token'> {
 /** The body of `GET /api/health`: whether labs can start here, and how the runner is doing. */
 export interface HealthStatus {
   engine: { available: boolean; version?: string; cgroupVersion?: string; message?: string };
+  /**
+   * The Docker Engines labs can run here (LAB_ENGINES whose lab host image exists, or is being
+   * built while the runner serves: `preparing`), the default first. The lab panel offers the
+   * ready ones.
+   */
+  engines: EngineOffer[];
   labs: number;
   maxLabs: number;
   maxLabsPerAddress: number;
@@ -218,13 +233,23 @@ export interface HealthStatus {
   };
 }
 
+/** A Docker Engine the runner offers for labs. */
+export interface EngineOffer {
+  id: EngineId;
+  version: string;
+  /** `preparing`: its lab host image is being built (npm start builds the default engine's first). */
+  state: 'ready' | 'preparing';
+}
+
 /** The warm pool's labs of one lab shape (labShape in labspec.ts): a pooled lab serves any of its lessons. */
 export interface PoolShape {
   /** Which hosts, and macvlan or not: "host1", "host1,host2+macvlan". */
   shape: string;
+  /** The Docker Engine of these labs: the pool keeps labs of the default engine, others only for a warmed room. */
+  engine: EngineId;
   /** The lessons whose labs have this shape. */
   lessons: string[];
-  /** Labs of this shape the pool keeps when no room is expected (LAB_POOL_SIZE). */
+  /** Labs of this shape the pool keeps when no room is expected (LAB_POOL_SIZE for the default engine, else 0). */
   size: number;
   ready: number;
   starting: number;
@@ -304,12 +329,14 @@ export interface ExtendLabRequest {
 
 /**
  * `POST /instructor/api/warm`: `count` learners are expected to start the lesson's lab within
- * `minutes` (1 to MAX_WARM_MINUTES). A new request for the same lab shape replaces the last.
+ * `minutes` (1 to MAX_WARM_MINUTES). A new request for the same lab shape and engine replaces the last.
  */
 export interface WarmRequest {
   lesson: string;
   count: number;
   minutes: number;
+  /** The Docker Engine of the labs to keep ready (an ENGINES id); the runner's default when left out. */
+  engine?: EngineId;
 }
 
 export const MAX_WARM_MINUTES = 24 * 60;

@@ -58,6 +58,14 @@ export const LAB_ATTRS = {
   /** The web previews (hidden while there are none) and its list: one link per published port ("host1:8080"). */
   previews: 'data-lab-previews',
   previewList: 'data-lab-preview-list',
+  /**
+   * The choice of Docker Engine before Start lab (hidden until the runner says which it offers,
+   * and while a lab runs) and its select (values: ENGINES ids, remembered by the browser); the
+   * running lab's engine, shown instead while it runs.
+   */
+  engineChoice: 'data-lab-engine-choice',
+  engine: 'data-lab-engine',
+  engineRunning: 'data-lab-engine-running',
 } as const;
 
 /** Attributes the Shiki transformer writes on a runnable `<pre>`. */
@@ -76,7 +84,23 @@ export const RUN_ATTRS = {
 export const ENGINE_ATTRS = {
   since: 'data-engine-since',
   until: 'data-engine-until',
+  /**
+   * Set by the page (src/client/engine-marks.ts) on each of those elements: `yes` when it applies
+   * to the engine of the lab (the running one, else the one chosen in the lab panel), `no` when
+   * not. A version note gets a label saying so; a run block's Run button and an exercise's Check
+   * read `why`, the sentence saying which engine it needs, when it is `no`.
+   */
+  applies: 'data-engine-applies',
+  why: 'data-engine-why',
+  /** The label the page puts in a version note: "Applies to your lab (Engine 26.1.5)". */
+  label: 'data-engine-label',
 } as const;
+
+/**
+ * Dispatched on `document` after the page marked its ENGINE_ATTRS elements anew (the lab panel's
+ * engine changed: chosen, started, stopped). `detail`: the Docker Engine version it marked for.
+ */
+export const LAB_ENGINE_EVENT = 'lab-engine';
 
 /**
  * What a Run or Check button may ask of the lab panel. The element implements it; other
@@ -183,9 +207,10 @@ export const INSTRUCTOR_ATTRS = {
   broadcastText: 'data-instructor-broadcast-text',
   notice: 'data-instructor-notice',
   takeDown: 'data-instructor-take-down',
-  /** The warm-for-the-room form, its lesson, count and minutes fields. */
+  /** The warm-for-the-room form, its lesson, engine, count and minutes fields. */
   warm: 'data-instructor-warm',
   warmLesson: 'data-instructor-warm-lesson',
+  warmEngine: 'data-instructor-warm-engine',
   warmCount: 'data-instructor-warm-count',
   warmMinutes: 'data-instructor-warm-minutes',
   /** The list of warmings under way (one per lab shape), each with a Cancel button (`data-action="cancel-warm"`, `data-lesson`). */

@@ -34,38 +34,12 @@ export type LabSpec = z.infer<typeof labSpecSchema>;
 /** A Docker Engine version as lessons name it: "28", "28.0" or "28.0.1". */
 export const engineVersionSchema = z.string().regex(/^\d{1,3}(\.\d{1,3}){0,2}$/, 'an engine version is like 28, 28.0 or 28.0.1');
 
-/**
- * The Docker Engines a lab can run, one per lab host image suite (sandbox/src/names.ts SUITES):
- * the learner picks one in the lab panel and the verifier proves every lesson on each.
- * `version` is what the suite's docker.io package ships; the first is the default.
- */
-export const ENGINES = [
-  { id: '28', suite: 'forky', version: '28.5.2' },
-  { id: '26', suite: 'trixie', version: '26.1.5' },
-] as const;
-export type Engine = (typeof ENGINES)[number];
-export type EngineId = Engine['id'];
-export const DEFAULT_ENGINE: Engine = ENGINES[0];
+// The engines and version ranges live in a zod-free module the browser can import.
+export { DEFAULT_ENGINE, ENGINES, describeRange, engineById, engineInRange, type Engine, type EngineId } from './engines.ts';
 
 /** Where a block, an exercise or a version note applies: from `since` on, before `until`. */
 export const engineRangeSchema = z.object({ since: engineVersionSchema.optional(), until: engineVersionSchema.optional() });
 export type EngineRange = z.infer<typeof engineRangeSchema>;
-
-/** Compare dotted versions numerically, a missing part counting as 0 ("28" == "28.0.0"). */
-const compareVersions = (a: string, b: string): number => {
-  const pa = a.split('.').map(Number);
-  const pb = b.split('.').map(Number);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
-};
-
-/** Does `range` hold Engine `version`? `since` is inclusive, `until` exclusive; no range holds all. */
-export const engineInRange = (version: string, range: EngineRange): boolean =>
-  (range.since === undefined || compareVersions(version, range.since) >= 0) &&
-  (range.until === undefined || compareVersions(version, range.until) < 0);
 
 /**
  * What a lab's engine objects depend on, as one key: "host1,host2" or "host1,host2+macvlan".

@@ -167,12 +167,13 @@ describe('the instructor dashboard in a browser', () => {
     await expect.poll(() => teacherStatus.innerText()).toBe('Live: 0 labs in the room.');
     lab = undefined;
 
-    // Warming the pool for the room, and stopping it: the list says what the pool holds.
+    // Warming the pool for the room (on the engine that is not the default), and stopping it: the list says what the pool holds.
     await teacher.getByLabel('Learners expected').fill('1');
     await teacher.locator(sel(I.warmLesson)).selectOption(SLUG);
+    await teacher.locator(sel(I.warmEngine)).selectOption('26');
     await teacher.getByRole('button', { name: 'Warm', exact: true }).click();
     const warmings = teacher.locator(sel(I.warmings));
-    await expect.poll(() => warmings.innerText()).toMatch(/^Warm for 1 on “User-defined bridge networks”: \d ready, \d starting, 0 taken; until /);
+    await expect.poll(() => warmings.innerText()).toMatch(/^Warm for 1 on “User-defined bridge networks” \(Docker Engine 26\.1\.5\): \d ready, \d starting, 0 taken; until /);
     await expect.poll(() => warmings.innerText(), { timeout: LAB_START_MS }).toMatch(/1 ready, 0 starting/);
     await warmings.getByRole('button', { name: 'Stop warming' }).click();
     await expect.poll(() => warmings.innerText()).toBe('');

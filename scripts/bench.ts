@@ -99,7 +99,7 @@ async function baselineRun(network: string, mode: PrivilegeMode, i: number): Pro
   const t0 = performance.now();
   const container = await docker.createContainer({
     name,
-    Image: IMAGES.labHostPlain(config.LAB_SUITE),
+    Image: IMAGES.labHostPlain(config.engines[0]!.suite),
     Labels: { [LABELS.instance]: INSTANCE },
     // Bare: what its dockerd needs (privileges, a tmpfs for its storage), none of a lab's limits.
     HostConfig: {
@@ -388,7 +388,7 @@ async function measureEcho(runner: RunningRunner): Promise<EchoTimes> {
 
 /** (a), (b), (e) and (f) on a runner with no warm pool, then (c) and (d) on one with a pool; prints the table. */
 async function main(): Promise<void> {
-  const mode = await detectPrivilegeMode(docker, IMAGES.labHostPlain(config.LAB_SUITE), INSTANCE);
+  const mode = await detectPrivilegeMode(docker, IMAGES.labHostPlain(config.engines[0]!.suite), INSTANCE);
   const site = fixtureSite(SHAPES);
   const times: StartTimes = { baseline: [], cold1Answered: [], cold1Docker: [], cold1: [], cold2first: [], cold2: [], warm1: [], warm2first: [], warm2: [] };
   // Set in the try below; the report is printed only when every measure ran.

@@ -17,7 +17,7 @@ export const PROTOCOL_DOC = path.resolve(path.dirname(fileURLToPath(import.meta.
 const ERROR_DOCS: Record<keyof typeof API_ERRORS, string> = {
   badUrl: 'the request URL cannot be parsed',
   badJson: 'the request body is not JSON',
-  badRequest: 'the body has no lesson, or a malformed `client`',
+  badRequest: 'the body has no lesson, a malformed `client`, or an `engine` the runner does not offer (the sentence names those it does)',
   accessCodeRequired: 'the runner has an access code (LAB_ACCESS_CODE) and the `X-Lab-Access-Code` header is missing',
   accessCodeWrong: 'the access code sent is not the runner\'s',
   instructorOff: 'an instructor route, and the runner has no LAB_INSTRUCTOR_CODE (the dashboard is off)',
@@ -38,7 +38,7 @@ const ERROR_DOCS: Record<keyof typeof API_ERRORS, string> = {
   addressFull: 'this address already holds LAB_MAX_LABS_PER_ADDRESS labs',
   internal: 'an error the runner did not expect (logged); the runner keeps serving',
   capacity: 'LAB_MAX_LABS labs exist ("The workshop is full")',
-  imageMissing: 'the lab host image is not built',
+  imageMissing: 'the lab host image of the engine is not built, or still being built (`preparing`)',
   noSubnet: 'no free subnet is left in LAB_SUBNET_POOL',
   bridgeSetup: 'IPv6 could not be switched off on the lab\'s bridge, so the lab was not started',
   dockerError: 'the Docker Engine is not reachable or refused a request (the sentence says which)',

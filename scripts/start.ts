@@ -1,11 +1,20 @@
 /**
  * `npm start`: build what is missing (the site when its sources changed, the lab images when
  * Docker is reachable), then run the server. Without Docker it still serves the lessons.
+ *
+ * The default engine's lab host images are built before the server starts; the other engines'
+ * (LAB_ENGINES) while it serves, one after another. A first start builds a Debian base and a lab
+ * host per suite, minutes each on a small machine: building them all first would double the wait
+ * for the first page for an engine most learners never choose. Until its images are built an
+ * engine is offered as `preparing` (sandbox/src/preparing.ts): health says so and the lab panel
+ * offers it once it is ready. On later starts every image is up to date in seconds.
  */
 import { buildSite, siteIsStale, step } from './steps.ts';
 import { createDockerClient, engineStatus } from '../sandbox/src/docker.ts';
 import { ensureImages } from '../sandbox/src/images.ts';
 import { loadConfig } from '../sandbox/src/config.ts';
+import { setPreparing } from '../sandbox/src/preparing.ts';
+import type { Engine } from '../contract/labspec.ts';
 
 const config = loadConfig();
 if (siteIsStale()) {
@@ -13,19 +22,37 @@ if (siteIsStale()) {
   buildSite();
 }
 
+/** Build one engine's lab images, or say why they could not be (the lessons are served anyway). */
+async function buildImages(engine: Engine, log: (line: string) => void): Promise<void> {
+  try {
+    const { built } = await ensureImages(docker, { suite: engine.suite, log });
+    log(built.length ? `Built ${built.join(', ')}.` : `The lab images for Docker Engine ${engine.version} are up to date.`);
+  } catch (err) {
+    console.error(`The lab images for Docker Engine ${engine.version} could not be built: ${(err as Error).message}\nThe lessons are still served; labs on that engine say what is missing.`);
+  }
+}
+
 const docker = createDockerClient();
 const engine = await engineStatus(docker);
+const [first, ...others] = config.engines;
 if (engine.available) {
-  step(`Checking the lab images (Docker Engine ${engine.version})`);
-  try {
-    const { built } = await ensureImages(docker, { suite: config.LAB_SUITE, log: (line) => console.log(line) });
-    console.log(built.length ? `Built ${built.join(', ')}.` : 'All lab images are up to date.');
-  } catch (err) {
-    console.error(`The lab images could not be built: ${(err as Error).message}\nThe lessons are still served; labs will say what is missing.`);
-  }
+  step(`Checking the lab images for Docker Engine ${first!.version} (the machine's Docker Engine ${engine.version})`);
+  await buildImages(first!, (line) => console.log(line));
+  for (const e of others) setPreparing(e.suite, true);
 } else {
   console.log(`\n${engine.message}\nThe lessons are still served; labs are unavailable until Docker runs.`);
 }
 
 step('Starting the server');
 await import('../sandbox/src/main.ts');
+
+if (engine.available && others.length > 0) {
+  void (async () => {
+    for (const e of others) {
+      const log = (line: string) => console.log(`[images ${e.suite}] ${line}`);
+      log(`checking the lab images for Docker Engine ${e.version} while the server runs`);
+      await buildImages(e, log);
+      setPreparing(e.suite, false);
+    }
+  })();
+}

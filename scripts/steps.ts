@@ -3,16 +3,16 @@
  * building the lab images when Docker is there. Each prints what it does and why.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LAB_MANIFEST_DEFAULT } from '../contract/labspec.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const DIST = path.join(ROOT, 'dist');
-/** Written after a successful build; its mtime is "when the site was last built". */
-const BUILD_STAMP = path.join(DIST, '.build-stamp');
-/** The build's other output, outside dist/ (a build from before it moved there lacks it). */
+/**
+ * The build's lab manifest, outside dist/: written near the end of every build, `npm run build`
+ * as much as buildSite(), so its mtime is "when the site was last built".
+ */
 const MANIFEST = path.join(ROOT, LAB_MANIFEST_DEFAULT);
 /** What the built site depends on. */
 const SITE_INPUTS = ['content', 'src', 'public', 'astro.config.mjs', 'package-lock.json', 'contract'];
@@ -35,12 +35,11 @@ function newestMtime(p: string): number {
 }
 
 export function siteIsStale(): boolean {
-  if (!existsSync(BUILD_STAMP) || !existsSync(MANIFEST)) return true;
-  const built = statSync(BUILD_STAMP).mtimeMs;
+  if (!existsSync(MANIFEST)) return true;
+  const built = statSync(MANIFEST).mtimeMs;
   return SITE_INPUTS.some((p) => newestMtime(path.join(ROOT, p)) > built);
 }
 
 export function buildSite(): void {
   run('npm', ['run', '--silent', 'build']);
-  writeFileSync(BUILD_STAMP, new Date().toISOString());
 }

@@ -1,23 +1,29 @@
 /**
  * `npm run verify:lessons`: replay every lesson with a lab in a real lab and prove its exercises
- * (see sandbox/tools/verifier.ts). Needs the built site (dist/ and .lab/lab-manifest.json), the lab
- * images and a running Docker Engine; starts its own runner on a free loopback port.
+ * (see sandbox/tools/verifier.ts), on every Docker Engine the runner offers (LAB_ENGINES whose lab
+ * host image is built), one engine after another. Needs the built site (dist/ and
+ * .lab/lab-manifest.json), the lab images and a running Docker Engine; starts its own runner on a
+ * free loopback port.
  *
- *   npm run verify:lessons                      all lessons, VERIFY_PARALLEL (default 3) at once
+ *   npm run verify:lessons                      all lessons on every engine, VERIFY_PARALLEL (default 3) at once
+ *   npm run verify:lessons -- --engine 26       on Docker Engine 26.1.5 only (repeat --engine for more)
  *   npm run verify:lessons -- --parallel 1      one at a time
  *   npm run verify:lessons -- 05-user-defined-bridges   only that lesson
  *
- * Exits 1 when any lesson fails, 2 when it could not run at all.
+ * Before an engine's lessons it checks that a lab host of that engine runs it (`docker version`).
+ * Prints a report per engine, then a summary line per engine. Exits 1 when any lesson fails, 2
+ * when it could not run at all (no Docker, an --engine that is unknown or not built, a lab host
+ * running another version).
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../sandbox/src/config.ts';
-import { ENGINES, LAB_MANIFEST_DEFAULT } from '../contract/labspec.ts';
+import { ENGINES, LAB_MANIFEST_DEFAULT, engineById } from '../contract/labspec.ts';
 import { createDockerClient, engineStatus } from '../sandbox/src/docker.ts';
 import { loadManifest } from '../sandbox/src/manifest.ts';
 import { createRunner } from '../sandbox/src/server.ts';
-import { formatReport, verifyLessons } from '../sandbox/tools/verifier.ts';
+import { engineSummary, formatReport, proveEngine, verifyLessons } from '../sandbox/tools/verifier.ts';
 import { ROOT, siteIsStale } from './steps.ts';
 
 /**
@@ -34,8 +40,14 @@ const INSTANCE = `verify-${createHash('sha256').update(ROOT).digest('hex').slice
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { parallel: { type: 'string' }, verbose: { type: 'boolean', default: false } },
+  options: { parallel: { type: 'string' }, engine: { type: 'string', multiple: true }, verbose: { type: 'boolean', default: false } },
 });
+const asked = values.engine ?? [];
+const unknownEngine = asked.find((id) => !engineById(id));
+if (unknownEngine !== undefined) {
+  console.error(`--engine ${unknownEngine}: there is no such engine; use ${ENGINES.map((e) => `${e.id} (Docker Engine ${e.version})`).join(' or ')}.`);
+  process.exit(2);
+}
 const parallel = Number(values.parallel ?? process.env.VERIFY_PARALLEL ?? DEFAULT_PARALLEL);
 if (!Number.isInteger(parallel) || parallel < 1) {
   console.error(`--parallel (or VERIFY_PARALLEL) must be a whole number of at least 1, not "${values.parallel ?? process.env.VERIFY_PARALLEL}".`);
@@ -45,7 +57,10 @@ if (!Number.isInteger(parallel) || parallel < 1) {
 const siteDir = path.join(ROOT, 'dist');
 if (siteIsStale()) console.warn('Note: the site sources changed since the last build; this verifies the built lessons in dist/. Run "npm run build" first to verify your edits.');
 const config = loadConfig({
-  ...process.env, HOST: '127.0.0.1', PORT: '0', LAB_INSTANCE: INSTANCE, LAB_SITE_DIR: siteDir, LAB_MANIFEST: path.join(ROOT, LAB_MANIFEST_DEFAULT),
+  ...process.env,
+  // --engine: the runner offers those (whatever LAB_ENGINES or the deprecated LAB_SUITE say).
+  ...(asked.length ? { LAB_ENGINES: asked.join(','), LAB_SUITE: undefined } : {}),
+  HOST: '127.0.0.1', PORT: '0', LAB_INSTANCE: INSTANCE, LAB_SITE_DIR: siteDir, LAB_MANIFEST: path.join(ROOT, LAB_MANIFEST_DEFAULT),
   // Every lab comes from this process (127.0.0.1): per-address limits would only cap --parallel.
   LAB_MAX_LABS_PER_ADDRESS: '1000', LAB_CREATE_RATE: '1000', LAB_MAX_CONNECTIONS_PER_ADDRESS: '100000',
 });
@@ -67,19 +82,31 @@ const interrupted = () => void runner.close({ removeLabs: true }).then(() => pro
 process.once('SIGINT', interrupted);
 process.once('SIGTERM', interrupted);
 
-// The lab hosts' engine (the machine's own engine only runs them).
-const labEngine = ENGINES.find((e) => e.suite === config.LAB_SUITE)!;
-console.log(`Verifying lessons in real labs (lab hosts: Docker Engine ${labEngine.version}; the machine's engine: ${engine.version}), up to ${parallel} at once:`);
-const started = performance.now();
-let code = 0;
+// The lab hosts' engines (the machine's own engine only runs them): those the runner offers.
+const offers = await runner.labs.engineOffers();
+const engines = config.engines.filter((e) => offers.some((o) => o.id === e.id && o.state === 'ready'));
+for (const e of config.engines.filter((e) => !engines.includes(e))) {
+  console.log(`Docker Engine ${e.version} is not verified: its lab host image is not built (npm run build:images -- --suite ${e.suite}).`);
+}
+// An engine asked for by name (npm test asks for all) must be verified, not skipped.
+let code = asked.length > 0 && engines.length < config.engines.length ? 2 : 0;
+const summaries: string[] = [];
 try {
-  const reports = await verifyLessons({ url, manifest, engine: labEngine, parallel, only: positionals, log: (line) => console.log(line) });
-  console.log(`\n${formatReport(reports, performance.now() - started, parallel)}`);
-  code = reports.every((r) => r.ok) ? 0 : 1;
+  for (const labEngine of code === 0 ? engines : []) {
+    console.log(`\nVerifying lessons in real labs on Docker Engine ${labEngine.version} (the machine's engine: ${engine.version}), up to ${parallel} at once:`);
+    const started = performance.now();
+    await proveEngine(url, positionals[0] ?? Object.keys(manifest.lessons)[0]!, labEngine);
+    const reports = await verifyLessons({ url, manifest, engine: labEngine, parallel, only: positionals, log: (line) => console.log(line) });
+    const wall = performance.now() - started;
+    console.log(`\n${formatReport(reports, wall, parallel)}`);
+    summaries.push(engineSummary(labEngine, reports, wall));
+    if (!reports.every((r) => r.ok)) code = 1;
+  }
 } catch (err) {
   console.error(`Lesson verification could not run: ${(err as Error).message}`);
   code = 2;
 } finally {
+  if (summaries.length) console.log(`\n${summaries.join('\n')}`);
   await runner.close({ removeLabs: true });
 }
 process.exit(code);

@@ -2,10 +2,27 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseSize } from './config.ts';
 
 describe('configuration', () => {
-  it('has documented defaults: loopback, port 4321, forky lab hosts', () => {
+  it('has documented defaults: loopback, port 4321, every engine offered with Engine 28.5.2 first', () => {
     const c = loadConfig({}, '/srv');
-    expect(c).toMatchObject({ HOST: '127.0.0.1', PORT: 4321, LAB_SUITE: 'forky', LAB_HOST_PIDS: 1000, siteDir: '/srv/dist' });
+    expect(c).toMatchObject({ HOST: '127.0.0.1', PORT: 4321, LAB_HOST_PIDS: 1000, siteDir: '/srv/dist' });
+    expect(c.engines.map((e) => e.version)).toEqual(['28.5.2', '26.1.5']);
+    expect(c.warnings).toEqual([]);
     expect(c.LAB_HOST_MEMORY).toBe(1024 ** 3);
+  });
+
+  it('offers the engines LAB_ENGINES names, the first as the default, and refuses unknown, repeated or no engines', () => {
+    expect(loadConfig({ LAB_ENGINES: '26' }).engines.map((e) => e.suite)).toEqual(['trixie']);
+    expect(loadConfig({ LAB_ENGINES: '26, 28' }).engines.map((e) => e.id)).toEqual(['26', '28']);
+    expect(() => loadConfig({ LAB_ENGINES: '27' })).toThrow(/LAB_ENGINES.*an engine is one of 28, 26 \(got "27"\)/);
+    expect(() => loadConfig({ LAB_ENGINES: '28,28' })).toThrow(/LAB_ENGINES: names an engine twice/);
+    expect(() => loadConfig({ LAB_ENGINES: ',' })).toThrow(/LAB_ENGINES: name at least one engine/);
+  });
+
+  it('still reads the deprecated LAB_SUITE as that suite\'s engine alone, with a sentence saying what to set instead', () => {
+    const c = loadConfig({ LAB_SUITE: 'trixie' });
+    expect(c.engines.map((e) => e.id)).toEqual(['26']);
+    expect(c.warnings).toEqual([expect.stringMatching(/LAB_SUITE is deprecated: .*set LAB_ENGINES=26 instead/)]);
+    expect(() => loadConfig({ LAB_SUITE: 'trixie', LAB_ENGINES: '26' })).toThrow(/LAB_SUITE: set LAB_ENGINES alone, which replaced it/);
   });
 
   it('reads the lab manifest from outside the served site, and refuses one inside it', () => {

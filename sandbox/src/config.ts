@@ -5,8 +5,8 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { parseProxyTrust } from './clientaddress.ts';
-import { SUITES, DEFAULT_SUITE } from './names.ts';
-import { LAB_MANIFEST_DEFAULT } from '../../contract/labspec.ts';
+import { SUITES } from './names.ts';
+import { ENGINES, LAB_MANIFEST_DEFAULT, type Engine } from '../../contract/labspec.ts';
 
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
 
@@ -57,8 +57,18 @@ export const configSchema = z.object({
    * folder per instance inside it. On the runner's own machine, not shared between runners.
    */
   LAB_STATE_DIR: z.string().default('.lab/state'),
-  /** Debian suite of the lab host image: forky (Engine 28.5.2) or trixie (26.1.5). */
-  LAB_SUITE: z.enum(SUITES).default(DEFAULT_SUITE),
+  /**
+   * The Docker Engines labs may run, by id (contract/engines.ts ENGINES: 28 is Engine 28.5.2 from
+   * Debian forky, 26 is 26.1.5 from trixie), comma-separated; the first is the default (Start lab
+   * without a choice, and the one the warm pool keeps). One whose lab host image is not built is
+   * not offered (the runner says so at start and in GET /api/health).
+   */
+  LAB_ENGINES: list
+    .pipe(z.array(z.enum(ENGINES.map((e) => e.id) as [Engine['id'], ...Engine['id'][]], { message: `an engine is one of ${ENGINES.map((e) => e.id).join(', ')}` })).min(1, 'name at least one engine'))
+    .refine((ids) => new Set(ids).size === ids.length, 'names an engine twice')
+    .optional(),
+  /** Deprecated, replaced by LAB_ENGINES: the one suite all labs used (LAB_SUITE=trixie is LAB_ENGINES=26). */
+  LAB_SUITE: z.enum(SUITES).optional(),
   /** Range each lab network's subnet is carved from, and the size of each. */
   LAB_SUBNET_POOL: cidr.default('10.213.0.0/16'),
   LAB_SUBNET_PREFIX: wholeNumber(16, 29).default(26),
@@ -189,6 +199,10 @@ export interface Config extends RawConfig {
   stateDir: string;
   /** Origins whose pages may use the API: the server's own, plus LAB_ALLOWED_ORIGINS. */
   allowedOrigins: Set<string>;
+  /** LAB_ENGINES (or the deprecated LAB_SUITE's engine), the default first: what labs may run if their images exist. */
+  engines: readonly Engine[];
+  /** Sentences for the log about settings that still work but should change (a deprecated variable). */
+  warnings: string[];
 }
 
 export class ConfigError extends Error {}
@@ -209,11 +223,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const siteDir = path.resolve(cwd, raw.LAB_SITE_DIR);
   const manifestFile = path.resolve(cwd, raw.LAB_MANIFEST);
   const fromSite = path.relative(siteDir, manifestFile);
+  const fail = (line: string) => new ConfigError(`Invalid configuration in environment variables:\n  ${line}`);
   if (fromSite !== '..' && !fromSite.startsWith(`..${path.sep}`) && !path.isAbsolute(fromSite)) {
-    throw new ConfigError(`Invalid configuration in environment variables:\n  LAB_MANIFEST: must be outside LAB_SITE_DIR (${siteDir}), which is served to anyone, and the manifest holds every exercise's check (got ${JSON.stringify(raw.LAB_MANIFEST)})`);
+    throw fail(`LAB_MANIFEST: must be outside LAB_SITE_DIR (${siteDir}), which is served to anyone, and the manifest holds every exercise's check (got ${JSON.stringify(raw.LAB_MANIFEST)})`);
   }
+  if (raw.LAB_SUITE && raw.LAB_ENGINES) throw fail(`LAB_SUITE: set LAB_ENGINES alone, which replaced it (got LAB_SUITE=${raw.LAB_SUITE} and LAB_ENGINES=${raw.LAB_ENGINES.join(',')})`);
+  const suiteEngine = ENGINES.find((e) => e.suite === raw.LAB_SUITE);
+  const engines = suiteEngine ? [suiteEngine] : (raw.LAB_ENGINES ?? ENGINES.map((e) => e.id)).map((id) => ENGINES.find((e) => e.id === id)!);
   return {
     ...raw,
+    engines,
+    warnings: suiteEngine ? [`LAB_SUITE is deprecated: labs run Docker Engine ${suiteEngine.version} only; set LAB_ENGINES=${suiteEngine.id} instead (or leave both unset to offer every engine).`] : [],
     siteDir,
     manifestFile,
     stateDir: path.resolve(cwd, raw.LAB_STATE_DIR, raw.LAB_INSTANCE),

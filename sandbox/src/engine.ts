@@ -12,13 +12,14 @@
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import type { ContainerCreateOptions } from 'dockerode';
-import { API_ERRORS } from '../../contract/api.ts';
-import { MACVLAN_ENV, type LabSpec } from '../../contract/labspec.ts';
+import { API_ERRORS, type EngineOffer } from '../../contract/api.ts';
+import { MACVLAN_ENV, engineById, type Engine, type LabSpec } from '../../contract/labspec.ts';
 import { disableBridgeIpv6, labBridgeName } from './bridges.ts';
 import type { Config } from './config.ts';
 import { describeDockerError, detectPrivilegeMode, LAB_HOST_CAPABILITIES, privilegeHostConfig, type PrivilegeMode } from './docker.ts';
 import { LabError } from './errors.ts';
 import { execCollect, waitForEngine } from './labhost.ts';
+import { isPreparing } from './preparing.ts';
 import { IMAGES, LABELS, LAB_HOST_PATHS, ROLES, dockerDataTmpfs, labHostContainerName, labNetworkName } from './names.ts';
 import type { BuiltLab, EngineListing, HostListing, LabHost } from './registry.ts';
 import { firstFreeSubnet, formatCidr, gatewayOf, halves, parseCidr, type Cidr } from './subnets.ts';
@@ -47,6 +48,12 @@ const SUBNET_RETRIES = 5;
  * (`ip netns add`) and the runner's files in /run/lab take a few hundred KiB.
  */
 const RUN_TMPFS_SIZE = '64m';
+/**
+ * How long the engines on offer (one image inspect per configured engine) are reused (ms): GET
+ * /api/health needs no credentials, and images appear while the runner serves (preparing.ts),
+ * so a short while, as for the engine's status in routes.ts.
+ */
+const OFFERS_CACHE_MS = 2_000;
 
 /**
  * Run in each host of an adopted lab: end the learner shells the previous runner process had
@@ -107,6 +114,7 @@ export class DockerLabs {
   private privilegeMode?: Promise<PrivilegeMode>;
   /** Subnet choice and network creation run one at a time, so two labs never pick the same subnet. */
   private networkQueue: Promise<unknown> = Promise.resolve();
+  private offered?: { at: number; offers: Promise<EngineOffer[]> };
 
   constructor(docker: Docker, config: Config, shapes: ReadonlyMap<string, LabSpec>, log: (line: string) => void) {
     this.docker = docker;
@@ -115,8 +123,31 @@ export class DockerLabs {
     this.log = log;
   }
 
-  get image(): string {
-    return IMAGES.labHost(this.config.LAB_SUITE);
+  /** The lab host image that runs this Docker Engine. */
+  imageOf(engine: Engine): string {
+    return IMAGES.labHost(engine.suite);
+  }
+
+  /**
+   * The configured engines (LAB_ENGINES) labs can run now, in their order: those whose lab host
+   * image exists, and those whose image is being built (`preparing`). An engine the Engine API
+   * could not be asked about is offered: starting its lab then says what is wrong.
+   */
+  offers(): Promise<EngineOffer[]> {
+    if (!this.offered || performance.now() - this.offered.at > OFFERS_CACHE_MS) {
+      const offers = Promise.all(this.config.engines.map(async (engine): Promise<EngineOffer | undefined> => {
+        const offer = { id: engine.id, version: engine.version };
+        try {
+          await this.docker.getImage(this.imageOf(engine)).inspect();
+        } catch (err) {
+          // An image being rebuilt (out of date) still serves; one being built for the first time does not yet.
+          if ((err as { statusCode?: number }).statusCode === 404) return isPreparing(engine.suite) ? { ...offer, state: 'preparing' } : undefined;
+        }
+        return { ...offer, state: 'ready' };
+      })).then((all) => all.filter((o): o is EngineOffer => o !== undefined));
+      this.offered = { at: performance.now(), offers };
+    }
+    return this.offered.offers;
   }
 
   /** An engine error as a sentence a person can act on (docker.ts). */
@@ -128,17 +159,18 @@ export class DockerLabs {
    * Build a lab of this shape on the engine: its network, then its hosts, started (their engines
    * may still be starting). On failure nothing of it is left behind.
    */
-  async build(shape: string): Promise<BuiltLab> {
+  async build(shape: string, engine: Engine): Promise<BuiltLab> {
     const spec = this.shapes.get(shape);
     if (!spec) throw new Error(`no lesson has a lab of shape ${shape}`);
     const id = randomBytes(LAB_ID_BYTES).toString('hex');
     const hosts = spec.hosts.map((name) => ({ name, containerName: labHostContainerName(id, name) }));
     try {
-      const mode = await this.ensurePrivilegeMode();
+      await this.ensureImage(engine);
+      const mode = await this.ensurePrivilegeMode(this.imageOf(engine));
       const networkName = labNetworkName(id);
-      const subnet = await this.createNetwork(id, shape, networkName, spec);
+      const subnet = await this.createNetwork(id, shape, networkName, spec, engine);
       const built: BuiltLab = {
-        id, shape, hosts, networkName, subnet: formatCidr(subnet), env: labEnv(spec, subnet),
+        id, shape, engine: engine.id, hosts, networkName, subnet: formatCidr(subnet), env: labEnv(spec, subnet),
         shells: new Map(), allStarted: Promise.resolve(), cancelled: false,
       };
       await this.startHost(built, hosts[0]!, mode);
@@ -252,23 +284,31 @@ export class DockerLabs {
     await container.update({ NanoCpus: Math.round(this.config.LAB_HOST_CPUS * 1e9) }).catch(() => {});
   }
 
-  private ensurePrivilegeMode(): Promise<PrivilegeMode> {
+  /** Throw a LabError saying what to run when the engine's lab host image is not built. */
+  private async ensureImage(engine: Engine): Promise<void> {
+    const image = this.imageOf(engine);
+    try {
+      await this.docker.getImage(image).inspect();
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+      throw new LabError(API_ERRORS.imageMissing, isPreparing(engine.suite)
+        ? `The lab host image for Docker Engine ${engine.version} is still being built; try again in a few minutes.`
+        : `The lab host image ${image} (Docker Engine ${engine.version}) is not built yet. Run "npm run build:images -- --suite ${engine.suite}" (npm start does it too), then start the lab again.`);
+    }
+  }
+
+  /** The privileges lab hosts get, probed once with `image` (any lab host image will do). */
+  private ensurePrivilegeMode(image: string): Promise<PrivilegeMode> {
     // Another runtime (LAB_RUNTIME) gets no privileges: nothing to probe.
     if (this.config.LAB_HOST_PRIVILEGES !== 'auto' || this.config.LAB_RUNTIME) return Promise.resolve(this.config.LAB_HOST_PRIVILEGES === 'auto' ? 'capabilities' : this.config.LAB_HOST_PRIVILEGES);
     this.privilegeMode ??= (async () => {
-      try {
-        await this.docker.getImage(this.image).inspect();
-      } catch (err) {
-        if ((err as { statusCode?: number }).statusCode !== 404) throw err;
-        throw new LabError(API_ERRORS.imageMissing, `The lab host image ${this.image} is not built yet. Run "npm run build:images" (npm start does it too), then start the lab again.`);
-      }
-      const mode = await detectPrivilegeMode(this.docker, this.image, this.config.LAB_INSTANCE);
+      const mode = await detectPrivilegeMode(this.docker, image, this.config.LAB_INSTANCE);
       this.log(mode === 'privileged'
         ? 'lab hosts run with --privileged: the capabilities form does not start on this engine'
         : `lab hosts run with the capabilities form (Docker's defaults plus ${LAB_HOST_CAPABILITIES.join(', ')}), not --privileged`);
       return mode;
     })();
-    // A failed probe (engine down, image missing) is retried on the next request, not cached.
+    // A failed probe (engine down) is retried on the next request, not cached.
     this.privilegeMode.catch(() => { this.privilegeMode = undefined; });
     return this.privilegeMode;
   }
@@ -278,7 +318,7 @@ export class DockerLabs {
    * One at a time (networkQueue), and retried on the next subnet when another engine user took
    * this one between our listing and our create.
    */
-  private createNetwork(labId: string, shape: string, name: string, spec: LabSpec): Promise<Cidr> {
+  private createNetwork(labId: string, shape: string, name: string, spec: LabSpec, engine: Engine): Promise<Cidr> {
     const task = this.networkQueue.then(async () => {
       const pool = parseCidr(this.config.LAB_SUBNET_POOL)!;
       // Subnets another engine user took between our listing and our create: skip them on the
@@ -291,7 +331,7 @@ export class DockerLabs {
           throw new LabError(API_ERRORS.noSubnet, `No free subnet is left in LAB_SUBNET_POOL ${this.config.LAB_SUBNET_POOL}; remove some labs or give the runner a larger pool.`);
         }
         try {
-          await this.createNetworkOn(subnet, labId, shape, name, spec);
+          await this.createNetworkOn(subnet, labId, shape, name, spec, engine);
           return subnet;
         } catch (err) {
           // Another engine user took the subnet between our listing and our create: try the next one.
@@ -308,7 +348,7 @@ export class DockerLabs {
   }
 
   /** Create the lab's network on `subnet` and switch IPv6 off on its bridge (bridges.ts). */
-  private async createNetworkOn(subnet: Cidr, labId: string, shape: string, name: string, spec: LabSpec): Promise<void> {
+  private async createNetworkOn(subnet: Cidr, labId: string, shape: string, name: string, spec: LabSpec, engine: Engine): Promise<void> {
     await this.docker.createNetwork({
       Name: name,
       Driver: 'bridge',
@@ -333,7 +373,7 @@ export class DockerLabs {
     });
     // inhibit_ipv4 leaves the machine no IPv4 address on the lab network; this takes away
     // its IPv6 link-local one (bridges.ts).
-    await disableBridgeIpv6(this.docker, labBridgeName(labId), { image: this.image, instance: this.config.LAB_INSTANCE }).catch((err: Error) => {
+    await disableBridgeIpv6(this.docker, labBridgeName(labId), { image: this.imageOf(engine), instance: this.config.LAB_INSTANCE }).catch((err: Error) => {
       throw new LabError(API_ERRORS.bridgeSetup, err.message);
     });
   }
@@ -347,7 +387,7 @@ export class DockerLabs {
     const container = await this.docker.createContainer({
       name: host.containerName,
       Hostname: host.name,
-      Image: this.image,
+      Image: this.imageOf(engineById(lab.engine)!),
       Env: ['TERM=xterm-256color', ...lab.env],
       Labels: { ...this.labels(lab.id, lab.shape, ROLES.host), [LABELS.host]: host.name },
       HostConfig: { ...labHostConfig(this.config, mode), NetworkMode: lab.networkName },

@@ -7,12 +7,15 @@
  *                            from Debian's mirror + `docker import`).
  *   2. IMAGES.innerBusybox   busybox FROM scratch, run by learners inside lab hosts.
  *   3. IMAGES.innerWeb       busybox httpd page naming the container that answered.
- *   4. IMAGES.labHostPlain   Debian + docker.io; the two inner images are `docker save`d into its
+ *   4. IMAGES.innerToolkit   busybox plus Debian's network debugging tools (tcpdump, dig, ...).
+ *   5. IMAGES.labHostPlain   Debian + docker.io; the inner images are `docker save`d into its
  *                            build context and loaded by its entrypoint (no registry in a lab).
- *   5. IMAGES.labHost(suite) the plain lab host plus its inner engine's image store with those
+ *   6. IMAGES.labHost(suite) the plain lab host plus its inner engine's image store with those
  *                            images loaded (made by running the plain one once): what the runner
- *                            starts, with no image load on the way to the first prompt.
- *   6. IMAGES.runner         only when asked (`runner: true`, `--runner`): the runner as a container,
+ *                            starts, with no image load on the way to the first prompt. The
+ *                            store's layer contents sit in the image (read-only, shared by every
+ *                            lab host), not in each lab host's memory: see prepareImageStore.
+ *   7. IMAGES.runner         only when asked (`runner: true`, `--runner`): the runner as a container,
  *                            FROM the base, with the Node binary running this build, the runner's
  *                            code, the packages it imports (and theirs, not the site's or the
  *                            tests'), the built site and its lab manifest (so `npm run build` first).
@@ -66,9 +69,12 @@ const leftOutOfRunner = (path: string) => /(^|\/)(\.|node_modules$)|\.test\.ts$/
 /** Inside the lab host build context: where the saved inner images and their tag map go. */
 const INNER_TAR = 'images/inner.tar';
 const INNER_TAGS_FILE = 'images/images.tags';
-/** Inside the final lab host build context: the prepared inner image store (see labhost-store/Dockerfile). */
+/** Inside the final lab host build context: the prepared inner image store and its layers' files (see labhost-store/Dockerfile). */
 const STORE_TAR = 'docker-store.tar';
-/** Size of the tmpfs the store is prepared in: the two inner images take about 2 MB. */
+const LAYERS_TAR = 'layers.tar';
+/** Where the lab host image holds the inner layers' files (labhost-store/Dockerfile unpacks LAYERS_TAR there). */
+const LAYERS_DIR = '/opt/lab/layers';
+/** Size of the tmpfs the store is prepared in: the inner images take about 40 MB (the toolkit 38). */
 const STORE_TMPFS_SIZE = '256m';
 
 /** Bump to force every image to rebuild after a change the hashes cannot see (e.g. this file). */
@@ -91,7 +97,7 @@ export interface EnsureResult {
 /** Thrown with a sentence meant for a person (the script prints only the message). */
 export class ImageBuildError extends Error {}
 
-/** Builds whatever is missing or out of date, in order: base -> busybox -> web -> lab host (-> runner, when asked). */
+/** Builds whatever is missing or out of date, in order: base -> busybox -> web, toolkit -> lab host (-> runner, when asked). */
 export async function ensureImages(docker: Docker, options: EnsureOptions = {}): Promise<EnsureResult> {
   const suite = options.suite ?? DEFAULT_SUITE;
   if (!SUITES.includes(suite)) throw new ImageBuildError(`Unknown suite "${suite}"; use one of ${SUITES.join(', ')}.`);
@@ -134,23 +140,43 @@ export async function ensureImages(docker: Docker, options: EnsureOptions = {}):
   });
   record(IMAGES.innerWeb, web.built, t);
 
+  // Like busybox, shared by every suite (hashed without the base ID); FROM busybox, whose layer
+  // every lab host holds anyway.
   t = performance.now();
-  const tagsFile = `${IMAGES.innerBusybox} ${INNER_TAGS.busybox}\n${IMAGES.innerWeb} ${INNER_TAGS.web}\n`;
+  const toolkit = await ensureBuilt(docker, {
+    tag: IMAGES.innerToolkit,
+    contextDir: join(IMAGES_DIR, 'toolkit'),
+    buildArgs: { BASE: baseTag, BUSYBOX: IMAGES.innerBusybox },
+    hashArgs: {},
+    parents: [busybox.id],
+    force,
+    log,
+  });
+  record(IMAGES.innerToolkit, toolkit.built, t);
+
+  t = performance.now();
+  const inner = [
+    [IMAGES.innerBusybox, INNER_TAGS.busybox],
+    [IMAGES.innerWeb, INNER_TAGS.web],
+    [IMAGES.innerToolkit, INNER_TAGS.toolkit],
+  ] as const;
+  const tagsFile = inner.map(([built, learner]) => `${built} ${learner}\n`).join('');
   const plain = await ensureBuilt(docker, {
     tag: IMAGES.labHostPlain(suite),
     contextDir: join(IMAGES_DIR, 'labhost'),
     buildArgs: { SUITE: suite },
     // The saved tar is not hashed (big, and not byte-stable): the IDs of what it holds are.
-    parents: [base.id, busybox.id, web.id],
+    parents: [base.id, busybox.id, web.id, toolkit.id],
     extraHash: tagsFile,
     force,
     log,
     addToContext: async (dir) => {
       await mkdir(join(dir, 'images'), { recursive: true });
       await writeFile(join(dir, INNER_TAGS_FILE), tagsFile);
-      log(`${IMAGES.labHostPlain(suite)}: docker save ${IMAGES.innerBusybox} ${IMAGES.innerWeb}`);
-      // One tar for both: web's layers are busybox's plus one, stored once.
-      const saved = await (docker as DockerWithGetImages).getImages({ names: [IMAGES.innerBusybox, IMAGES.innerWeb] });
+      const names = inner.map(([built]) => built);
+      log(`${IMAGES.labHostPlain(suite)}: docker save ${names.join(' ')}`);
+      // One tar for all: web's and toolkit's layers are busybox's plus one each, stored once.
+      const saved = await (docker as DockerWithGetImages).getImages({ names });
       await pipeline(saved, createWriteStream(join(dir, INNER_TAR)));
     },
   });
@@ -164,7 +190,7 @@ export async function ensureImages(docker: Docker, options: EnsureOptions = {}):
     parents: [plain.id],
     force,
     log,
-    addToContext: (dir) => prepareImageStore(docker, suite, join(dir, STORE_TAR), log),
+    addToContext: (dir) => prepareImageStore(docker, suite, dir, log),
   });
   record(IMAGES.labHost(suite), labHost.built, t);
 
@@ -426,10 +452,18 @@ async function resolvePackage(root: string, from: string, name: string): Promise
 
 /**
  * Start the plain lab host once, with nothing but its own engine (no network), let its entrypoint
- * load the inner images, stop that engine so its files are at rest, and copy /var/lib/docker's
- * image/ and overlay2/ out as one tar to `outFile`.
+ * load the inner images, stop that engine so its files are at rest, and write two tars into the
+ * build context `dir`: STORE_TAR, /var/lib/docker's image/ and overlay2/, and LAYERS_TAR, the
+ * files of every layer in it.
+ *
+ * Each layer's overlay2/<id>/diff in the store is a symlink to LAYERS_DIR/<id>, in the lab host
+ * image: lab hosts unpack only the store's metadata into their memory tmpfs (~100 KB), and their
+ * inner engines use the layers from the image's read-only files, whose page cache every lab host
+ * shares. The engine only reads an image layer's diff (as an overlay lowerdir, through its l/
+ * link; `docker save` reads its files by path), and removing the image removes just the symlink.
+ * Without this every lab host would hold its own copy of the toolkit's 38 MB in memory.
  */
-async function prepareImageStore(docker: Docker, suite: Suite, outFile: string, log: (line: string) => void): Promise<void> {
+async function prepareImageStore(docker: Docker, suite: Suite, dir: string, log: (line: string) => void): Promise<void> {
   const image = IMAGES.labHostPlain(suite);
   const name = `dnl-image-store-${suite}`;
   log(`${IMAGES.labHost(suite)}: preparing the inner image store in a ${image} container`);
@@ -448,15 +482,22 @@ async function prepareImageStore(docker: Docker, suite: Suite, outFile: string, 
   try {
     await container.start();
     await waitForEngine(docker, name);
-    const inside = '/run/lab/docker-store.tar';
+    const out = '/run/lab/store';
+    // Every overlay2 entry but l/ is an image layer: nothing else (no container) was created.
     const { code, output } = await execCollect(docker, name, [
       'sh', '-c',
-      `pkill -x dockerd; while pgrep -x dockerd >/dev/null; do sleep 0.1; done; tar -C /var/lib/docker -cf ${inside} image overlay2`,
+      `set -e; pkill -x dockerd; while pgrep -x dockerd >/dev/null; do sleep 0.1; done
+       mkdir -p ${out}/layers; cd /var/lib/docker/overlay2
+       for id in *; do [ "$id" = l ] && continue; mv "$id/diff" "${out}/layers/$id"; ln -s "${LAYERS_DIR}/$id" "$id/diff"; done
+       tar -C /var/lib/docker -cf ${out}/${STORE_TAR} image overlay2
+       tar -C ${out}/layers -cf ${out}/${LAYERS_TAR} .`,
     ]);
     if (code !== 0) throw new ImageBuildError(`Preparing the inner image store failed (exit code ${code}): ${output.trim()}`);
-    // The archive API wraps the file in a tar of its own: unpack that one file into place.
-    const archive = await container.getArchive({ path: inside });
-    await pipeline(archive, tar.extract(dirname(outFile), { map: (header) => ({ ...header, name: basename(outFile) }) }) as unknown as NodeJS.WritableStream);
+    for (const file of [STORE_TAR, LAYERS_TAR]) {
+      // The archive API wraps the file in a tar of its own: unpack that one file into place.
+      const archive = await container.getArchive({ path: `${out}/${file}` });
+      await pipeline(archive, tar.extract(dir) as unknown as NodeJS.WritableStream);
+    }
   } finally {
     await container.remove({ force: true }).catch(() => {});
   }

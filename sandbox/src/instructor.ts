@@ -329,12 +329,13 @@ export class Instructor {
 
   private async warm(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const body = (await readJson(req)) as Partial<Record<keyof WarmRequest, unknown>> | null;
-    const { lesson, count, minutes } = body ?? {};
+    const { lesson, count, minutes, engine } = body ?? {};
     const whole = (n: unknown, max: number): n is number => Number.isSafeInteger(n) && (n as number) >= 1 && (n as number) <= max;
     if (typeof lesson !== 'string' || !lesson || !whole(count, Infinity) || !whole(minutes, MAX_WARM_MINUTES)) {
       return sendError(res, API_ERRORS.badRequest, `Send {"lesson": "<lesson>", "count": <learners>, "minutes": <how long>}: count a whole number from 1, minutes a whole number from 1 to ${MAX_WARM_MINUTES}.`);
     }
-    const shape = this.opts.labs.warmForRoom({ lesson, count, minutes });
+    // The engine is checked against the runner's own by warmForRoom (400 naming them).
+    const shape = this.opts.labs.warmForRoom({ lesson, count, minutes, engine });
     this.changed();
     sendJson(res, 200, shape);
   }

@@ -2,16 +2,18 @@
  * The runner's labs, as its HTTP API, terminals and scripts use them: the registry (registry.ts:
  * which labs exist, their tokens, limits, lifetimes and kept state) given an engine side made of
  * the labs on Docker (engine.ts) and the warm pool (pool.ts), which builds labs of each shape
- * ahead. A lab comes from the pool when it has one of the right shape, and is built on the spot
- * otherwise. An instructor warms the pool for a room here (warmForRoom: lesson to lab shape,
+ * ahead. A lab runs the Docker Engine its learner chose among those on offer (engine.ts offers);
+ * it comes from the pool when it has one of the right shape on that engine, and is built on the
+ * spot otherwise. The pool keeps labs of the default engine only, other engines' for a room: an
+ * instructor warms the pool for a room here (warmForRoom: lesson to lab shape and engine,
  * roomfit.ts says whether it fits). This module only wires them together and runs the periodic
  * sweep; it decides nothing about a lab's life and builds nothing itself, and does not speak HTTP
  * or bridge terminals.
  */
 import { freemem } from 'node:os';
 import type Docker from 'dockerode';
-import { API_ERRORS, type CheckStatus, type HealthStatus, type PoolShape, type WarmRequest } from '../../contract/api.ts';
-import { labShape, type LabManifest, type LabSpec } from '../../contract/labspec.ts';
+import { API_ERRORS, type CheckStatus, type EngineOffer, type HealthStatus, type PoolShape, type WarmRequest } from '../../contract/api.ts';
+import { engineById, labShape, type Engine, type EngineId, type LabManifest, type LabSpec } from '../../contract/labspec.ts';
 import type { Config } from './config.ts';
 import { DockerLabs } from './engine.ts';
 import { LabError } from './errors.ts';
@@ -22,6 +24,19 @@ import { LabStore } from './store.ts';
 import type { PreparedShell } from './terminal.ts';
 
 export type { Adoption, BuiltLab, Lab, LabHost, LastCheck } from './registry.ts';
+
+/** The warm pool's key for labs of a lesson shape on an engine: "host1,host2@26". */
+const poolKey = (shape: string, engine: EngineId) => `${shape}@${engine}`;
+const fromPoolKey = (key: string) => {
+  const at = key.lastIndexOf('@');
+  return { shape: key.slice(0, at), engine: key.slice(at + 1) as EngineId };
+};
+
+/** Engines as a sentence's list: "28 (Docker Engine 28.5.2) and 26 (Docker Engine 26.1.5)". */
+const engineList = (engines: readonly { id: string; version: string }[]): string => {
+  const named = engines.map((e) => `${e.id} (Docker Engine ${e.version})`);
+  return named.length < 2 ? (named[0] ?? '') : `${named.slice(0, -1).join(', ')} and ${named.at(-1)}`;
+};
 
 export class LabManager {
   private readonly registry: LabRegistry;
@@ -45,10 +60,16 @@ export class LabManager {
     }
     const specs = new Map([...this.shapes].map(([shape, { spec }]) => [shape, spec]));
     const engine = new DockerLabs(docker, config, specs, log);
+    // LAB_POOL_SIZE labs of each shape on the default engine; other engines' only for a room
+    // (warmForRoom): most learners keep the default, and each pooled lab holds memory.
+    const poolSizes = new Map([...this.shapes.keys()].flatMap((shape) =>
+      config.engines.map((e, i) => [poolKey(shape, e.id), i === 0 ? config.LAB_POOL_SIZE : 0] as const)));
     const pool = new WarmPool<BuiltLab>({
-      size: config.LAB_POOL_SIZE,
-      shapes: [...this.shapes.keys()],
-      build: (shape) => engine.build(shape),
+      shapes: poolSizes,
+      build: (key) => {
+        const { shape, engine: id } = fromPoolKey(key);
+        return engine.build(shape, engineById(id)!);
+      },
       waitReady: async (built) => {
         await engine.waitReady(built);
         await engine.prepareShells(built);
@@ -65,9 +86,9 @@ export class LabManager {
       store: this.store,
       log,
       engine: {
-        obtain: async (shape) => {
-          const fromPool = pool.take(shape);
-          return { built: fromPool ?? (await engine.build(shape)), pooled: fromPool !== undefined };
+        obtain: async (shape, id) => {
+          const fromPool = pool.take(poolKey(shape, id));
+          return { built: fromPool ?? (await engine.build(shape, engineById(id)!)), pooled: fromPool !== undefined };
         },
         dismantle: (lab) => engine.dismantle(lab),
         listHosts: () => this.listHosts(),
@@ -84,8 +105,31 @@ export class LabManager {
 
   /** The warm pool as GET /api/health and the instructor's room show it. */
   get poolStatus(): HealthStatus['pool'] {
-    const { size, ready, starting, shapes } = this.pool.status();
-    return { size, ready, starting, shapes: shapes.map((s) => this.describeShape(s)) };
+    const { ready, starting, shapes } = this.pool.status();
+    return { size: this.config.LAB_POOL_SIZE, ready, starting, shapes: shapes.map((s) => this.describeShape(s)) };
+  }
+
+  /** The Docker Engines labs can run now (engine.ts offers), the default first. */
+  engineOffers(): Promise<EngineOffer[]> {
+    return this.engine.offers();
+  }
+
+  /**
+   * The engine a new lab runs: `requested` (a client's, so anything) if it is on offer and ready,
+   * the first ready one when none was asked for. Throws a LabError whose sentence names the
+   * engines on offer: 400 for one that is not, 503 for one whose image is still being built.
+   */
+  async engineFor(requested: unknown): Promise<Engine> {
+    const offers = await this.engine.offers();
+    const ready = offers.filter((o) => o.state === 'ready');
+    // With none ready, building the configured default says what is missing.
+    if (requested === undefined) return engineById(ready[0]?.id) ?? this.config.engines[0]!;
+    if (ready.some((o) => o.id === requested)) return engineById(requested)!;
+    const choice = ready.length ? `This lab server offers ${engineList(ready)}: choose one of those.` : 'This lab server has no lab host image built yet: run "npm run build:images".';
+    const preparing = offers.find((o) => o.id === requested);
+    if (preparing) throw new LabError(API_ERRORS.imageMissing, `Docker Engine ${preparing.version} is still being prepared (its lab host image is being built); try again in a few minutes. ${choice}`);
+    const shown = typeof requested === 'string' ? JSON.stringify(requested.slice(0, 20)) : `of type ${typeof requested}`;
+    throw new LabError(API_ERRORS.badRequest, `There is no Docker Engine ${shown} to choose here. ${choice}`);
   }
 
   /** Start keeping LAB_POOL_SIZE labs of each shape ready (nothing with 0), more for a warmed room. */
@@ -98,10 +142,12 @@ export class LabManager {
    * throws a LabError for an unknown lesson, or when they would not fit (roomfit.ts). Replaces the
    * shape's earlier warming; answers the shape's pool as it is now.
    */
-  warmForRoom({ lesson, count, minutes }: WarmRequest): PoolShape {
-    const shape = this.shapeOf(lesson);
+  warmForRoom({ lesson, count, minutes, engine: id }: Omit<WarmRequest, 'engine'> & { engine?: unknown }): PoolShape {
+    const engine = id === undefined ? this.config.engines[0]! : this.config.engines.find((e) => e.id === id);
+    if (!engine) throw new LabError(API_ERRORS.badRequest, `There is no Docker Engine ${JSON.stringify(String(id).slice(0, 20))} to warm labs of: this lab server runs ${engineList(this.config.engines)}.`);
+    const shape = poolKey(this.shapeOf(lesson), engine.id);
     const status = this.pool.status();
-    const hostsOf = (s: string) => this.shapes.get(s)!.spec.hosts.length;
+    const hostsOf = (key: string) => this.shapes.get(fromPoolKey(key).shape)!.spec.hosts.length;
     let own: ShapeStatus | undefined;
     // Other rooms' labs not built yet need memory too; what is pooled is in the machine's figures.
     let otherHostsToBuild = 0;
@@ -119,13 +165,15 @@ export class LabManager {
     return this.describeShape(this.pool.status().shapes.find((s) => s.shape === shape)!);
   }
 
-  /** End the warming of the lesson's lab shape now (the pool shrinks back); false if there was none. */
+  /** End the warmings of the lesson's lab shape now, on every engine (the pool shrinks back); false if there was none. */
   cancelWarm(lesson: string): boolean {
-    return this.pool.cancel(this.shapeOf(lesson));
+    const shape = this.shapeOf(lesson);
+    return this.config.engines.map((e) => this.pool.cancel(poolKey(shape, e.id))).includes(true);
   }
 
-  get image(): string {
-    return this.engine.image;
+  /** The lab host image of an engine (for the log). */
+  imageOf(engine: Engine): string {
+    return this.engine.imageOf(engine);
   }
 
   onRemoved(listener: RemovalListener): () => void {
@@ -154,9 +202,13 @@ export class LabManager {
     return this.registry.extend(lab, minutes);
   }
 
-  /** See LabRegistry.create: a lab for a lesson, once its hosts run, within the runner's limits. */
-  create(lesson: string, opts: { client?: string; address?: string } = {}): Promise<{ lab: Lab; token: string }> {
-    return this.registry.create(lesson, opts);
+  /**
+   * See LabRegistry.create: a lab for a lesson, once its hosts run, within the runner's limits,
+   * on the engine the client asked for (engineFor: anything it sent, or nothing for the default).
+   */
+  async create(lesson: string, opts: { client?: string; address?: string; engine?: unknown } = {}): Promise<{ lab: Lab; token: string }> {
+    const engine = await this.engineFor(opts.engine);
+    return this.registry.create(lesson, { ...opts, engine: engine.id });
   }
 
   /** Resolves once every lab host of the lab has a working engine with its images (labhost.ts). */
@@ -263,9 +315,11 @@ export class LabManager {
     return labShape(spec);
   }
 
-  private describeShape({ shape, size, ready, starting, reservation: r }: ShapeStatus): PoolShape {
+  private describeShape({ shape: key, size, ready, starting, reservation: r }: ShapeStatus): PoolShape {
+    const { shape, engine } = fromPoolKey(key);
     return {
       shape,
+      engine,
       lessons: this.shapes.get(shape)!.lessons,
       size,
       ready,

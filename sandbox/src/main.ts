@@ -31,6 +31,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  for (const warning of config.warnings) log(warning);
   const docker = createDockerClient();
   const runner = createRunner(config, docker, log);
 
@@ -43,7 +44,14 @@ async function main(): Promise<void> {
     if (found.orphans.containers || found.orphans.networks) {
       log(`removed ${found.orphans.containers} container(s) and ${found.orphans.networks} network(s) no lab owns (pooled or half-built labs of an earlier run)`);
     }
-    log(`Docker Engine ${engine.version} (cgroup ${engine.cgroupVersion}); lab hosts from ${runner.labs.image}`);
+    log(`Docker Engine ${engine.version} (cgroup ${engine.cgroupVersion})`);
+    const offers = await runner.labs.engineOffers();
+    for (const e of config.engines) {
+      const offer = offers.find((o) => o.id === e.id);
+      const image = runner.labs.imageOf(e);
+      log(!offer ? `labs cannot run Docker Engine ${e.version}: its lab host image ${image} is not built (npm run build:images -- --suite ${e.suite})`
+        : `labs can run Docker Engine ${e.version}${offer === offers[0] ? ' (the default)' : ''} from ${image}${offer.state === 'preparing' ? ', once it is built' : ''}`);
+    }
   } else {
     log(`Labs are unavailable: ${engine.message} The lessons are still served.`);
   }

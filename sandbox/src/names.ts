@@ -18,12 +18,14 @@ export const IMAGES = {
   /** Images learners run inside a lab host, preloaded there (tagged without the prefix inside). */
   innerBusybox: 'dnl/inner-busybox:latest',
   innerWeb: 'dnl/inner-web:latest',
+  /** Network debugging tools (tcpdump, dig, nsenter, ss, ...) to run in other containers' namespaces. */
+  innerToolkit: 'dnl/inner-toolkit:latest',
   /** The runner itself with the built site, for running it as a container (compose.yaml names it too). */
   runner: 'dnl/runner:latest',
 } as const;
 
 /** Tags the inner images carry inside a lab host: what a learner types in `docker run`. */
-export const INNER_TAGS = { busybox: 'busybox:latest', web: 'web:latest' } as const;
+export const INNER_TAGS = { busybox: 'busybox:latest', web: 'web:latest', toolkit: 'toolkit:latest' } as const;
 
 /** Labels on every object the runner creates; labels are the source of truth for reaping. */
 export const LABELS = {

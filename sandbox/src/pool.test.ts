@@ -8,13 +8,13 @@ import { WarmPool } from './pool.ts';
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
-function counterPool(size: number, shapes = ['a', 'b'], build?: (shape: string) => Promise<string>) {
+/** A pool of counters; `size` is every shape's, or each shape's own (a map). */
+function counterPool(size: number | ReadonlyMap<string, number>, shapes = ['a', 'b'], build?: (shape: string) => Promise<string>) {
   let n = 0;
   const discarded: string[] = [];
   const logs: string[] = [];
   const pool = new WarmPool<string>({
-    size,
-    shapes,
+    shapes: typeof size === 'number' ? new Map(shapes.map((s) => [s, size])) : size,
     build: build ?? (async (shape) => `${shape}${n++}`),
     waitReady: async () => {},
     discard: async (item) => void discarded.push(item),
@@ -52,6 +52,23 @@ describe('the warm pool', () => {
     expect(pool.take('a')).toBeUndefined();
     expect(built()).toBe(0);
     expect(pool.status()).toMatchObject({ size: 0, ready: 0, starting: 0 });
+  });
+
+  it('keeps each shape at its own size: one of size 0 (another engine) is built only for a room that reserved it', async () => {
+    const { pool, built } = counterPool(new Map([['a@28', 2], ['a@26', 0]]));
+    pool.start();
+    await settle(pool);
+    expect(pool.status()).toMatchObject({ size: 2, ready: 2 });
+    expect(pool.status().shapes.map((s) => [s.shape, s.size, s.ready])).toEqual([['a@28', 2, 2], ['a@26', 0, 0]]);
+    expect(pool.take('a@26')).toBeUndefined();
+    expect(built()).toBe(2);
+    pool.reserve('a@26', { count: 3, until: Date.now() + 60_000, label: 'lesson-a' });
+    await settle(pool);
+    expect(pool.status().shapes.map((s) => [s.shape, s.ready])).toEqual([['a@28', 2], ['a@26', 3]]);
+    pool.cancel('a@26');
+    await settle(pool);
+    expect(pool.status().shapes.map((s) => [s.shape, s.ready])).toEqual([['a@28', 2], ['a@26', 0]]);
+    await pool.drain();
   });
 
   it('says once that it cannot build, instead of retrying in a tight loop', async () => {
@@ -198,8 +215,7 @@ describe('a reservation for a room', () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     const pool = new WarmPool<string>({
-      size: 0,
-      shapes: ['a'],
+      shapes: new Map([['a', 0]]),
       build: async (shape) => shape,
       waitReady: () => gate,
       discard: async () => {},

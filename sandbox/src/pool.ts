@@ -32,9 +32,12 @@ const FILL_PARALLEL = 2;
 const RETRY_AFTER_MS = 10_000;
 
 export interface PoolOptions<T> {
-  /** Labs kept per shape; 0 turns the pool off. */
-  size: number;
-  shapes: string[];
+  /**
+   * Every shape the pool may hold, with the labs it keeps of it without a reservation (0: only
+   * for a room that reserved some). A "shape" here is whatever key the caller builds by (labs.ts:
+   * a lab shape on one engine).
+   */
+  shapes: ReadonlyMap<string, number>;
   /** Build a lab of this shape: containers started, engines maybe still starting. */
   build: (shape: string) => Promise<T>;
   /** Resolves once every host of the lab has a working engine; rejects if one cannot start. */
@@ -70,7 +73,7 @@ export interface ShapeStatus {
 }
 
 export interface PoolStatus {
-  /** Labs per shape the pool keeps. */
+  /** Labs per shape the pool keeps, for the shapes it keeps most of. */
   size: number;
   /** Labs in the pool whose engines answer. */
   ready: number;
@@ -96,13 +99,13 @@ export class WarmPool<T> {
 
   constructor(opts: PoolOptions<T>) {
     this.opts = opts;
-    for (const shape of opts.shapes) {
+    for (const shape of opts.shapes.keys()) {
       this.entries.set(shape, []);
       this.building.set(shape, 0);
     }
   }
 
-  /** Start keeping labs: `size` per shape (none at 0), more for a reservation. */
+  /** Start keeping labs: each shape's size (none at 0), more for a reservation. */
   start(): void {
     this.stopped = false;
     this.fill();
@@ -128,7 +131,7 @@ export class WarmPool<T> {
    * Keep `count` labs of this shape (ready or starting) until `until`, instead of `size`; labs
    * taken meanwhile use it up (30 learners taking 30 labs leave the pool at its size, not
    * building 30 more). It replaces the shape's earlier reservation; when it ends (cancel(), or
-   * `until`) the pool removes what it holds above its size.
+   * `until`) the pool removes what it holds above the shape's size.
    */
   reserve(shape: string, reservation: Reservation): void {
     if (!this.entries.has(shape)) throw new Error(`no lesson has a lab of shape ${shape}`);
@@ -140,13 +143,13 @@ export class WarmPool<T> {
     this.fill();
   }
 
-  /** End the shape's reservation now and shrink back to `size`; false if it had none. */
+  /** End the shape's reservation now and shrink back to its size; false if it had none. */
   cancel(shape: string): boolean {
     const reservation = this.reservations.get(shape);
     if (!reservation) return false;
     clearTimeout(reservation.timer);
     this.reservations.delete(shape);
-    this.opts.log(`warm pool: the reservation of ${reservation.count} ${shape} labs for ${reservation.label} ended (${reservation.taken} taken); keeping ${this.opts.size}`);
+    this.opts.log(`warm pool: the reservation of ${reservation.count} ${shape} labs for ${reservation.label} ended (${reservation.taken} taken); keeping ${this.opts.shapes.get(shape)}`);
     this.trim(shape);
     return true;
   }
@@ -157,14 +160,14 @@ export class WarmPool<T> {
       const r = this.reservations.get(shape);
       return {
         shape,
-        size: this.opts.size,
+        size: this.opts.shapes.get(shape)!,
         ready,
         starting: list.length - ready + this.building.get(shape)!,
         ...(r ? { reservation: { count: r.count, until: r.until, label: r.label, taken: r.taken } } : {}),
       };
     });
     const sum = (key: 'ready' | 'starting') => shapes.reduce((n, s) => n + s[key], 0);
-    return { size: this.opts.size, ready: sum('ready'), starting: sum('starting'), shapes };
+    return { size: Math.max(0, ...this.opts.shapes.values()), ready: sum('ready'), starting: sum('starting'), shapes };
   }
 
   /** Remove pooled labs for which `isDead` says so (a lab host stopped); the pool builds new ones. */
@@ -208,8 +211,9 @@ export class WarmPool<T> {
 
   /** Labs of this shape the pool keeps now: its size, or what is left of a reservation above it. */
   private target(shape: string): number {
+    const size = this.opts.shapes.get(shape)!;
     const r = this.reservations.get(shape);
-    return r ? Math.max(this.opts.size, r.count - r.taken) : this.opts.size;
+    return r ? Math.max(size, r.count - r.taken) : size;
   }
 
   /** Labs of this shape held or being built beyond its target. */

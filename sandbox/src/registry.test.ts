@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { API_ERRORS, CHECK_STATUS } from '../../contract/api.ts';
-import type { LabManifest } from '../../contract/labspec.ts';
+import { DEFAULT_ENGINE, type EngineId, type LabManifest } from '../../contract/labspec.ts';
 import { LabError } from './errors.ts';
 import { LabRegistry, type BuiltLab, type EngineListing, type HostListing, type KeptLabs, type Lab, type LabEngine, type LabHost, type RegistryConfig } from './registry.ts';
 import type { LabRecord } from './store.ts';
@@ -55,11 +55,11 @@ class FakeEngine implements LabEngine {
   readonly removed: EngineListing = { containers: [], networks: [] };
   readonly revived: LabHost[] = [];
 
-  async obtain(shape: string): Promise<{ built: BuiltLab; pooled: boolean }> {
+  async obtain(shape: string, engine: EngineId): Promise<{ built: BuiltLab; pooled: boolean }> {
     await this.gate;
     const id = (this.obtained++).toString(16).padStart(12, 'a');
     const built: BuiltLab = {
-      id, shape,
+      id, shape, engine,
       hosts: shape.split(',').map((name) => ({ name, containerName: `dnl-${id}-${name}` })),
       networkName: `dnl-${id}`, subnet: '10.213.0.0/26', env: [],
       shells: new Map(), allStarted: Promise.resolve(), allStartedAt: 0, cancelled: false,
@@ -378,6 +378,22 @@ describe("the learner's side and the instructor's actions", () => {
     third.engine.existing = listingOf([lab]);
     await third.registry.adopt();
     expect(third.registry.get(lab.id)).toMatchObject({ learnerName: null, helpSince: null, createdAt: old.lastActive });
+  });
+
+  it('builds a lab on the engine asked for, keeps it, and a later process adopts it with that engine (records from before the choice: the default)', async () => {
+    const first = setup();
+    const { lab } = await first.registry.create('bridge', { engine: '26' });
+    const { lab: plain } = await first.registry.create('pair');
+    expect([lab.engine, plain.engine]).toEqual(['26', DEFAULT_ENGINE.id]);
+    expect(first.store.records.get(lab.id)!.engine).toBe('26');
+    const old = { ...first.store.records.get(plain.id)! };
+    delete old.engine;
+    first.store.records.set(plain.id, old);
+    const second = setup({}, first.store, first.clock);
+    second.engine.existing = listingOf([lab, plain]);
+    await second.registry.adopt();
+    expect(second.registry.get(lab.id)!.engine).toBe('26');
+    expect(second.registry.get(plain.id)!.engine).toBe(DEFAULT_ENGINE.id);
   });
 
   it('writes the exercises started in a lab at once, keeps them across a restart, and reads records kept before setups as none started', async () => {

@@ -11,7 +11,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { API_ERRORS, type CheckStatus } from '../../contract/api.ts';
-import { labShape, type LabManifest } from '../../contract/labspec.ts';
+import { DEFAULT_ENGINE, labShape, type EngineId, type LabManifest } from '../../contract/labspec.ts';
 import type { Config } from './config.ts';
 import { LabError } from './errors.ts';
 import { LAB_ID_PATTERN, type LabRecord, type LabStore } from './store.ts';
@@ -28,6 +28,8 @@ export interface BuiltLab {
   id: string;
   /** Which hosts, and macvlan or not (labShape): all the engine objects depend on. */
   shape: string;
+  /** The Docker Engine its hosts run (an ENGINES id): which lab host image they were made from. */
+  engine: EngineId;
   hosts: LabHost[];
   networkName: string;
   subnet: string;
@@ -119,8 +121,8 @@ export interface EngineListing {
 
 /** What the registry needs done on the engine (labs.ts gives it engine.ts and the warm pool). */
 export interface LabEngine {
-  /** A lab of this shape, from the warm pool (`pooled`) or built now; throws a LabError. */
-  obtain(shape: string): Promise<{ built: BuiltLab; pooled: boolean }>;
+  /** A lab of this shape and engine, from the warm pool (`pooled`) or built now; throws a LabError. */
+  obtain(shape: string, engine: EngineId): Promise<{ built: BuiltLab; pooled: boolean }>;
   /** Remove a lab's engine objects; its later hosts may still be starting. */
   dismantle(lab: BuiltLab): Promise<void>;
   /**
@@ -182,6 +184,7 @@ const recordOf = (lab: Lab): LabRecord => ({
   id: lab.id,
   lesson: lab.lesson,
   shape: lab.shape,
+  engine: lab.engine,
   hosts: lab.hosts,
   networkName: lab.networkName,
   subnet: lab.subnet,
@@ -258,8 +261,9 @@ export class LabRegistry {
    * Create a lab for a lesson; resolves once every lab host is running (its inner dockerd may
    * still be starting). With LAB_ONE_PER_BROWSER, the client's previous labs are removed first.
    * `address` is who asked (clientaddress.ts): one address holds at most LAB_MAX_LABS_PER_ADDRESS.
+   * `engine` is the Docker Engine its hosts run, one the caller made sure is offered.
    */
-  async create(lesson: string, opts: { client?: string; address?: string } = {}): Promise<{ lab: Lab; token: string }> {
+  async create(lesson: string, opts: { client?: string; address?: string; engine?: EngineId } = {}): Promise<{ lab: Lab; token: string }> {
     const spec = this.manifest.lessons[lesson]?.lab;
     if (!spec) throw new LabError(API_ERRORS.unknownLesson, `There is no lesson "${lesson}" with a lab. Check the lesson name in the page address.`);
     const address = opts.address ?? 'local';
@@ -271,7 +275,7 @@ export class LabRegistry {
     this.creating++;
     this.creatingFrom.set(address, (this.creatingFrom.get(address) ?? 0) + 1);
     try {
-      const { built, pooled } = await this.engine.obtain(labShape(spec));
+      const { built, pooled } = await this.engine.obtain(labShape(spec), opts.engine ?? DEFAULT_ENGINE.id);
       const token = randomBytes(TOKEN_BYTES).toString('base64url');
       const now = this.clock.now();
       const lab: Lab = {
@@ -520,6 +524,8 @@ export class LabRegistry {
     return {
       id: r.id,
       shape: r.shape,
+      // Kept by runners since labs had a choice of engine; before, every lab ran the default's.
+      engine: r.engine ?? DEFAULT_ENGINE.id,
       hosts: r.hosts,
       networkName: r.networkName,
       subnet: r.subnet,

@@ -13,7 +13,7 @@ import {
   ACCESS_CODE_HEADER, API_ERRORS, CHECK_STATUS, CLIENT_ID_PATTERN, MAX_LEARNER_NAME_CHARS, ROUTES,
   type ApiErrorKind, type CreateLabRequest, type HealthStatus, type LabCreated, type LabDescription, type LearnerState, type LearnerUpdate, type SetupResult,
 } from '../../contract/api.ts';
-import type { Exercise, LabManifest } from '../../contract/labspec.ts';
+import { engineById, type Exercise, type LabManifest } from '../../contract/labspec.ts';
 import { runCheck, runScript, SETUP_TIMEOUT_SECONDS } from './checks.ts';
 import { clientAddress } from './clientaddress.ts';
 import type { Config } from './config.ts';
@@ -113,6 +113,7 @@ export class LabApi {
     const ms = (ns: number) => ns / 1e6;
     const body: HealthStatus = {
       engine: await this.engine.status,
+      engines: await labs.engineOffers(),
       labs: labs.size,
       maxLabs: config.LAB_MAX_LABS,
       maxLabsPerAddress: config.LAB_MAX_LABS_PER_ADDRESS,
@@ -155,8 +156,9 @@ export class LabApi {
     if (client !== undefined && (typeof client !== 'string' || !CLIENT_ID_PATTERN.test(client))) {
       return sendError(res, API_ERRORS.badRequest, 'The "client" field must be 16-64 letters, digits, dashes or underscores; reload the page to get a new one.');
     }
-    const { lab, token } = await labs.create(lesson, { client, address });
-    log(`lab ${lab.id} ${lab.pooled ? 'taken from the warm pool' : 'created'} for ${lesson} (${lab.hosts.map((h) => h.name).join(', ')}; ${lab.subnet})`);
+    // Checked against the engines on offer by labs.create (400 naming them).
+    const { lab, token } = await labs.create(lesson, { client, address, engine: body?.engine });
+    log(`lab ${lab.id} ${lab.pooled ? 'taken from the warm pool' : 'created'} for ${lesson} (${lab.hosts.map((h) => h.name).join(', ')}; ${lab.subnet}; Engine ${engineById(lab.engine)!.version})`);
     sendJson(res, 201, this.describe(lab, token));
   }
 
@@ -285,6 +287,7 @@ export class LabApi {
       id: lab.id,
       lesson: lab.lesson,
       hosts: lab.hosts.map((h) => h.name),
+      engine: { id: lab.engine, version: engineById(lab.engine)!.version },
       expiresAt: new Date(this.opts.labs.expiryOf(lab)).toISOString(),
       idleTimeoutSeconds: this.opts.config.LAB_IDLE_TIMEOUT,
     };

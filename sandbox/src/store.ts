@@ -19,6 +19,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync
 import path from 'node:path';
 import { z } from 'zod';
 import { CHECK_STATUS } from '../../contract/api.ts';
+import { ENGINES, type EngineId } from '../../contract/labspec.ts';
 
 /** Lab ids are 12 lowercase hex characters; anything else is not a lab and gets 404 at once. */
 export const LAB_ID_PATTERN = /^[0-9a-f]{12}$/;
@@ -31,6 +32,8 @@ export const labRecordSchema = z.object({
   id: z.string().regex(LAB_ID_PATTERN),
   lesson: z.string().min(1),
   shape: z.string().min(1),
+  /** The Docker Engine its hosts run; records written before labs had a choice lack it (the default's). */
+  engine: z.enum(ENGINES.map((e) => e.id) as [EngineId, ...EngineId[]]).optional(),
   hosts: z.array(z.object({ name: z.string().min(1), containerName: z.string().min(1) })).min(1),
   networkName: z.string().min(1),
   subnet: z.string().min(1),

@@ -52,7 +52,7 @@ function oneHostLesson(): string {
 
 describe.skipIf(composeMissing)('the runner as a container (docker compose)', () => {
   it('serves the course and a lab whose terminal answers, keeps the lab across a restart and a new container, and ends it with labs:remove-all', async () => {
-    await ensureImages(docker, { suite: loadConfig().LAB_SUITE, runner: true, log: () => {} });
+    await ensureImages(docker, { suite: loadConfig().engines[0]!.suite, runner: true, log: () => {} });
     const project = uniqueInstance('compose');
     const port = await freePort();
     const env = {

@@ -7,6 +7,9 @@
  *   fast; the boundary is the network itself);
  * - lab B over IPv6, which a root learner can switch on: link-local, and addresses the learner
  *   adds in one /64;
+ * - containers on lab B's inner IPv6 networks (`docker network create --ipv6` with a unique local
+ *   subnet, gateway modes without NAT66), by their own addresses, with the route and neighbour
+ *   lab B's own hosts use;
  * - the runner, listening on every address of the machine here (the worst case), which the
  *   machine reaches: not on any of the machine's addresses, nor on the lab's gateway address;
  * - the machine's Docker socket, and any address beyond the machine.
@@ -33,6 +36,11 @@ const LISTENER_PORT = 8080;
 const V6_PORT = 8086;
 /** Addresses in one unique local /64 (RFC 4193) that the learner adds to three hosts. */
 const ULA = { b1: 'fd42:1ab::1', b2: 'fd42:1ab::2', a1: 'fd42:1ab::3' };
+/**
+ * Unique local /64s of the inner `--ipv6` networks in lab B's host2, lab B's host1 and lab A's host1,
+ * and the address of lab B's inner IPv6 listener (RFC 4193; other /64s than ULA's).
+ */
+const INNER_V6 = { b2: 'fd42:b2::/64', b1: 'fd42:b1::/64', a1: 'fd42:a1::/64', listener: 'fd42:b2::80' };
 /** How long one probe may wait for a connection (s): curl's, busybox wget's and nc's limit. */
 const PROBE_LIMIT_S = 5;
 /** What "fails fast" means here: no waiting for a TCP or ARP timeout. */
@@ -106,13 +114,14 @@ interface Attempt {
 }
 
 /**
- * Fetch `url` from a lab host with curl, or from a busybox container inside it with wget, with
- * PROBE_LIMIT_S; connected means an HTTP response came back (any status). The time is taken in
- * the lab host; for a container it includes `docker run`.
+ * Fetch `url` from a lab host with curl, or from a busybox container inside it with wget (on the
+ * inner `network`, the default bridge otherwise), with PROBE_LIMIT_S; connected means an HTTP
+ * response came back (any status). The time is taken in the lab host; for a container it
+ * includes `docker run`.
  */
-async function fetchFrom(container: string, inner: boolean, url: string, label: string): Promise<Attempt> {
+async function fetchFrom(container: string, inner: boolean, url: string, label: string, network = 'bridge'): Promise<Attempt> {
   const attempt = inner
-    ? `docker run --rm busybox wget -S -O - -T ${PROBE_LIMIT_S} ${url} 2>&1`
+    ? `docker run --rm --network ${network} busybox wget -S -O - -T ${PROBE_LIMIT_S} ${url} 2>&1`
     : `curl -sS -i --max-time ${PROBE_LIMIT_S} ${url} 2>&1`;
   const script = `start=$EPOCHREALTIME; ${attempt}; end=$EPOCHREALTIME; echo; echo "ms=$(( (\${end/./} - \${start/./}) / 1000 ))"`;
   const { output } = await execIn(container, ['bash', '-c', script], 30_000);
@@ -345,6 +354,45 @@ describe('isolation of a lab', () => {
       await sh(A1, `ip -6 addr del ${ULA.a1}/64 dev eth0; ip -6 neigh del ${ULA.b2} dev eth0 || true`);
     }
   }, 120_000);
+
+  it("keeps containers on lab B's inner IPv6 networks out of reach of lab A's host and of containers in it, given the route and neighbour that lab B's own host uses", async () => {
+    const [, host1, host2] = await Promise.all([enableIpv6(A1), enableIpv6(B1), enableIpv6(B2)]);
+    // Inner networks whose containers are reached by their own addresses, so that nothing but the
+    // lab's network stands between the labs. The clients' networks are routed (no NAT66: packets
+    // cross with the container's address); the listener's is nat-unprotected, which lets direct
+    // routing reach every port (a published port would not do: an engine that published its first
+    // port while the lab host had no IPv6 on lo, as lab B's host2 did above, maps ports on IPv4 only).
+    // Each side reaches the other's inner network through a route via its lab host's link-local address.
+    const network = 'v6lab';
+    const create = (subnet: string, mode = 'routed') => `docker network create --ipv6 --subnet ${subnet} -o com.docker.network.bridge.gateway_mode_ipv6=${mode} ${network}`;
+    const route = (subnet: string, via: string) => `ip -6 route replace ${subnet} via ${via} dev eth0`;
+    const innerBanner = `lab-b-inner-v6-${b.id}`;
+    const url = `http://[${INNER_V6.listener}]/`;
+    await sh(B2, `${create(INNER_V6.b2, 'nat-unprotected')} && docker run -d --name v6listener --network ${network} --ip6 ${INNER_V6.listener} busybox sh -c 'mkdir -p /www && echo ${innerBanner} > /www/index.html && exec httpd -f -p 80 -h /www'`, 30_000);
+    await Promise.all([sh(B1, create(INNER_V6.b1)), sh(A1, create(INNER_V6.a1))]);
+    try {
+      await Promise.all([sh(B1, route(INNER_V6.b2, host2.linkLocal)), sh(B2, route(INNER_V6.b1, host1.linkLocal))]);
+      // Lab A's host knows all that lab B's host1 knows: the route, and lab B's host2's MAC address.
+      await sh(A1, `${route(INNER_V6.b2, host2.linkLocal)} && ip -6 neigh replace ${host2.linkLocal} lladdr ${target.mac} dev eth0 nud permanent`);
+
+      // The listener needs a moment to start; the control waits for it.
+      await expect.poll(async () => (await fetchFrom(B1, false, url, "lab B's host1 (control)")).output, { timeout: 15_000, interval: 500 }).toContain(innerBanner);
+      const controlInner = await fetchFrom(B1, true, url, `a container on lab B's host1's inner network ${INNER_V6.b1} (control)`, network);
+      expect(controlInner.connected, controlInner.output).toBe(true);
+      expect(controlInner.output).toContain(innerBanner);
+      expect((await execIn(B1, ['ping', '-6', '-c1', '-W2', INNER_V6.listener])).code).toBe(0);
+
+      const fromHost = await fetchFrom(A1, false, url, "lab A's host1, route and neighbour set");
+      expect(fromHost.connected, fromHost.output).toBe(false);
+      expect((await execIn(A1, ['ping', '-6', '-c1', '-W2', INNER_V6.listener])).code).not.toBe(0);
+      const fromInner = await fetchFrom(A1, true, url, `a container on lab A's host1's inner network ${INNER_V6.a1}`, network);
+      expect(fromInner.connected, fromInner.output).toBe(false);
+    } finally {
+      await sh(A1, `ip -6 route del ${INNER_V6.b2}; ip -6 neigh del ${host2.linkLocal} dev eth0; docker network rm ${network}`);
+      await sh(B1, `ip -6 route del ${INNER_V6.b2}; docker network rm ${network}`);
+      await sh(B2, `ip -6 route del ${INNER_V6.b1}; docker rm -f v6listener && docker network rm ${network}`, 30_000);
+    }
+  }, 180_000);
 
   describe("a service of the machine on IPv6, through the lab bridge", () => {
     let server: Server;

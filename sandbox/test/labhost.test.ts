@@ -3,12 +3,15 @@
  * hierarchies cannot be made writable in place, it does not mount them fresh (that shows the
  * machine's root cgroup, and inner containers would escape the lab host's limits): it says why
  * in /run/lab/failed and never starts its engine. And the capabilities form the runner uses
- * carries exactly the capabilities docker.ts names.
+ * carries exactly the capabilities docker.ts names; the preloaded toolkit image works inside, and
+ * restart-docker restarts the engine.
+ * LAB_SUITE picks the lab host (forky, Engine 28.5.2, by default; trixie, 26.1.5).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { bridgeIpv6Disabled, disableBridgeIpv6, labBridgeName } from '../src/bridges.ts';
 import { LAB_HOST_CAPABILITIES, privilegeHostConfig } from '../src/docker.ts';
+import { waitForEngine } from '../src/labhost.ts';
 import { loadConfig } from '../src/config.ts';
 import { IMAGES, LABELS, LAB_HOST_PATHS, dockerDataTmpfs } from '../src/names.ts';
 import { docker, execIn, removeInstance, uniqueInstance } from './harness.ts';
@@ -25,8 +28,8 @@ const NO_MOUNT_SECCOMP = JSON.stringify({
 /** Capability bits (linux/capability.h) of the names docker.ts adds. */
 const CAP_BITS: Record<string, number> = { NET_RAW: 13, NET_ADMIN: 12, SYS_ADMIN: 21, SYS_PTRACE: 19, SYS_MODULE: 16, SYS_RAWIO: 17, SYS_TIME: 25, DAC_READ_SEARCH: 2, SYS_RESOURCE: 24 };
 
-/** The suite under test: LAB_SUITE=trixie runs these against Engine 26.1.5's lab host. */
-const SUITE = loadConfig().LAB_SUITE;
+/** The suite under test: the default engine's; LAB_ENGINES=26 (or the deprecated LAB_SUITE=trixie) runs these against Engine 26.1.5's lab host. */
+const SUITE = loadConfig().engines[0]!.suite;
 
 describe('a lab host', () => {
   const instance = uniqueInstance('labhost');
@@ -75,6 +78,48 @@ describe('a lab host', () => {
     for (const cap of ['SYS_MODULE', 'SYS_RAWIO', 'SYS_TIME', 'DAC_READ_SEARCH', 'SYS_RESOURCE']) expect(has(cap), cap).toBe(0n);
     // Docker's default masked paths stay masked.
     expect((await execIn(name, ['sh', '-c', 'test -s /proc/kcore || echo masked'])).output).toContain('masked');
+  });
+
+  it('runs the preloaded toolkit in another container\'s namespaces: dig against its embedded DNS, ss, tcpdump, and nsenter', async () => {
+    const name = await start({});
+    await waitForEngine(docker, name);
+    const sh = async (script: string) => {
+      const { code, output } = await execIn(name, ['sh', '-c', script], 60_000);
+      expect(code, output).toBe(0);
+      return output;
+    };
+    await sh('docker network create tk >/dev/null && docker run -d --name web1 --network tk web >/dev/null');
+    const address = (await sh("docker inspect -f '{{.NetworkSettings.Networks.tk.IPAddress}}' web1")).trim();
+    expect(address).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    // web1's own resolver, answering for the network's names: only visible from inside its namespace.
+    expect((await sh('docker run --rm --network container:web1 toolkit dig +short web1 @127.0.0.11')).trim()).toBe(address);
+    expect(await sh('docker run --rm --network container:web1 toolkit ss -lnt')).toMatch(/:80\b/);
+    // tcpdump (Debian's, dropping root to its own user) sees the ping it waits for; pings repeat until it has one.
+    expect(await sh(
+      'docker run --rm --network container:web1 toolkit sh -c \'tcpdump -c1 -ni eth0 icmp & t=$!; ' +
+        'set -- $(ip route show default); for i in $(seq 50); do kill -0 $t 2>/dev/null || break; ping -c1 -W1 "$3" >/dev/null; done; wait $t\'',
+    )).toMatch(/1 packet captured/);
+    // nsenter from a container sharing the lab host's PIDs into web1's network namespace (--privileged is
+    // not available inside every lab host: the two capabilities are what nsenter needs).
+    expect(await sh(
+      'docker run --rm --pid host --cap-add SYS_ADMIN --cap-add SYS_PTRACE toolkit nsenter -t "$(docker inspect -f {{.State.Pid}} web1)" -n ss -lnt',
+    )).toMatch(/:80\b/);
+  });
+
+  it('restart-docker starts a new engine that reads daemon.json, and says why when it cannot start', async () => {
+    const name = await start({});
+    await waitForEngine(docker, name);
+    // "ip": the default address of published ports, read only when dockerd starts.
+    const restarted = await execIn(name, ['sh', '-c', `echo '{"ip": "127.0.0.1"}' > /etc/docker/daemon.json && restart-docker`], 60_000);
+    expect(restarted.output).toContain('The Docker engine is running again.');
+    expect(restarted.code).toBe(0);
+    expect((await execIn(name, ['sh', '-c', 'docker run -d --name pub -p 8080:80 web >/dev/null && docker port pub'])).output).toContain('127.0.0.1:8080');
+    const broken = await execIn(name, ['sh', '-c', 'echo "{ broken" > /etc/docker/daemon.json && restart-docker'], 60_000);
+    expect(broken.code).toBe(1);
+    expect(broken.output).toMatch(/did not start again.*daemon\.json/s);
+    const fixed = await execIn(name, ['sh', '-c', 'echo "{}" > /etc/docker/daemon.json && restart-docker && docker info -f ok'], 60_000);
+    expect(fixed.code, fixed.output).toBe(0);
+    expect((await execIn(name, ['test', '-e', LAB_HOST_PATHS.ready])).code).toBe(0);
   });
 
   it("network's bridge has IPv6 switched off through a helper container when the runner cannot write the sysctl itself", async () => {

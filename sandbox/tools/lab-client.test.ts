@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCESS_CODE_HEADER, API_ERRORS, type LabCreated } from '../../contract/api.ts';
 import { LabApiError, LabClient } from './lab-client.ts';
 
-const LAB: LabCreated = { id: 'lab1', token: 'secret', lesson: 'demo', hosts: ['host1'], expiresAt: '2030-01-01T00:00:00Z', idleTimeoutSeconds: 60 };
+const LAB: LabCreated = { id: 'lab1', token: 'secret', lesson: 'demo', hosts: ['host1'], engine: { id: '28', version: '28.5.2' }, expiresAt: '2030-01-01T00:00:00Z', idleTimeoutSeconds: 60 };
 
 interface Seen {
   method?: string;

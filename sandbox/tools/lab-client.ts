@@ -16,6 +16,7 @@ import {
   type ApiError, type CheckResult, type CreateLabRequest, type ErrorCode, type HealthStatus, type LabCreated, type LabDescription,
   type SetupResult,
 } from '../../contract/api.ts';
+import type { EngineId } from '../../contract/labspec.ts';
 
 /** An answer as it came: status, headers, the body as text, and as JSON when it parses. */
 export interface Answer<T = unknown> {
@@ -39,6 +40,8 @@ export interface CreateOptions {
   client?: string;
   /** The workshop's access code, when the runner has one (LAB_ACCESS_CODE). */
   accessCode?: string;
+  /** The Docker Engine the lab runs (an ENGINES id); the runner's default when left out. */
+  engine?: EngineId;
   headers?: Record<string, string>;
 }
 
@@ -111,7 +114,7 @@ export class LabClient {
   }
 
   create(lesson: string, opts: CreateOptions = {}): Promise<LabCreated> {
-    const body: CreateLabRequest = { lesson, ...(opts.client !== undefined ? { client: opts.client } : {}) };
+    const body: CreateLabRequest = { lesson, ...(opts.client !== undefined ? { client: opts.client } : {}), ...(opts.engine !== undefined ? { engine: opts.engine } : {}) };
     const headers = { ...(opts.accessCode !== undefined ? { [ACCESS_CODE_HEADER]: opts.accessCode } : {}), ...opts.headers };
     return this.#expect<LabCreated>(201, 'POST', ROUTES.labs.path(), { body, headers });
   }

@@ -10,6 +10,10 @@
  *
  * A lesson stops at its first problem (later steps would only report its consequences); the
  * report names the lesson, the block or exercise, and shows the output that went wrong.
+ *
+ * Every lab is created on the Docker Engine being verified (the API's `engine`), and blocks and
+ * exercises whose since=/until= leave that engine out are skipped; proveEngine checks first that
+ * a lab host of that engine really runs it.
  */
 import { CHECK_STATUS, type CheckResult, type LabCreated } from '../../contract/api.ts';
 import { engineInRange, type Engine, type Exercise, type LabManifest, type ManifestLesson } from '../../contract/labspec.ts';
@@ -51,7 +55,7 @@ export interface VerifyOptions {
   /** The runner's base URL, e.g. http://127.0.0.1:4321 */
   url: string;
   manifest: LabManifest;
-  /** The engine the runner's labs run: blocks and exercises for other engines are skipped. */
+  /** The engine every lab is created with: blocks and exercises for other engines are skipped. */
   engine: Engine;
   /** Lessons verified at once. */
   parallel: number;
@@ -71,7 +75,7 @@ export async function verifyLessons(opts: VerifyOptions): Promise<LessonReport[]
   const worker = async () => {
     for (let slug = queue.shift(); slug !== undefined; slug = queue.shift()) {
       opts.log?.(`  started ${slug}`);
-      const report = await verifyLesson(opts.url, slug, forEngine(opts.manifest.lessons[slug]!, opts.engine));
+      const report = await verifyLesson(opts.url, slug, forEngine(opts.manifest.lessons[slug]!, opts.engine), opts.engine);
       opts.log?.(`  ${report.ok ? 'passed' : 'FAILED'} ${slug} (${(report.durationMs / 1000).toFixed(1)} s)`);
       reports.set(slug, report);
     }
@@ -96,7 +100,7 @@ class LessonFailure extends Error {
   }
 }
 
-async function verifyLesson(url: string, slug: string, lesson: ReturnType<typeof forEngine>): Promise<LessonReport> {
+async function verifyLesson(url: string, slug: string, lesson: ReturnType<typeof forEngine>, engine: Engine): Promise<LessonReport> {
   const started = performance.now();
   const report: LessonReport = {
     lesson: slug, title: lesson.title, ok: false, durationMs: 0,
@@ -108,7 +112,7 @@ async function verifyLesson(url: string, slug: string, lesson: ReturnType<typeof
   const client = new LabClient(url);
   let lab: LabCreated | undefined;
   try {
-    lab = await createLab(client, slug);
+    lab = await createLab(client, slug, engine);
     // Like the lab page: a terminal on every host at once, each at its prompt before the first
     // block. Later hosts start after the first one (engine.ts, startInTurn), so a block on host1
     // that reaches host2 must not run before host2 is there.
@@ -268,10 +272,47 @@ async function orFailure<T>(call: Promise<T>, what: string): Promise<T> {
   }
 }
 
-const createLab = (client: LabClient, lesson: string) => orFailure(client.create(lesson), 'the lab could not be created');
+const createLab = (client: LabClient, lesson: string, engine: Engine) =>
+  orFailure(client.create(lesson, { engine: engine.id }), `the lab could not be created on Docker Engine ${engine.version}`);
+
+/**
+ * Make sure a lab created with `engine` really runs it: one lab of `lesson`, `docker version` in
+ * its first host. Throws with a sentence saying what answered instead, or why there was no answer.
+ */
+export async function proveEngine(url: string, lesson: string, engine: Engine): Promise<void> {
+  const client = new LabClient(url);
+  let lab: LabCreated | undefined;
+  let shell: Shell | undefined;
+  try {
+    lab = await createLab(client, lesson, engine);
+    shell = await Shell.open(url, lab, lab.hosts[0]!);
+    const { status, output } = await shell.run({ code: "docker version --format 'server={{.Server.Version}}'" });
+    // Debian's packages add a suffix: "26.1.5+dfsg1".
+    const answered = /^server=(\S+)/m.exec(output)?.[1];
+    if (status !== 0 || answered === undefined) throw new Error(`\`docker version\` in a lab host of Docker Engine ${engine.version} did not answer (exit ${status}): ${output.slice(-300)}`);
+    if (answered !== engine.version && !answered.startsWith(`${engine.version}+`)) {
+      throw new Error(`A lab host created for Docker Engine ${engine.version} runs ${answered}: its image (Debian ${engine.suite}) no longer ships that version. Rebuild it (npm run build:images -- --suite ${engine.suite}) and update ENGINES in contract/engines.ts to what it ships.`);
+    }
+  } catch (err) {
+    if (err instanceof LessonFailure) throw new Error(`${err.message} ${err.output}`.trim());
+    throw err;
+  } finally {
+    shell?.close();
+    if (lab) await client.delete(lab).catch(() => {});
+  }
+}
 
 const runCheck = (client: LabClient, lab: LabCreated, exerciseId: string): Promise<CheckResult> =>
   orFailure(client.check(lab, exerciseId), `the check of exercise "${exerciseId}" could not run`);
+
+/** One engine's run in a line: "Engine 28.5.2: 11 lessons, 30 exercises proven, 12 wrong answers refused, 420 s". */
+export function engineSummary(engine: Engine, reports: LessonReport[], wallMs: number): string {
+  const failed = reports.filter((r) => !r.ok).length;
+  const proven = reports.reduce((n, r) => n + r.exercisesProven.length, 0);
+  const refused = reports.reduce((n, r) => n + Object.values(r.wrongAnswers).reduce((a, b) => a + b, 0), 0);
+  const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+  return `Engine ${engine.version}: ${count(reports.length, 'lesson')}${failed > 0 ? ` (${failed} FAILED)` : ''}, ${count(proven, 'exercise')} proven, ${count(refused, 'wrong answer')} refused, ${Math.round(wallMs / 1000)} s`;
+}
 
 /** The report as text: one line per lesson, and for a failed one the problem and its output. */
 export function formatReport(reports: LessonReport[], wallMs: number, parallel: number): string {

@@ -1,9 +1,11 @@
 /**
  * Copy buttons on every code block, Run buttons on ```` ```sh run ```` blocks. The buttons are
  * added here rather than at build time because neither works without JavaScript. Run talks
- * to the lab panel only through LabPanelApi (contract/dom.ts).
+ * to the lab panel only through LabPanelApi (contract/dom.ts). A block for other Docker Engines
+ * than the lab's (ENGINE_ATTRS, marked by engine-marks.ts) keeps its Run button disabled, its
+ * title saying why.
  */
-import { LAB_ATTRS, LAB_PANEL_TAG, RUN_ATTRS, type LabPanelApi } from '../../contract/dom.ts';
+import { ENGINE_ATTRS, LAB_ATTRS, LAB_ENGINE_EVENT, LAB_PANEL_TAG, RUN_ATTRS, type LabPanelApi } from '../../contract/dom.ts';
 
 /** How long "Copied" / "Sent" stays on a button before it reads as before. */
 const FEEDBACK_MS = 2000;
@@ -59,8 +61,21 @@ function flash(b: HTMLButtonElement, text: string) {
 const panel = document.querySelector(LAB_PANEL_TAG) as (HTMLElement & Partial<LabPanelApi>) | null;
 const labHosts = panel?.getAttribute(LAB_ATTRS.hosts)?.split(',').filter(Boolean) ?? [];
 
+/** Each Run button with its block, for the engine marks. */
+const runButtons = new Map<HTMLButtonElement, HTMLPreElement>();
+
+/** Disable a Run button whose block is not for the lab's engine, its title saying why (aria-disabled keeps it focusable). */
+function showEngineMark(b: HTMLButtonElement, pre: HTMLPreElement) {
+  const why = pre.getAttribute(ENGINE_ATTRS.applies) === 'no' ? pre.getAttribute(ENGINE_ATTRS.why) : null;
+  if (why === null) b.removeAttribute('aria-disabled');
+  else b.setAttribute('aria-disabled', 'true');
+  b.title = why ?? '';
+}
+
+document.addEventListener(LAB_ENGINE_EVENT, () => runButtons.forEach((pre, b) => showEngineMark(b, pre)));
+
 async function runBlock(pre: HTMLPreElement, b: HTMLButtonElement, host: string) {
-  if (!panel || b.getAttribute('aria-busy') === 'true') return;
+  if (!panel || b.getAttribute('aria-busy') === 'true' || b.getAttribute('aria-disabled') === 'true') return;
   await customElements.whenDefined(LAB_PANEL_TAG);
   const lines = codeText(pre)
     .split('\n')
@@ -97,6 +112,8 @@ for (const pre of document.querySelectorAll<HTMLPreElement>('.prose pre')) {
     const run = button('Run', 'code-run', `Run on ${host}`);
     run.dataset.host = host;
     run.addEventListener('click', () => void runBlock(pre, run, host));
+    runButtons.set(run, pre);
+    showEngineMark(run, pre);
     bar.append(hostLabel, run);
   }
 

@@ -2,14 +2,16 @@
  * <lesson-exercise>: an exercise's Check button and what it says. The check itself runs in the
  * learner's lab, through the lab panel (LabPanelApi.check); a pass is recorded in this
  * browser's progress. Server-rendered by src/components/Exercise.astro; without JavaScript the
- * task and the solution disclosure still read fine, only the Check row is hidden.
+ * task and the solution disclosure still read fine, only the Check row is hidden. An exercise
+ * for other Docker Engines than the lab's (ENGINE_ATTRS, marked by engine-marks.ts) says so
+ * instead of offering Check.
  */
 import type { CheckResult } from '../../contract/api.ts';
-import { EXERCISE_ATTRS as X, EXERCISE_TAG, LAB_PANEL_TAG, PROGRESS_ATTRS as P, sel, type LabPanelApi } from '../../contract/dom.ts';
+import { ENGINE_ATTRS as E, EXERCISE_ATTRS as X, EXERCISE_TAG, LAB_ENGINE_EVENT, LAB_PANEL_TAG, PROGRESS_ATTRS as P, sel, type LabPanelApi } from '../../contract/dom.ts';
 import { isPassedIn, markPassed, onProgressChange, readProgress } from './progress.ts';
 
 // Type-only use of protocol.ts: its values would pull the terminal protocol into every lesson page.
-type Tone = 'busy' | 'error' | CheckResult['status'];
+type Tone = 'busy' | 'error' | 'engine' | CheckResult['status'];
 
 class LessonExercise extends HTMLElement {
   #wired = false;
@@ -30,6 +32,16 @@ class LessonExercise extends HTMLElement {
     this.#button.addEventListener('click', () => void this.#check());
     if (this.#showProgress()) this.#say('Passed earlier in this browser. Check again any time.', 'passed');
     onProgressChange(() => this.#showProgress());
+    this.#showEngineMark();
+    document.addEventListener(LAB_ENGINE_EVENT, () => this.#showEngineMark());
+  }
+
+  /** For another engine than the lab's: say so where Check would be. */
+  #showEngineMark() {
+    const why = this.getAttribute(E.applies) === 'no' ? this.getAttribute(E.why) : null;
+    this.#button.hidden = why !== null;
+    if (why !== null) this.#say(`${why} Start a lab on another engine to do this exercise.`, 'engine');
+    else if (this.#status.dataset.tone === 'engine') this.#say('', 'engine');
   }
 
   /** Reflect the stored progress (a reset, here or in another tab, takes the tick away). */

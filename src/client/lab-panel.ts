@@ -1,11 +1,14 @@
 /**
  * <lab-panel>: the lab panel's always-loaded shell. It owns the Start/Stop buttons, the
- * status line, the access-code form and the tab's remembered lab; the terminals (xterm,
+ * status line, the access-code form, the choice of Docker Engine (and the page's marks of what
+ * applies to it, engine-marks.ts) and the tab's remembered lab; the terminals (xterm,
  * sockets) are imported from ./terminal/ui.ts only once a lab is actually wanted. Run buttons
  * reach it through LabPanelApi (contract/dom.ts).
  */
 import { LAB_ATTRS as L, LAB_PANEL_TAG, LAB_STATE_EVENT, sel, type LabPanelApi } from '../../contract/dom.ts';
 import { API_ERRORS, type CheckResult } from '../../contract/api.ts';
+import { DEFAULT_ENGINE, engineById, type Engine } from '../../contract/engines.ts';
+import { markEngine } from './engine-marks.ts';
 import {
   createLab,
   deleteLab,
@@ -13,8 +16,11 @@ import {
   labExists,
   MESSAGES,
   needsAccessCode,
+  readyEngines,
   rememberAccessCode,
+  rememberedEngine,
   rememberedLab,
+  rememberEngine,
   rememberLab,
   type Lab,
 } from './terminal/api.ts';
@@ -83,6 +89,9 @@ class LabPanel extends HTMLElement implements LabPanelApi {
   #codeInput!: HTMLInputElement;
   #screenReader!: HTMLInputElement;
   #keyHint!: HTMLElement;
+  #engineChoice!: HTMLElement;
+  #engineSelect!: HTMLSelectElement;
+  #engineRunning!: HTMLElement;
   #roomParts!: RoomParts;
   /** The room strip of the running lab (its event socket), while there is one. */
   #room: Room | undefined;
@@ -109,6 +118,9 @@ class LabPanel extends HTMLElement implements LabPanelApi {
     this.#codeInput = q(L.codeInput);
     this.#screenReader = q(L.screenReader);
     this.#keyHint = q(L.keys);
+    this.#engineChoice = q(L.engineChoice);
+    this.#engineSelect = q(L.engine);
+    this.#engineRunning = q(L.engineRunning);
     this.#roomParts = {
       room: q(L.room), notice: q(L.notice), noticeText: q(L.noticeText), noticeDismiss: q(L.noticeDismiss),
       watching: q(L.watching), help: q(L.help), name: q(L.name), nameInput: q(L.nameInput), nameSkip: q(L.nameSkip),
@@ -124,6 +136,12 @@ class LabPanel extends HTMLElement implements LabPanelApi {
       storeScreenReaderMode(this.#screenReader.checked);
       this.#view?.screenReaderMode(this.#screenReader.checked);
     });
+    this.#engineSelect.addEventListener('change', () => {
+      rememberEngine(this.#engineSelect.value);
+      if (!this.#view) markEngine(this.#chosenEngine().version);
+    });
+    markEngine(this.#chosenEngine().version);
+    void this.#offerEngines();
     this.#codeForm.addEventListener('submit', (e) => {
       e.preventDefault();
       const code = this.#codeInput.value.trim();
@@ -248,7 +266,7 @@ class LabPanel extends HTMLElement implements LabPanelApi {
       if (!lab) {
         rememberLab(undefined);
         this.#status(`Starting your lab (${this.hosts.join(', ')})… this takes a few seconds.`);
-        lab = await createLab(this.lesson);
+        lab = await createLab(this.lesson, this.#engineSelect.value ? this.#chosenEngine().id : undefined);
       }
       return await this.#mount(lab, early ?? loadTerminals());
     } catch (e) {
@@ -313,6 +331,21 @@ class LabPanel extends HTMLElement implements LabPanelApi {
     this.#showRunning(false, START_AGAIN_LABEL);
   }
 
+  /** The engine the next lab runs: the one chosen (or remembered), else the default. */
+  #chosenEngine(): Engine {
+    return engineById(this.#engineSelect.value || rememberedEngine()) ?? DEFAULT_ENGINE;
+  }
+
+  /** Offer the engines the runner can start labs on (its default first), choosing the remembered one. */
+  async #offerEngines() {
+    const offers = await readyEngines();
+    if (offers.length === 0) return; // no runner to ask: labs say why when started
+    const remembered = rememberedEngine();
+    this.#engineSelect.replaceChildren(...offers.map((o, i) => new Option(`${o.version}${i === 0 ? ' (default)' : ''}`, o.id)));
+    this.#engineSelect.value = offers.some((o) => o.id === remembered) ? remembered! : offers[0]!.id;
+    this.#showRunning(this.#view !== undefined);
+  }
+
   /** The access-code form replaces the Start button until a code is submitted. */
   #showCodeForm(show: boolean) {
     this.#codeForm.hidden = !show;
@@ -326,6 +359,12 @@ class LabPanel extends HTMLElement implements LabPanelApi {
     this.#startButton.hidden = running || !this.#codeForm.hidden;
     this.#stopButton.hidden = !running;
     if (!this.#busy) this.#startButton.textContent = this.#idleLabel;
+    // A choice only where there is one; the running lab's engine can't change.
+    this.#engineChoice.hidden = running || this.#engineSelect.options.length < 2;
+    const engine = running && this.#view ? this.#view.lab.engine : this.#chosenEngine();
+    this.#engineRunning.hidden = !running;
+    this.#engineRunning.textContent = `Docker Engine ${engine.version}`;
+    markEngine(engine.version);
   }
 
   /** aria-disabled rather than disabled: a disabled button drops keyboard focus. */

@@ -8,7 +8,8 @@
  * The session is an HttpOnly cookie this script never sees; the browser sends it with every
  * same-origin request under /instructor.
  */
-import { API_ERRORS, INSTRUCTOR_ROUTES, type ApiError, type RoomSnapshot, type RosterEntry } from '../../../contract/api.ts';
+import { API_ERRORS, INSTRUCTOR_ROUTES, type ApiError, type RoomSnapshot, type RosterEntry, type WarmRequest } from '../../../contract/api.ts';
+import { engineById, type EngineId } from '../../../contract/engines.ts';
 import { INSTRUCTOR_ATTRS as I, INSTRUCTOR_TAG, sel } from '../../../contract/dom.ts';
 import type { WatchView } from './watch-view.ts';
 
@@ -172,7 +173,9 @@ class InstructorDashboard extends HTMLElement {
     const count = Number(this.#q<HTMLInputElement>(I.warmCount).value);
     const minutes = Number(this.#q<HTMLInputElement>(I.warmMinutes).value);
     const lesson = this.#q<HTMLSelectElement>(I.warmLesson).value;
-    if (await this.#act('POST', INSTRUCTOR_ROUTES.warm.path(), { lesson, count, minutes })) {
+    const engine = this.#q<HTMLSelectElement>(I.warmEngine).value as EngineId;
+    const warm: WarmRequest = { lesson, count, minutes, engine };
+    if (await this.#act('POST', INSTRUCTOR_ROUTES.warm.path(), warm)) {
       this.#status(`Warming ${count} labs for “${this.#lessons[lesson]?.title ?? lesson}”: the pool builds them now.`);
     }
   }
@@ -257,7 +260,7 @@ class InstructorDashboard extends HTMLElement {
       `Memory: ${(m.memoryAvailableBytes / GiB).toFixed(1)} of ${(m.memoryTotalBytes / GiB).toFixed(1)} GiB free · ` +
       `Load: ${m.load[0].toFixed(2)} on ${m.cpus} CPU${m.cpus === 1 ? '' : 's'}`;
     const warmings = c.pool.shapes.flatMap((shape) => (shape.room ? [{ shape, room: shape.room }] : []));
-    const warmingsText = warmings.map(({ shape, room: r }) => `Warm for ${r.count} on “${this.#lessons[r.lesson]?.title ?? r.lesson}”: ${shape.ready} ready, ${shape.starting} starting, ${r.taken} taken; until ${new Date(r.until).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}`);
+    const warmingsText = warmings.map(({ shape, room: r }) => `Warm for ${r.count} on “${this.#lessons[r.lesson]?.title ?? r.lesson}” (Docker Engine ${engineById(shape.engine)?.version ?? shape.engine}): ${shape.ready} ready, ${shape.starting} starting, ${r.taken} taken; until ${new Date(r.until).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}`);
     // Rebuilt only when it changed, so a Stop warming click is never lost to a redraw.
     if (warmingsText.join('\n') !== this.#warmingsShown) {
       this.#warmingsShown = warmingsText.join('\n');

@@ -9,8 +9,9 @@
  */
 import {
   ACCESS_CODE_HEADER, API_ERRORS, CLIENT_ID_PATTERN, ROUTES,
-  type ApiError, type CreateLabRequest, type HealthStatus, type LabCreated, type LearnerState, type LearnerUpdate,
+  type ApiError, type CreateLabRequest, type EngineOffer, type HealthStatus, type LabCreated, type LearnerState, type LearnerUpdate,
 } from '../../../contract/api.ts';
+import type { EngineId } from '../../../contract/engines.ts';
 
 export type Lab = LabCreated;
 
@@ -71,12 +72,12 @@ export async function failure(res: Response): Promise<LabApiError> {
 }
 
 /**
- * Create a lab for `lesson`. Sends this browser's id (the runner keeps one lab per browser) and
+ * Create a lab for `lesson` on Docker Engine `engine` (the runner's default when left out). Sends this browser's id (the runner keeps one lab per browser) and
  * the remembered access code, if any; a code the runner calls wrong is forgotten.
  */
-export async function createLab(lesson: string): Promise<Lab> {
+export async function createLab(lesson: string, engine?: EngineId): Promise<Lab> {
   const code = accessCode();
-  const body: CreateLabRequest = { lesson, client: clientId() };
+  const body: CreateLabRequest = { lesson, client: clientId(), ...(engine ? { engine } : {}) };
   const res = await send(ROUTES.labs.path(), {
     method: 'POST',
     headers: {
@@ -123,14 +124,25 @@ export async function updateLearner(lab: Pick<Lab, 'id' | 'token'>, update: Lear
   return (await res.json()) as LearnerState;
 }
 
-/** Whether the runner has an instructor dashboard (then the panel offers help and asks a name); false if unsure. */
-export async function instructorDashboardOn(): Promise<boolean> {
+/** What GET /api/health says, or undefined when there is no runner to ask (or it failed). */
+async function health(): Promise<Partial<HealthStatus> | undefined> {
   try {
     const res = await send(ROUTES.health.path(), { headers: { Accept: 'application/json' } });
-    return res.ok && ((await res.json()) as Partial<HealthStatus>).instructorDashboard === true;
+    return res.ok ? ((await res.json()) as Partial<HealthStatus>) : undefined;
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+/** Whether the runner has an instructor dashboard (then the panel offers help and asks a name); false if unsure. */
+export async function instructorDashboardOn(): Promise<boolean> {
+  return (await health())?.instructorDashboard === true;
+}
+
+/** The Docker Engines the runner can start labs on now, the default first; none when it cannot say. */
+export async function readyEngines(): Promise<EngineOffer[]> {
+  const engines = (await health())?.engines;
+  return Array.isArray(engines) ? engines.filter((e) => e?.state === 'ready' && typeof e.id === 'string' && typeof e.version === 'string') : [];
 }
 
 function isLab(v: unknown): v is Lab {
@@ -141,6 +153,8 @@ function isLab(v: unknown): v is Lab {
     typeof l.lesson === 'string' &&
     Array.isArray(l.hosts) &&
     l.hosts.every((h) => typeof h === 'string') &&
+    typeof l.engine?.id === 'string' &&
+    typeof l.engine.version === 'string' &&
     typeof l.expiresAt === 'string' &&
     typeof l.idleTimeoutSeconds === 'number'
   );
@@ -203,6 +217,15 @@ function clientId(): string {
     store(CLIENT_KEY, id);
   }
   return id;
+}
+
+const ENGINE_KEY = 'dnl-engine';
+
+/** The Docker Engine this browser chose last for its labs (an ENGINES id), if it ever chose. */
+export const rememberedEngine = (): string | undefined => load(ENGINE_KEY);
+
+export function rememberEngine(id: string): void {
+  store(ENGINE_KEY, id);
 }
 
 const NAME_KEY = 'dnl-learner-name';
