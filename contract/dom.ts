@@ -3,7 +3,7 @@
  * scripts: element names, data attributes and the lab panel's API. Defined once here. This
  * module must stay dependency-free (type-only imports aside): every page's script imports it.
  */
-import type { CheckResult } from './api.ts';
+import type { CheckResult, SetupResult } from './api.ts';
 
 /** The lab panel custom element. */
 export const LAB_PANEL_TAG = 'lab-panel';
@@ -121,7 +121,22 @@ export interface LabPanelApi {
    * Error whose message is a sentence for the learner (no lab running, lab gone, busy).
    */
   check(exerciseId: string): Promise<CheckResult>;
+  /**
+   * Start an exercise that has a setup: starts the lab if needed, then has the runner run the
+   * setup (once per lab). Rejects with an Error whose message is a sentence for the learner.
+   */
+  startExercise(exerciseId: string): Promise<SetupResult>;
+  /** The exercises started in the running lab; undefined while no lab runs (LAB_EXERCISES_EVENT tells of changes). */
+  readonly startedExercises: readonly string[] | undefined;
 }
+
+/**
+ * The event the lab panel dispatches on `document` when the exercises started in its lab change:
+ * a lab was started or resumed after a reload (`detail.started` as the runner knows it), an
+ * exercise was started, or (`detail` null) the lab ended or stopped.
+ */
+export const LAB_EXERCISES_EVENT = 'lab-exercises';
+export type LabExercisesDetail = { started: readonly string[] } | null;
 
 /** An exercise: src/components/Exercise.astro renders it, src/client/exercise.ts defines it. */
 export const EXERCISE_TAG = 'lesson-exercise';
@@ -135,6 +150,12 @@ export const EXERCISE_ATTRS = {
   result: 'data-result',
   /** The Check button. */
   check: 'data-exercise-check',
+  /** On the element: present when the exercise has a setup, which its Start exercise button runs. */
+  setup: 'data-exercise-setup',
+  /** The Start exercise button (exercises with a setup). */
+  start: 'data-exercise-start',
+  /** On the element: set by the script once the exercise was started in the running lab. */
+  started: 'data-started',
   /** The status line (role=status). */
   status: 'data-exercise-status',
   /** The "Passed" mark in the heading. */

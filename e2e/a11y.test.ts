@@ -1,7 +1,8 @@
 /**
  * Accessibility, in headless Debian chromium against the built site served by a real runner: axe-core
  * (the standard engine, from node_modules) finds no violation on a lesson page before and after Start
- * lab, in the light and the dark theme; the keyboard alone reaches the lab's tabs and leaves a terminal.
+ * lab, in the light and the dark theme, and on an exercise before and after Start exercise; the keyboard
+ * alone reaches the lab's tabs and leaves a terminal.
  */
 import { createRequire } from 'node:module';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -10,6 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRunner, type RunningRunner } from '../sandbox/test/harness.ts';
 
 const LESSON = '/lessons/05-user-defined-bridges/';
+/** A lesson with an exercise that has a hidden setup (a Start exercise button). */
+const SETUP_LESSON = '/lessons/03-default-bridge/';
+const SETUP_EXERCISE = 'docker0-restore-masquerade';
 /** A lesson whose lab has two hosts, for the tab strip's keys. */
 const TWO_HOSTS = '/lessons/02-bridge-from-scratch/';
 const terminal = (host: string) => `[role=tabpanel][data-host=${host}]`;
@@ -31,14 +35,14 @@ interface AxeViolation {
   nodes: Array<{ target: unknown[]; failureSummary?: string }>;
 }
 
-/** axe's violations on the page as it is now, one line each: rule, impact, the elements it names. */
-async function axeViolations(page: Page): Promise<string[]> {
+/** axe's violations on the page as it is now (or in the element `within` selects), one line each: rule, impact, the elements it names. */
+async function axeViolations(page: Page, within?: string): Promise<string[]> {
   // The site's CSP allows no injected script; the test context bypasses it (bypassCSP), nothing else does.
   if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: AXE_PATH });
-  const violations = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(): Promise<{ violations: AxeViolation[] }> } }).axe;
-    return (await axe.run()).violations.map(({ id, impact, help, nodes }) => ({ id, impact, help, nodes: nodes.map(({ target, failureSummary }) => ({ target, failureSummary })) }));
-  });
+  const violations = await page.evaluate(async (selector) => {
+    const axe = (window as unknown as { axe: { run(context?: unknown): Promise<{ violations: AxeViolation[] }> } }).axe;
+    return (await axe.run(selector ? { include: [selector] } : undefined)).violations.map(({ id, impact, help, nodes }) => ({ id, impact, help, nodes: nodes.map(({ target, failureSummary }) => ({ target, failureSummary })) }));
+  }, within);
   return violations.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => `${JSON.stringify(n.target)} [${n.failureSummary?.replace(/\s+/g, ' ')}]`).join(', ')}`);
 }
 
@@ -89,6 +93,24 @@ describe('accessibility of a lesson page and its lab panel', () => {
       await context.close();
     });
   }
+
+  it('axe finds no violation in an exercise with a setup: waiting for Start exercise in both themes, and started', async () => {
+    const within = `lesson-exercise[data-exercise-id="${SETUP_EXERCISE}"]`;
+    for (const theme of ['light', 'dark'] as const) {
+      const { context, page } = await newPage(theme);
+      await page.goto(runner.url + SETUP_LESSON, { waitUntil: 'networkidle' });
+      // The whole page: its code blocks are the ones whose colours once failed (github-light's red on #f6f8fa).
+      expect.soft(await axeViolations(page), `${theme}, before Start exercise`).toEqual([]);
+      if (theme === 'dark') {
+        const exercise = page.locator(within);
+        await exercise.locator('[data-exercise-start]').click();
+        await expect.poll(() => exercise.getAttribute('data-started'), { timeout: 60_000 }).not.toBeNull();
+        expect.soft(await axeViolations(page, within), `${theme}, after Start exercise`).toEqual([]);
+        await page.click('[data-lab-stop]');
+      }
+      await context.close();
+    }
+  });
 
   it('axe finds no violation on the course overview, the first chapter and the instructor sign-in, light and dark', async () => {
     for (const theme of ['light', 'dark'] as const) {

@@ -1,26 +1,46 @@
 /**
- * <lesson-exercise>: an exercise's Check button and what it says. The check itself runs in the
- * learner's lab, through the lab panel (LabPanelApi.check); a pass is recorded in this
- * browser's progress. Server-rendered by src/components/Exercise.astro; without JavaScript the
- * task and the solution disclosure still read fine, only the Check row is hidden. An exercise
- * for other Docker Engines than the lab's (ENGINE_ATTRS, marked by engine-marks.ts) says so
- * instead of offering Check.
+/**
+ * <lesson-exercise>: an exercise's Check button (and, for an exercise with a setup, its Start
+ * exercise button) and what they say. Both act in the learner's lab through the lab panel
+ * (LabPanelApi.check, startExercise); a pass is recorded in this browser's progress. An exercise
+ * with a setup can't be checked until it was started in the running lab: the panel says which
+ * exercises were (LAB_EXERCISES_EVENT), also after a reload. An exercise for other Docker
+ * Engines than the lab's (ENGINE_ATTRS, marked by engine-marks.ts) says so instead of offering
+ * its buttons. Server-rendered by src/components/Exercise.astro; without JavaScript the task and
+ * the solution disclosure still read fine, only the buttons' row is hidden.
  */
 import type { CheckResult } from '../../contract/api.ts';
-import { ENGINE_ATTRS as E, EXERCISE_ATTRS as X, EXERCISE_TAG, LAB_ENGINE_EVENT, LAB_PANEL_TAG, PROGRESS_ATTRS as P, sel, type LabPanelApi } from '../../contract/dom.ts';
+import {
+  ENGINE_ATTRS as E, EXERCISE_ATTRS as X, EXERCISE_TAG, LAB_ENGINE_EVENT, LAB_EXERCISES_EVENT, LAB_PANEL_TAG, PROGRESS_ATTRS as P, sel,
+  type LabExercisesDetail, type LabPanelApi,
+} from '../../contract/dom.ts';
 import { isPassedIn, markPassed, onProgressChange, readProgress } from './progress.ts';
 
 // Type-only use of protocol.ts: its values would pull the terminal protocol into every lesson page.
-type Tone = 'busy' | 'error' | 'engine' | CheckResult['status'];
+type Tone = 'info' | 'busy' | 'error' | 'ready' | 'engine' | CheckResult['status'];
+
+const NOT_STARTED = 'Press Start exercise first: it sets the problem up in your lab (and starts the lab if needed). Then Check looks at your fix.';
+const CHECK_BEFORE_START = 'Not yet: this exercise starts with Start exercise, which sets up the problem in your lab. Press it first, then Check.';
+const READY = 'The exercise is ready in your lab. Do the task, then press Check.';
+
+/** aria-disabled rather than disabled: a disabled button drops keyboard focus, and Check must still say why it waits. */
+const disable = (button: HTMLButtonElement, on: boolean) => (on ? button.setAttribute('aria-disabled', 'true') : button.removeAttribute('aria-disabled'));
 
 class LessonExercise extends HTMLElement {
   #wired = false;
-  #checking = false;
+  /** A check or a start is under way: one at a time. */
+  #working = false;
   #button!: HTMLButtonElement;
+  #startButton: HTMLButtonElement | null = null;
   #status!: HTMLElement;
 
   get exerciseId(): string {
     return this.getAttribute(X.id) ?? '';
+  }
+
+  /** Exercises without a setup are always ready to check. */
+  get #needsStart(): boolean {
+    return this.#startButton !== null && !this.hasAttribute(X.started);
   }
 
   connectedCallback() {
@@ -30,7 +50,18 @@ class LessonExercise extends HTMLElement {
     this.#button = this.querySelector<HTMLButtonElement>(sel(X.check))!;
     this.#status = this.querySelector<HTMLElement>(sel(X.status))!;
     this.#button.addEventListener('click', () => void this.#check());
-    if (this.#showProgress()) this.#say('Passed earlier in this browser. Check again any time.', 'passed');
+    if (this.hasAttribute(X.setup)) {
+      this.#startButton = this.querySelector<HTMLButtonElement>(sel(X.start))!;
+      this.#startButton.addEventListener('click', () => void this.#start());
+      const panel = document.querySelector<HTMLElement & LabPanelApi>(LAB_PANEL_TAG);
+      this.#showStarted(panel?.startedExercises?.includes(this.exerciseId) ?? false, false);
+      this.#say(this.#needsStart ? NOT_STARTED : READY, this.#needsStart ? 'info' : 'ready');
+      document.addEventListener(LAB_EXERCISES_EVENT, (e) => {
+        const detail = (e as CustomEvent<LabExercisesDetail>).detail;
+        this.#showStarted(detail?.started.includes(this.exerciseId) ?? false, true);
+      });
+    }
+    if (this.#showProgress() && !this.#needsStart) this.#say('Passed earlier in this browser. Check again any time.', 'passed');
     onProgressChange(() => this.#showProgress());
     this.#showEngineMark();
     document.addEventListener(LAB_ENGINE_EVENT, () => this.#showEngineMark());
@@ -40,6 +71,7 @@ class LessonExercise extends HTMLElement {
   #showEngineMark() {
     const why = this.getAttribute(E.applies) === 'no' ? this.getAttribute(E.why) : null;
     this.#button.hidden = why !== null;
+    if (this.#startButton) this.#startButton.hidden = why !== null || this.hasAttribute(X.started);
     if (why !== null) this.#say(`${why} Start a lab on another engine to do this exercise.`, 'engine');
     else if (this.#status.dataset.tone === 'engine') this.#say('', 'engine');
   }
@@ -52,22 +84,56 @@ class LessonExercise extends HTMLElement {
     return passed;
   }
 
+  /**
+   * Started in the running lab or not: the Start button shows until it is, and Check says why it
+   * waits. `announce`: the change came from the lab (started, resumed, ended), so the status says it.
+   */
+  #showStarted(started: boolean, announce: boolean) {
+    const was = this.hasAttribute(X.started);
+    this.toggleAttribute(X.started, started);
+    const startButton = this.#startButton!;
+    // Focus stays on the row when the button it was on goes away.
+    if (started && document.activeElement === startButton) this.#button.focus();
+    startButton.hidden = started || this.getAttribute(E.applies) === 'no';
+    disable(this.#button, !started);
+    if (announce && started !== was && !this.#working) this.#say(started ? READY : NOT_STARTED, started ? 'ready' : 'info');
+  }
+
+  async #start() {
+    if (this.#working) return;
+    const panel = document.querySelector<HTMLElement & LabPanelApi>(LAB_PANEL_TAG);
+    if (!panel) return this.#say('This page has no lab to start the exercise in.', 'error');
+    await this.#busy(this.#startButton!, 'Starting the exercise in your lab…', async () => {
+      await customElements.whenDefined(LAB_PANEL_TAG);
+      await panel.startExercise(this.exerciseId);
+      this.#showStarted(true, false);
+      this.#say(READY, 'ready');
+    });
+  }
+
   async #check() {
-    if (this.#checking) return;
+    if (this.#working) return;
+    if (this.#needsStart) return this.#say(CHECK_BEFORE_START, 'error');
     const panel = document.querySelector<HTMLElement & LabPanelApi>(LAB_PANEL_TAG);
     if (!panel) return this.#say('This page has no lab to check the exercise in.', 'error');
-    this.#checking = true;
-    // aria-disabled rather than disabled: a disabled button drops keyboard focus.
-    this.#button.setAttribute('aria-disabled', 'true');
-    this.#say('Checking your lab…', 'busy');
-    try {
+    await this.#busy(this.#button, 'Checking your lab…', async () => {
       await customElements.whenDefined(LAB_PANEL_TAG);
       this.#show(await panel.check(this.exerciseId));
+    });
+  }
+
+  /** Run `job` with `button` marked busy and `text` in the status line; an error's sentence ends up there. */
+  async #busy(button: HTMLButtonElement, text: string, job: () => Promise<void>) {
+    this.#working = true;
+    disable(button, true);
+    this.#say(text, 'busy');
+    try {
+      await job();
     } catch (e) {
       this.#say(e instanceof Error ? e.message : String(e), 'error');
     } finally {
-      this.#checking = false;
-      this.#button.removeAttribute('aria-disabled');
+      this.#working = false;
+      disable(button, button === this.#button && this.#needsStart);
     }
   }
 

@@ -5,15 +5,15 @@
  * sockets) are imported from ./terminal/ui.ts only once a lab is actually wanted. Run buttons
  * reach it through LabPanelApi (contract/dom.ts).
  */
-import { LAB_ATTRS as L, LAB_PANEL_TAG, LAB_STATE_EVENT, sel, type LabPanelApi } from '../../contract/dom.ts';
-import { API_ERRORS, type CheckResult } from '../../contract/api.ts';
+import { LAB_ATTRS as L, LAB_EXERCISES_EVENT, LAB_PANEL_TAG, LAB_STATE_EVENT, sel, type LabExercisesDetail, type LabPanelApi } from '../../contract/dom.ts';
+import { API_ERRORS, type CheckResult, type SetupResult } from '../../contract/api.ts';
 import { DEFAULT_ENGINE, engineById, type Engine } from '../../contract/engines.ts';
 import { markEngine } from './engine-marks.ts';
 import {
   createLab,
   deleteLab,
+  describeLab,
   LabApiError,
-  labExists,
   MESSAGES,
   needsAccessCode,
   readyEngines,
@@ -95,9 +95,15 @@ class LabPanel extends HTMLElement implements LabPanelApi {
   #roomParts!: RoomParts;
   /** The room strip of the running lab (its event socket), while there is one. */
   #room: Room | undefined;
+  /** The exercises started in the running lab (the runner's list when it was resumed); undefined without a lab. */
+  #started: string[] | undefined;
 
   get hosts(): readonly string[] {
     return (this.getAttribute(L.hosts) ?? '').split(',').filter(Boolean);
+  }
+
+  get startedExercises(): readonly string[] | undefined {
+    return this.#started;
   }
 
   get lesson(): string {
@@ -175,6 +181,7 @@ class LabPanel extends HTMLElement implements LabPanelApi {
     view.dispose();
     this.#leaveRoom();
     this.#view = undefined;
+    this.#setStarted(undefined);
     rememberLab(undefined);
     try {
       await deleteLab(view.lab);
@@ -210,14 +217,34 @@ class LabPanel extends HTMLElement implements LabPanelApi {
     // after a reload (or started a moment ago) is waited for.
     const view = this.#view ?? (await this.#starting?.catch(() => undefined));
     if (!view || view.closed) throw new Error(NO_LAB_TO_CHECK);
-    let checkExercise: (typeof import('./terminal/check.ts'))['checkExercise'];
+    return this.#ask(view, async ({ checkExercise }) => checkExercise(view.lab, exerciseId));
+  }
+
+  async startExercise(exerciseId: string): Promise<SetupResult> {
+    let view: LabView;
     try {
-      ({ checkExercise } = await import('./terminal/check.ts'));
+      view = await this.start();
+    } catch (e) {
+      // The panel's status line says why; the exercise says it too, where the learner looks.
+      throw needsAccessCode(e) ? new Error('This workshop needs an access code: enter it in the lab panel, then press Start exercise again.') : e;
+    }
+    const result = await this.#ask(view, ({ startExercise }) => startExercise(view.lab, exerciseId));
+    if (this.#view === view && !this.#started?.includes(exerciseId)) this.#setStarted([...(this.#started ?? []), exerciseId]);
+    return result;
+  }
+
+  // ------------------------------------------------------------ internals
+
+  /** A request about the running lab's exercises (./terminal/check.ts, loaded on first use); a lab the runner no longer has ends here. */
+  async #ask<T>(view: LabView, request: (api: typeof import('./terminal/check.ts')) => Promise<T>): Promise<T> {
+    let api: typeof import('./terminal/check.ts');
+    try {
+      api = await import('./terminal/check.ts');
     } catch {
       throw new Error(MESSAGES.loadFailed);
     }
     try {
-      return await checkExercise(view.lab, exerciseId);
+      return await request(api);
     } catch (e) {
       if (e instanceof LabApiError && e.code === API_ERRORS.labNotFound.code && this.#view === view) {
         view.dispose();
@@ -227,7 +254,12 @@ class LabPanel extends HTMLElement implements LabPanelApi {
     }
   }
 
-  // ------------------------------------------------------------ internals
+  /** The running lab's started exercises changed (undefined: no lab any more); the exercises hear of it. */
+  #setStarted(started: string[] | undefined) {
+    this.#started = started;
+    const detail: LabExercisesDetail = started ? { started } : null;
+    document.dispatchEvent(new CustomEvent(LAB_EXERCISES_EVENT, { detail }));
+  }
 
   /** Start lab, by button or access-code form: the learner is at the keyboard, so into the shell. */
   #startAndFocus() {
@@ -250,11 +282,15 @@ class LabPanel extends HTMLElement implements LabPanelApi {
     early?.catch(() => {}); // reported by #mount, if we get that far
     try {
       let lab: Lab | undefined;
+      let started: string[] = [];
       const saved = rememberedLab();
       if (saved?.lesson === this.lesson) {
         this.#status('Reconnecting to your lab…');
-        if (await labExists(saved)) lab = saved;
-        else if (resumeOnly) {
+        const now = await describeLab(saved);
+        if (now) {
+          lab = saved;
+          started = now.started;
+        } else if (resumeOnly) {
           rememberLab(undefined);
           this.#idleLabel = START_AGAIN_LABEL;
           throw new Error(MESSAGES.gone);
@@ -268,7 +304,9 @@ class LabPanel extends HTMLElement implements LabPanelApi {
         this.#status(`Starting your lab (${this.hosts.join(', ')})… this takes a few seconds.`);
         lab = await createLab(this.lesson, this.#engineSelect.value ? this.#chosenEngine().id : undefined);
       }
-      return await this.#mount(lab, early ?? loadTerminals());
+      const view = await this.#mount(lab, early ?? loadTerminals());
+      this.#setStarted(started);
+      return view;
     } catch (e) {
       // Asking for the code is not an error; a wrong code is.
       this.#status(errorText(e), needsAccessCode(e) && e.code === API_ERRORS.accessCodeRequired.code ? 'info' : 'error');
@@ -326,6 +364,7 @@ class LabPanel extends HTMLElement implements LabPanelApi {
   #onGone(reason: string = MESSAGES.gone) {
     this.#leaveRoom();
     this.#view = undefined;
+    this.#setStarted(undefined);
     rememberLab(undefined);
     this.#status(`${reason} Start a new lab to continue; you will need to repeat earlier steps.`, 'error');
     this.#showRunning(false, START_AGAIN_LABEL);

@@ -64,9 +64,14 @@ export function parseRunMeta(raw: string | undefined, lang: string): RunMeta {
   const hidden = HIDDEN_BLOCKS.filter((h) => flags.has(h));
   if (hidden.length > 1) throw new Error(`A code block is both "${hidden[0]}" and "${hidden[1]}"; make them two blocks.`);
   if (hidden[0] && run) throw new Error(`A code block is both "run" and "${hidden[0]}"; a ${hidden[0]} block is not shown to the learner, so it cannot have a Run button.`);
-  const shownOrHidden = run || hidden.length > 0;
   for (const key of VALUES) {
-    if (values[key] !== undefined && !shownOrHidden) throw new Error(`A code block has "${key}=${values[key]}" but no "run" flag; write \`\`\`${lang} run ${key}=${values[key]}.`);
+    // A hidden block may name its host; its engines are its exercise's (since/until on <Exercise>).
+    const allowed = run || (key === 'host' && hidden.length > 0);
+    if (values[key] !== undefined && !allowed) {
+      throw new Error(hidden[0]
+        ? `A ${hidden[0]} block has "${key}=${values[key]}"; a ${hidden[0]} block applies where its exercise does: put ${key}="${values[key]}" on the <Exercise>.`
+        : `A code block has "${key}=${values[key]}" but no "run" flag; write \`\`\`${lang} run ${key}=${values[key]}.`);
+    }
   }
   if (fails && !run) throw new Error(`A code block has "fails" but no "run" flag; write \`\`\`${lang} run fails.`);
   if (values.host !== undefined && hidden[0] === 'check') throw new Error('A check block runs on its exercise\'s host; set host="..." on the <Exercise> instead of the check.');

@@ -9,7 +9,7 @@
  */
 import {
   ACCESS_CODE_HEADER, API_ERRORS, CLIENT_ID_PATTERN, ROUTES,
-  type ApiError, type CreateLabRequest, type EngineOffer, type HealthStatus, type LabCreated, type LearnerState, type LearnerUpdate,
+  type ApiError, type CreateLabRequest, type EngineOffer, type HealthStatus, type LabCreated, type LabDescription, type LearnerState, type LearnerUpdate,
 } from '../../../contract/api.ts';
 import type { EngineId } from '../../../contract/engines.ts';
 
@@ -99,13 +99,23 @@ export async function createLab(lesson: string, engine?: EngineId): Promise<Lab>
   return lab;
 }
 
-/** Whether the lab still exists. 404 means gone (the runner also answers 404 for a token that isn't this lab's); other failures throw. */
-export async function labExists(lab: Pick<Lab, 'id' | 'token'>): Promise<boolean> {
+/**
+ * The lab as the runner has it now (with the exercises started in it), or undefined when it is
+ * gone (the runner also answers 404 for a token that isn't this lab's); other failures throw.
+ */
+export async function describeLab(lab: Pick<Lab, 'id' | 'token'>): Promise<LabDescription | undefined> {
   const res = await send(ROUTES.lab.path(lab.id), { headers: { ...auth(lab), Accept: 'application/json' } });
-  if (res.ok) return true;
-  if (res.status === 404 && res.headers.get('content-type')?.includes('application/json')) return false;
+  if (res.ok) {
+    const body = (await res.json().catch(() => undefined)) as Partial<LabDescription> | undefined;
+    // A runner from before exercise setups sends no list: nothing was started there.
+    return { ...(body as LabDescription), started: Array.isArray(body?.started) ? body.started.filter((id) => typeof id === 'string') : [] };
+  }
+  if (res.status === 404 && res.headers.get('content-type')?.includes('application/json')) return undefined;
   throw await failure(res);
 }
+
+/** Whether the lab still exists (describeLab). */
+export const labExists = async (lab: Pick<Lab, 'id' | 'token'>): Promise<boolean> => (await describeLab(lab)) !== undefined;
 
 export async function deleteLab(lab: Pick<Lab, 'id' | 'token'>): Promise<void> {
   const res = await send(ROUTES.lab.path(lab.id), { method: 'DELETE', headers: auth(lab) });
