@@ -5,6 +5,7 @@ import { satteri } from '@astrojs/markdown-satteri';
 import { runBlocks } from './src/markdown/shiki-run-blocks.ts';
 import { lessonSteps } from './src/markdown/lesson-steps.ts';
 import { labManifestOutsideSite } from './src/integrations/lab-manifest.ts';
+import { MOVED_LESSONS } from './src/lib/moved-lessons.ts';
 
 export default defineConfig({
   // The lab manifest (every exercise's check) leaves dist/ once the build is done.
@@ -12,6 +13,8 @@ export default defineConfig({
   // The runner serves /lessons/x/ and /lessons/x alike (sandbox/src/static.ts), so no rewrites are needed.
   trailingSlash: 'ignore',
   build: { format: 'directory' },
+  // Old chapter URLs lead to the chapter's new one (a static page with a meta refresh).
+  redirects: Object.fromEntries(Object.entries(MOVED_LESSONS).map(([from, to]) => [`/lessons/${from}`, `/lessons/${to}`])),
   markdown: {
     // Collects each lesson's exercises and runnable blocks for the lab manifest, and fails the
     // build on a malformed exercise (src/markdown/lesson-steps.ts).

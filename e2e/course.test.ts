@@ -10,6 +10,7 @@ import { launchBrowser } from './browser.ts';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, startRunner, type RunningRunner } from '../sandbox/test/harness.ts';
+import { MOVED_LESSONS } from '../src/lib/moved-lessons.ts';
 
 
 /** The lessons as their sources say: slug, title and order, sorted by order. */
@@ -23,10 +24,13 @@ const lessons = readdirSync(path.join(ROOT, 'content'))
 
 /** Words a learner might search for, and the chapter that must come up. */
 const SEARCHES: Array<[string, string]> = [
-  ['VXLAN', '07-overlay-networks'],
-  ['shim', '08-macvlan'],
-  ['DOCKER-USER', '10-network-security'],
+  ['VXLAN', '10-overlay-networks'],
+  ['shim', '11-macvlan'],
+  ['DOCKER-USER', '13-network-security'],
   ['veth', '01-network-namespaces'],
+  ['host-gateway', '07-dns-in-depth'],
+  ['NAT66', '09-ipv6'],
+  ['ufw', '14-host-firewalls'],
 ];
 
 describe('the course in a browser', () => {
@@ -56,6 +60,15 @@ describe('the course in a browser', () => {
       if (next) expect(await page.$(`a[href$="/lessons/${next.slug}/"]`), `${lesson.slug} links to ${next.slug}`).not.toBeNull();
     }
   }, 120_000);
+
+  it("leads an old chapter URL to the chapter's new one", async () => {
+    const page = await browser.newPage();
+    for (const [from, to] of Object.entries(MOVED_LESSONS)) {
+      await page.goto(`${runner.url}/lessons/${from}/`);
+      await page.waitForURL((url) => url.pathname.replace(/\/$/, '') === `/lessons/${to}`, { timeout: 10_000 });
+      expect(await page.textContent('main h1')).toBe(lessons.find((l) => l.slug === to)!.title);
+    }
+  });
 
   it('finds chapters by what they teach in the site search', async () => {
     const page = await browser.newPage();

@@ -182,7 +182,7 @@ describe('the lab map in a browser', () => {
   }, 300_000);
 
   it('chapter 7: after the swarm join and the overlay steps, the overlay appears once, spanning host1 and host2, with its VNI', async () => {
-    const { page, host } = await startLab('07-overlay-networks', ['host1', 'host2']);
+    const { page, host } = await startLab('10-overlay-networks', ['host1', 'host2']);
     await openMap(page);
     const address = (await sh(host.host1!, "ip -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1")).trim();
     const token = (await sh(host.host1!, `docker swarm init --advertise-addr ${address} >/dev/null && docker swarm join-token -q worker`)).trim().split(/\s+/).at(-1)!;
@@ -207,7 +207,7 @@ describe('the lab map in a browser', () => {
   }, 300_000);
 
   it('chapter 8: the macvlan container appears on host1\'s eth0 with its own MAC', async () => {
-    const { page, host } = await startLab('08-macvlan', ['host1', 'host2']);
+    const { page, host } = await startLab('11-macvlan', ['host1', 'host2']);
     await openMap(page);
     const h1 = host.host1!;
     await sh(h1, 'docker network create --driver macvlan --subnet "$LAB_SUBNET" --gateway "$LAB_GATEWAY" --ip-range "$LAB_MACVLAN_RANGE" -o parent=eth0 lan >/dev/null && docker run -d --name web1 --network lan web >/dev/null');
