@@ -59,7 +59,8 @@ export const LAB_HOST_PATHS = {
   dockerData: '/var/lib/docker',
   /**
    * The tmpfs holding everything else a learner can write (lab-entrypoint puts /root, /tmp,
-   * /var/tmp, /home, /var/log and /etc/docker on it); the rest of the root is read-only.
+   * /var/tmp, /home, /var/log, /etc/docker, /etc/ufw and /etc/default on it); the rest of the
+   * root is read-only.
    */
   files: '/var/lib/lab-files',
   /** Runtime state of the lab host and its engine (sockets, /run/lab, network namespaces). */

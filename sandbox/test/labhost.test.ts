@@ -80,7 +80,7 @@ describe('a lab host', () => {
     expect((await execIn(name, ['sh', '-c', 'test -s /proc/kcore || echo masked'])).output).toContain('masked');
   });
 
-  it('runs the preloaded toolkit in another container\'s namespaces: dig against its embedded DNS, ss, tcpdump, and nsenter', async () => {
+  it('runs the preloaded toolkit, whose layers stay in the image, in another container\'s namespaces: dig against its embedded DNS, ss, tcpdump, and nsenter', async () => {
     const name = await start({});
     await waitForEngine(docker, name);
     const sh = async (script: string) => {
@@ -88,6 +88,9 @@ describe('a lab host', () => {
       expect(code, output).toBe(0);
       return output;
     };
+    // The preloaded layers stay in the image (symlinks), not copied into the memory tmpfs.
+    expect(await sh('find /var/lib/docker/overlay2 -mindepth 2 -maxdepth 2 -name diff ! -type l')).toBe('');
+    expect(Number(await sh('find /var/lib/docker/overlay2 -mindepth 2 -maxdepth 2 -name diff -type l | wc -l'))).toBeGreaterThanOrEqual(3);
     await sh('docker network create tk >/dev/null && docker run -d --name web1 --network tk web >/dev/null');
     const address = (await sh("docker inspect -f '{{.NetworkSettings.Networks.tk.IPAddress}}' web1")).trim();
     expect(address).toMatch(/^\d+\.\d+\.\d+\.\d+$/);

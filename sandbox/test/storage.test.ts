@@ -50,13 +50,13 @@ describe('the files of a lab host', () => {
     await term.run('rm -f /root/big');
   }, 180_000);
 
-  it('shares one quota across /root, /tmp, /var/tmp, /home, /var/log and /etc/docker, and nothing else is writable', async () => {
+  it('shares one quota across /root, /tmp, /var/tmp, /home, /var/log, /etc/docker, /etc/ufw and /etc/default, and nothing else is writable', async () => {
     const container = labHostContainerName(lab.id, 'host1');
     const out = await term.run(
-      'for d in /root /tmp /var/tmp /home /var/log /etc/docker; do echo x > $d/probe && echo "$d writable"; rm -f $d/probe; done; ' +
+      'for d in /root /tmp /var/tmp /home /var/log /etc/docker /etc/ufw /etc/default; do echo x > $d/probe && echo "$d writable"; rm -f $d/probe; done; ' +
         'for f in /big /usr/big /opt/big /etc/big /var/lib/big; do echo x > $f 2>/dev/null || echo "$f read-only"; done',
     );
-    for (const d of ['/root', '/tmp', '/var/tmp', '/home', '/var/log', '/etc/docker']) expect(out).toContain(`${d} writable`);
+    for (const d of ['/root', '/tmp', '/var/tmp', '/home', '/var/log', '/etc/docker', '/etc/ufw', '/etc/default']) expect(out).toContain(`${d} writable`);
     for (const f of ['/big', '/usr/big', '/opt/big', '/etc/big', '/var/lib/big']) expect(out).toContain(`${f} read-only`);
     // One quota: what /tmp holds is not left for /root.
     const mb = FILES_QUOTA / 2 ** 20;
@@ -67,5 +67,6 @@ describe('the files of a lab host', () => {
     // The image's own files under the overlays are still there.
     expect((await execIn(container, ['test', '-s', '/root/.bashrc'])).code).toBe(0);
     expect((await execIn(container, ['test', '-s', '/etc/docker/daemon.json'])).code).toBe(0);
+    expect((await execIn(container, ['test', '-s', '/etc/ufw/after.rules'])).code).toBe(0);
   });
 });
