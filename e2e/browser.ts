@@ -3,10 +3,29 @@
  * these machines), headless, with everything that would phone home switched off.
  */
 import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
+import { startRunner, type RunningRunner } from '../sandbox/test/harness.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
+}
+
+/**
+ * A runner (on the built site) and a browser for the tests of one describe block: started before
+ * them, stopped after. Read the fields in the tests; they are set once beforeAll has run.
+ */
+export function runnerAndBrowser(): { runner: RunningRunner; browser: Browser } {
+  const both = {} as { runner: RunningRunner; browser: Browser };
+  beforeAll(async () => {
+    both.runner = await startRunner();
+    both.browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await both.browser?.close();
+    await both.runner?.stop();
+  });
+  return both;
 }

@@ -5,11 +5,10 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser } from 'playwright-core';
-import { launchBrowser } from './browser.ts';
+import { runnerAndBrowser } from './browser.ts';
 import { parse as parseYaml } from 'yaml';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, startRunner, type RunningRunner } from '../sandbox/test/harness.ts';
+import { describe, expect, it } from 'vitest';
+import { ROOT } from '../sandbox/test/harness.ts';
 import { MOVED_LESSONS } from '../src/lib/moved-lessons.ts';
 
 
@@ -34,26 +33,17 @@ const SEARCHES: Array<[string, string]> = [
 ];
 
 describe('the course in a browser', () => {
-  let runner: RunningRunner;
-  let browser: Browser;
-  beforeAll(async () => {
-    runner = await startRunner();
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await runner?.stop();
-  });
+  const t = runnerAndBrowser();
 
   it('lists every chapter on the overview in reading order, and each chapter page renders with a link to the next', async () => {
     expect(lessons.length).toBeGreaterThanOrEqual(12);
-    const page = await browser.newPage();
-    await page.goto(`${runner.url}/`);
+    const page = await t.browser.newPage();
+    await page.goto(`${t.runner.url}/`);
     const hrefs = await page.$$eval('main a[href*="/lessons/"]', (links) => links.map((a) => new URL((a as HTMLAnchorElement).href).pathname));
     const order = [...new Set(hrefs)].map((h) => h.split('/')[2]);
     expect(order).toEqual(lessons.map((l) => l.slug));
     for (const [i, lesson] of lessons.entries()) {
-      const res = await page.goto(`${runner.url}/lessons/${lesson.slug}/`);
+      const res = await page.goto(`${t.runner.url}/lessons/${lesson.slug}/`);
       expect(res?.status(), lesson.slug).toBe(200);
       expect(await page.textContent('main h1')).toBe(lesson.title);
       const next = lessons[i + 1];
@@ -62,17 +52,17 @@ describe('the course in a browser', () => {
   }, 120_000);
 
   it("leads an old chapter URL to the chapter's new one", async () => {
-    const page = await browser.newPage();
+    const page = await t.browser.newPage();
     for (const [from, to] of Object.entries(MOVED_LESSONS)) {
-      await page.goto(`${runner.url}/lessons/${from}/`);
+      await page.goto(`${t.runner.url}/lessons/${from}/`);
       await page.waitForURL((url) => url.pathname.replace(/\/$/, '') === `/lessons/${to}`, { timeout: 10_000 });
       expect(await page.textContent('main h1')).toBe(lessons.find((l) => l.slug === to)!.title);
     }
   });
 
   it('finds chapters by what they teach in the site search', async () => {
-    const page = await browser.newPage();
-    await page.goto(`${runner.url}/`);
+    const page = await t.browser.newPage();
+    await page.goto(`${t.runner.url}/`);
     for (const [term, slug] of SEARCHES) {
       await page.click('[data-search-open]');
       const input = page.locator('.pagefind-ui__search-input');

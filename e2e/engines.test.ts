@@ -9,11 +9,10 @@
  * lesson its own (the markup <EngineNote> renders, and since= on one of its run blocks and one
  * exercise), so that what it checks does not depend on a lesson's text.
  */
-import type { Browser, Page } from 'playwright-core';
-import { launchBrowser } from './browser.ts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { runnerAndBrowser } from './browser.ts';
+import { describe, expect, it } from 'vitest';
 import { ENGINE_ATTRS as E, EXERCISE_ATTRS as X, EXERCISE_TAG, LAB_ATTRS as L, sel } from '../contract/dom.ts';
-import { startRunner, type RunningRunner } from '../sandbox/test/harness.ts';
 
 const LESSON = '/lessons/05-user-defined-bridges/';
 /** A version no engine of the course has reached: what is marked with it applies to none. */
@@ -58,23 +57,14 @@ async function startAndAskVersion(page: Page): Promise<string> {
 }
 
 describe('choosing the lab\'s Docker Engine in a browser', () => {
-  let runner: RunningRunner;
-  let browser: Browser;
-  beforeAll(async () => {
-    runner = await startRunner();
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await runner?.stop();
-  });
+  const t = runnerAndBrowser();
 
   for (const [engine, version, otherEngine, other] of [['26', '26.1.5', '28', '28.5.2'], ['28', '28.5.2', '26', '26.1.5']] as const) {
     it(`runs Engine ${version} when it is chosen, and marks what applies to it`, async () => {
       // A fresh context each: nothing remembered from the other engine's run.
-      const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+      const context = await t.browser.newContext({ viewport: { width: 1440, height: 900 } });
       const page = await context.newPage();
-      await page.goto(runner.url + LESSON);
+      await page.goto(t.runner.url + LESSON);
       const choice = page.locator(sel(L.engine));
       await expect.poll(() => page.locator(sel(L.engineChoice)).isVisible()).toBe(true);
       await addEngineMarks(page);

@@ -15,12 +15,12 @@
 import { readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import type { LabCreated } from '../contract/api.ts';
 import { labHostContainerName } from '../sandbox/src/names.ts';
-import { docker, execIn, percentile, ROOT, startRunner, type RunningRunner } from '../sandbox/test/harness.ts';
-import { launchBrowser } from './browser.ts';
+import { docker, execIn, percentile, ROOT } from '../sandbox/test/harness.ts';
+import { runnerAndBrowser } from './browser.ts';
 
 /** The issue's bounds: a change drawn within 2 s; 50 containers settled within 3 s of the last; no task over 100 ms. */
 const CHANGE_DRAWN_MS = 2_000;
@@ -35,32 +35,23 @@ const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === '1';
 const node = (key: string) => `.lab-map-drawing [data-map-node="${key}"]`;
 
 describe('the lab map in a browser', () => {
-  let runner: RunningRunner;
-  let browser: Browser;
+  const t = runnerAndBrowser();
   const sh = async (container: string, script: string, timeoutMs = 60_000) => {
     const r = await execIn(container, ['sh', '-c', script], timeoutMs);
     expect(r.code, r.output).toBe(0);
     return r.output;
   };
 
-  beforeAll(async () => {
-    runner = await startRunner();
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await runner?.stop();
-  });
 
   /** Open `lesson`, Start lab, wait for every host's engine; returns the page and the host containers' names. */
   async function startLab(lesson: string, hosts: string[]): Promise<{ page: Page; lab: LabCreated; host: Record<string, string> }> {
-    const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+    const page = await t.browser.newPage({ viewport: { width: 1440, height: 1000 } });
     await page.addInitScript(() => {
       const w = window as unknown as { longTasks: number[] };
       w.longTasks = [];
       new PerformanceObserver((list) => w.longTasks.push(...list.getEntries().map((e) => e.duration))).observe({ type: 'longtask', buffered: true });
     });
-    await page.goto(`${runner.url}/lessons/${lesson}/`, { waitUntil: 'networkidle' });
+    await page.goto(`${t.runner.url}/lessons/${lesson}/`, { waitUntil: 'networkidle' });
     const created = page.waitForResponse((r) => r.url().endsWith('/api/labs') && r.request().method() === 'POST');
     await page.click('[data-lab-start]');
     const lab = (await (await created).json()) as LabCreated;

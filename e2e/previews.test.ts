@@ -5,12 +5,10 @@
  * container's page in a new tab, on an origin of its own: from there the course's API refuses to
  * be read and the course's storage is not there. Once the lab ends the preview answers 404.
  */
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LAB_ATTRS as L, PREVIEW_ATTRS as P, PREVIEW_TAG, sel } from '../contract/dom.ts';
 import { ROUTES } from '../contract/api.ts';
-import { startRunner, type RunningRunner } from '../sandbox/test/harness.ts';
-import { launchBrowser } from './browser.ts';
+import { runnerAndBrowser } from './browser.ts';
 
 const LESSON = '/lessons/04-port-publishing/';
 /** A new lab starts its hosts' engines first; on a busy 2-core machine that can take a while. */
@@ -19,21 +17,12 @@ const LAB_START_MS = 60_000;
 const PUBLISH_SEEN_MS = 20_000;
 
 describe('web previews in a browser', () => {
-  let runner: RunningRunner;
-  let browser: Browser;
-  beforeAll(async () => {
-    runner = await startRunner();
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await runner?.stop();
-  });
+  const t = runnerAndBrowser();
 
   it('opens a published port from the lab panel in a new tab, on an origin that cannot reach the course, until the lab ends', async () => {
-    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    const context = await t.browser.newContext({ viewport: { width: 1440, height: 900 } });
     const page = await context.newPage();
-    await page.goto(runner.url + LESSON);
+    await page.goto(t.runner.url + LESSON);
     const inText = page.locator(`${PREVIEW_TAG}${sel(P.host, 'host1')}${sel(P.port, '8080')}`);
     // Before a lab: the lesson's preview link is text.
     expect(await inText.locator('a').count()).toBe(0);
@@ -50,7 +39,7 @@ describe('web previews in a browser', () => {
     expect(await link.getAttribute('target')).toBe('_blank');
     expect(await link.getAttribute('rel')).toBe('noopener');
     const url = (await link.getAttribute('href'))!;
-    expect(url).toMatch(new RegExp(`^http://[a-z2-7]{26}\\.localhost:${runner.port}/$`));
+    expect(url).toMatch(new RegExp(`^http://[a-z2-7]{26}\\.localhost:${t.runner.port}/$`));
     // The link in the lesson's text now opens the same preview.
     await expect.poll(() => inText.locator('a').getAttribute('href')).toBe(url);
     expect(await inText.getAttribute(P.live)).not.toBeNull();
@@ -82,7 +71,7 @@ describe('web previews in a browser', () => {
         session: Object.keys(sessionStorage),
         cookies: document.cookie,
       };
-    }, { api: runner.url + ROUTES.health.path(), create: runner.url + ROUTES.labs.path() });
+    }, { api: t.runner.url + ROUTES.health.path(), create: t.runner.url + ROUTES.labs.path() });
     expect(fromPreview).toEqual({ health: 'refused (TypeError)', create: 'refused (TypeError)', storage: [], session: [], cookies: '' });
     // The same path on the preview's own origin is the container's, not the course's API.
     expect(await preview.evaluate(async (path) => (await fetch(path)).status, ROUTES.health.path())).toBe(404);

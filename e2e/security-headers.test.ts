@@ -5,10 +5,9 @@
  * a single CSP violation, while a script injected into the page is refused. Hashed assets come
  * back cacheable for a year, pages revalidated.
  */
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRunner, type RunningRunner } from '../sandbox/test/harness.ts';
-import { launchBrowser } from './browser.ts';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { runnerAndBrowser } from './browser.ts';
 
 const LESSON = '/lessons/05-user-defined-bridges/';
 const TERMINAL = '[role=tabpanel][data-host=host1] .xterm-rows';
@@ -45,26 +44,17 @@ async function watchViolations(page: Page): Promise<{ console: string[]; errors:
 }
 
 describe('the content security policy in a browser', () => {
-  let runner: RunningRunner;
-  let browser: Browser;
-  beforeAll(async () => {
-    runner = await startRunner();
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await runner?.stop();
-  });
+  const t = runnerAndBrowser();
 
   it('lets a lesson, the theme toggle, search, a lab terminal and a Run button work with no violation', async () => {
-    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    const page = await t.browser.newPage({ viewport: { width: 1440, height: 900 } });
     const violations = await watchViolations(page);
     const cacheControl = new Map<string, string | undefined>();
     page.on('response', (res) => {
-      if (new URL(res.url()).origin === runner.url) cacheControl.set(new URL(res.url()).pathname, res.headers()['cache-control']);
+      if (new URL(res.url()).origin === t.runner.url) cacheControl.set(new URL(res.url()).pathname, res.headers()['cache-control']);
     });
 
-    const loaded = await page.goto(runner.url + LESSON, { waitUntil: 'networkidle' });
+    const loaded = await page.goto(t.runner.url + LESSON, { waitUntil: 'networkidle' });
     expect(loaded!.headers()['content-security-policy']).toMatch(/script-src 'self'[^;]* 'sha256-/);
 
     // The theme toggle (page chrome, an inline module script) and the no-flash theme script.
@@ -106,9 +96,9 @@ describe('the content security policy in a browser', () => {
   }, 240_000);
 
   it('refuses a script injected into the page, and reports it', async () => {
-    const page = await browser.newPage();
+    const page = await t.browser.newPage();
     const violations = await watchViolations(page);
-    await page.goto(runner.url + LESSON);
+    await page.goto(t.runner.url + LESSON);
     await page.evaluate(() => {
       const script = document.createElement('script');
       script.textContent = 'window.__injected = true;';
