@@ -126,6 +126,11 @@ export const runBlockSchema = z
     expect: z.enum(['success', 'failure']),
     /** Set when the block is part of that exercise's reference solution. */
     exercise: exerciseIdSchema.optional(),
+    /**
+     * Set when the block is in that exercise's task (outside its solution): for a learner it comes
+     * after Start exercise, so the verifier runs the exercise's setup before it.
+     */
+    task: exerciseIdSchema.optional(),
     line: z.number().int().nonnegative(),
   })
   .extend(engineRangeSchema.shape)

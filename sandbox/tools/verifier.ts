@@ -121,9 +121,16 @@ async function verifyLesson(url: string, slug: string, lesson: ReturnType<typeof
     // The build checks that every block's host is one of the lab's, so each has its shell here.
     const shellFor = (host: string) => shells.get(host)!;
     const checked = new Set<string>();
+    const started = new Set<string>();
     for (const [i, block] of lesson.blocks.entries()) {
       const exercise = block.exercise ? lesson.exercises.find((e) => e.id === block.exercise) : undefined;
       if (block.exercise && !exercise) throw new LessonFailure(`${where(block.line)}: a solution block names exercise "${block.exercise}", which the lesson doesn't have.`);
+      // An exercise starts (its setup runs, as Start exercise does) before its first block, in its task or its solution.
+      const startsHere = exercise ?? lesson.exercises.find((e) => e.id === block.task);
+      if (startsHere && !started.has(startsHere.id)) {
+        started.add(startsHere.id);
+        await startExercise({ client, lab, shellFor, where }, startsHere);
+      }
       if (exercise && !checked.has(exercise.id)) {
         checked.add(exercise.id);
         report.wrongAnswers[exercise.id] = await beforeSolution({ client, lab, shellFor, where }, exercise);
@@ -173,10 +180,15 @@ interface LessonRun {
   where: (line: number) => string;
 }
 
+/** Start an exercise as Start exercise does: its hidden setup, through the runner. */
+async function startExercise({ client, lab, where }: LessonRun, exercise: Exercise): Promise<void> {
+  if (!exercise.setup) return;
+  await orFailure(client.setup(lab, exercise.id), `${where(exercise.setup.line)}: exercise "${exercise.id}": its setup on ${exercise.setup.host} could not start it (its output is in the runner's log: --verbose)`);
+}
+
 /**
- * What comes before an exercise's solution: start the exercise (its setup, as Start exercise
- * does), prove its check fails, and still fails after each wrong answer (each then undone).
- * Returns how many wrong answers there were.
+ * What comes before an exercise's solution, once it is started: prove its check fails, and
+ * still fails after each wrong answer (each then undone). Returns how many wrong answers there were.
  */
 async function beforeSolution({ client, lab, shellFor, where }: LessonRun, exercise: Exercise): Promise<number> {
   const failsNow = async (when: string, whenPassed = `the check already passes ${when}, so it proves nothing`) => {
@@ -189,9 +201,6 @@ async function beforeSolution({ client, lab, shellFor, where }: LessonRun, exerc
       result.output,
     );
   };
-  if (exercise.setup) {
-    await orFailure(client.setup(lab, exercise.id), `${where(exercise.setup.line)}: exercise "${exercise.id}": its setup on ${exercise.setup.host} could not start it (its output is in the runner's log: --verbose)`);
-  }
   await failsNow('before the solution ran');
   for (const wrong of exercise.wrong) {
     // Its exit status does not matter (a wrong answer may well fail); a hang does.

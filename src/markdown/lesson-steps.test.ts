@@ -59,8 +59,11 @@ describe('lesson steps plugin', () => {
       '```sh undo host=host2\ndocker network rm frontend\n```',
       '```sh wrong\ndocker network create backend2\n```',
     ].join('\n\n');
-    const { steps, code } = await compile(exercise(`${CHECK}\n\n${hidden}\n\n${HINT}\n\n${SOLUTION}`));
+    const task = '```sh run\ncat /etc/hosts\n```';
+    const { steps, code } = await compile(exercise(`${task}\n\n${CHECK}\n\n${hidden}\n\n${HINT}\n\n${SOLUTION}`));
     for (const text of ['iptables -I FORWARD', 'frontend', 'backend2']) expect(code).not.toContain(text);
+    // A run block in the task is marked as the exercise's: the verifier starts the exercise before it.
+    expect(steps.blocks.find((b) => b.code === 'cat /etc/hosts')).toMatchObject({ task: 'make-net' });
     expect(code).toMatch(/setup: "true"/);
     const [ex] = steps.exercises;
     expect(ex!.setup).toMatchObject({ host: 'host1', code: 'iptables -I FORWARD -j DROP' });

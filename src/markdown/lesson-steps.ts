@@ -258,6 +258,7 @@ class StepCollector {
       code: node.value,
       expect: meta.fails ? 'failure' : 'success',
       ...(inSolution && exercise ? { exercise: exercise.attrs.id } : {}),
+      ...(!inSolution && exercise ? { task: exercise.attrs.id } : {}),
       line: node.position?.start.line ?? 0,
       ...(range.since ? { since: range.since } : {}),
       ...(range.until ? { until: range.until } : {}),
