@@ -47,7 +47,7 @@ if (engine.available) {
   await buildImages(first!, (line) => console.log(line));
   for (const e of others) setPreparing(e.suite, true);
 } else {
-  console.log(`\n${engine.message}\nThe lessons are still served; labs are unavailable until Docker runs.`);
+  console.log(`\n${engine.message}\nThe lessons are still served; labs are unavailable until the runner can reach Docker.`);
 }
 
 step('Starting the server');
