@@ -1,11 +1,11 @@
 /**
- * Run first by `npm install`, `npm start`, `npm test` and the other npm scripts that start Node on
- * the project's TypeScript: with a Node older than package.json's `engines.node` it stops with one
- * sentence that names the version found, the version needed and how to get it. Without it a
- * Node 20 (Debian stable's) dies on the first `.ts` file with ERR_UNKNOWN_FILE_EXTENSION.
+ * Run first by `npm install` (preinstall) and by the scripts a newcomer meets first (start, serve,
+ * test, test:unit, build, check): with a Node older than package.json's `engines.node` it stops
+ * with one sentence that names the version found, the version needed and how to get it. Without
+ * it a Node 20 (Debian stable's) dies on the first `.ts` file with ERR_UNKNOWN_FILE_EXTENSION.
  *
- * Plain CommonJS in syntax any Node since 6 parses (no ?., no ??, no ESM): the point is to run
- * on the Node that is too old. npm's `engine-strict` was not enough: it only guards
+ * Plain ES5 CommonJS (no ?., no ??, no ESM, which Node 12 cannot all parse or load): the point is
+ * to run on the Node that is too old. npm's `engine-strict` was not enough: it only guards
  * `npm install`, not `npm start` or `npm test`, and it answers with npm's EBADENGINE block,
  * which does not say how to get the right Node.
  */
