@@ -13,10 +13,17 @@ import { buildSite, siteIsStale, step } from './steps.ts';
 import { createDockerClient, engineStatus } from '../sandbox/src/docker.ts';
 import { ensureImages } from '../sandbox/src/images.ts';
 import { loadConfig } from '../sandbox/src/config.ts';
+import { listenProblem } from '../sandbox/src/listen.ts';
 import { setPreparing } from '../sandbox/src/preparing.ts';
 import type { Engine } from '../contract/labspec.ts';
 
 const config = loadConfig();
+// Before the builds, which can take minutes: a port in use is said now, not after them.
+const taken = await listenProblem(config.HOST, config.PORT);
+if (taken) {
+  console.error(taken);
+  process.exit(1);
+}
 if (siteIsStale()) {
   step('Building the course site (its sources changed since the last build)');
   buildSite();
@@ -40,7 +47,7 @@ if (engine.available) {
   await buildImages(first!, (line) => console.log(line));
   for (const e of others) setPreparing(e.suite, true);
 } else {
-  console.log(`\n${engine.message}\nThe lessons are still served; labs are unavailable until Docker runs.`);
+  console.log(`\n${engine.message}\nThe lessons are still served; labs are unavailable until the runner can reach Docker.`);
 }
 
 step('Starting the server');

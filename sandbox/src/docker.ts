@@ -24,9 +24,10 @@ export function engineAddress(docker: Docker): string {
 /** Turn an Engine API or connection error into a sentence for the lab panel. */
 export function describeDockerError(err: unknown, docker: Docker): string {
   const e = err as { code?: string; statusCode?: number; json?: { message?: string }; message?: string };
-  if (e?.code === 'ENOENT' || e?.code === 'ECONNREFUSED' || e?.code === 'EACCES' || e?.code === 'ETIMEDOUT') {
-    const why = e.code === 'EACCES' ? 'permission denied' : 'nothing is listening there';
-    return `Docker Engine is not reachable at ${engineAddress(docker)} (${why}). Start Docker (dockerd) on this machine, then start the lab again.`;
+  // The engine runs, but the socket's mode (root:docker 660) keeps this user out.
+  if (e?.code === 'EACCES') return `Docker Engine is not reachable: permission denied on ${engineAddress(docker)}: add your user to the docker group or run as root (a new group counts from your next login).`;
+  if (e?.code === 'ENOENT' || e?.code === 'ECONNREFUSED' || e?.code === 'ETIMEDOUT') {
+    return `Docker Engine is not reachable at ${engineAddress(docker)} (nothing is listening there). Start Docker (dockerd) on this machine, then start the lab again.`;
   }
   const detail = e?.json?.message ?? e?.message ?? String(err);
   return `Docker Engine refused the request: ${detail.trim()}`;

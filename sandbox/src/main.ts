@@ -8,6 +8,7 @@
 import { ConfigError, loadConfig } from './config.ts';
 import { createDockerClient, engineStatus } from './docker.ts';
 import { oneLine } from './http-io.ts';
+import { describeListenError, listenProblem } from './listen.ts';
 import { createRunner } from './server.ts';
 
 /** Longest a shutdown may take before the process exits anyway (the next start adopts the labs). */
@@ -32,6 +33,11 @@ async function main(): Promise<void> {
     throw err;
   }
   for (const warning of config.warnings) log(warning);
+  const taken = await listenProblem(config.HOST, config.PORT);
+  if (taken) {
+    console.error(taken);
+    process.exit(1);
+  }
   const docker = createDockerClient();
   const runner = createRunner(config, docker, log);
 
@@ -60,7 +66,7 @@ async function main(): Promise<void> {
   runner.labs.startPool();
 
   await new Promise<void>((resolve, reject) => {
-    runner.server.once('error', reject);
+    runner.server.once('error', (err) => reject(new Error(describeListenError(err, config.HOST, config.PORT))));
     runner.server.listen(config.PORT, config.HOST, () => resolve());
   });
   const { port } = runner.server.address() as { port: number };
