@@ -81,8 +81,9 @@ describe('a runner with a warm pool and both engines', () => {
       ]);
       const other = await runner.client.create(LESSONS.oneHost, { engine: '26' });
       const pooled = await runner.client.create(LESSONS.oneHost, { engine: '28' });
-      expect(runner.output()).toContain(`lab ${other.id} created for ${LESSONS.oneHost}`);
-      expect(runner.output()).toContain(`lab ${pooled.id} taken from the warm pool for ${LESSONS.oneHost}`);
+      // The runner's log reaches this process through a pipe, which may lag behind the HTTP answers.
+      await expect.poll(() => runner.output(), { timeout: 5_000 }).toContain(`lab ${other.id} created for ${LESSONS.oneHost}`);
+      await expect.poll(() => runner.output(), { timeout: 5_000 }).toContain(`lab ${pooled.id} taken from the warm pool for ${LESSONS.oneHost}`);
       expect(await serverVersion(runner, other)).toBe('26.1.5');
     } finally {
       await runner.stop();
