@@ -35,9 +35,52 @@ export const SERVER_MESSAGES = {
   ready: 'ready',
   /** The shell ended: `{type, code}`; the socket closes with CLOSE_CODES.exited right after. */
   exit: 'exit',
-  /** Something went wrong that the learner should read: `{type, message}`. */
+  /**
+   * Something went wrong that the learner should read: `{type, message, code?}`; `code` (one of
+   * RUNNER_NOTICES) says which sentence it is, so a page in another language can say it in its own.
+   */
   error: 'error',
 } as const;
+
+/**
+ * Stable codes of the sentences the runner sends a learner over the terminal (SERVER_MESSAGES.error)
+ * and lab event (LAB_EVENTS.ended) sockets. The runner's English sentence stays in the frame; a page
+ * in another language shows its catalogue's sentence for the code (src/i18n), and the sentence
+ * itself when a frame has no code it knows.
+ */
+export const RUNNER_NOTICES = {
+  /** The lab reached its maximum lifetime and was removed. */
+  maxLifetime: 'max_lifetime',
+  /** The lab was idle too long and was removed. */
+  idle: 'idle',
+  /** The same browser started another lab (one lab per browser). */
+  anotherTab: 'another_tab',
+  /** The runner is shutting down. */
+  shutdown: 'shutdown',
+  /** The instructor ended the lab from the dashboard. */
+  endedByInstructor: 'ended_by_instructor',
+  /** A lab host stopped, so the runner removed the lab. */
+  hostStopped: 'host_stopped',
+  /** The runner could not open a shell on the lab host. */
+  shellFailed: 'shell_failed',
+  /** The terminal's lab host no longer exists. */
+  hostGone: 'host_gone',
+  /** The runner lost its connection to the machine's Docker engine. */
+  dockerLost: 'docker_lost',
+  /** The terminal's lab host stopped (out of memory, or killed). */
+  hostExited: 'host_exited',
+} as const;
+export type RunnerNoticeCode = (typeof RUNNER_NOTICES)[keyof typeof RUNNER_NOTICES];
+
+/** A sentence for the learner and its code (RUNNER_NOTICES): what the runner sends and passes around. */
+export interface RunnerNotice {
+  code: RunnerNoticeCode;
+  message: string;
+}
+
+const NOTICE_CODES: readonly string[] = Object.values(RUNNER_NOTICES);
+/** A frame's `code` when it is one this page knows; anything else is dropped (the sentence is still there). */
+const noticeCode = (code: unknown): { code?: RunnerNoticeCode } => (typeof code === 'string' && NOTICE_CODES.includes(code) ? { code: code as RunnerNoticeCode } : {});
 
 export type ClientMessage =
   | { type: typeof CLIENT_MESSAGES.resize; cols: number; rows: number }
@@ -46,7 +89,7 @@ export type ClientMessage =
 export type ServerMessage =
   | { type: typeof SERVER_MESSAGES.ready; host: string }
   | { type: typeof SERVER_MESSAGES.exit; code: number | null }
-  | { type: typeof SERVER_MESSAGES.error; message: string };
+  | { type: typeof SERVER_MESSAGES.error; message: string; code?: RunnerNoticeCode };
 
 /** WebSocket close codes. 1xxx are the standard ones; 4xxx are this protocol's own. */
 export const CLOSE_CODES = {
@@ -179,7 +222,7 @@ export function parseServerMessage(text: string): Parsed<ServerMessage> {
         : { ok: false, reason: 'exit needs a code' };
     case SERVER_MESSAGES.error:
       return typeof m.message === 'string'
-        ? { ok: true, message: { type: SERVER_MESSAGES.error, message: m.message } }
+        ? { ok: true, message: { type: SERVER_MESSAGES.error, message: m.message, ...noticeCode(m.code) } }
         : { ok: false, reason: 'error needs a message' };
     default:
       return { ok: false, reason: `unknown message type ${quoteType(m.type)}` };
@@ -196,7 +239,7 @@ export function parseServerMessage(text: string): Parsed<ServerMessage> {
 export const LAB_EVENTS = {
   /** `{type, state}`: the whole LabEventState, every time. */
   state: 'state',
-  /** `{type, reason}`: a sentence for the learner. */
+  /** `{type, reason, code?}`: a sentence for the learner, and its code (RUNNER_NOTICES). */
   ended: 'ended',
 } as const;
 
@@ -241,7 +284,7 @@ export interface LabEventState {
 
 export type LabEvent =
   | { type: typeof LAB_EVENTS.state; state: LabEventState }
-  | { type: typeof LAB_EVENTS.ended; reason: string };
+  | { type: typeof LAB_EVENTS.ended; reason: string; code?: RunnerNoticeCode };
 
 /** Validate a text frame of the lab event socket (the browser's side). */
 export function parseLabEvent(text: string): Parsed<LabEvent> {
@@ -258,7 +301,7 @@ export function parseLabEvent(text: string): Parsed<LabEvent> {
     }
     case LAB_EVENTS.ended:
       return typeof m.reason === 'string'
-        ? { ok: true, message: { type: LAB_EVENTS.ended, reason: m.reason } }
+        ? { ok: true, message: { type: LAB_EVENTS.ended, reason: m.reason, ...noticeCode(m.code) } }
         : { ok: false, reason: 'ended needs a reason' };
     default:
       return { ok: false, reason: `unknown message type ${quoteType(m.type)}` };
