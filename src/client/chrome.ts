@@ -3,6 +3,7 @@
  * search. Pagefind's UI (~100 KB) is fetched only when the learner opens search.
  */
 import { THEME_STORAGE_KEY } from '../lib/site.ts';
+import { pageMessages } from '../i18n/index.ts';
 
 // ---------------------------------------------------------------- theme
 // The inline head script already set data-theme. An explicit choice is stored only while it
@@ -106,9 +107,8 @@ function openSearch() {
   searchLoad ??= loadPagefind().catch(() => {
     searchLoad = undefined; // allow a retry after the site is rebuilt
     if (searchStatus) {
-      searchStatus.textContent = import.meta.env.DEV
-        ? 'Search is available in the built site (npm run build), not in the development server.'
-        : 'Search is available in the built site, but its index could not be loaded. Rebuild the site with npm run build.';
+      const t = pageMessages().search;
+      searchStatus.textContent = import.meta.env.DEV ? t.devServer : t.noIndex;
     }
   });
   dialog.querySelector<HTMLInputElement>('input')?.focus();

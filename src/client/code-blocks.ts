@@ -6,6 +6,9 @@
  * title saying why.
  */
 import { ENGINE_ATTRS, LAB_ATTRS, LAB_ENGINE_EVENT, LAB_PANEL_TAG, RUN_ATTRS, type LabPanelApi } from '../../contract/dom.ts';
+import { pageMessages } from '../i18n/index.ts';
+
+const T = pageMessages().code;
 
 /** How long "Copied" / "Sent" stays on a button before it reads as before. */
 const FEEDBACK_MS = 2000;
@@ -82,14 +85,14 @@ async function runBlock(pre: HTMLPreElement, b: HTMLButtonElement, host: string)
     .map((l) => l.trimEnd())
     .filter((l) => l.trim() !== '');
   b.setAttribute('aria-busy', 'true');
-  b.textContent = 'Running…';
+  b.textContent = T.running;
   try {
     await (panel as HTMLElement & LabPanelApi).run(lines, host);
-    flash(b, 'Sent'); // and back to its label after a moment
-    say(`Sent to ${host}'s terminal.`);
+    flash(b, T.sent); // and back to its label after a moment
+    say(T.sentTo(host));
   } catch {
     // The panel's status already says what went wrong, in words; the button just resets.
-    b.textContent = b.dataset.label ?? 'Run';
+    b.textContent = b.dataset.label ?? T.run;
   } finally {
     b.removeAttribute('aria-busy');
   }
@@ -108,8 +111,8 @@ for (const pre of document.querySelectorAll<HTMLPreElement>('.prose pre')) {
     const hostLabel = document.createElement('span');
     hostLabel.className = 'code-host';
     hostLabel.textContent = host;
-    hostLabel.title = `Runs on lab host ${host}`;
-    const run = button('Run', 'code-run', `Run on ${host}`);
+    hostLabel.title = T.runsOn(host);
+    const run = button(T.run, 'code-run', T.runOn(host));
     run.dataset.host = host;
     run.addEventListener('click', () => void runBlock(pre, run, host));
     runButtons.set(run, pre);
@@ -117,15 +120,15 @@ for (const pre of document.querySelectorAll<HTMLPreElement>('.prose pre')) {
     bar.append(hostLabel, run);
   }
 
-  const copyButton = button('Copy', 'code-copy', 'Copy code');
+  const copyButton = button(T.copy, 'code-copy', T.copyCode);
   copyButton.addEventListener('click', async () => {
     try {
       await copy(codeText(pre));
-      flash(copyButton, 'Copied');
-      say('Copied to the clipboard.');
+      flash(copyButton, T.copied);
+      say(T.copiedSaid);
     } catch {
-      flash(copyButton, 'Copy failed');
-      say('Could not copy: the browser refused clipboard access. Select the text and copy it by hand.');
+      flash(copyButton, T.copyFailed);
+      say(T.copyFailedSaid);
     }
   });
   bar.append(copyButton);

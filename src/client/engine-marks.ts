@@ -6,7 +6,10 @@
  * mark and its sentence themselves. Small: it is on every lesson page before Start lab.
  */
 import { ENGINE_ATTRS as E, EXERCISE_TAG, LAB_ENGINE_EVENT, RUN_ATTRS, sel } from '../../contract/dom.ts';
-import { describeRange, engineInRange } from '../../contract/engines.ts';
+import { engineInRange } from '../../contract/engines.ts';
+import { pageMessages } from '../i18n/index.ts';
+
+const T = pageMessages().engine;
 
 /** Mark the page for Docker Engine `version` (the running lab's, else the one chosen). */
 export function markEngine(version: string): void {
@@ -15,7 +18,7 @@ export function markEngine(version: string): void {
     const applies = engineInRange(version, range);
     el.setAttribute(E.applies, applies ? 'yes' : 'no');
     if (applies) el.removeAttribute(E.why);
-    else el.setAttribute(E.why, `This is for Docker Engine ${describeRange(range)}; your lab runs Engine ${version}.`);
+    else el.setAttribute(E.why, T.notFor(T.range(range.since ?? '', range.until ?? ''), version));
     // Run blocks and exercises say it on their buttons; a version note says it in a label.
     if (el.hasAttribute(RUN_ATTRS.run) || el.localName === EXERCISE_TAG) continue;
     let label = el.querySelector<HTMLElement>(sel(E.label));
@@ -25,7 +28,7 @@ export function markEngine(version: string): void {
       label.setAttribute(E.label, '');
       el.prepend(label);
     }
-    label.textContent = applies ? `Applies to your lab (Engine ${version})` : `Not for your lab (Engine ${version})`;
+    label.textContent = applies ? T.applies(version) : T.notApplies(version);
   }
   document.dispatchEvent(new CustomEvent<string>(LAB_ENGINE_EVENT, { detail: version }));
 }

@@ -15,13 +15,14 @@ import {
   type LabExercisesDetail, type LabPanelApi,
 } from '../../contract/dom.ts';
 import { isPassedIn, markPassed, onProgressChange, readProgress } from './progress.ts';
+import { pageMessages } from '../i18n/index.ts';
 
 // Type-only use of protocol.ts: its values would pull the terminal protocol into every lesson page.
 type Tone = 'info' | 'busy' | 'error' | 'ready' | 'engine' | CheckResult['status'];
 
-const NOT_STARTED = 'Press Start exercise first: it sets the problem up in your lab (and starts the lab if needed). Then Check looks at your fix.';
-const CHECK_BEFORE_START = 'Not yet: this exercise starts with Start exercise, which sets up the problem in your lab. Press it first, then Check.';
-const READY = 'The exercise is ready in your lab. Do the task, then press Check.';
+const T = pageMessages().exercise;
+const NOT_STARTED = T.notStarted;
+const READY = T.ready;
 
 /** aria-disabled rather than disabled: a disabled button drops keyboard focus, and Check must still say why it waits. */
 const disable = (button: HTMLButtonElement, on: boolean) => (on ? button.setAttribute('aria-disabled', 'true') : button.removeAttribute('aria-disabled'));
@@ -61,7 +62,7 @@ class LessonExercise extends HTMLElement {
         this.#showStarted(detail?.started.includes(this.exerciseId) ?? false, true);
       });
     }
-    if (this.#showProgress() && !this.#needsStart) this.#say('Passed earlier in this browser. Check again any time.', 'passed');
+    if (this.#showProgress() && !this.#needsStart) this.#say(T.passedEarlier, 'passed');
     onProgressChange(() => this.#showProgress());
     this.#showEngineMark();
     document.addEventListener(LAB_ENGINE_EVENT, () => this.#showEngineMark());
@@ -72,7 +73,7 @@ class LessonExercise extends HTMLElement {
     const why = this.getAttribute(E.applies) === 'no' ? this.getAttribute(E.why) : null;
     this.#button.hidden = why !== null;
     if (this.#startButton) this.#startButton.hidden = why !== null || this.hasAttribute(X.started);
-    if (why !== null) this.#say(`${why} Start a lab on another engine to do this exercise.`, 'engine');
+    if (why !== null) this.#say(T.otherEngine(why), 'engine');
     else if (this.#status.dataset.tone === 'engine') this.#say('', 'engine');
   }
 
@@ -102,8 +103,8 @@ class LessonExercise extends HTMLElement {
   async #start() {
     if (this.#working) return;
     const panel = document.querySelector<HTMLElement & LabPanelApi>(LAB_PANEL_TAG);
-    if (!panel) return this.#say('This page has no lab to start the exercise in.', 'error');
-    await this.#busy(this.#startButton!, 'Starting the exercise in your lab…', async () => {
+    if (!panel) return this.#say(T.noLabToStart, 'error');
+    await this.#busy(this.#startButton!, T.starting, async () => {
       await customElements.whenDefined(LAB_PANEL_TAG);
       await panel.startExercise(this.exerciseId);
       this.#showStarted(true, false);
@@ -113,10 +114,10 @@ class LessonExercise extends HTMLElement {
 
   async #check() {
     if (this.#working) return;
-    if (this.#needsStart) return this.#say(CHECK_BEFORE_START, 'error');
+    if (this.#needsStart) return this.#say(T.checkBeforeStart, 'error');
     const panel = document.querySelector<HTMLElement & LabPanelApi>(LAB_PANEL_TAG);
-    if (!panel) return this.#say('This page has no lab to check the exercise in.', 'error');
-    await this.#busy(this.#button, 'Checking your lab…', async () => {
+    if (!panel) return this.#say(T.noLabToCheck, 'error');
+    await this.#busy(this.#button, T.checking, async () => {
       await customElements.whenDefined(LAB_PANEL_TAG);
       this.#show(await panel.check(this.exerciseId));
     });
@@ -140,7 +141,7 @@ class LessonExercise extends HTMLElement {
   #show(result: CheckResult) {
     const { passed } = result;
     this.setAttribute(X.result, result.status);
-    this.#say(result.message || (passed ? 'Passed.' : 'Not yet.'), result.status);
+    this.#say(result.message || (passed ? T.passed : T.notYet), result.status);
     // The hint, once earned, stays: a later pass doesn't take back what the learner read.
     if (!passed) this.querySelector<HTMLElement>(sel(X.hint))!.hidden = false;
     this.#showOutput(passed ? '' : result.output);
@@ -159,7 +160,7 @@ class LessonExercise extends HTMLElement {
       details.className = 'exercise-output';
       details.open = true;
       const summary = document.createElement('summary');
-      summary.textContent = 'What the check printed';
+      summary.textContent = T.output;
       pre = document.createElement('pre');
       pre.tabIndex = 0; // scrollable: reachable by keyboard
       details.append(summary, pre);

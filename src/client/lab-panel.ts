@@ -25,6 +25,7 @@ import {
   type Lab,
 } from './terminal/api.ts';
 import type { LabView, Room, RoomParts } from './terminal/ui.ts';
+import { pageMessages } from '../i18n/index.ts';
 
 /**
  * How long a Run button waits for a shell. A new lab host starts its own Docker Engine
@@ -41,11 +42,12 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
   });
 }
 
-/** What the Start button says at first and after Stop lab, and once a lab went away. */
-const START_LABEL = 'Start lab';
-const START_AGAIN_LABEL = 'Start a new lab';
+/** The panel's words, in the page's language. */
+const T = pageMessages().lab;
 
-const NO_LAB_TO_CHECK = 'Start the lab and do the task first: the check looks at what you did in your lab.';
+/** What the Start button says at first and after Stop lab, and once a lab went away. */
+const START_LABEL = T.start;
+const START_AGAIN_LABEL = T.startAgain;
 
 /** Screen reader mode is the learner's choice for every lab in this browser: localStorage, "on" or absent. */
 const SCREEN_READER_KEY = 'dnl-screen-reader';
@@ -177,7 +179,7 @@ class LabPanel extends HTMLElement implements LabPanelApi {
   async stop(): Promise<void> {
     const view = this.#view;
     if (!view || this.#busy) return;
-    this.#setBusy(true, 'Stopping…');
+    this.#setBusy(true, T.stopping);
     view.dispose();
     this.#leaveRoom();
     this.#view = undefined;
@@ -185,9 +187,9 @@ class LabPanel extends HTMLElement implements LabPanelApi {
     rememberLab(undefined);
     try {
       await deleteLab(view.lab);
-      this.#status('Lab stopped: its hosts and everything you ran on them are gone. Start lab gives you fresh ones.');
+      this.#status(T.stopped);
     } catch {
-      this.#status('Could not reach the lab server to stop the lab; it will be removed on its own when it expires.', 'error');
+      this.#status(T.stopFailed, 'error');
     }
     this.#setBusy(false);
     this.#showRunning(false, START_LABEL);
@@ -196,14 +198,14 @@ class LabPanel extends HTMLElement implements LabPanelApi {
 
   async run(lines: readonly string[], host: string | undefined = this.hosts[0]): Promise<void> {
     try {
-      if (!host || !this.hosts.includes(host)) throw new Error(`This lesson's lab has no host named ${host ?? '(none)'}.`);
+      if (!host || !this.hosts.includes(host)) throw new Error(T.noSuchHost(host ?? T.noHost));
       this.#reveal();
       const view = await this.start();
       view.select(host);
       await withTimeout(
         view.whenReady(host),
         READY_TIMEOUT_MS,
-        `The shell on ${host} did not become ready in ${READY_TIMEOUT_MS / 1000} seconds. Stop the lab and start a new one.`,
+        T.notReady(host, READY_TIMEOUT_MS / 1000),
       );
       view.type(host, lines);
     } catch (e) {
@@ -216,7 +218,7 @@ class LabPanel extends HTMLElement implements LabPanelApi {
     // Not start(): a lab started just to be checked has nothing in it. A lab being resumed
     // after a reload (or started a moment ago) is waited for.
     const view = this.#view ?? (await this.#starting?.catch(() => undefined));
-    if (!view || view.closed) throw new Error(NO_LAB_TO_CHECK);
+    if (!view || view.closed) throw new Error(T.noLabToCheck);
     return this.#ask(view, async ({ checkExercise }) => checkExercise(view.lab, exerciseId));
   }
 
@@ -226,7 +228,7 @@ class LabPanel extends HTMLElement implements LabPanelApi {
       view = await this.start();
     } catch (e) {
       // The panel's status line says why; the exercise says it too, where the learner looks.
-      throw needsAccessCode(e) ? new Error('This workshop needs an access code: enter it in the lab panel, then press Start exercise again.') : e;
+      throw needsAccessCode(e) ? new Error(T.codeForExercise) : e;
     }
     const result = await this.#ask(view, ({ startExercise }) => startExercise(view.lab, exerciseId));
     if (this.#view === view && !this.#started?.includes(exerciseId)) this.#setStarted([...(this.#started ?? []), exerciseId]);
@@ -275,7 +277,7 @@ class LabPanel extends HTMLElement implements LabPanelApi {
    * learner hasn't asked for a lab yet on this page.
    */
   async #start(resumeOnly = false): Promise<LabView> {
-    this.#setBusy(true, resumeOnly ? 'Reconnecting…' : 'Starting…');
+    this.#setBusy(true, resumeOnly ? T.reconnecting : T.starting);
     // Fetch the terminal code while the runner creates the lab; neither waits for the other.
     // Not on page load, though: the remembered lab may be gone, and then no xterm is needed.
     const early = resumeOnly ? undefined : loadTerminals();
@@ -285,7 +287,7 @@ class LabPanel extends HTMLElement implements LabPanelApi {
       let started: string[] = [];
       const saved = rememberedLab();
       if (saved?.lesson === this.lesson) {
-        this.#status('Reconnecting to your lab…');
+        this.#status(T.reconnectingToLab);
         const now = await describeLab(saved);
         if (now) {
           lab = saved;
@@ -301,7 +303,7 @@ class LabPanel extends HTMLElement implements LabPanelApi {
       }
       if (!lab) {
         rememberLab(undefined);
-        this.#status(`Starting your lab (${this.hosts.join(', ')})… this takes a few seconds.`);
+        this.#status(T.startingLab(this.hosts.join(T.listSeparator)));
         lab = await createLab(this.lesson, this.#engineSelect.value ? this.#chosenEngine().id : undefined);
       }
       const view = await this.#mount(lab, early ?? loadTerminals());
@@ -328,13 +330,12 @@ class LabPanel extends HTMLElement implements LabPanelApi {
       throw new Error(MESSAGES.loadFailed);
     }
     // Why the lab went: the runner sends a sentence (one lab per browser, idle too long…) on
-    // each terminal right before closing it, which the view reports as "<host>: <sentence>".
+    // each terminal right before closing it, which the view reports with the host's name.
     let reason: string | undefined;
     const view = await mountLab({ tabs: this.#tabs, terminals: this.#terminals, keyHint: this.#keyHint }, lab, {
       gone: () => this.#onGone(reason),
-      status: (text, tone) => {
-        const host = lab.hosts.find((h) => text.startsWith(`${h}: `));
-        reason = tone === 'error' && host ? text.slice(host.length + 2) : undefined;
+      status: (text, tone, why) => {
+        reason = tone === 'error' ? why : undefined;
         this.#status(text, tone);
       },
     });
@@ -366,7 +367,7 @@ class LabPanel extends HTMLElement implements LabPanelApi {
     this.#view = undefined;
     this.#setStarted(undefined);
     rememberLab(undefined);
-    this.#status(`${reason} Start a new lab to continue; you will need to repeat earlier steps.`, 'error');
+    this.#status(T.gone(reason), 'error');
     this.#showRunning(false, START_AGAIN_LABEL);
   }
 
@@ -380,7 +381,7 @@ class LabPanel extends HTMLElement implements LabPanelApi {
     const offers = await readyEngines();
     if (offers.length === 0) return; // no runner to ask: labs say why when started
     const remembered = rememberedEngine();
-    this.#engineSelect.replaceChildren(...offers.map((o, i) => new Option(`${o.version}${i === 0 ? ' (default)' : ''}`, o.id)));
+    this.#engineSelect.replaceChildren(...offers.map((o, i) => new Option(i === 0 ? T.engineDefault(o.version) : o.version, o.id)));
     this.#engineSelect.value = offers.some((o) => o.id === remembered) ? remembered! : offers[0]!.id;
     this.#showRunning(this.#view !== undefined);
   }
@@ -402,7 +403,7 @@ class LabPanel extends HTMLElement implements LabPanelApi {
     this.#engineChoice.hidden = running || this.#engineSelect.options.length < 2;
     const engine = running && this.#view ? this.#view.lab.engine : this.#chosenEngine();
     this.#engineRunning.hidden = !running;
-    this.#engineRunning.textContent = `Docker Engine ${engine.version}`;
+    this.#engineRunning.textContent = T.engineRunning(engine.version);
     markEngine(engine.version);
   }
 
@@ -413,7 +414,7 @@ class LabPanel extends HTMLElement implements LabPanelApi {
     for (const b of [this.#startButton, this.#stopButton]) b.setAttribute('aria-disabled', String(busy));
     this.#startButton.textContent = busy && label ? label : this.#idleLabel;
     if (busy && label && !this.#stopButton.hidden) this.#stopButton.textContent = label;
-    if (!busy) this.#stopButton.textContent = 'Stop lab';
+    if (!busy) this.#stopButton.textContent = T.stop;
   }
 
   #status(text: string, tone: Tone = 'info') {

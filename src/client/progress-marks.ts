@@ -6,9 +6,9 @@
  */
 import { PROGRESS_ATTRS as P, sel } from '../../contract/dom.ts';
 import { isPassedIn, isVisitedIn, markVisited, onProgressChange, readProgress, resetProgress } from './progress.ts';
+import { pageMessages } from '../i18n/index.ts';
 
-const CONFIRM_RESET =
-  'Reset your progress? This browser forgets which chapters you visited and which exercises you passed. Your labs are not affected.';
+const T = pageMessages().progress;
 
 const visit = document.querySelector(sel(P.visit))?.getAttribute(P.visit);
 if (visit) markVisited(visit);
@@ -36,7 +36,7 @@ function render() {
       count.hidden = ids.length === 0;
       // Shown as "1/2" or a tick; read as words.
       const shown = complete ? '✓' : `${done}/${ids.length}`;
-      const said = complete ? `all ${ids.length} exercises passed` : `${done} of ${ids.length} exercises passed`;
+      const said = complete ? T.allPassed(ids.length) : T.somePassed(done, ids.length);
       if (count.dataset.said !== said) {
         count.dataset.said = said;
         const visible = document.createElement('span');
@@ -60,9 +60,9 @@ for (const button of document.querySelectorAll<HTMLButtonElement>(sel(P.reset)))
   const status = button.parentElement?.querySelector<HTMLElement>(sel(P.resetStatus));
   button.hidden = false; // server-rendered hidden: without JavaScript it could do nothing
   button.addEventListener('click', () => {
-    if (!confirm(CONFIRM_RESET)) return;
+    if (!confirm(T.confirmReset)) return;
     resetProgress();
-    if (status) status.textContent = 'Progress reset: no chapters visited, no exercises passed.';
+    if (status) status.textContent = T.resetDone;
   });
 }
 

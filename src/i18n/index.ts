@@ -28,3 +28,13 @@ export const messagesForPath = (pathname: string): Messages => {
   const base = import.meta.env.BASE_URL.replace(/\/$/, '');
   return messages(localeOfPath(base && pathname.startsWith(base) ? pathname.slice(base.length) : pathname));
 };
+
+/**
+ * What a page shows for a sentence the runner sent with a stable code (an API error, a runner
+ * notice): on an English page the runner's own sentence, which is more specific (it names the
+ * host, the number, the engine); in another language the catalogue's sentence for the code, or
+ * the runner's when the code is not in `table` (a newer runner, or none sent).
+ */
+export function sentenceFor<Code extends string>(sentence: string, code: unknown, table: Record<Code, string>, locale: Locale = pageLocale()): string {
+  return locale !== DEFAULT_LOCALE && typeof code === 'string' && Object.hasOwn(table, code) ? table[code as Code] : sentence;
+}

@@ -12,6 +12,7 @@ import {
   type ApiError, type CreateLabRequest, type EngineOffer, type HealthStatus, type LabCreated, type LabDescription, type LearnerState, type LearnerUpdate,
 } from '../../../contract/api.ts';
 import type { EngineId } from '../../../contract/engines.ts';
+import { pageMessages, sentenceFor } from '../../i18n/index.ts';
 
 export type Lab = LabCreated;
 
@@ -37,16 +38,8 @@ export const needsAccessCode = (e: unknown): e is LabApiError =>
   e instanceof LabApiError && (e.code === API_ERRORS.accessCodeRequired.code || e.code === API_ERRORS.accessCodeWrong.code);
 export const auth = (lab: Pick<Lab, 'token'>) => ({ Authorization: `Bearer ${lab.token}` });
 
-export const MESSAGES = {
-  unreachable:
-    'The lab server is not reachable: it is not running, or the connection to it dropped. Start it (npm start) and try again.',
-  unavailable:
-    'Labs are unavailable here: this copy of the site is served without the lab server, so there is nothing to run a lab on. Serve the course with npm start to get terminals.',
-  gone: 'This lab has expired or was removed.',
-  mismatch: 'The lab server sent a reply this page does not understand; the site and the server may be different versions. Rebuild and restart both.',
-  loadFailed:
-    'The terminal code could not be loaded (the connection dropped, or the site was rebuilt since this page was opened). Reload the page and try again.',
-} as const;
+/** The page's sentences about labs and terminals (src/i18n): a page's language never changes while it is open. */
+export const MESSAGES = pageMessages().terminal;
 
 export async function send(url: string, init: RequestInit): Promise<Response> {
   try {
@@ -56,7 +49,7 @@ export async function send(url: string, init: RequestInit): Promise<Response> {
   }
 }
 
-/** Turn a non-2xx answer into a LabApiError, keeping the runner's own sentence when it sent one. */
+/** Turn a non-2xx answer into a LabApiError, keeping the runner's own sentence when it sent one (on a page in English; others say the code's). */
 export async function failure(res: Response): Promise<LabApiError> {
   let body: Partial<ApiError> | undefined;
   if (res.headers.get('content-type')?.includes('application/json')) {
@@ -66,9 +59,10 @@ export async function failure(res: Response): Promise<LabApiError> {
     // A static file server or the Astro dev server answered: no runner behind this origin.
     if ([404, 405, 501].includes(res.status)) return new LabApiError(MESSAGES.unavailable, 'unavailable', res.status);
     if ([502, 503, 504].includes(res.status)) return new LabApiError(MESSAGES.unreachable, 'unreachable', res.status);
-    return new LabApiError(`The lab server answered with an unexpected error (HTTP ${res.status}). Try again in a moment.`, 'server', res.status);
+    return new LabApiError(MESSAGES.unexpected(res.status), 'server', res.status);
   }
-  return new LabApiError(body.message, res.status === 404 ? 'gone' : 'server', res.status, typeof body.error === 'string' ? body.error : undefined);
+  const code = typeof body.error === 'string' ? body.error : undefined;
+  return new LabApiError(sentenceFor(body.message, code, pageMessages().api), res.status === 404 ? 'gone' : 'server', res.status, code);
 }
 
 /**

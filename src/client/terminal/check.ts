@@ -15,21 +15,21 @@ const CHECK_ANSWER_TIMEOUT_MS = 120_000;
 
 /** Run an exercise's check in `lab`. Resolves for passed, failed and timed-out checks alike. */
 export const checkExercise = (lab: Pick<Lab, 'id' | 'token'>, exerciseId: string): Promise<CheckResult> =>
-  post(lab, ROUTES.check.path(lab.id, exerciseId), 'the check', isCheckResult);
+  post(lab, ROUTES.check.path(lab.id, exerciseId), MESSAGES.checkNoAnswer, isCheckResult);
 
 /** Start an exercise in `lab`: the runner runs its setup, once per lab. */
 export const startExercise = (lab: Pick<Lab, 'id' | 'token'>, exerciseId: string): Promise<SetupResult> =>
-  post(lab, ROUTES.setup.path(lab.id, exerciseId), 'the start of the exercise', isSetupResult);
+  post(lab, ROUTES.setup.path(lab.id, exerciseId), MESSAGES.setupNoAnswer, isSetupResult);
 
-/** POST with the lab's token and no body; the answer, if it is what `valid` expects. */
-async function post<T>(lab: Pick<Lab, 'id' | 'token'>, path: string, what: string, valid: (v: unknown) => v is T): Promise<T> {
+/** POST with the lab's token and no body; the answer, if it is what `valid` expects. `noAnswer` says the runner did not answer in time. */
+async function post<T>(lab: Pick<Lab, 'id' | 'token'>, path: string, noAnswer: (seconds: number) => string, valid: (v: unknown) => v is T): Promise<T> {
   const signal = AbortSignal.timeout(CHECK_ANSWER_TIMEOUT_MS);
   let res: Response;
   try {
     res = await send(path, { method: 'POST', headers: { ...auth(lab), Accept: 'application/json' }, signal });
   } catch (e) {
     if (!signal.aborted) throw e;
-    throw new LabApiError(`The lab server did not answer ${what} in ${CHECK_ANSWER_TIMEOUT_MS / 1000} seconds. Reload the page; if your lab is gone, start a new one.`, 'unreachable');
+    throw new LabApiError(noAnswer(CHECK_ANSWER_TIMEOUT_MS / 1000), 'unreachable');
   }
   if (!res.ok) throw await failure(res);
   const result: unknown = await res.json().catch(() => undefined);

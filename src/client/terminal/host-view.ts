@@ -7,7 +7,7 @@
  */
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
-import type { Lab } from './api.ts';
+import { MESSAGES, type Lab } from './api.ts';
 import { HostConnection, type ConnectionState } from './session.ts';
 import type { Size } from './fit.ts';
 import { currentTheme, TERMINAL_FONT } from './theme.ts';
@@ -24,16 +24,8 @@ const MODIFIER_KEYS = new Set(['Shift', 'Control', 'Alt', 'Meta']);
 const MINIMUM_CONTRAST_RATIO = 4.5;
 
 
-/** How the tab names each state to a screen reader (the dot beside the name shows it to the eye). */
-const STATE_WORDS: Record<ConnectionState, string> = {
-  connecting: 'connecting',
-  ready: 'ready',
-  reconnecting: 'reconnecting',
-  exited: 'shell ended',
-  gone: 'lab gone',
-  failed: 'disconnected',
-  closed: 'closed',
-};
+/** How the tab names each state to a screen reader, after the host's name (the dot beside the name shows it to the eye). */
+const STATE_WORDS: Record<ConnectionState, string> = MESSAGES.states;
 
 /** Told after the view has shown a state change (`message`: an error sentence, if one came with it). */
 export type StateListener = (view: HostView, state: ConnectionState, message: string | undefined) => void;
@@ -189,10 +181,10 @@ export class HostView {
     if (message !== undefined) this.message = message;
     else if (state === 'ready' || state === 'connecting') this.message = undefined;
     this.tab.setAttribute(H.state, state);
-    this.#tabState.textContent = `, ${STATE_WORDS[state]}`;
+    this.#tabState.textContent = STATE_WORDS[state];
     this.panel.setAttribute(H.state, state);
-    if (state === 'exited') this.#showNotice(`The shell on ${this.host} ended.`, 'Open a new shell');
-    else if (state === 'failed') this.#showNotice(this.message ?? `Lost the connection to ${this.host}.`, 'Reconnect');
+    if (state === 'exited') this.#showNotice(MESSAGES.shellEnded(this.host), MESSAGES.openNewShell);
+    else if (state === 'failed') this.#showNotice(this.message ?? MESSAGES.lostConnection(this.host), MESSAGES.reconnect);
     // A gone lab is the owner's to handle: it takes the whole view away.
     else if (state !== 'gone') this.#showNotice(undefined);
     this.#onState(this, state, message);

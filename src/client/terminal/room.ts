@@ -14,6 +14,7 @@ import { CLOSE_CODES, LAB_EVENTS, parseLabEvent, type LabEventState } from '../.
 import { instructorDashboardOn, learnerName, rememberLearnerName, updateLearner, type Lab } from './api.ts';
 import { showPreviews, type PreviewListParts } from './preview-list.ts';
 import { RECONNECT_BASE_MS, RECONNECT_MAX_MS } from './session.ts';
+import { pageMessages, sentenceFor } from '../../i18n/index.ts';
 
 export interface RoomParts extends PreviewListParts {
   room: HTMLElement;
@@ -43,8 +44,7 @@ export interface Room {
 /** The instructor's message a learner dismissed, by its id: a new message shows again. */
 const DISMISSED_KEY = 'dnl-dismissed-notice';
 
-const HELP_LABEL = 'Ask for help';
-const CANCEL_HELP_LABEL = 'Cancel help request';
+const T = pageMessages().lab;
 
 /** Follow `lab`'s events into `parts` until dispose(). */
 export function followRoom(parts: RoomParts, lab: Lab, hooks: RoomHooks): Room {
@@ -108,7 +108,7 @@ class RoomStrip implements Room {
     const name = raw.trim();
     rememberLearnerName(name);
     this.#parts.name.hidden = true;
-    if (name) await updateLearner(this.#lab, { name }).catch(() => this.#hooks.error('Your name could not be sent to the instructor; it will be sent with your next lab.'));
+    if (name) await updateLearner(this.#lab, { name }).catch(() => this.#hooks.error(T.nameNotSent));
   }
 
   async #toggleHelp(): Promise<void> {
@@ -118,7 +118,7 @@ class RoomStrip implements Room {
       const learner = await updateLearner(this.#lab, { help: asking });
       if (this.#state) this.#render({ ...this.#state, learner });
     } catch (e) {
-      this.#hooks.error(`The help request could not be sent: ${e instanceof Error ? e.message : String(e)}`);
+      this.#hooks.error(T.helpNotSent(e instanceof Error ? e.message : String(e)));
     } finally {
       this.#parts.help.setAttribute('aria-disabled', 'false');
     }
@@ -147,7 +147,7 @@ class RoomStrip implements Room {
       if (!parsed.ok) return;
       this.#attempts = 0;
       if (parsed.message.type === LAB_EVENTS.state) this.#render(parsed.message.state);
-      else this.#hooks.ended(parsed.message.reason);
+      else this.#hooks.ended(sentenceFor(parsed.message.reason, parsed.message.code, pageMessages().runner));
     };
     ws.onclose = (e) => {
       if (this.#disposed || this.#ws !== ws || e.code === CLOSE_CODES.labGone) return;
@@ -170,7 +170,7 @@ class RoomStrip implements Room {
     p.noticeText.textContent = state.notice?.text ?? '';
     p.watching.hidden = state.watchers === 0;
     p.help.setAttribute('aria-pressed', String(state.learner.help));
-    p.help.textContent = state.learner.help ? CANCEL_HELP_LABEL : HELP_LABEL;
+    p.help.textContent = state.learner.help ? T.cancelHelp : T.askHelp;
     showPreviews(p, state.previews);
     this.#hooks.state(state);
   }

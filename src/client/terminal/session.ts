@@ -7,6 +7,7 @@ import { CLIENT_MESSAGES, CLOSE_CODES, SERVER_MESSAGES, clampSize, encodeMessage
 import { ROUTES } from '../../../contract/api.ts';
 import { AckBatcher } from '../../../contract/flow.ts';
 import { LabApiError, labExists, MESSAGES, type Lab } from './api.ts';
+import { pageMessages, sentenceFor } from '../../i18n/index.ts';
 
 /**
  * Reconnect backoff: first retry after RECONNECT_BASE_MS, doubling to at most RECONNECT_MAX_MS,
@@ -109,7 +110,7 @@ export class HostConnection {
   close(): void {
     this.#setState('closed');
     this.#teardown(CLOSE_CODES.normal);
-    this.#rejectWaiters(new Error('The terminal was closed.'));
+    this.#rejectWaiters(new Error(MESSAGES.closed));
   }
 
   // ------------------------------------------------------------ internals
@@ -161,13 +162,15 @@ export class HostConnection {
         this.#markReady();
         break;
       case SERVER_MESSAGES.exit:
-        this.#sink.notice(`The shell on ${this.host} ended${m.code === null ? '' : ` (exit code ${m.code})`}.`, 'info');
+        this.#sink.notice(m.code === null ? MESSAGES.shellEnded(this.host) : MESSAGES.shellEndedWithCode(this.host, m.code), 'info');
         break;
-      case SERVER_MESSAGES.error:
-        this.#lastError = m.message;
-        this.#sink.notice(m.message, 'error');
-        this.#events.state(this.#state, m.message);
+      case SERVER_MESSAGES.error: {
+        const message = sentenceFor(m.message, m.code, pageMessages().runner);
+        this.#lastError = message;
+        this.#sink.notice(message, 'error');
+        this.#events.state(this.#state, message);
         break;
+      }
     }
   }
 
@@ -179,15 +182,13 @@ export class HostConnection {
         return this.#gone();
       case CLOSE_CODES.exited:
         this.#setState('exited');
-        return this.#rejectWaiters(new Error(`The shell on ${this.host} ended. Open a new shell and try again.`));
+        return this.#rejectWaiters(new Error(MESSAGES.shellEndedTryAgain(this.host)));
       case CLOSE_CODES.hostFailed:
-        return this.#fail(this.#lastError ?? `Lab host ${this.host} failed. Stop the lab and start a new one.`);
+        return this.#fail(this.#lastError ?? MESSAGES.hostFailed(this.host));
       case CLOSE_CODES.policy:
       case CLOSE_CODES.tooBig:
         // The runner refused something this page sent: retrying would repeat it.
-        return this.#fail(
-          `The lab server closed ${this.host}'s terminal because it refused a message from this page (close code ${code}). Reload the page; if it happens again, the site and the lab server may be different versions.`,
-        );
+        return this.#fail(MESSAGES.refused(this.host, code));
       default:
         // Dropped connection, runner restart (goingAway), network blip: worth retrying.
         return this.#scheduleReconnect();
@@ -197,7 +198,7 @@ export class HostConnection {
   #scheduleReconnect(): void {
     if (this.#attempts === 0) this.#failingSince = performance.now();
     if (performance.now() - this.#failingSince > RECONNECT_GIVE_UP_MS) {
-      return this.#fail(`Lost the connection to ${this.host} and could not get it back. Check that the lab server is running, then press Reconnect.`);
+      return this.#fail(MESSAGES.gaveUp(this.host));
     }
     const backoff = Math.min(RECONNECT_MAX_MS, RECONNECT_BASE_MS * 2 ** this.#attempts);
     const delay = backoff * (1 - RECONNECT_JITTER * Math.random());

@@ -15,7 +15,7 @@ describe('the status line of a running lab', () => {
   it('puts a lost connection before an error message, and both before who is connecting', () => {
     const waiting = [host('host1', 'connecting'), host('host2', 'reconnecting'), host('host3', 'exited')];
     expect(labStatus(waiting, 60).text).toBe('Connecting to host1…; lost the connection to host2, reconnecting…; the shell on host3 ended.');
-    expect(labStatus([...waiting, host('host4', 'connecting', 'No shell.')], 60)).toEqual({ text: 'host4: No shell.', tone: 'error' });
+    expect(labStatus([...waiting, host('host4', 'connecting', 'No shell.')], 60)).toEqual({ text: 'host4: No shell.', tone: 'error', reason: 'No shell.' });
     expect(labStatus([host('host4', 'connecting', 'No shell.'), host('host5', 'failed')], 60)).toEqual({ text: 'Lost the connection to host5.', tone: 'error' });
   });
 });

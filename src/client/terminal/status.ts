@@ -4,6 +4,7 @@
  * xterm; the panel (src/client/lab-panel.ts) shows the sentence, ui.ts decides when.
  */
 import type { ConnectionState } from './session.ts';
+import { pageMessages, type Messages } from '../../i18n/index.ts';
 
 /** What the summary needs to know of one host's shell. */
 export interface HostStatus {
@@ -16,6 +17,8 @@ export interface HostStatus {
 export interface StatusLine {
   text: string;
   tone: 'info' | 'error';
+  /** A host's error sentence the line quotes (without the host's name). */
+  reason?: string;
 }
 
 /**
@@ -23,24 +26,21 @@ export interface StatusLine {
  * message, else who is still connecting or reconnecting, else that the lab is ready and how
  * long it lasts unattended.
  */
-export function labStatus(hosts: readonly HostStatus[], idleTimeoutSeconds: number): StatusLine {
+export function labStatus(hosts: readonly HostStatus[], idleTimeoutSeconds: number, m = pageMessages()): StatusLine {
+  const t = m.terminal;
   const failed = hosts.find((v) => v.state === 'failed');
-  if (failed) return { text: failed.message ?? `Lost the connection to ${failed.host}.`, tone: 'error' };
+  if (failed) return { text: failed.message ?? t.lostConnection(failed.host), tone: 'error' };
   const errored = hosts.find((v) => v.message && v.state !== 'ready');
-  if (errored?.message) return { text: `${errored.host}: ${errored.message}`, tone: 'error' };
+  if (errored?.message) return { text: t.hostMessage(errored.host, errored.message), tone: 'error', reason: errored.message };
   const waiting = hosts.filter((v) => v.state !== 'ready');
   if (waiting.length === 0) {
     const names = hosts.map((v) => v.host);
-    return { text: `Lab running: ${names.join(', ')} ${names.length === 1 ? 'is' : 'are'} ready.${expiryNote(idleTimeoutSeconds)}`, tone: 'info' };
+    return { text: `${t.running(names.join(m.lab.listSeparator), names.length)}${expiryNote(idleTimeoutSeconds, t)}`, tone: 'info' };
   }
   const words = waiting.map((v) =>
-    v.state === 'reconnecting'
-      ? `lost the connection to ${v.host}, reconnecting…`
-      : v.state === 'exited'
-        ? `the shell on ${v.host} ended.`
-        : `connecting to ${v.host}…`,
+    v.state === 'reconnecting' ? t.waitingReconnecting(v.host) : v.state === 'exited' ? t.waitingExited(v.host) : t.waitingConnecting(v.host),
   );
-  const sentence = words.join('; ');
+  const sentence = words.join(t.waitingSeparator);
   return { text: sentence.charAt(0).toUpperCase() + sentence.slice(1), tone: 'info' };
 }
 
@@ -48,7 +48,7 @@ export function labStatus(hosts: readonly HostStatus[], idleTimeoutSeconds: numb
  * When the runner removes an unattended lab. From the lab's idle timeout, not its `expiresAt`:
  * at creation that is the idle deadline, which moves once a terminal is open.
  */
-function expiryNote(idleTimeoutSeconds: number): string {
+function expiryNote(idleTimeoutSeconds: number, t: Messages['terminal']): string {
   const minutes = Math.round(idleTimeoutSeconds / 60);
-  return minutes > 0 ? ` If no terminal is open for ${minutes} minute${minutes === 1 ? '' : 's'}, it is removed.` : '';
+  return minutes > 0 ? t.expiry(minutes) : '';
 }

@@ -8,7 +8,7 @@
  * when it is first opened). Behaviour of the sockets (acks, retries) is
  * session.ts's; the Start/Stop buttons and the status line itself are the panel's.
  */
-import type { Lab } from './api.ts';
+import { MESSAGES, type Lab } from './api.ts';
 import type { ConnectionState } from './session.ts';
 import { Fitter } from './fit.ts';
 import { HostView } from './host-view.ts';
@@ -23,8 +23,11 @@ export { followRoom, type Room, type RoomParts } from './room.ts';
 export interface LabViewHooks {
   /** The lab no longer exists; the view has already closed its sockets. */
   gone(): void;
-  /** A sentence for the panel's status line. */
-  status(text: string, tone: 'info' | 'error'): void;
+  /**
+   * A sentence for the panel's status line; `reason`: a host's error sentence in it (without the
+   * host's name), which says why the lab went if it goes next.
+   */
+  status(text: string, tone: 'info' | 'error', reason?: string): void;
 }
 
 export interface LabView {
@@ -104,7 +107,7 @@ class LabScreen implements LabView {
 
   whenReady(host: string): Promise<void> {
     const v = this.#views.get(host);
-    if (!v) return Promise.reject(new Error(`This lab has no host named ${host}.`));
+    if (!v) return Promise.reject(new Error(MESSAGES.noSuchHost(host)));
     if (v.state === 'exited' || v.state === 'failed') v.reopen();
     return v.conn.whenReady();
   }
@@ -144,10 +147,10 @@ class LabScreen implements LabView {
       return;
     }
     // An `error` control message arrives with the state unchanged; the learner should still see it.
-    if (message !== undefined && state !== 'failed') this.#hooks.status(`${view.host}: ${message}`, 'error');
+    if (message !== undefined && state !== 'failed') this.#hooks.status(MESSAGES.hostMessage(view.host, message), 'error', message);
     else if (!this.#closed) {
-      const { text, tone } = labStatus([...this.#views.values()], this.lab.idleTimeoutSeconds);
-      this.#hooks.status(text, tone);
+      const { text, tone, reason } = labStatus([...this.#views.values()], this.lab.idleTimeoutSeconds);
+      this.#hooks.status(text, tone, reason);
     }
   }
 }
