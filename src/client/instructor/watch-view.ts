@@ -8,6 +8,9 @@ import { Terminal } from '@xterm/xterm';
 import { CLOSE_CODES, parseWatchMessage } from '../../../contract/protocol.ts';
 import { currentTheme, followTheme, TERMINAL_FONT } from '../terminal/theme.ts';
 import { loadXtermCss } from '../terminal/xterm-css.ts';
+import { pageMessages } from '../../i18n/index.ts';
+
+const T = pageMessages().instructor;
 
 export interface WatchView {
   dispose(): void;
@@ -15,9 +18,9 @@ export interface WatchView {
 
 /** Why a watch closed, for the status line; undefined when it was closed on purpose. */
 const CLOSED: Record<number, string> = {
-  [CLOSE_CODES.labGone]: 'The lab you were watching has ended.',
-  [CLOSE_CODES.tryAgainLater]: 'The watch fell behind the learner’s output and was closed; press Watch again.',
-  [CLOSE_CODES.goingAway]: 'The lab server restarted; press Watch again.',
+  [CLOSE_CODES.labGone]: T.watchEnded,
+  [CLOSE_CODES.tryAgainLater]: T.watchBehind,
+  [CLOSE_CODES.goingAway]: T.watchRestart,
 };
 
 export async function watchTerminal(container: HTMLElement, path: string, report: (text: string) => void): Promise<WatchView> {
@@ -41,7 +44,7 @@ export async function watchTerminal(container: HTMLElement, path: string, report
   };
   ws.onclose = (e) => {
     if (disposed) return;
-    report(CLOSED[e.code] ?? (e.code === 1006 ? 'The watch could not be opened, or the connection dropped; press Watch again.' : `The watch closed (${e.code}).`));
+    report(CLOSED[e.code] ?? (e.code === 1006 ? T.watchFailed : T.watchClosed(e.code)));
   };
   return {
     dispose() {

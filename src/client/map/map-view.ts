@@ -15,6 +15,7 @@ import { RECONNECT_BASE_MS, RECONNECT_MAX_MS } from '../terminal/session.ts';
 import { showDetails } from './details.ts';
 import { drawList, drawSvg, NODE_ATTR } from './draw.ts';
 import { layoutMap, type Layout, type Memory, type NodeRef } from './layout.ts';
+import { pageMessages } from '../../i18n/index.ts';
 
 export interface MapView {
   /** The tab is shown: follow the lab (open the socket). */
@@ -24,7 +25,8 @@ export interface MapView {
   dispose(): void;
 }
 
-const LABEL = 'Map of your lab';
+const T = pageMessages().map;
+const LABEL = T.label;
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string, text?: string): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
@@ -59,14 +61,14 @@ class MapScreen implements MapView {
 
   constructor(panel: HTMLElement, lab: Lab) {
     this.#lab = lab;
-    this.#status = el('p', 'lab-map-status', 'Opening the map…');
+    this.#status = el('p', 'lab-map-status', T.opening);
     this.#status.setAttribute('role', 'status');
     this.#drawing = el('div', 'lab-map-drawing');
     this.#details = el('section', 'lab-map-details');
-    this.#details.setAttribute('aria-label', 'Details of the chosen part of the map');
-    this.#details.append(el('p', 'lab-map-hint', 'Click a host, network or container (or move to it with Tab) to see its addresses, routes and names.'));
+    this.#details.setAttribute('aria-label', T.detailsLabel);
+    this.#details.append(el('p', 'lab-map-hint', T.hint));
     const listBox = el('section', 'lab-map-list');
-    const listTitle = el('h3', 'lab-map-list-title', 'Your lab as a list');
+    const listTitle = el('h3', 'lab-map-list-title', T.listTitle);
     listTitle.id = `lab-map-list-title`;
     listBox.setAttribute('aria-labelledby', listTitle.id);
     this.#list = el('div', '');
@@ -124,7 +126,7 @@ class MapScreen implements MapView {
       if (this.#ws !== ws || typeof e.data !== 'string') return;
       const parsed = parseLabMapMessage(e.data);
       if (!parsed.ok) {
-        this.#say(`The lab server sent a map this page cannot draw (${parsed.reason}); the site and the server may be different versions. Reload the page.`, 'error');
+        this.#say(T.badMap(parsed.reason), 'error');
         return;
       }
       this.#attempts = 0;
@@ -135,8 +137,8 @@ class MapScreen implements MapView {
     ws.onclose = (e) => {
       if (this.#ws !== ws || this.#disposed) return;
       this.#ws = undefined;
-      if (e.code === CLOSE_CODES.labGone) return this.#say('Your lab has ended: the map shows it as it last was.', 'error');
-      this.#say('Lost the connection to the lab server; reconnecting the map…', 'error');
+      if (e.code === CLOSE_CODES.labGone) return this.#say(T.ended, 'error');
+      this.#say(T.reconnecting, 'error');
       const delay = Math.min(RECONNECT_MAX_MS, RECONNECT_BASE_MS * 2 ** this.#attempts++);
       this.#retry = setTimeout(() => this.#shown && this.#connect(), delay);
     };
@@ -153,7 +155,7 @@ class MapScreen implements MapView {
     this.#list.innerHTML = drawList(layout, LABEL);
     this.#drawing.dataset.mapAt = map.at;
     const down = map.hosts.filter((h) => !h.engineUp).map((h) => h.name);
-    this.#say(down.length ? `The Docker Engine on ${down.join(', ')} did not answer; its part of the map may be out of date.` : 'The map follows your lab as it changes.', down.length ? 'error' : 'info');
+    this.#say(down.length ? T.engineDown(down.join(pageMessages().lab.listSeparator)) : T.following, down.length ? 'error' : 'info');
     if (focusKey) this.#nodeEl(focusKey)?.focus({ preventScroll: true });
     else if (this.#selected) {
       // A keyboard user on a Copy button keeps their place when the details are rebuilt.
