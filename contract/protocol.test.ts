@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CLIENT_MESSAGES, FLOW, MAX_CLOSE_REASON_BYTES, TERMINAL_LIMITS, closeReason, parseClientMessage, parseServerMessage } from './protocol.ts';
+import { CLIENT_MESSAGES, FLOW, MAX_CLOSE_REASON_BYTES, RUNNER_NOTICES, TERMINAL_LIMITS, closeReason, parseClientMessage, parseLabEvent, parseServerMessage } from './protocol.ts';
 import { ROUTES } from './api.ts';
 
 describe('the wire protocol', () => {
@@ -34,6 +34,17 @@ describe('the wire protocol', () => {
     expect(parseServerMessage('{"type":"exit","code":null}')).toEqual({ ok: true, message: { type: 'exit', code: null } });
     expect(parseServerMessage('{"type":"error","message":"gone"}')).toMatchObject({ ok: true });
     expect(parseServerMessage('{"type":"error"}')).toMatchObject({ ok: false });
+  });
+
+  it("keeps a runner notice's code on an error or ended frame, and drops a code it does not know", () => {
+    expect(parseServerMessage('{"type":"error","message":"gone","code":"host_gone"}')).toEqual({
+      ok: true,
+      message: { type: 'error', message: 'gone', code: RUNNER_NOTICES.hostGone },
+    });
+    expect(parseServerMessage('{"type":"error","message":"gone","code":"__proto__"}')).toEqual({ ok: true, message: { type: 'error', message: 'gone' } });
+    expect(parseServerMessage('{"type":"error","message":"gone","code":{"x":1}}')).toEqual({ ok: true, message: { type: 'error', message: 'gone' } });
+    expect(parseLabEvent('{"type":"ended","reason":"bye","code":"idle"}')).toEqual({ ok: true, message: { type: 'ended', reason: 'bye', code: RUNNER_NOTICES.idle } });
+    expect(parseLabEvent('{"type":"ended","reason":"bye","code":"nope"}')).toEqual({ ok: true, message: { type: 'ended', reason: 'bye' } });
   });
 
   it('keeps the high watermark well above the acknowledgement batch, so output never stalls', () => {

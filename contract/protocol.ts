@@ -57,6 +57,8 @@ export const RUNNER_NOTICES = {
   anotherTab: 'another_tab',
   /** The runner is shutting down. */
   shutdown: 'shutdown',
+  /** The learner stopped the lab (Stop lab, or DELETE of the lab). */
+  stopped: 'stopped',
   /** The instructor ended the lab from the dashboard. */
   endedByInstructor: 'ended_by_instructor',
   /** A lab host stopped, so the runner removed the lab. */

@@ -20,6 +20,7 @@ import {
   type BroadcastRequest, type ExtendLabRequest, type InstructorSignIn, type Notice, type RoomSnapshot, type RosterEntry, type WarmRequest,
 } from '../../contract/api.ts';
 import type { LabManifest } from '../../contract/labspec.ts';
+import { RUNNER_NOTICES, type RunnerNotice } from '../../contract/protocol.ts';
 import { clientAddress } from './clientaddress.ts';
 import type { Config } from './config.ts';
 import { cleanText, decodeSegment, parseUrl, readJson, refuseSocket, sendError, sendJson } from './http-io.ts';
@@ -50,7 +51,7 @@ const MAX_COOKIES_LOOKED_AT = 50;
 /** Most minutes one click may add to a lab (the registry also caps it at LAB_MAX_LIFETIME from now). */
 const MAX_EXTEND_MINUTES = 240;
 
-const ENDED_BY_INSTRUCTOR = 'The instructor ended this lab.';
+const ENDED_BY_INSTRUCTOR: RunnerNotice = { code: RUNNER_NOTICES.endedByInstructor, message: 'The instructor ended this lab.' };
 const NO_SUCH_LAB = 'There is no lab with this id any more (it ended). The roster shows the labs that exist.';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse, params: string[]) => Promise<void> | void;

@@ -14,7 +14,7 @@ import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ROUTES } from '../../contract/api.ts';
-import { CLOSE_CODES, LAB_EVENTS, closeReason, encodeMessage, type LabEvent, type LabEventState } from '../../contract/protocol.ts';
+import { CLOSE_CODES, LAB_EVENTS, closeReason, encodeMessage, type LabEvent, type LabEventState, type RunnerNotice } from '../../contract/protocol.ts';
 import { Heartbeat } from './heartbeat.ts';
 import { refuseSocket } from './http-io.ts';
 import { admitLabSocket } from './labdoor.ts';
@@ -147,13 +147,13 @@ export class LabEvents {
     for (const ws of set) send(ws, { type: LAB_EVENTS.state, state });
   }
 
-  private ended(lab: Lab, reason: string): void {
+  private ended(lab: Lab, { code, message: reason }: RunnerNotice): void {
     const set = this.open.get(lab.id);
     if (!set) return;
     this.open.delete(lab.id);
     this.lastSent.delete(lab.id);
     for (const ws of set) {
-      send(ws, { type: LAB_EVENTS.ended, reason });
+      send(ws, { type: LAB_EVENTS.ended, reason, code });
       ws.close(CLOSE_CODES.labGone, 'lab gone');
     }
     for (const listener of this.listeningListeners) listener(lab, false);

@@ -14,6 +14,7 @@ import { freemem } from 'node:os';
 import type Docker from 'dockerode';
 import { API_ERRORS, type CheckStatus, type EngineOffer, type HealthStatus, type PoolShape, type WarmRequest } from '../../contract/api.ts';
 import { engineById, labShape, type Engine, type EngineId, type LabManifest, type LabSpec } from '../../contract/labspec.ts';
+import type { RunnerNotice } from '../../contract/protocol.ts';
 import type { Config } from './config.ts';
 import { DockerLabs } from './engine.ts';
 import { LabError } from './errors.ts';
@@ -256,7 +257,7 @@ export class LabManager {
     return this.registry.expiryOf(lab);
   }
 
-  remove(id: string, reason: string): Promise<boolean> {
+  remove(id: string, reason: RunnerNotice): Promise<boolean> {
     return this.registry.remove(id, reason);
   }
 

@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { API_ERRORS, CHECK_STATUS } from '../../contract/api.ts';
 import { DEFAULT_ENGINE, type EngineId, type LabManifest } from '../../contract/labspec.ts';
+import { RUNNER_NOTICES, type RunnerNotice } from '../../contract/protocol.ts';
 import { LabError } from './errors.ts';
 import { LabRegistry, type BuiltLab, type EngineListing, type HostListing, type KeptLabs, type Lab, type LabEngine, type LabHost, type RegistryConfig } from './registry.ts';
 import type { LabRecord } from './store.ts';
@@ -96,9 +97,16 @@ function setup(config: Partial<RegistryConfig> = {}, store = new MemoryStore(), 
     clock,
     log: (line) => logs.push(line),
   });
-  registry.onRemoved((lab, reason) => removals.push({ id: lab.id, reason }));
-  return { registry, engine, store, clock, logs, removals };
+  const codes: RunnerNotice['code'][] = [];
+  registry.onRemoved((lab, reason) => {
+    removals.push({ id: lab.id, reason: reason.message });
+    codes.push(reason.code);
+  });
+  return { registry, engine, store, clock, logs, removals, codes };
 }
+
+/** A removal for the tests that remove a lab themselves. */
+const STOPPED: RunnerNotice = { code: RUNNER_NOTICES.stopped, message: 'This lab was stopped.' };
 
 /** A promise to hold creates in flight with, and its release. */
 function gate(): { promise: Promise<void>; open: () => void } {
@@ -142,8 +150,8 @@ describe('lab lifetimes', () => {
     expect(registry.expiryOf(lab)).toBe(START + LIFETIME_S * S);
   });
 
-  it('sweeps exactly the labs whose time is up, telling each why: idle, or at its maximum lifetime', async () => {
-    const { registry, engine, clock, removals } = setup();
+  it('sweeps exactly the labs whose time is up, telling each why (a sentence and its code): idle, or at its maximum lifetime', async () => {
+    const { registry, engine, clock, removals, codes } = setup();
     const idle = (await registry.create('bridge')).lab;
     const busy = (await registry.create('bridge')).lab;
     const fresh = (await registry.create('bridge')).lab;
@@ -166,11 +174,12 @@ describe('lab lifetimes', () => {
       { id: busy.id, reason: 'This lab reached its maximum lifetime and was removed.' },
       { id: fresh.id, reason: 'This lab reached its maximum lifetime and was removed.' },
     ]);
+    expect(codes).toEqual([RUNNER_NOTICES.idle, RUNNER_NOTICES.maxLifetime, RUNNER_NOTICES.maxLifetime]);
     expect(registry.size).toBe(0);
   });
 
   it('sweeps a lab whose host stopped, saying which and how, but not one still starting when the listing began', async () => {
-    const { registry, engine, removals } = setup();
+    const { registry, engine, removals, codes } = setup();
     const stopped = (await registry.create('pair')).lab;
     const gone = (await registry.create('bridge')).lab;
     const starting = await registry.create('bridge');
@@ -187,6 +196,7 @@ describe('lab lifetimes', () => {
       { id: stopped.id, reason: 'Lab host host2 stopped (Exited (137) 3 seconds ago), so this lab was removed. Start a new lab.' },
       { id: gone.id, reason: 'Lab host host1 stopped (it no longer exists), so this lab was removed. Start a new lab.' },
     ]);
+    expect(codes).toEqual([RUNNER_NOTICES.hostStopped, RUNNER_NOTICES.hostStopped]);
     expect(registry.size).toBe(1);
     expect(registry.authorize(starting.lab.id, starting.token)).toBe(starting.lab);
   });
@@ -220,7 +230,7 @@ describe('creating labs', () => {
     const [first] = await Promise.all([...mine, neighbour]);
     await refused(registry.create('bridge', { address: '192.0.2.1' }), API_ERRORS.addressFull, full);
     // Ending one of its labs gives the address room again.
-    await registry.remove(first!.lab.id, 'This lab was stopped.');
+    await registry.remove(first!.lab.id, STOPPED);
     await expect(registry.create('bridge', { address: '192.0.2.1' })).resolves.toBeDefined();
   });
 
@@ -302,7 +312,7 @@ describe('what is kept on disk', () => {
     registry.terminalClosed(lab);
     expect(store.writes).toBe(5);
     expect(store.records.get(lab.id)!.inUse).toBe(false);
-    await registry.remove(lab.id, 'This lab was stopped.');
+    await registry.remove(lab.id, STOPPED);
     expect(store.records.has(lab.id)).toBe(false);
   });
 

@@ -12,6 +12,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { API_ERRORS, type CheckStatus } from '../../contract/api.ts';
 import { DEFAULT_ENGINE, labShape, type EngineId, type LabManifest } from '../../contract/labspec.ts';
+import { RUNNER_NOTICES, type RunnerNotice } from '../../contract/protocol.ts';
 import type { Config } from './config.ts';
 import { LabError } from './errors.ts';
 import { LAB_ID_PATTERN, type LabRecord, type LabStore } from './store.ts';
@@ -95,7 +96,7 @@ export interface Adoption {
   orphans: { containers: number; networks: number };
 }
 
-export type RemovalListener = (lab: Lab, reason: string) => void;
+export type RemovalListener = (lab: Lab, reason: RunnerNotice) => void;
 /** Something the instructor's roster shows changed in this lab (it was created, checked, renamed...). */
 export type ChangeListener = (lab: Lab) => void;
 
@@ -154,11 +155,14 @@ export interface RegistryOptions {
 
 /** What a lab's terminals are told when the runner removes it (other than for a stopped host). */
 const REMOVAL_REASONS = {
-  maxLifetime: 'This lab reached its maximum lifetime and was removed.',
-  idle: 'This lab was idle too long and was removed.',
-  anotherTab: 'You started a lab in another tab or lesson of this browser, so this one was stopped (one lab per browser).',
-  shutdown: 'The lab server is shutting down; this lab was removed.',
-} as const;
+  maxLifetime: { code: RUNNER_NOTICES.maxLifetime, message: 'This lab reached its maximum lifetime and was removed.' },
+  idle: { code: RUNNER_NOTICES.idle, message: 'This lab was idle too long and was removed.' },
+  anotherTab: {
+    code: RUNNER_NOTICES.anotherTab,
+    message: 'You started a lab in another tab or lesson of this browser, so this one was stopped (one lab per browser).',
+  },
+  shutdown: { code: RUNNER_NOTICES.shutdown, message: 'The lab server is shutting down; this lab was removed.' },
+} as const satisfies Record<string, RunnerNotice>;
 
 /** 256 bits: a token cannot be guessed, and only its hash is kept in memory. */
 const TOKEN_BYTES = 32;
@@ -400,7 +404,7 @@ export class LabRegistry {
     return Math.min(lab.expiresAt, lab.lastActive + this.config.LAB_IDLE_TIMEOUT * 1000);
   }
 
-  async remove(id: string, reason: string): Promise<boolean> {
+  async remove(id: string, reason: RunnerNotice): Promise<boolean> {
     const lab = this.labs.get(id);
     if (!lab) return false;
     this.labs.delete(id);
@@ -428,7 +432,7 @@ export class LabRegistry {
   }
 
   /** The labs whose time is up at `now`, each with the sentence its terminals are told. */
-  dueAt(now: number): { lab: Lab; reason: string }[] {
+  dueAt(now: number): { lab: Lab; reason: RunnerNotice }[] {
     return [...this.labs.values()]
       .filter((lab) => now >= this.expiryOf(lab))
       .map((lab) => ({ lab, reason: now >= lab.expiresAt ? REMOVAL_REASONS.maxLifetime : REMOVAL_REASONS.idle }));
@@ -453,7 +457,10 @@ export class LabRegistry {
       [...this.labs.values()].map((lab) => {
         const stopped = stoppedHost(lab, listing);
         if (!stopped) return;
-        return this.remove(lab.id, `Lab host ${stopped.host} stopped (${stopped.status}), so this lab was removed. Start a new lab.`);
+        return this.remove(lab.id, {
+          code: RUNNER_NOTICES.hostStopped,
+          message: `Lab host ${stopped.host} stopped (${stopped.status}), so this lab was removed. Start a new lab.`,
+        });
       }),
     );
   }

@@ -13,6 +13,7 @@ import {
   type ApiErrorKind, type CreateLabRequest, type HealthStatus, type LabCreated, type LabDescription, type LearnerState, type LearnerUpdate, type SetupResult,
 } from '../../contract/api.ts';
 import { engineById, type Exercise, type LabManifest } from '../../contract/labspec.ts';
+import { RUNNER_NOTICES } from '../../contract/protocol.ts';
 import { runCheck, runScript, SETUP_TIMEOUT_SECONDS } from './checks.ts';
 import { clientAddress } from './clientaddress.ts';
 import type { Config } from './config.ts';
@@ -170,7 +171,7 @@ export class LabApi {
   private async deleteLab({ req, res, params }: RouteContext): Promise<void> {
     const lab = this.opts.labs.authorize(params[0]!, bearer(req));
     if (!lab) return sendError(res, API_ERRORS.labNotFound, LAB_GONE);
-    await this.opts.labs.remove(lab.id, 'This lab was stopped.');
+    await this.opts.labs.remove(lab.id, { code: RUNNER_NOTICES.stopped, message: 'This lab was stopped.' });
     this.opts.log(`lab ${lab.id} deleted`);
     res.writeHead(204).end();
   }

@@ -78,7 +78,7 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
     !origin || config.allowedOrigins.has(origin) || ownOrigins(config.HOST, (server.address() as { port: number }).port).includes(origin);
   const api = new LabApi({ config, docker, labs, manifest, log, allowsOrigin });
   const watchers = new TerminalWatchers(Boolean(config.LAB_INSTRUCTOR_CODE));
-  labs.onRemoved((lab, reason) => watchers.labEnded(lab.id, reason));
+  labs.onRemoved((lab, reason) => watchers.labEnded(lab.id, reason.message));
   const events = new LabEvents({ labs, log, allowsOrigin });
   const instructor = new Instructor({
     config, labs, manifest, watchers, log, allowsOrigin,

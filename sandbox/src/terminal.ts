@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import type { WebSocket, RawData } from 'ws';
-import { CLIENT_MESSAGES, CLOSE_CODES, FLOW, SERVER_MESSAGES, closeReason, encodeMessage, parseClientMessage, type ServerMessage } from '../../contract/protocol.ts';
+import { CLIENT_MESSAGES, CLOSE_CODES, FLOW, RUNNER_NOTICES, SERVER_MESSAGES, closeReason, encodeMessage, parseClientMessage, type RunnerNotice, type ServerMessage } from '../../contract/protocol.ts';
 import { LAB_HOST_PATHS } from './names.ts';
 
 /** Initial size until the browser sends its first resize (a 0x0 TTY would garble the first screen). */
@@ -168,7 +168,10 @@ export class TerminalSession {
       await this.applySize();
       this.send({ type: SERVER_MESSAGES.ready, host: this.opts.host });
     } catch (err) {
-      this.fail(`Could not open a shell on ${this.opts.host}: ${(err as { json?: { message?: string } }).json?.message ?? (err as Error).message}. Stop the lab and start a new one.`);
+      this.fail({
+        code: RUNNER_NOTICES.shellFailed,
+        message: `Could not open a shell on ${this.opts.host}: ${(err as { json?: { message?: string } }).json?.message ?? (err as Error).message}. Stop the lab and start a new one.`,
+      });
     }
   }
 
@@ -184,9 +187,9 @@ export class TerminalSession {
     this.opts.onClose();
   }
 
-  /** Send an error sentence to the terminal, then close with `code`. */
-  fail(message: string, code: number = CLOSE_CODES.hostFailed): void {
-    this.send({ type: SERVER_MESSAGES.error, message });
+  /** Send an error sentence (and its code, for pages in other languages) to the terminal, then close with `code`. */
+  fail({ code: notice, message }: RunnerNotice, code: number = CLOSE_CODES.hostFailed): void {
+    this.send({ type: SERVER_MESSAGES.error, message, code: notice });
     this.close(code, 'error');
   }
 
@@ -291,13 +294,13 @@ export class TerminalSession {
     } catch (err) {
       const gone = (err as { statusCode?: number }).statusCode === 404;
       this.fail(gone
-        ? `Lab host ${host} no longer exists (the lab was removed). Start a new lab.`
-        : `The lab server lost its connection to Docker (the engine may have restarted), and this lab with it. Start a new lab when the server is back.`);
+        ? { code: RUNNER_NOTICES.hostGone, message: `Lab host ${host} no longer exists (the lab was removed). Start a new lab.` }
+        : { code: RUNNER_NOTICES.dockerLost, message: `The lab server lost its connection to Docker (the engine may have restarted), and this lab with it. Start a new lab when the server is back.` });
       return;
     }
     if (!state?.Running) {
       const why = state?.OOMKilled ? 'it ran out of memory' : `exit code ${state?.ExitCode ?? 'unknown'}`;
-      this.fail(`Lab host ${host} stopped (${why}), so this terminal closed. Stop the lab and start a new one.`);
+      this.fail({ code: RUNNER_NOTICES.hostExited, message: `Lab host ${host} stopped (${why}), so this terminal closed. Stop the lab and start a new one.` });
       return;
     }
     let code: number | null = null;

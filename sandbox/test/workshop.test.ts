@@ -3,7 +3,7 @@
  * the access code, one lab per browser, another runtime, and a lab host that dies.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { CLOSE_CODES, SERVER_MESSAGES } from '../../contract/protocol.ts';
+import { CLOSE_CODES, RUNNER_NOTICES, SERVER_MESSAGES } from '../../contract/protocol.ts';
 import { ACCESS_CODE_HEADER } from '../../contract/api.ts';
 import { labHostContainerName } from '../src/names.ts';
 import { api, apiFrom, createLab, docker, labObjects, startRunner, TerminalClient, type RunningRunner, LESSONS, labFixtures } from './harness.ts';
@@ -87,7 +87,7 @@ describe('a workshop runner', () => {
     const second = await api(runner, 'POST', '/api/labs', { body: { lesson: LESSONS.oneHost, client } });
     expect(second.status).toBe(201);
     expect(await term.waitClosed()).toBe(CLOSE_CODES.labGone);
-    expect(term.messages.find((m) => m.type === SERVER_MESSAGES.error)).toMatchObject({ message: expect.stringMatching(/one lab per browser/) });
+    expect(term.messages.find((m) => m.type === SERVER_MESSAGES.error)).toMatchObject({ message: expect.stringMatching(/one lab per browser/), code: RUNNER_NOTICES.anotherTab });
     expect((await api(runner, 'GET', `/api/labs/${first.json.id}`, { token: first.json.token })).status).toBe(404);
     expect(await labObjects(first.json.id)).toEqual({ containers: 0, networks: 0, volumes: 0 });
     // Another browser's lab is untouched.
@@ -127,7 +127,10 @@ describe('a workshop runner', () => {
     // Whichever notices first says it: the terminal (its shell's stream ended) or the sweeper
     // (the lab host is not running), which then removes the lab.
     expect([CLOSE_CODES.hostFailed, CLOSE_CODES.labGone]).toContain(await term.waitClosed());
-    expect(term.messages.find((m) => m.type === SERVER_MESSAGES.error)).toMatchObject({ message: expect.stringMatching(/^Lab host host1 stopped \((exit code 137|Exited \(137\))/) });
+    expect(term.messages.find((m) => m.type === SERVER_MESSAGES.error)).toMatchObject({
+      message: expect.stringMatching(/^Lab host host1 stopped \((exit code 137|Exited \(137\))/),
+      code: expect.stringMatching(new RegExp(`^(${RUNNER_NOTICES.hostExited}|${RUNNER_NOTICES.hostStopped})$`)),
+    });
     await expect.poll(async () => (await api(runner!, 'GET', `/api/labs/${lab.id}`, { token: lab.token })).status, { timeout: 10_000 }).toBe(404);
     await expect.poll(() => labObjects(lab.id), { timeout: 10_000 }).toEqual({ containers: 0, networks: 0, volumes: 0 });
   });

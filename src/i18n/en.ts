@@ -379,6 +379,7 @@ export const en = {
     idle: 'This lab was idle too long and was removed.',
     another_tab: 'You started a lab in another tab or lesson of this browser, so this one was stopped (one lab per browser).',
     shutdown: 'The lab server is shutting down; this lab was removed.',
+    stopped: 'This lab was stopped.',
     ended_by_instructor: 'The instructor ended this lab.',
     host_stopped: 'A lab host stopped, so this lab was removed. Start a new lab.',
     shell_failed: 'Could not open a shell on this lab host. Stop the lab and start a new one.',
