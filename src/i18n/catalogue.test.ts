@@ -49,11 +49,11 @@ describe('the message catalogues', () => {
   });
 
   it('give the same sentences with values the same number of values in every language', () => {
-    const arity = (locale: (typeof LOCALES)[number]) => leaves(messages(locale)).map(([path, v]) => [path, typeof v === 'function' ? v.length : -1]);
+    const arity = (locale: (typeof LOCALES)[number]) => leaves(messages(locale)).map(([path, v]): [string, number] => [path, typeof v === 'function' ? v.length : -1]);
     // A language may leave a value out of its sentence (Chinese has no plural), never take one more.
     for (const locale of LOCALES) {
       const english = new Map(arity('en'));
-      for (const [path, n] of arity(locale)) expect(n as number, `${locale} ${path}`).toBeLessThanOrEqual(english.get(path) as number);
+      for (const [path, n] of arity(locale)) expect(n, `${locale} ${path}`).toBeLessThanOrEqual(english.get(path)!);
     }
   });
 
