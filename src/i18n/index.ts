@@ -6,7 +6,8 @@
  */
 import { en, type Messages } from './en.ts';
 import { zh } from './zh.ts';
-import { DEFAULT_LOCALE, localeOfPath, localeOfTag, type Locale } from './locales.ts';
+import { DEFAULT_LOCALE, localeOfTag, type Locale } from './locales.ts';
+import { pageLocale as localeOfPage } from '../lib/page-locale.ts';
 
 export type { Messages };
 export * from './locales.ts';
@@ -24,10 +25,7 @@ export function pageLocale(): Locale {
 export const pageMessages = (): Messages => messages(pageLocale());
 
 /** The catalogue for a page rendered at this path (an Astro component's `Astro.url.pathname`). */
-export const messagesForPath = (pathname: string): Messages => {
-  const base = import.meta.env.BASE_URL.replace(/\/$/, '');
-  return messages(localeOfPath(base && pathname.startsWith(base) ? pathname.slice(base.length) : pathname));
-};
+export const messagesForPath = (pathname: string): Messages => messages(localeOfPage(pathname));
 
 /**
  * What a page shows for a sentence the runner sent with a stable code (an API error, a runner
