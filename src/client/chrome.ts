@@ -3,7 +3,8 @@
  * search. Pagefind's UI (~100 KB) is fetched only when the learner opens search.
  */
 import { THEME_STORAGE_KEY } from '../lib/site.ts';
-import { pageMessages } from '../i18n/index.ts';
+import { search } from '../i18n/en/page.ts';
+import { text } from '../i18n/page.ts';
 
 // ---------------------------------------------------------------- theme
 // The inline head script already set data-theme. An explicit choice is stored only while it
@@ -107,7 +108,7 @@ function openSearch() {
   searchLoad ??= loadPagefind().catch(() => {
     searchLoad = undefined; // allow a retry after the site is rebuilt
     if (searchStatus) {
-      const t = pageMessages().search;
+      const t = text(search, (m) => m.search);
       searchStatus.textContent = import.meta.env.DEV ? t.devServer : t.noIndex;
     }
   });

@@ -6,9 +6,11 @@
  * title saying why.
  */
 import { ENGINE_ATTRS, LAB_ATTRS, LAB_ENGINE_EVENT, LAB_PANEL_TAG, RUN_ATTRS, type LabPanelApi } from '../../contract/dom.ts';
-import { pageMessages } from '../i18n/index.ts';
+import { code } from '../i18n/en/page.ts';
+import { text, textReady } from '../i18n/page.ts';
 
-const T = pageMessages().code;
+/** The buttons' words, in the page's language (src/i18n/page.ts), read when said. */
+const T = () => text(code, (m) => m.code);
 
 /** How long "Copied" / "Sent" stays on a button before it reads as before. */
 const FEEDBACK_MS = 2000;
@@ -85,51 +87,57 @@ async function runBlock(pre: HTMLPreElement, b: HTMLButtonElement, host: string)
     .map((l) => l.trimEnd())
     .filter((l) => l.trim() !== '');
   b.setAttribute('aria-busy', 'true');
-  b.textContent = T.running;
+  b.textContent = T().running;
   try {
     await (panel as HTMLElement & LabPanelApi).run(lines, host);
-    flash(b, T.sent); // and back to its label after a moment
-    say(T.sentTo(host));
+    flash(b, T().sent); // and back to its label after a moment
+    say(T().sentTo(host));
   } catch {
     // The panel's status already says what went wrong, in words; the button just resets.
-    b.textContent = b.dataset.label ?? T.run;
+    b.textContent = b.dataset.label ?? T().run;
   } finally {
     b.removeAttribute('aria-busy');
   }
 }
 
-for (const pre of document.querySelectorAll<HTMLPreElement>('.prose pre')) {
-  const wrap = document.createElement('div');
-  wrap.className = 'code-block';
-  const bar = document.createElement('div');
-  bar.className = 'code-toolbar';
-  pre.replaceWith(wrap);
-  wrap.append(bar, pre);
+/** Give every code block its toolbar: Copy, and Run on a run block when the page has a lab. */
+function addToolbars() {
+  for (const pre of document.querySelectorAll<HTMLPreElement>('.prose pre')) {
+    const wrap = document.createElement('div');
+    wrap.className = 'code-block';
+    const bar = document.createElement('div');
+    bar.className = 'code-toolbar';
+    pre.replaceWith(wrap);
+    wrap.append(bar, pre);
 
-  if (pre.hasAttribute(RUN_ATTRS.run) && panel && labHosts.length > 0) {
-    const host = pre.getAttribute(RUN_ATTRS.host) ?? labHosts[0]!;
-    const hostLabel = document.createElement('span');
-    hostLabel.className = 'code-host';
-    hostLabel.textContent = host;
-    hostLabel.title = T.runsOn(host);
-    const run = button(T.run, 'code-run', T.runOn(host));
-    run.dataset.host = host;
-    run.addEventListener('click', () => void runBlock(pre, run, host));
-    runButtons.set(run, pre);
-    showEngineMark(run, pre);
-    bar.append(hostLabel, run);
-  }
-
-  const copyButton = button(T.copy, 'code-copy', T.copyCode);
-  copyButton.addEventListener('click', async () => {
-    try {
-      await copy(codeText(pre));
-      flash(copyButton, T.copied);
-      say(T.copiedSaid);
-    } catch {
-      flash(copyButton, T.copyFailed);
-      say(T.copyFailedSaid);
+    if (pre.hasAttribute(RUN_ATTRS.run) && panel && labHosts.length > 0) {
+      const host = pre.getAttribute(RUN_ATTRS.host) ?? labHosts[0]!;
+      const hostLabel = document.createElement('span');
+      hostLabel.className = 'code-host';
+      hostLabel.textContent = host;
+      hostLabel.title = T().runsOn(host);
+      const run = button(T().run, 'code-run', T().runOn(host));
+      run.dataset.host = host;
+      run.addEventListener('click', () => void runBlock(pre, run, host));
+      runButtons.set(run, pre);
+      showEngineMark(run, pre);
+      bar.append(hostLabel, run);
     }
-  });
-  bar.append(copyButton);
+
+    const copyButton = button(T().copy, 'code-copy', T().copyCode);
+    copyButton.addEventListener('click', async () => {
+      try {
+        await copy(codeText(pre));
+        flash(copyButton, T().copied);
+        say(T().copiedSaid);
+      } catch {
+        flash(copyButton, T().copyFailed);
+        say(T().copyFailedSaid);
+      }
+    });
+    bar.append(copyButton);
+  }
 }
+
+// Once the page's words are there: the buttons are labelled as they appear.
+void textReady.then(addToolbars);

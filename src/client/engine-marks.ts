@@ -7,9 +7,11 @@
  */
 import { ENGINE_ATTRS as E, EXERCISE_TAG, LAB_ENGINE_EVENT, RUN_ATTRS, sel } from '../../contract/dom.ts';
 import { engineInRange } from '../../contract/engines.ts';
-import { pageMessages } from '../i18n/index.ts';
+import { engine } from '../i18n/en/page.ts';
+import { text } from '../i18n/page.ts';
 
-const T = pageMessages().engine;
+/** The marks' words, in the page's language (src/i18n/page.ts), read when said. */
+const T = () => text(engine, (m) => m.engine);
 
 /** Mark the page for Docker Engine `version` (the running lab's, else the one chosen). */
 export function markEngine(version: string): void {
@@ -18,7 +20,7 @@ export function markEngine(version: string): void {
     const applies = engineInRange(version, range);
     el.setAttribute(E.applies, applies ? 'yes' : 'no');
     if (applies) el.removeAttribute(E.why);
-    else el.setAttribute(E.why, T.notFor(T.range(range.since ?? '', range.until ?? ''), version));
+    else el.setAttribute(E.why, T().notFor(T().range(range.since ?? '', range.until ?? ''), version));
     // Run blocks and exercises say it on their buttons; a version note says it in a label.
     if (el.hasAttribute(RUN_ATTRS.run) || el.localName === EXERCISE_TAG) continue;
     let label = el.querySelector<HTMLElement>(sel(E.label));
@@ -28,7 +30,7 @@ export function markEngine(version: string): void {
       label.setAttribute(E.label, '');
       el.prepend(label);
     }
-    label.textContent = applies ? T.applies(version) : T.notApplies(version);
+    label.textContent = applies ? T().applies(version) : T().notApplies(version);
   }
   document.dispatchEvent(new CustomEvent<string>(LAB_ENGINE_EVENT, { detail: version }));
 }

@@ -15,14 +15,14 @@ import {
   type LabExercisesDetail, type LabPanelApi,
 } from '../../contract/dom.ts';
 import { isPassedIn, markPassed, onProgressChange, readProgress } from './progress.ts';
-import { pageMessages } from '../i18n/index.ts';
+import { exercise } from '../i18n/en/page.ts';
+import { text, textReady } from '../i18n/page.ts';
 
 // Type-only use of protocol.ts: its values would pull the terminal protocol into every lesson page.
 type Tone = 'info' | 'busy' | 'error' | 'ready' | 'engine' | CheckResult['status'];
 
-const T = pageMessages().exercise;
-const NOT_STARTED = T.notStarted;
-const READY = T.ready;
+/** The exercise's words, in the page's language (src/i18n/page.ts), read when said. */
+const T = () => text(exercise, (m) => m.exercise);
 
 /** aria-disabled rather than disabled: a disabled button drops keyboard focus, and Check must still say why it waits. */
 const disable = (button: HTMLButtonElement, on: boolean) => (on ? button.setAttribute('aria-disabled', 'true') : button.removeAttribute('aria-disabled'));
@@ -56,13 +56,13 @@ class LessonExercise extends HTMLElement {
       this.#startButton.addEventListener('click', () => void this.#start());
       const panel = document.querySelector<HTMLElement & LabPanelApi>(LAB_PANEL_TAG);
       this.#showStarted(panel?.startedExercises?.includes(this.exerciseId) ?? false, false);
-      this.#say(this.#needsStart ? NOT_STARTED : READY, this.#needsStart ? 'info' : 'ready');
+      this.#say(this.#needsStart ? T().notStarted : T().ready, this.#needsStart ? 'info' : 'ready');
       document.addEventListener(LAB_EXERCISES_EVENT, (e) => {
         const detail = (e as CustomEvent<LabExercisesDetail>).detail;
         this.#showStarted(detail?.started.includes(this.exerciseId) ?? false, true);
       });
     }
-    if (this.#showProgress() && !this.#needsStart) this.#say(T.passedEarlier, 'passed');
+    if (this.#showProgress() && !this.#needsStart) this.#say(T().passedEarlier, 'passed');
     onProgressChange(() => this.#showProgress());
     this.#showEngineMark();
     document.addEventListener(LAB_ENGINE_EVENT, () => this.#showEngineMark());
@@ -73,7 +73,7 @@ class LessonExercise extends HTMLElement {
     const why = this.getAttribute(E.applies) === 'no' ? this.getAttribute(E.why) : null;
     this.#button.hidden = why !== null;
     if (this.#startButton) this.#startButton.hidden = why !== null || this.hasAttribute(X.started);
-    if (why !== null) this.#say(T.otherEngine(why), 'engine');
+    if (why !== null) this.#say(T().otherEngine(why), 'engine');
     else if (this.#status.dataset.tone === 'engine') this.#say('', 'engine');
   }
 
@@ -97,27 +97,27 @@ class LessonExercise extends HTMLElement {
     if (started && document.activeElement === startButton) this.#button.focus();
     startButton.hidden = started || this.getAttribute(E.applies) === 'no';
     disable(this.#button, !started);
-    if (announce && started !== was && !this.#working) this.#say(started ? READY : NOT_STARTED, started ? 'ready' : 'info');
+    if (announce && started !== was && !this.#working) this.#say(started ? T().ready : T().notStarted, started ? 'ready' : 'info');
   }
 
   async #start() {
     if (this.#working) return;
     const panel = document.querySelector<HTMLElement & LabPanelApi>(LAB_PANEL_TAG);
-    if (!panel) return this.#say(T.noLabToStart, 'error');
-    await this.#busy(this.#startButton!, T.starting, async () => {
+    if (!panel) return this.#say(T().noLabToStart, 'error');
+    await this.#busy(this.#startButton!, T().starting, async () => {
       await customElements.whenDefined(LAB_PANEL_TAG);
       await panel.startExercise(this.exerciseId);
       this.#showStarted(true, false);
-      this.#say(READY, 'ready');
+      this.#say(T().ready, 'ready');
     });
   }
 
   async #check() {
     if (this.#working) return;
-    if (this.#needsStart) return this.#say(T.checkBeforeStart, 'error');
+    if (this.#needsStart) return this.#say(T().checkBeforeStart, 'error');
     const panel = document.querySelector<HTMLElement & LabPanelApi>(LAB_PANEL_TAG);
-    if (!panel) return this.#say(T.noLabToCheck, 'error');
-    await this.#busy(this.#button, T.checking, async () => {
+    if (!panel) return this.#say(T().noLabToCheck, 'error');
+    await this.#busy(this.#button, T().checking, async () => {
       await customElements.whenDefined(LAB_PANEL_TAG);
       this.#show(await panel.check(this.exerciseId));
     });
@@ -141,7 +141,7 @@ class LessonExercise extends HTMLElement {
   #show(result: CheckResult) {
     const { passed } = result;
     this.setAttribute(X.result, result.status);
-    this.#say(result.message || (passed ? T.passed : T.notYet), result.status);
+    this.#say(result.message || (passed ? T().passed : T().notYet), result.status);
     // The hint, once earned, stays: a later pass doesn't take back what the learner read.
     if (!passed) this.querySelector<HTMLElement>(sel(X.hint))!.hidden = false;
     this.#showOutput(passed ? '' : result.output);
@@ -160,7 +160,7 @@ class LessonExercise extends HTMLElement {
       details.className = 'exercise-output';
       details.open = true;
       const summary = document.createElement('summary');
-      summary.textContent = T.output;
+      summary.textContent = T().output;
       pre = document.createElement('pre');
       pre.tabIndex = 0; // scrollable: reachable by keyboard
       details.append(summary, pre);
@@ -175,4 +175,7 @@ class LessonExercise extends HTMLElement {
   }
 }
 
-if (!customElements.get(EXERCISE_TAG)) customElements.define(EXERCISE_TAG, LessonExercise);
+// Defined once the page's words are there: an exercise says where it stands as soon as it is wired.
+void textReady.then(() => {
+  if (!customElements.get(EXERCISE_TAG)) customElements.define(EXERCISE_TAG, LessonExercise);
+});

@@ -10,11 +10,11 @@ import { API_ERRORS, type CheckResult, type SetupResult } from '../../contract/a
 import { DEFAULT_ENGINE, engineById, type Engine } from '../../contract/engines.ts';
 import { markEngine } from './engine-marks.ts';
 import {
+  apiText,
   createLab,
   deleteLab,
   describeLab,
   LabApiError,
-  MESSAGES,
   needsAccessCode,
   readyEngines,
   rememberAccessCode,
@@ -25,7 +25,8 @@ import {
   type Lab,
 } from './terminal/api.ts';
 import type { LabView, Room, RoomParts } from './terminal/ui.ts';
-import { pageMessages } from '../i18n/index.ts';
+import { lab as labWords } from '../i18n/en/page.ts';
+import { text, textReady } from '../i18n/page.ts';
 
 /**
  * How long a Run button waits for a shell. A new lab host starts its own Docker Engine
@@ -42,12 +43,8 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
   });
 }
 
-/** The panel's words, in the page's language. */
-const T = pageMessages().lab;
-
-/** What the Start button says at first and after Stop lab, and once a lab went away. */
-const START_LABEL = T.start;
-const START_AGAIN_LABEL = T.startAgain;
+/** The panel's words, in the page's language (src/i18n/page.ts), read when said. */
+const T = () => text(labWords, (m) => m.lab);
 
 /** Screen reader mode is the learner's choice for every lab in this browser: localStorage, "on" or absent. */
 const SCREEN_READER_KEY = 'dnl-screen-reader';
@@ -79,8 +76,8 @@ class LabPanel extends HTMLElement implements LabPanelApi {
   #view: LabView | undefined;
   #starting: Promise<LabView> | undefined;
   #busy = false;
-  /** What the Start button says when nothing is happening (START_LABEL or START_AGAIN_LABEL). */
-  #idleLabel = START_LABEL;
+  /** What the Start button says when nothing is happening: Start lab, or Start a new lab once a lab went away. */
+  #idleLabel = T().start;
   #startButton!: HTMLButtonElement;
   #wired = false;
   #stopButton!: HTMLButtonElement;
@@ -179,7 +176,7 @@ class LabPanel extends HTMLElement implements LabPanelApi {
   async stop(): Promise<void> {
     const view = this.#view;
     if (!view || this.#busy) return;
-    this.#setBusy(true, T.stopping);
+    this.#setBusy(true, T().stopping);
     view.dispose();
     this.#leaveRoom();
     this.#view = undefined;
@@ -187,25 +184,25 @@ class LabPanel extends HTMLElement implements LabPanelApi {
     rememberLab(undefined);
     try {
       await deleteLab(view.lab);
-      this.#status(T.stopped);
+      this.#status(T().stopped);
     } catch {
-      this.#status(T.stopFailed, 'error');
+      this.#status(T().stopFailed, 'error');
     }
     this.#setBusy(false);
-    this.#showRunning(false, START_LABEL);
+    this.#showRunning(false, T().start);
     this.#startButton.focus();
   }
 
   async run(lines: readonly string[], host: string | undefined = this.hosts[0]): Promise<void> {
     try {
-      if (!host || !this.hosts.includes(host)) throw new Error(T.noSuchHost(host ?? T.noHost));
+      if (!host || !this.hosts.includes(host)) throw new Error(T().noSuchHost(host ?? T().noHost));
       this.#reveal();
       const view = await this.start();
       view.select(host);
       await withTimeout(
         view.whenReady(host),
         READY_TIMEOUT_MS,
-        T.notReady(host, READY_TIMEOUT_MS / 1000),
+        T().notReady(host, READY_TIMEOUT_MS / 1000),
       );
       view.type(host, lines);
     } catch (e) {
@@ -218,7 +215,7 @@ class LabPanel extends HTMLElement implements LabPanelApi {
     // Not start(): a lab started just to be checked has nothing in it. A lab being resumed
     // after a reload (or started a moment ago) is waited for.
     const view = this.#view ?? (await this.#starting?.catch(() => undefined));
-    if (!view || view.closed) throw new Error(T.noLabToCheck);
+    if (!view || view.closed) throw new Error(T().noLabToCheck);
     return this.#ask(view, async ({ checkExercise }) => checkExercise(view.lab, exerciseId));
   }
 
@@ -228,7 +225,7 @@ class LabPanel extends HTMLElement implements LabPanelApi {
       view = await this.start();
     } catch (e) {
       // The panel's status line says why; the exercise says it too, where the learner looks.
-      throw needsAccessCode(e) ? new Error(T.codeForExercise) : e;
+      throw needsAccessCode(e) ? new Error(T().codeForExercise) : e;
     }
     const result = await this.#ask(view, ({ startExercise }) => startExercise(view.lab, exerciseId));
     if (this.#view === view && !this.#started?.includes(exerciseId)) this.#setStarted([...(this.#started ?? []), exerciseId]);
@@ -243,7 +240,7 @@ class LabPanel extends HTMLElement implements LabPanelApi {
     try {
       api = await import('./terminal/check.ts');
     } catch {
-      throw new Error(MESSAGES.loadFailed);
+      throw new Error(apiText().loadFailed);
     }
     try {
       return await request(api);
@@ -277,7 +274,7 @@ class LabPanel extends HTMLElement implements LabPanelApi {
    * learner hasn't asked for a lab yet on this page.
    */
   async #start(resumeOnly = false): Promise<LabView> {
-    this.#setBusy(true, resumeOnly ? T.reconnecting : T.starting);
+    this.#setBusy(true, resumeOnly ? T().reconnecting : T().starting);
     // Fetch the terminal code while the runner creates the lab; neither waits for the other.
     // Not on page load, though: the remembered lab may be gone, and then no xterm is needed.
     const early = resumeOnly ? undefined : loadTerminals();
@@ -287,15 +284,15 @@ class LabPanel extends HTMLElement implements LabPanelApi {
       let started: string[] = [];
       const saved = rememberedLab();
       if (saved?.lesson === this.lesson) {
-        this.#status(T.reconnectingToLab);
+        this.#status(T().reconnectingToLab);
         const now = await describeLab(saved);
         if (now) {
           lab = saved;
           started = now.started;
         } else if (resumeOnly) {
           rememberLab(undefined);
-          this.#idleLabel = START_AGAIN_LABEL;
-          throw new Error(MESSAGES.gone);
+          this.#idleLabel = T().startAgain;
+          throw new Error(apiText().gone);
         }
       } else if (saved) {
         // One lab per browser tab: the previous lesson's lab would only sit idle until it expires.
@@ -303,7 +300,7 @@ class LabPanel extends HTMLElement implements LabPanelApi {
       }
       if (!lab) {
         rememberLab(undefined);
-        this.#status(T.startingLab(this.hosts.join(T.listSeparator)));
+        this.#status(T().startingLab(this.hosts.join(T().listSeparator)));
         lab = await createLab(this.lesson, this.#engineSelect.value ? this.#chosenEngine().id : undefined);
       }
       const view = await this.#mount(lab, early ?? loadTerminals());
@@ -327,7 +324,7 @@ class LabPanel extends HTMLElement implements LabPanelApi {
     try {
       ({ mountLab, followRoom } = await ui);
     } catch {
-      throw new Error(MESSAGES.loadFailed);
+      throw new Error(apiText().loadFailed);
     }
     // Why the lab went: the runner sends a sentence (one lab per browser, idle too long…) on
     // each terminal right before closing it, which the view reports with the host's name.
@@ -340,7 +337,7 @@ class LabPanel extends HTMLElement implements LabPanelApi {
       },
     });
     // The lab can vanish while the first sockets open; #onGone has then said so already.
-    if (view.closed) throw new Error(MESSAGES.gone);
+    if (view.closed) throw new Error(apiText().gone);
     this.#view = view;
     view.screenReaderMode(this.#screenReader.checked);
     this.#room = followRoom(this.#roomParts, lab, {
@@ -362,13 +359,13 @@ class LabPanel extends HTMLElement implements LabPanelApi {
     this.#room = undefined;
   }
 
-  #onGone(reason: string = MESSAGES.gone) {
+  #onGone(reason: string = apiText().gone) {
     this.#leaveRoom();
     this.#view = undefined;
     this.#setStarted(undefined);
     rememberLab(undefined);
-    this.#status(T.gone(reason), 'error');
-    this.#showRunning(false, START_AGAIN_LABEL);
+    this.#status(T().gone(reason), 'error');
+    this.#showRunning(false, T().startAgain);
   }
 
   /** The engine the next lab runs: the one chosen (or remembered), else the default. */
@@ -381,7 +378,7 @@ class LabPanel extends HTMLElement implements LabPanelApi {
     const offers = await readyEngines();
     if (offers.length === 0) return; // no runner to ask: labs say why when started
     const remembered = rememberedEngine();
-    this.#engineSelect.replaceChildren(...offers.map((o, i) => new Option(i === 0 ? T.engineDefault(o.version) : o.version, o.id)));
+    this.#engineSelect.replaceChildren(...offers.map((o, i) => new Option(i === 0 ? T().engineDefault(o.version) : o.version, o.id)));
     this.#engineSelect.value = offers.some((o) => o.id === remembered) ? remembered! : offers[0]!.id;
     this.#showRunning(this.#view !== undefined);
   }
@@ -403,7 +400,7 @@ class LabPanel extends HTMLElement implements LabPanelApi {
     this.#engineChoice.hidden = running || this.#engineSelect.options.length < 2;
     const engine = running && this.#view ? this.#view.lab.engine : this.#chosenEngine();
     this.#engineRunning.hidden = !running;
-    this.#engineRunning.textContent = T.engineRunning(engine.version);
+    this.#engineRunning.textContent = T().engineRunning(engine.version);
     markEngine(engine.version);
   }
 
@@ -414,7 +411,7 @@ class LabPanel extends HTMLElement implements LabPanelApi {
     for (const b of [this.#startButton, this.#stopButton]) b.setAttribute('aria-disabled', String(busy));
     this.#startButton.textContent = busy && label ? label : this.#idleLabel;
     if (busy && label && !this.#stopButton.hidden) this.#stopButton.textContent = label;
-    if (!busy) this.#stopButton.textContent = T.stop;
+    if (!busy) this.#stopButton.textContent = T().stop;
   }
 
   #status(text: string, tone: Tone = 'info') {
@@ -431,4 +428,7 @@ class LabPanel extends HTMLElement implements LabPanelApi {
   }
 }
 
-if (!customElements.get(LAB_PANEL_TAG)) customElements.define(LAB_PANEL_TAG, LabPanel);
+// Defined once the page's words are there: the panel speaks as soon as it is wired.
+void textReady.then(() => {
+  if (!customElements.get(LAB_PANEL_TAG)) customElements.define(LAB_PANEL_TAG, LabPanel);
+});

@@ -7,7 +7,7 @@
  * Without JavaScript the link still leads to the same page in the other language.
  */
 import { LANGUAGE_ATTRS as LA, sel } from '../../contract/dom.ts';
-import { isLocale, LOCALE_STORAGE_KEY } from '../i18n/index.ts';
+import { isLocale, LOCALE_STORAGE_KEY } from '../i18n/locales.ts';
 
 /** How far below the window's top a heading may be and still count as the one being read (px): below the sticky header. */
 const READING_LINE_PX = 96;

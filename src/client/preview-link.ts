@@ -8,7 +8,8 @@
 import { LAB_STATE_EVENT, PREVIEW_ATTRS as P, PREVIEW_TAG } from '../../contract/dom.ts';
 // Type-only: protocol.ts's values would pull the terminal protocol into every lesson page.
 import type { LabEventState } from '../../contract/protocol.ts';
-import { pageMessages } from '../i18n/index.ts';
+import { preview } from '../i18n/en/page.ts';
+import { text } from '../i18n/page.ts';
 
 /** Only http(s) addresses become links: a state is data from the network. */
 const WEB_URL = /^https?:\/\//i;
@@ -36,7 +37,7 @@ class LabPreview extends HTMLElement {
         this.#link = document.createElement('a');
         this.#link.target = '_blank';
         this.#link.rel = 'noopener';
-        this.#link.title = pageMessages().preview.newTab(host ?? '', port);
+        this.#link.title = text(preview, (m) => m.preview).newTab(host ?? '', port);
         this.#link.append(...this.childNodes);
         this.append(this.#link);
         this.#waiting = this.title;

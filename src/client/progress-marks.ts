@@ -6,9 +6,11 @@
  */
 import { PROGRESS_ATTRS as P, sel } from '../../contract/dom.ts';
 import { isPassedIn, isVisitedIn, markVisited, onProgressChange, readProgress, resetProgress } from './progress.ts';
-import { pageMessages } from '../i18n/index.ts';
+import { progress } from '../i18n/en/page.ts';
+import { text, textReady } from '../i18n/page.ts';
 
-const T = pageMessages().progress;
+/** The marks' words, in the page's language (src/i18n/page.ts), read when said. */
+const T = () => text(progress, (m) => m.progress);
 
 const visit = document.querySelector(sel(P.visit))?.getAttribute(P.visit);
 if (visit) markVisited(visit);
@@ -36,7 +38,7 @@ function render() {
       count.hidden = ids.length === 0;
       // Shown as "1/2" or a tick; read as words.
       const shown = complete ? '✓' : `${done}/${ids.length}`;
-      const said = complete ? T.allPassed(ids.length) : T.somePassed(done, ids.length);
+      const said = complete ? T().allPassed(ids.length) : T().somePassed(done, ids.length);
       if (count.dataset.said !== said) {
         count.dataset.said = said;
         const visible = document.createElement('span');
@@ -60,11 +62,14 @@ for (const button of document.querySelectorAll<HTMLButtonElement>(sel(P.reset)))
   const status = button.parentElement?.querySelector<HTMLElement>(sel(P.resetStatus));
   button.hidden = false; // server-rendered hidden: without JavaScript it could do nothing
   button.addEventListener('click', () => {
-    if (!confirm(T.confirmReset)) return;
+    if (!confirm(T().confirmReset)) return;
     resetProgress();
-    if (status) status.textContent = T.resetDone;
+    if (status) status.textContent = T().resetDone;
   });
 }
 
-render();
-onProgressChange(render);
+// Once the page's words are there: the counts are read out as words.
+void textReady.then(() => {
+  render();
+  onProgressChange(render);
+});

@@ -7,7 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { API_ERRORS } from '../../contract/api.ts';
 import { RUNNER_NOTICES } from '../../contract/protocol.ts';
-import { LOCALES, messages, sentenceFor } from './index.ts';
+import { LOCALES, messages } from './index.ts';
+import { sentenceFor } from './page.ts';
 
 type Tree = { [key: string]: unknown };
 

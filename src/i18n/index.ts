@@ -6,7 +6,7 @@
  */
 import { en, type Messages } from './en.ts';
 import { zh } from './zh.ts';
-import { DEFAULT_LOCALE, localeOfTag, type Locale } from './locales.ts';
+import { pageLocale, type Locale } from './locales.ts';
 import { pageLocale as localeOfPage } from '../lib/page-locale.ts';
 
 export type { Messages };
@@ -16,23 +16,8 @@ const CATALOGUES: Record<Locale, Messages> = { en, zh };
 
 export const messages = (locale: Locale): Messages => CATALOGUES[locale];
 
-/** The locale of the page a script runs in, from <html lang> (set by BaseLayout). */
-export function pageLocale(): Locale {
-  return (typeof document !== 'undefined' && localeOfTag(document.documentElement.lang)) || DEFAULT_LOCALE;
-}
-
 /** The catalogue of the page a script runs in. */
 export const pageMessages = (): Messages => messages(pageLocale());
 
 /** The catalogue for a page rendered at this path (an Astro component's `Astro.url.pathname`). */
 export const messagesForPath = (pathname: string): Messages => messages(localeOfPage(pathname));
-
-/**
- * What a page shows for a sentence the runner sent with a stable code (an API error, a runner
- * notice): on an English page the runner's own sentence, which is more specific (it names the
- * host, the number, the engine); in another language the catalogue's sentence for the code, or
- * the runner's when the code is not in `table` (a newer runner, or none sent).
- */
-export function sentenceFor<Code extends string>(sentence: string, code: unknown, table: Record<Code, string>, locale: Locale = pageLocale()): string {
-  return locale !== DEFAULT_LOCALE && typeof code === 'string' && Object.hasOwn(table, code) ? table[code as Code] : sentence;
-}

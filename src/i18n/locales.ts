@@ -39,3 +39,11 @@ export function pathInLocale(path: string, to: Locale): string {
   const withSlash = rest.startsWith('/') ? rest : `/${rest}`;
   return `${LOCALE_INFO[to].prefix}${withSlash}`;
 }
+
+/**
+ * The locale of the page a script runs in, from <html lang> (set by BaseLayout). Here, not in
+ * index.ts, so a browser script that needs it does not bring both catalogues (src/i18n/page.ts).
+ */
+export function pageLocale(): Locale {
+  return (typeof document !== 'undefined' && localeOfTag(document.documentElement.lang)) || DEFAULT_LOCALE;
+}

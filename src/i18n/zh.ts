@@ -87,7 +87,7 @@ export const zh: Messages = {
     nameNotSent: '你的名字没能发送给讲师；会在你下一次启动实验时发送。',
     helpNotSent: (why: string) => `帮助请求没能发出：${why}`,
   },
-  terminal: {
+  labApi: {
     unreachable: '无法连接实验服务器：它没有运行，或者连接中断了。请启动它（npm start）后重试。',
     unavailable: '这里无法使用实验环境：这份网站副本没有配套的实验服务器，没有地方运行实验。请用 npm start 提供课程，才能使用终端。',
     gone: '这个实验环境已过期或已被删除。',
@@ -96,6 +96,8 @@ export const zh: Messages = {
     unexpected: (status: number) => `实验服务器返回了意外的错误（HTTP ${status}）。请稍后重试。`,
     checkNoAnswer: (seconds: number) => `实验服务器在 ${seconds} 秒内没有返回检查结果。请刷新页面；如果你的实验环境已经不在了，请启动一个新的。`,
     setupNoAnswer: (seconds: number) => `实验服务器在 ${seconds} 秒内没有回应练习的开始。请刷新页面；如果你的实验环境已经不在了，请启动一个新的。`,
+  },
+  terminal: {
     closed: '终端已关闭。',
     shellEnded: (host: string) => `${host} 上的 shell 已结束。`,
     shellEndedWithCode: (host: string, code: number) => `${host} 上的 shell 已结束（退出码 ${code}）。`,

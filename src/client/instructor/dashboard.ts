@@ -12,9 +12,12 @@ import { API_ERRORS, INSTRUCTOR_ROUTES, type ApiError, type RoomSnapshot, type R
 import { engineById, type EngineId } from '../../../contract/engines.ts';
 import { INSTRUCTOR_ATTRS as I, INSTRUCTOR_TAG, sel } from '../../../contract/dom.ts';
 import type { WatchView } from './watch-view.ts';
-import { LOCALE_INFO, pageLocale, pageMessages, sentenceFor } from '../../i18n/index.ts';
+import { instructor } from '../../i18n/en/instructor.ts';
+import { LOCALE_INFO, pageLocale } from '../../i18n/locales.ts';
+import { localSentence, text, textReady } from '../../i18n/page.ts';
 
-const T = pageMessages().instructor;
+/** The dashboard's words, in the page's language (src/i18n/page.ts), read when said. */
+const T = () => text(instructor, (m) => m.instructor);
 /** Numbers and times as the page's language writes them. */
 const TAG = LOCALE_INFO[pageLocale()].tag;
 const oneDecimal = new Intl.NumberFormat(TAG, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
@@ -33,10 +36,10 @@ const GiB = 1024 ** 3;
 /** "3 min", "1 h 05 min", "45 s" (in the page's language). */
 function duration(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return T.seconds(s);
+  if (s < 60) return T().seconds(s);
   const m = Math.floor(s / 60);
-  if (m < 60) return T.minutesShort(m);
-  return T.hoursMinutes(Math.floor(m / 60), String(m % 60).padStart(2, '0'));
+  if (m < 60) return T().minutesShort(m);
+  return T().hoursMinutes(Math.floor(m / 60), String(m % 60).padStart(2, '0'));
 }
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, className?: string): HTMLElementTagNameMap[K] {
@@ -55,7 +58,7 @@ function button(text: string, attrs: Record<string, string>): HTMLButtonElement 
 
 async function errorOf(res: Response): Promise<string> {
   const body = (await res.json().catch(() => undefined)) as Partial<ApiError> | undefined;
-  return body?.message === undefined ? T.httpError(res.status) : sentenceFor(body.message, body.error, pageMessages().api);
+  return body?.message === undefined ? T().httpError(res.status) : localSentence(body.message, body.error, (m) => m.api);
 }
 
 class InstructorDashboard extends HTMLElement {
@@ -115,13 +118,13 @@ class InstructorDashboard extends HTMLElement {
     try {
       res = await fetch(INSTRUCTOR_ROUTES.session.path(), { cache: 'no-store' });
     } catch {
-      return this.#status(T.unreachableReload, 'error');
+      return this.#status(T().unreachableReload, 'error');
     }
     if (res.status === 204) return this.#follow();
     const body = (await res.json().catch(() => undefined)) as Partial<ApiError> | undefined;
-    if (body?.error === API_ERRORS.instructorOff.code) return this.#status(body.message === undefined ? T.off : sentenceFor(body.message, body.error, pageMessages().api), 'error');
-    if (body?.error === API_ERRORS.signInRequired.code) return this.#showSignIn(T.signInPrompt);
-    this.#status(T.staticCopy, 'error');
+    if (body?.error === API_ERRORS.instructorOff.code) return this.#status(body.message === undefined ? T().off : localSentence(body.message, body.error, (m) => m.api), 'error');
+    if (body?.error === API_ERRORS.signInRequired.code) return this.#showSignIn(T().signInPrompt);
+    this.#status(T().staticCopy, 'error');
   }
 
   #showSignIn(text: string, tone: Tone = 'info') {
@@ -138,7 +141,7 @@ class InstructorDashboard extends HTMLElement {
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ code: input.value }),
     }).catch(() => undefined);
-    if (!res) return this.#status(T.unreachable, 'error');
+    if (!res) return this.#status(T().unreachable, 'error');
     if (res.status !== 204) return this.#showSignIn(await errorOf(res), 'error');
     input.value = '';
     this.#q(I.signIn).hidden = true;
@@ -149,23 +152,23 @@ class InstructorDashboard extends HTMLElement {
     await fetch(INSTRUCTOR_ROUTES.session.path(), { method: 'DELETE' }).catch(() => undefined);
     this.#stream?.close();
     this.#stopWatching();
-    this.#showSignIn(T.signedOut);
+    this.#showSignIn(T().signedOut);
   }
 
   /** Follow the room: EventSource reconnects by itself; a dropped session shows the sign-in form. */
   #follow(): void {
     this.#q(I.dashboard).hidden = false;
-    this.#status(T.connecting);
+    this.#status(T().connecting);
     this.#stream?.close();
     const stream = new EventSource(INSTRUCTOR_ROUTES.events.path());
     this.#stream = stream;
     stream.addEventListener('room', (e) => {
       this.#room = JSON.parse((e as MessageEvent<string>).data) as RoomSnapshot;
-      this.#status(T.live(this.#room.labs.length));
+      this.#status(T().live(this.#room.labs.length));
       this.#render();
     });
     stream.onerror = () => {
-      if (stream.readyState !== EventSource.CLOSED) return this.#status(T.reconnecting, 'error');
+      if (stream.readyState !== EventSource.CLOSED) return this.#status(T().reconnecting, 'error');
       // Closed for good: the session ended (the runner restarted, or 12 h passed), or the server is gone.
       void this.#resume();
     };
@@ -184,7 +187,7 @@ class InstructorDashboard extends HTMLElement {
     const engine = this.#q<HTMLSelectElement>(I.warmEngine).value as EngineId;
     const warm: WarmRequest = { lesson, count, minutes, engine };
     if (await this.#act('POST', INSTRUCTOR_ROUTES.warm.path(), warm)) {
-      this.#status(T.warming(count, this.#lessons[lesson]?.title ?? lesson));
+      this.#status(T().warming(count, this.#lessons[lesson]?.title ?? lesson));
     }
   }
 
@@ -195,11 +198,11 @@ class InstructorDashboard extends HTMLElement {
       ...(body === undefined ? {} : { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) }),
     }).catch(() => undefined);
     if (!res) {
-      this.#status(T.unreachable, 'error');
+      this.#status(T().unreachable, 'error');
       return false;
     }
     if (res.status === 401) {
-      this.#showSignIn(T.sessionEnded, 'error');
+      this.#showSignIn(T().sessionEnded, 'error');
       return false;
     }
     if (!res.ok) {
@@ -226,7 +229,7 @@ class InstructorDashboard extends HTMLElement {
         void this.#act('DELETE', INSTRUCTOR_ROUTES.help.path(labId));
         break;
       case 'end':
-        if (confirm(T.confirmEnd(entry?.name ?? T.thisLearner))) void this.#act('DELETE', INSTRUCTOR_ROUTES.lab.path(labId));
+        if (confirm(T().confirmEnd(entry?.name ?? T().thisLearner))) void this.#act('DELETE', INSTRUCTOR_ROUTES.lab.path(labId));
         break;
     }
   }
@@ -234,14 +237,14 @@ class InstructorDashboard extends HTMLElement {
   async #startWatching(entry: RosterEntry, host: string): Promise<void> {
     this.#stopWatching();
     const pane = this.#q(I.watch);
-    this.#q(I.watchTitle).textContent = T.watchTitle(entry.name ?? T.labName(entry.id), host);
+    this.#q(I.watchTitle).textContent = T().watchTitle(entry.name ?? T().labName(entry.id), host);
     pane.hidden = false;
     try {
       const { watchTerminal } = await import('./watch-view.ts');
       this.#watch = await watchTerminal(this.#q(I.watchTerminal), INSTRUCTOR_ROUTES.watch.path(entry.id, host), (text) => this.#status(text, 'error'));
       pane.scrollIntoView({ block: 'nearest' });
     } catch {
-      this.#status(T.loadFailed, 'error');
+      this.#status(T().loadFailed, 'error');
     }
   }
 
@@ -263,20 +266,20 @@ class InstructorDashboard extends HTMLElement {
     const now = Date.now();
     const { capacity: c } = room;
     const m = c.machine;
-    this.#q(I.capacity).textContent = T.capacity(
+    this.#q(I.capacity).textContent = T().capacity(
       c.labs, c.maxLabs, c.pool.ready, c.pool.starting,
       oneDecimal.format(m.memoryAvailableBytes / GiB), oneDecimal.format(m.memoryTotalBytes / GiB), twoDecimals.format(m.load[0]), m.cpus,
     );
     const warmings = c.pool.shapes.flatMap((shape) => (shape.room ? [{ shape, room: shape.room }] : []));
     const warmingsText = warmings.map(({ shape, room: r }) =>
-      T.warmingLine(r.count, this.#lessons[r.lesson]?.title ?? r.lesson, engineById(shape.engine)?.version ?? shape.engine, shape.ready, shape.starting, r.taken, clockTime.format(new Date(r.until))),
+      T().warmingLine(r.count, this.#lessons[r.lesson]?.title ?? r.lesson, engineById(shape.engine)?.version ?? shape.engine, shape.ready, shape.starting, r.taken, clockTime.format(new Date(r.until))),
     );
     // Rebuilt only when it changed, so a Stop warming click is never lost to a redraw.
     if (warmingsText.join('\n') !== this.#warmingsShown) {
       this.#warmingsShown = warmingsText.join('\n');
       this.#q(I.warmings).replaceChildren(...warmings.map(({ room: r }, k) => {
         const li = el('li', `${warmingsText[k]} `);
-        li.append(button(T.stopWarming, { [I.lesson]: r.lesson }));
+        li.append(button(T().stopWarming, { [I.lesson]: r.lesson }));
         return li;
       }));
     }
@@ -301,7 +304,7 @@ class InstructorDashboard extends HTMLElement {
     });
     for (const id of this.#rows.keys()) if (!labs.some((l) => l.id === id)) this.#rows.delete(id);
     if (rows.length === 0) {
-      const cell = el('td', T.noLabs, 'muted');
+      const cell = el('td', T().noLabs, 'muted');
       cell.colSpan = 10;
       const empty = el('tr');
       empty.append(cell);
@@ -326,7 +329,7 @@ class RosterRow {
   readonly #check = el('span');
   readonly #checkMessage = el('small');
   readonly #helpText = el('strong');
-  readonly #clear = button(T.clear, { [I.action]: 'clear-help' });
+  readonly #clear = button(T().clear, { [I.action]: 'clear-help' });
   readonly #noHelp = el('span', '—');
 
   constructor(lab: RosterEntry) {
@@ -347,30 +350,33 @@ class RosterRow {
       this.#exercises,
       td(this.#check, el('br'), this.#checkMessage),
       td(this.#noHelp, this.#helpText, el('br'), this.#clear),
-      td(button(T.extend(EXTEND_MINUTES), { [I.action]: 'extend' }), button(T.end, { [I.action]: 'end' })),
+      td(button(T().extend(EXTEND_MINUTES), { [I.action]: 'extend' }), button(T().end, { [I.action]: 'end' })),
     );
   }
 
   update(lab: RosterEntry, now: number, lessonTitle: string): void {
     const online = lab.openTerminals > 0;
-    this.#name.textContent = lab.name ?? T.noName;
+    this.#name.textContent = lab.name ?? T().noName;
     this.#name.className = lab.name ? '' : 'muted';
-    this.#sub.textContent = `${lab.id}${online ? '' : T.pageClosed}`;
+    this.#sub.textContent = `${lab.id}${online ? '' : T().pageClosed}`;
     this.#lesson.textContent = lessonTitle;
-    for (const b of this.#watch) b.setAttribute('aria-label', T.watch(lab.name ?? lab.id, b.getAttribute(I.host) ?? ''));
+    for (const b of this.#watch) b.setAttribute('aria-label', T().watch(lab.name ?? lab.id, b.getAttribute(I.host) ?? ''));
     this.#age.textContent = duration(now - Date.parse(lab.createdAt));
-    this.#idle.textContent = online ? T.active : duration(now - Date.parse(lab.lastActive));
+    this.#idle.textContent = online ? T().active : duration(now - Date.parse(lab.lastActive));
     this.#left.textContent = duration(Date.parse(lab.expiresAt) - now);
-    this.#exercises.textContent = T.passedOf(lab.passed.length, lab.exercises);
+    this.#exercises.textContent = T().passedOf(lab.passed.length, lab.exercises);
     this.#check.textContent = lab.lastCheck ? `${lab.lastCheck.exercise}: ${lab.lastCheck.status}` : '—';
     this.#check.className = lab.lastCheck ? `check-${lab.lastCheck.status}` : '';
     this.#checkMessage.textContent = lab.lastCheck?.message ?? '';
     this.tr.toggleAttribute(I.needsHelp, lab.help !== null);
     this.#noHelp.hidden = lab.help !== null;
     this.#helpText.hidden = this.#clear.hidden = lab.help === null;
-    this.#helpText.textContent = lab.help ? T.asking(duration(now - Date.parse(lab.help))) : '';
-    this.tr.title = lab.watchers > 0 ? T.watchers(lab.watchers) : '';
+    this.#helpText.textContent = lab.help ? T().asking(duration(now - Date.parse(lab.help))) : '';
+    this.tr.title = lab.watchers > 0 ? T().watchers(lab.watchers) : '';
   }
 }
 
-if (!customElements.get(INSTRUCTOR_TAG)) customElements.define(INSTRUCTOR_TAG, InstructorDashboard);
+// Defined once the page's words are there (src/i18n/page.ts).
+void textReady.then(() => {
+  if (!customElements.get(INSTRUCTOR_TAG)) customElements.define(INSTRUCTOR_TAG, InstructorDashboard);
+});

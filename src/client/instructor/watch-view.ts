@@ -8,20 +8,19 @@ import { Terminal } from '@xterm/xterm';
 import { CLOSE_CODES, parseWatchMessage } from '../../../contract/protocol.ts';
 import { currentTheme, followTheme, TERMINAL_FONT } from '../terminal/theme.ts';
 import { loadXtermCss } from '../terminal/xterm-css.ts';
-import { pageMessages } from '../../i18n/index.ts';
-
-const T = pageMessages().instructor;
+import { instructor } from '../../i18n/en/instructor.ts';
+import { text } from '../../i18n/page.ts';
 
 export interface WatchView {
   dispose(): void;
 }
 
-/** Why a watch closed, for the status line; undefined when it was closed on purpose. */
-const CLOSED: Record<number, string> = {
-  [CLOSE_CODES.labGone]: T.watchEnded,
-  [CLOSE_CODES.tryAgainLater]: T.watchBehind,
-  [CLOSE_CODES.goingAway]: T.watchRestart,
-};
+/** Why a watch closed, for the status line, in the page's language (src/i18n/page.ts). */
+function closedWhy(code: number): string {
+  const t = text(instructor, (m) => m.instructor);
+  const known: Record<number, string> = { [CLOSE_CODES.labGone]: t.watchEnded, [CLOSE_CODES.tryAgainLater]: t.watchBehind, [CLOSE_CODES.goingAway]: t.watchRestart };
+  return known[code] ?? (code === 1006 ? t.watchFailed : t.watchClosed(code));
+}
 
 export async function watchTerminal(container: HTMLElement, path: string, report: (text: string) => void): Promise<WatchView> {
   await loadXtermCss();
@@ -44,7 +43,7 @@ export async function watchTerminal(container: HTMLElement, path: string, report
   };
   ws.onclose = (e) => {
     if (disposed) return;
-    report(CLOSED[e.code] ?? (e.code === 1006 ? T.watchFailed : T.watchClosed(e.code)));
+    report(closedWhy(e.code));
   };
   return {
     dispose() {

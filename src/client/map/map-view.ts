@@ -15,7 +15,9 @@ import { RECONNECT_BASE_MS, RECONNECT_MAX_MS } from '../terminal/session.ts';
 import { showDetails } from './details.ts';
 import { drawList, drawSvg, NODE_ATTR } from './draw.ts';
 import { layoutMap, type Layout, type Memory, type NodeRef } from './layout.ts';
-import { pageMessages } from '../../i18n/index.ts';
+import { lab } from '../../i18n/en/page.ts';
+import { map } from '../../i18n/en/map.ts';
+import { text } from '../../i18n/page.ts';
 
 export interface MapView {
   /** The tab is shown: follow the lab (open the socket). */
@@ -25,8 +27,8 @@ export interface MapView {
   dispose(): void;
 }
 
-const T = pageMessages().map;
-const LABEL = T.label;
+/** The map's words, in the page's language (src/i18n/page.ts), read when said. */
+const T = () => text(map, (m) => m.map);
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string, text?: string): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
@@ -61,14 +63,14 @@ class MapScreen implements MapView {
 
   constructor(panel: HTMLElement, lab: Lab) {
     this.#lab = lab;
-    this.#status = el('p', 'lab-map-status', T.opening);
+    this.#status = el('p', 'lab-map-status', T().opening);
     this.#status.setAttribute('role', 'status');
     this.#drawing = el('div', 'lab-map-drawing');
     this.#details = el('section', 'lab-map-details');
-    this.#details.setAttribute('aria-label', T.detailsLabel);
-    this.#details.append(el('p', 'lab-map-hint', T.hint));
+    this.#details.setAttribute('aria-label', T().detailsLabel);
+    this.#details.append(el('p', 'lab-map-hint', T().hint));
     const listBox = el('section', 'lab-map-list');
-    const listTitle = el('h3', 'lab-map-list-title', T.listTitle);
+    const listTitle = el('h3', 'lab-map-list-title', T().listTitle);
     listTitle.id = `lab-map-list-title`;
     listBox.setAttribute('aria-labelledby', listTitle.id);
     this.#list = el('div', '');
@@ -126,7 +128,7 @@ class MapScreen implements MapView {
       if (this.#ws !== ws || typeof e.data !== 'string') return;
       const parsed = parseLabMapMessage(e.data);
       if (!parsed.ok) {
-        this.#say(T.badMap(parsed.reason), 'error');
+        this.#say(T().badMap(parsed.reason), 'error');
         return;
       }
       this.#attempts = 0;
@@ -137,8 +139,8 @@ class MapScreen implements MapView {
     ws.onclose = (e) => {
       if (this.#ws !== ws || this.#disposed) return;
       this.#ws = undefined;
-      if (e.code === CLOSE_CODES.labGone) return this.#say(T.ended, 'error');
-      this.#say(T.reconnecting, 'error');
+      if (e.code === CLOSE_CODES.labGone) return this.#say(T().ended, 'error');
+      this.#say(T().reconnecting, 'error');
       const delay = Math.min(RECONNECT_MAX_MS, RECONNECT_BASE_MS * 2 ** this.#attempts++);
       this.#retry = setTimeout(() => this.#shown && this.#connect(), delay);
     };
@@ -151,11 +153,11 @@ class MapScreen implements MapView {
     const focusKey = focused && this.#drawing.contains(focused) ? focused.getAttribute(NODE_ATTR) : null;
     const layout = layoutMap(map, this.#memory);
     this.#layout = layout;
-    this.#drawing.innerHTML = drawSvg(layout, LABEL, true);
-    this.#list.innerHTML = drawList(layout, LABEL);
+    this.#drawing.innerHTML = drawSvg(layout, T().label, true);
+    this.#list.innerHTML = drawList(layout, T().label);
     this.#drawing.dataset.mapAt = map.at;
     const down = map.hosts.filter((h) => !h.engineUp).map((h) => h.name);
-    this.#say(down.length ? T.engineDown(down.join(pageMessages().lab.listSeparator)) : T.following, down.length ? 'error' : 'info');
+    this.#say(down.length ? T().engineDown(down.join(text(lab, (m) => m.lab).listSeparator)) : T().following, down.length ? 'error' : 'info');
     if (focusKey) this.#nodeEl(focusKey)?.focus({ preventScroll: true });
     else if (this.#selected) {
       // A keyboard user on a Copy button keeps their place when the details are rebuilt.

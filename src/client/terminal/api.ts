@@ -12,7 +12,8 @@ import {
   type ApiError, type CreateLabRequest, type EngineOffer, type HealthStatus, type LabCreated, type LabDescription, type LearnerState, type LearnerUpdate,
 } from '../../../contract/api.ts';
 import type { EngineId } from '../../../contract/engines.ts';
-import { pageMessages, sentenceFor } from '../../i18n/index.ts';
+import { labApi } from '../../i18n/en/page.ts';
+import { localSentence, text } from '../../i18n/page.ts';
 
 export type Lab = LabCreated;
 
@@ -38,14 +39,14 @@ export const needsAccessCode = (e: unknown): e is LabApiError =>
   e instanceof LabApiError && (e.code === API_ERRORS.accessCodeRequired.code || e.code === API_ERRORS.accessCodeWrong.code);
 export const auth = (lab: Pick<Lab, 'token'>) => ({ Authorization: `Bearer ${lab.token}` });
 
-/** The page's sentences about labs and terminals (src/i18n): a page's language never changes while it is open. */
-export const MESSAGES = pageMessages().terminal;
+/** The page's sentences about the lab server and its API (src/i18n/page.ts), read when said. */
+export const apiText = () => text(labApi, (m) => m.labApi);
 
 export async function send(url: string, init: RequestInit): Promise<Response> {
   try {
     return await fetch(url, { ...init, cache: 'no-store' });
   } catch {
-    throw new LabApiError(MESSAGES.unreachable, 'unreachable');
+    throw new LabApiError(apiText().unreachable, 'unreachable');
   }
 }
 
@@ -57,12 +58,12 @@ export async function failure(res: Response): Promise<LabApiError> {
   }
   if (typeof body?.message !== 'string') {
     // A static file server or the Astro dev server answered: no runner behind this origin.
-    if ([404, 405, 501].includes(res.status)) return new LabApiError(MESSAGES.unavailable, 'unavailable', res.status);
-    if ([502, 503, 504].includes(res.status)) return new LabApiError(MESSAGES.unreachable, 'unreachable', res.status);
-    return new LabApiError(MESSAGES.unexpected(res.status), 'server', res.status);
+    if ([404, 405, 501].includes(res.status)) return new LabApiError(apiText().unavailable, 'unavailable', res.status);
+    if ([502, 503, 504].includes(res.status)) return new LabApiError(apiText().unreachable, 'unreachable', res.status);
+    return new LabApiError(apiText().unexpected(res.status), 'server', res.status);
   }
   const code = typeof body.error === 'string' ? body.error : undefined;
-  return new LabApiError(sentenceFor(body.message, code, pageMessages().api), res.status === 404 ? 'gone' : 'server', res.status, code);
+  return new LabApiError(localSentence(body.message, code, (m) => m.api), res.status === 404 ? 'gone' : 'server', res.status, code);
 }
 
 /**
@@ -88,7 +89,7 @@ export async function createLab(lesson: string, engine?: EngineId): Promise<Lab>
   }
   const lab = (await res.json().catch(() => undefined)) as Lab | undefined;
   if (!isLab(lab)) {
-    throw new LabApiError(MESSAGES.mismatch, 'server', res.status);
+    throw new LabApiError(apiText().mismatch, 'server', res.status);
   }
   return lab;
 }

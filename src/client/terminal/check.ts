@@ -5,8 +5,8 @@
  * JavaScript before Start lab.
  */
 import { ROUTES, type CheckResult, type SetupResult } from '../../../contract/api.ts';
-import { auth, failure, LabApiError, MESSAGES, send, type Lab } from './api.ts';
-import { DEFAULT_LOCALE, pageLocale } from '../../i18n/index.ts';
+import { apiText, auth, failure, LabApiError, send, type Lab } from './api.ts';
+import { DEFAULT_LOCALE, pageLocale } from '../../i18n/locales.ts';
 
 /**
  * How long the browser waits for a check's or a setup's answer. The runner bounds both (at most
@@ -20,12 +20,12 @@ const CHECK_ANSWER_TIMEOUT_MS = 120_000;
  */
 export function checkExercise(lab: Pick<Lab, 'id' | 'token'>, exerciseId: string): Promise<CheckResult> {
   const locale = pageLocale();
-  return post(lab, ROUTES.check.path(lab.id, exerciseId, locale === DEFAULT_LOCALE ? undefined : locale), MESSAGES.checkNoAnswer, isCheckResult);
+  return post(lab, ROUTES.check.path(lab.id, exerciseId, locale === DEFAULT_LOCALE ? undefined : locale), apiText().checkNoAnswer, isCheckResult);
 }
 
 /** Start an exercise in `lab`: the runner runs its setup, once per lab. */
 export const startExercise = (lab: Pick<Lab, 'id' | 'token'>, exerciseId: string): Promise<SetupResult> =>
-  post(lab, ROUTES.setup.path(lab.id, exerciseId), MESSAGES.setupNoAnswer, isSetupResult);
+  post(lab, ROUTES.setup.path(lab.id, exerciseId), apiText().setupNoAnswer, isSetupResult);
 
 /** POST with the lab's token and no body; the answer, if it is what `valid` expects. `noAnswer` says the runner did not answer in time. */
 async function post<T>(lab: Pick<Lab, 'id' | 'token'>, path: string, noAnswer: (seconds: number) => string, valid: (v: unknown) => v is T): Promise<T> {
@@ -39,7 +39,7 @@ async function post<T>(lab: Pick<Lab, 'id' | 'token'>, path: string, noAnswer: (
   }
   if (!res.ok) throw await failure(res);
   const result: unknown = await res.json().catch(() => undefined);
-  if (!valid(result)) throw new LabApiError(MESSAGES.mismatch, 'server', res.status);
+  if (!valid(result)) throw new LabApiError(apiText().mismatch, 'server', res.status);
   return result;
 }
 

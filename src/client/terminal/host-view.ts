@@ -7,7 +7,8 @@
  */
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
-import { MESSAGES, type Lab } from './api.ts';
+import type { Lab } from './api.ts';
+import { terminalText } from './words.ts';
 import { HostConnection, type ConnectionState } from './session.ts';
 import type { Size } from './fit.ts';
 import { currentTheme, TERMINAL_FONT } from './theme.ts';
@@ -23,9 +24,6 @@ const MODIFIER_KEYS = new Set(['Shift', 'Control', 'Alt', 'Meta']);
 /** WCAG 2's AA contrast for normal text (1.4.3), which the e2e axe test holds the lab panel to. */
 const MINIMUM_CONTRAST_RATIO = 4.5;
 
-
-/** How the tab names each state to a screen reader, after the host's name (the dot beside the name shows it to the eye). */
-const STATE_WORDS: Record<ConnectionState, string> = MESSAGES.states;
 
 /** Told after the view has shown a state change (`message`: an error sentence, if one came with it). */
 export type StateListener = (view: HostView, state: ConnectionState, message: string | undefined) => void;
@@ -181,10 +179,11 @@ export class HostView {
     if (message !== undefined) this.message = message;
     else if (state === 'ready' || state === 'connecting') this.message = undefined;
     this.tab.setAttribute(H.state, state);
-    this.#tabState.textContent = STATE_WORDS[state];
+    // How the tab names the state to a screen reader, after the host's name (the dot beside the name shows it to the eye).
+    this.#tabState.textContent = terminalText().states[state];
     this.panel.setAttribute(H.state, state);
-    if (state === 'exited') this.#showNotice(MESSAGES.shellEnded(this.host), MESSAGES.openNewShell);
-    else if (state === 'failed') this.#showNotice(this.message ?? MESSAGES.lostConnection(this.host), MESSAGES.reconnect);
+    if (state === 'exited') this.#showNotice(terminalText().shellEnded(this.host), terminalText().openNewShell);
+    else if (state === 'failed') this.#showNotice(this.message ?? terminalText().lostConnection(this.host), terminalText().reconnect);
     // A gone lab is the owner's to handle: it takes the whole view away.
     else if (state !== 'gone') this.#showNotice(undefined);
     this.#onState(this, state, message);

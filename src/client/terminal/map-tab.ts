@@ -4,7 +4,8 @@
  * the lab map socket) and shows or hides it with the tab. Built the way host-view.ts builds a
  * host's tab, so tabs.ts treats it as one more tab.
  */
-import { MESSAGES, type Lab } from './api.ts';
+import type { Lab } from './api.ts';
+import { terminalText } from './words.ts';
 import type { TabPair } from './tabs.ts';
 import type { MapView } from '../map/map-view.ts';
 
@@ -28,7 +29,7 @@ export class MapTab implements TabPair {
     this.tab.type = 'button';
     this.tab.className = 'lab-tab lab-tab-map';
     this.tab.id = 'lab-map-tab';
-    this.tab.textContent = MESSAGES.mapTab;
+    this.tab.textContent = terminalText().mapTab;
     this.tab.setAttribute('role', 'tab');
     this.tab.setAttribute('aria-controls', 'lab-map-panel');
     this.panel = document.createElement('div');
@@ -52,7 +53,7 @@ export class MapTab implements TabPair {
           const p = document.createElement('p');
           p.className = 'lab-map-status';
           p.dataset.tone = 'error';
-          p.textContent = MESSAGES.mapLoadFailed;
+          p.textContent = terminalText().mapLoadFailed;
           this.panel.append(p);
           return undefined;
         },

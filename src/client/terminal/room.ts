@@ -14,7 +14,8 @@ import { CLOSE_CODES, LAB_EVENTS, parseLabEvent, type LabEventState } from '../.
 import { instructorDashboardOn, learnerName, rememberLearnerName, updateLearner, type Lab } from './api.ts';
 import { showPreviews, type PreviewListParts } from './preview-list.ts';
 import { RECONNECT_BASE_MS, RECONNECT_MAX_MS } from './session.ts';
-import { pageMessages, sentenceFor } from '../../i18n/index.ts';
+import { lab } from '../../i18n/en/page.ts';
+import { localSentence, text } from '../../i18n/page.ts';
 
 export interface RoomParts extends PreviewListParts {
   room: HTMLElement;
@@ -44,7 +45,8 @@ export interface Room {
 /** The instructor's message a learner dismissed, by its id: a new message shows again. */
 const DISMISSED_KEY = 'dnl-dismissed-notice';
 
-const T = pageMessages().lab;
+/** The panel's words, read when said (src/i18n/page.ts). */
+const T = () => text(lab, (m) => m.lab);
 
 /** Follow `lab`'s events into `parts` until dispose(). */
 export function followRoom(parts: RoomParts, lab: Lab, hooks: RoomHooks): Room {
@@ -108,7 +110,7 @@ class RoomStrip implements Room {
     const name = raw.trim();
     rememberLearnerName(name);
     this.#parts.name.hidden = true;
-    if (name) await updateLearner(this.#lab, { name }).catch(() => this.#hooks.error(T.nameNotSent));
+    if (name) await updateLearner(this.#lab, { name }).catch(() => this.#hooks.error(T().nameNotSent));
   }
 
   async #toggleHelp(): Promise<void> {
@@ -118,7 +120,7 @@ class RoomStrip implements Room {
       const learner = await updateLearner(this.#lab, { help: asking });
       if (this.#state) this.#render({ ...this.#state, learner });
     } catch (e) {
-      this.#hooks.error(T.helpNotSent(e instanceof Error ? e.message : String(e)));
+      this.#hooks.error(T().helpNotSent(e instanceof Error ? e.message : String(e)));
     } finally {
       this.#parts.help.setAttribute('aria-disabled', 'false');
     }
@@ -147,7 +149,7 @@ class RoomStrip implements Room {
       if (!parsed.ok) return;
       this.#attempts = 0;
       if (parsed.message.type === LAB_EVENTS.state) this.#render(parsed.message.state);
-      else this.#hooks.ended(sentenceFor(parsed.message.reason, parsed.message.code, pageMessages().runner));
+      else this.#hooks.ended(localSentence(parsed.message.reason, parsed.message.code, (m) => m.runner));
     };
     ws.onclose = (e) => {
       if (this.#disposed || this.#ws !== ws || e.code === CLOSE_CODES.labGone) return;
@@ -170,7 +172,7 @@ class RoomStrip implements Room {
     p.noticeText.textContent = state.notice?.text ?? '';
     p.watching.hidden = state.watchers === 0;
     p.help.setAttribute('aria-pressed', String(state.learner.help));
-    p.help.textContent = state.learner.help ? T.cancelHelp : T.askHelp;
+    p.help.textContent = state.learner.help ? T().cancelHelp : T().askHelp;
     showPreviews(p, state.previews);
     this.#hooks.state(state);
   }

@@ -6,8 +6,9 @@
 import { CLIENT_MESSAGES, CLOSE_CODES, SERVER_MESSAGES, clampSize, encodeMessage, parseServerMessage, type ClientMessage } from '../../../contract/protocol.ts';
 import { ROUTES } from '../../../contract/api.ts';
 import { AckBatcher } from '../../../contract/flow.ts';
-import { LabApiError, labExists, MESSAGES, type Lab } from './api.ts';
-import { pageMessages, sentenceFor } from '../../i18n/index.ts';
+import { apiText, LabApiError, labExists, type Lab } from './api.ts';
+import { terminalText } from './words.ts';
+import { localSentence } from '../../i18n/page.ts';
 
 /**
  * Reconnect backoff: first retry after RECONNECT_BASE_MS, doubling to at most RECONNECT_MAX_MS,
@@ -90,7 +91,7 @@ export class HostConnection {
   /** Resolves once the shell is attached (its `ready` message or first output). */
   whenReady(): Promise<void> {
     if (this.#state === 'ready') return Promise.resolve();
-    if (this.#state === 'gone') return Promise.reject(new Error(MESSAGES.gone));
+    if (this.#state === 'gone') return Promise.reject(new Error(apiText().gone));
     return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
   }
 
@@ -110,7 +111,7 @@ export class HostConnection {
   close(): void {
     this.#setState('closed');
     this.#teardown(CLOSE_CODES.normal);
-    this.#rejectWaiters(new Error(MESSAGES.closed));
+    this.#rejectWaiters(new Error(terminalText().closed));
   }
 
   // ------------------------------------------------------------ internals
@@ -162,10 +163,10 @@ export class HostConnection {
         this.#markReady();
         break;
       case SERVER_MESSAGES.exit:
-        this.#sink.notice(m.code === null ? MESSAGES.shellEnded(this.host) : MESSAGES.shellEndedWithCode(this.host, m.code), 'info');
+        this.#sink.notice(m.code === null ? terminalText().shellEnded(this.host) : terminalText().shellEndedWithCode(this.host, m.code), 'info');
         break;
       case SERVER_MESSAGES.error: {
-        const message = sentenceFor(m.message, m.code, pageMessages().runner);
+        const message = localSentence(m.message, m.code, (c) => c.runner);
         this.#lastError = message;
         this.#sink.notice(message, 'error');
         this.#events.state(this.#state, message);
@@ -182,13 +183,13 @@ export class HostConnection {
         return this.#gone();
       case CLOSE_CODES.exited:
         this.#setState('exited');
-        return this.#rejectWaiters(new Error(MESSAGES.shellEndedTryAgain(this.host)));
+        return this.#rejectWaiters(new Error(terminalText().shellEndedTryAgain(this.host)));
       case CLOSE_CODES.hostFailed:
-        return this.#fail(this.#lastError ?? MESSAGES.hostFailed(this.host));
+        return this.#fail(this.#lastError ?? terminalText().hostFailed(this.host));
       case CLOSE_CODES.policy:
       case CLOSE_CODES.tooBig:
         // The runner refused something this page sent: retrying would repeat it.
-        return this.#fail(MESSAGES.refused(this.host, code));
+        return this.#fail(terminalText().refused(this.host, code));
       default:
         // Dropped connection, runner restart (goingAway), network blip: worth retrying.
         return this.#scheduleReconnect();
@@ -198,7 +199,7 @@ export class HostConnection {
   #scheduleReconnect(): void {
     if (this.#attempts === 0) this.#failingSince = performance.now();
     if (performance.now() - this.#failingSince > RECONNECT_GIVE_UP_MS) {
-      return this.#fail(MESSAGES.gaveUp(this.host));
+      return this.#fail(terminalText().gaveUp(this.host));
     }
     const backoff = Math.min(RECONNECT_MAX_MS, RECONNECT_BASE_MS * 2 ** this.#attempts);
     const delay = backoff * (1 - RECONNECT_JITTER * Math.random());
@@ -230,7 +231,7 @@ export class HostConnection {
   #gone(): void {
     this.#teardown(CLOSE_CODES.normal);
     this.#setState('gone');
-    this.#rejectWaiters(new Error(MESSAGES.gone));
+    this.#rejectWaiters(new Error(apiText().gone));
   }
 
   #fail(message: string): void {

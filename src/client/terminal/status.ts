@@ -4,7 +4,10 @@
  * xterm; the panel (src/client/lab-panel.ts) shows the sentence, ui.ts decides when.
  */
 import type { ConnectionState } from './session.ts';
-import { pageMessages, type Messages } from '../../i18n/index.ts';
+import type { Messages } from '../../i18n/en.ts';
+import { lab } from '../../i18n/en/page.ts';
+import { terminal } from '../../i18n/en/terminal.ts';
+import { text } from '../../i18n/page.ts';
 
 /** What the summary needs to know of one host's shell. */
 export interface HostStatus {
@@ -26,7 +29,11 @@ export interface StatusLine {
  * message, else who is still connecting or reconnecting, else that the lab is ready and how
  * long it lasts unattended.
  */
-export function labStatus(hosts: readonly HostStatus[], idleTimeoutSeconds: number, m = pageMessages()): StatusLine {
+export function labStatus(
+  hosts: readonly HostStatus[],
+  idleTimeoutSeconds: number,
+  m: Pick<Messages, 'terminal' | 'lab'> = { terminal: text(terminal, (c) => c.terminal), lab: text(lab, (c) => c.lab) },
+): StatusLine {
   const t = m.terminal;
   const failed = hosts.find((v) => v.state === 'failed');
   if (failed) return { text: failed.message ?? t.lostConnection(failed.host), tone: 'error' };

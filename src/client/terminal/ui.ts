@@ -8,7 +8,8 @@
  * when it is first opened). Behaviour of the sockets (acks, retries) is
  * session.ts's; the Start/Stop buttons and the status line itself are the panel's.
  */
-import { MESSAGES, type Lab } from './api.ts';
+import type { Lab } from './api.ts';
+import { terminalText } from './words.ts';
 import type { ConnectionState } from './session.ts';
 import { Fitter } from './fit.ts';
 import { HostView } from './host-view.ts';
@@ -107,7 +108,7 @@ class LabScreen implements LabView {
 
   whenReady(host: string): Promise<void> {
     const v = this.#views.get(host);
-    if (!v) return Promise.reject(new Error(MESSAGES.noSuchHost(host)));
+    if (!v) return Promise.reject(new Error(terminalText().noSuchHost(host)));
     if (v.state === 'exited' || v.state === 'failed') v.reopen();
     return v.conn.whenReady();
   }
@@ -147,7 +148,7 @@ class LabScreen implements LabView {
       return;
     }
     // An `error` control message arrives with the state unchanged; the learner should still see it.
-    if (message !== undefined && state !== 'failed') this.#hooks.status(MESSAGES.hostMessage(view.host, message), 'error', message);
+    if (message !== undefined && state !== 'failed') this.#hooks.status(terminalText().hostMessage(view.host, message), 'error', message);
     else if (!this.#closed) {
       const { text, tone, reason } = labStatus([...this.#views.values()], this.lab.idleTimeoutSeconds);
       this.#hooks.status(text, tone, reason);
