@@ -16,7 +16,7 @@ import {
 } from '../../contract/dom.ts';
 import { isPassedIn, markPassed, onProgressChange, readProgress } from './progress.ts';
 import { exercise } from '../i18n/en/page.ts';
-import { text, textReady } from '../i18n/page.ts';
+import { localSentence, text, textReady } from '../i18n/page.ts';
 
 // Type-only use of protocol.ts: its values would pull the terminal protocol into every lesson page.
 type Tone = 'info' | 'busy' | 'error' | 'ready' | 'engine' | CheckResult['status'];
@@ -141,7 +141,9 @@ class LessonExercise extends HTMLElement {
   #show(result: CheckResult) {
     const { passed } = result;
     this.setAttribute(X.result, result.status);
-    this.#say(result.message || (passed ? T().passed : T().notYet), result.status);
+    // The runner's sentence is English; a page in another language says the outcome in its own words.
+    const said = localSentence(result.message, result.status, (m) => m.exercise.checkStatus);
+    this.#say(said || (passed ? T().passed : T().notYet), result.status);
     // The hint, once earned, stays: a later pass doesn't take back what the learner read.
     if (!passed) this.querySelector<HTMLElement>(sel(X.hint))!.hidden = false;
     this.#showOutput(passed ? '' : result.output);

@@ -5,7 +5,7 @@
  * an `any` would let through, at run time, where the pages read them.
  */
 import { describe, expect, it } from 'vitest';
-import { API_ERRORS } from '../../contract/api.ts';
+import { API_ERRORS, CHECK_STATUS } from '../../contract/api.ts';
 import { RUNNER_NOTICES } from '../../contract/protocol.ts';
 import { LOCALES, messages } from './index.ts';
 import { sentenceFor } from './page.ts';
@@ -58,12 +58,13 @@ describe('the message catalogues', () => {
     }
   });
 
-  it('have a sentence for every error code of the API and every notice code of the runner, in every language', () => {
+  it('have a sentence for every error code of the API, every notice code of the runner and every outcome of a check, in every language', () => {
     const errorCodes = Object.values(API_ERRORS).map((e) => e.code).sort();
     const noticeCodes = Object.values(RUNNER_NOTICES).sort();
     for (const locale of LOCALES) {
       expect(Object.keys(messages(locale).api).sort(), locale).toEqual(errorCodes);
       expect(Object.keys(messages(locale).runner).sort(), locale).toEqual(noticeCodes);
+      expect(Object.keys(messages(locale).exercise.checkStatus).sort(), locale).toEqual(Object.values(CHECK_STATUS).sort());
     }
   });
 

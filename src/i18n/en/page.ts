@@ -5,6 +5,7 @@
  * these and not the words of the Map tab or the instructor dashboard (a lesson page's JavaScript
  * budget, e2e/lesson.test.ts). Lists of hosts come joined with `lab.listSeparator`.
  */
+import type { CheckStatus } from '../../../contract/api.ts';
 
 /**
  * The lab panel (src/layouts/parts/LabPanel.astro, src/client/lab-panel.ts, terminal/room.ts).
@@ -90,6 +91,15 @@ export const exercise = {
   passed: 'Passed.',
   notYet: 'Not yet.',
   output: 'What the check printed',
+  /**
+   * A check's outcome, for pages not in English: an English page shows the runner's sentence
+   * (CheckResult.message), which names the exercise, its host and its time limit.
+   */
+  checkStatus: {
+    passed: 'Passed: the check found what the exercise asks for.',
+    failed: 'Not yet: the check did not pass. Read the hint and what the check printed, then try again.',
+    'timed-out': 'The check did not finish in time, so it was stopped. Your lab is still usable: check that nothing you started is stuck, then press Check again.',
+  } satisfies Record<CheckStatus, string>,
 };
 
 /** Copy and Run buttons on code blocks (src/client/code-blocks.ts). */
