@@ -6,7 +6,7 @@ import type { ErrorCode } from '../../contract/api.ts';
 import type { RunnerNoticeCode } from '../../contract/protocol.ts';
 import { code, engine, exercise, lab, labApi, preview, progress, search } from './en/page.ts';
 import { terminal } from './en/terminal.ts';
-import { map } from './en/map.ts';
+import { map, mapLayout } from './en/map.ts';
 import { instructor } from './en/instructor.ts';
 
 export const en = {
@@ -79,6 +79,7 @@ export const en = {
     goalList: 'The goal as a list',
   },
   map,
+  mapLayout,
   instructor,
   /**
    * One sentence per error code of the runner's HTTP API (contract/api.ts), for pages not in

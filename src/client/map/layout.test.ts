@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { LabMap, MapContainer } from '../../../contract/protocol.ts';
 import { drawList, drawSvg } from './draw.ts';
 import { layoutMap, networkOf, type Layout, type Memory } from './layout.ts';
+import { messages } from '../../i18n/index.ts';
 
 const fixture = (name: string): LabMap => JSON.parse(readFileSync(new URL(`../../../content/maps/${name}.json`, import.meta.url), 'utf8')) as LabMap;
 const node = (l: Layout, key: string) => l.nodes.find((n) => n.key === key);
@@ -106,5 +107,19 @@ describe('the lab map layout', () => {
     expect(networkOf('10.213.0.2/26')).toBe('10.213.0.0/26');
     expect(networkOf('192.168.7.9/16')).toBe('192.168.0.0/16');
     expect(networkOf('fd00::1/64')).toBeNull();
+  });
+
+  it("words the drawing and the list in the language it is given, and in English again after", () => {
+    const m = fixture('user-defined-bridges');
+    const english = layoutMap(m);
+    const chinese = layoutMap(m, undefined, messages('zh').mapLayout);
+    // The same drawing, other words.
+    expect(positions(chinese)).toEqual(positions(english));
+    expect(node(english, 'host:host1')!.label).toMatch(/^Lab host host1/);
+    expect(node(chinese, 'host:host1')!.label).toMatch(/^实验主机 host1/);
+    expect(node(chinese, 'lab')!.title).toBe('实验链路');
+    const list = drawList(chinese, 'x');
+    for (const word of ['Lab host', 'Container ', 'container ', ' network ', 'lab link']) expect(list).not.toContain(word);
+    expect(drawList(layoutMap(m), 'x')).toBe(drawList(english, 'x'));
   });
 });

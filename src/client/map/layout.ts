@@ -17,6 +17,16 @@
  * new row pushes what is below it down. A fresh Memory (a static document) sorts by name.
  */
 import type { LabMap, MapContainer, MapEndpoint, MapHost, MapInterface, MapNetwork } from '../../../contract/protocol.ts';
+import { mapLayout } from '../../i18n/en/map.ts';
+
+/** The words a layout is made with: a page's mapLayout block (src/i18n). */
+export type LayoutWords = typeof mapLayout;
+
+/**
+ * The words of the layout being made. Set by layoutMap for its (synchronous) run, so the helpers
+ * below need not pass them along; English until then.
+ */
+let W: LayoutWords = mapLayout;
 
 /** Geometry in SVG user units (px at 1:1): sized like the chapter diagrams (16 px text, 120 px boxes). */
 export const GEOMETRY = {
@@ -139,18 +149,18 @@ function placeGrid(items: readonly Item[], x: number, y: number, h: number, shap
 
 function containerItem(host: string, c: MapContainer, e: MapEndpoint | null, net: MapNetwork | undefined): Item {
   const ip = e?.ipv4 ?? e?.ipv6 ?? null;
-  const where = net ? ` on ${net.name}` : '';
-  const state = c.running ? '' : ', stopped';
+  const where = net ? W.onNetworkSuffix(net.name) : '';
+  const state = c.running ? '' : W.stoppedSuffix;
   return {
     node: {
       key: `ctr:${host}/${c.name}@${e?.network ?? '-'}`,
       ref: { kind: 'container', host, name: c.name, network: e?.network ?? null },
       title: c.name,
-      sub: ip ?? (c.running ? 'no address' : 'stopped'),
+      sub: ip ?? (c.running ? W.noAddress : W.stopped),
       tone: c.running ? 'plain' : 'muted',
-      label: `Container ${c.name}${where}${ip ? `, ${ip}` : ''}${state}`,
+      label: `${W.container(c.name)}${where}${ip ? W.itemSuffix(ip) : ''}${state}`,
     },
-    text: `container ${c.name}${ip ? `: ${ip}` : ''}${e?.mac ? `, MAC ${e.mac}` : ''}${e && e.dnsNames.length ? `, DNS names ${e.dnsNames.join(', ')}` : ''}${state}`,
+    text: `${W.containerText(c.name)}${ip ? W.colonSuffix(ip) : ''}${e?.mac ? W.macSuffix(e.mac) : ''}${e && e.dnsNames.length ? W.dnsSuffix(e.dnsNames.join(W.sep)) : ''}${state}`,
   };
 }
 
@@ -165,7 +175,9 @@ interface HostPlan {
   bottom: number;
 }
 
-export function layoutMap(map: LabMap, memory: Memory = new Map()): Layout {
+/** Lay `map` out, its words in `words` (English by default). */
+export function layoutMap(map: LabMap, memory: Memory = new Map(), words: LayoutWords = mapLayout): Layout {
+  W = words;
   const networks = new Map(map.networks.map((n) => [n.key, n]));
   const hostOrder = map.hosts.map((h) => h.name);
   const column = (host: string) => hostOrder.indexOf(host) * (HOST_W + G.hostGap);
@@ -190,22 +202,22 @@ export function layoutMap(map: LabMap, memory: Memory = new Map()): Layout {
     });
     const itemsH = Math.max(0, ...perHost.map((p) => gridHeight(p.items.length, G.boxH)));
     const barY = y + itemsH;
-    const vni = net.vni.length ? `VNI ${net.vni.join(', ')}` : 'VNI not yet assigned';
+    const vni = net.vni.length ? W.vni(net.vni.join(', ')) : W.vniNone;
     const x1 = column(on[0]!) + G.pad;
     const x2 = column(on[on.length - 1]!) + HOST_W - G.pad;
     nodes.push({
       key: `net:${key}`, shape: 'bar', ref: { kind: 'network', network: key }, x: x1, y: barY, w: x2 - x1, h: G.barH,
       title: net.name, sub: `${net.driver} · ${vni}${net.subnets.length ? ` · ${subnetsText(net)}` : ''}`, tone: 'accent',
-      label: `Overlay network ${net.name} on ${on.join(' and ')}, ${vni}${net.subnets.length ? `, subnet ${subnetsText(net)}` : ''}`,
+      label: `${W.overlay(net.name, on.join(W.and))}${W.itemSuffix(vni)}${net.subnets.length ? W.subnetSuffix(subnetsText(net)) : ''}`,
     });
     const children: OutlineItem[] = [];
     for (const { h, items } of perHost) {
       const placed = placeGrid(items, column(h), y, G.boxH, 'box');
       nodes.push(...placed);
       for (const n of placed) lines.push(stem(n, barY));
-      children.push({ text: `on ${h}${items.length ? '' : ': no containers'}`, children: items.map((it) => ({ text: it.text, key: it.node.key, children: [] })) });
+      children.push({ text: `${W.onHost(h)}${items.length ? '' : W.noContainersSuffix}`, children: items.map((it) => ({ text: it.text, key: it.node.key, children: [] })) });
     }
-    outline.push({ text: `${net.driver} network ${net.name} spanning ${on.join(', ')}, ${vni}${net.subnets.length ? `, subnet ${subnetsText(net)}` : ''}`, key: `net:${key}`, children });
+    outline.push({ text: `${W.spanning(net.driver, net.name, on.join(W.sep))}${W.itemSuffix(vni)}${net.subnets.length ? W.subnetSuffix(subnetsText(net)) : ''}`, key: `net:${key}`, children });
     y = barY + G.barH + G.bandGap;
   }
 
@@ -221,9 +233,9 @@ export function layoutMap(map: LabMap, memory: Memory = new Map()): Layout {
     const addr = h.labAddress ?? (eth0 && v4(eth0));
     const frame: MapNode = {
       key: `host:${h.name}`, shape: 'frame', ref: { kind: 'host', host: h.name }, x: p.x, y: 0, w: HOST_W, h: frameBottom,
-      title: h.name, sub: [addr && ipOnly(addr), h.swarm && `swarm ${h.swarm.role}`, !h.engineUp && 'engine not answering'].filter(Boolean).join(' · '),
+      title: h.name, sub: [addr && ipOnly(addr), h.swarm && W.swarmRole(h.swarm.role), !h.engineUp && W.engineNotAnswering].filter(Boolean).join(' · '),
       tone: h.engineUp ? 'plain' : 'muted',
-      label: `Lab host ${h.name}${addr ? `, ${addr} on the lab link` : ''}${h.swarm ? `, swarm ${h.swarm.role}` : ''}${h.engineUp ? '' : ', its engine is not answering'}`,
+      label: `${W.labHost(h.name)}${addr ? W.onLabLinkSuffix(addr) : ''}${h.swarm ? W.swarmSuffix(h.swarm.role) : ''}${h.engineUp ? '' : W.engineDownSuffix}`,
     };
     nodes.push(frame, ...p.nodes);
     lines.push(...p.lines);
@@ -235,13 +247,13 @@ export function layoutMap(map: LabMap, memory: Memory = new Map()): Layout {
       key: `if:${h.name}/eth0`, shape: 'bar', ref: { kind: 'interface', host: h.name, name: 'eth0' },
       x: p.x + G.pad, y: eth0Y, w: HOST_W - 2 * G.pad, h: G.barH,
       title: 'eth0', sub: [addr, eth0?.mac].filter(Boolean).join(' · '), tone: 'plain',
-      label: `${h.name}'s eth0 on the lab link${addr ? `, ${addr}` : ''}${eth0?.mac ? `, MAC ${eth0.mac}` : ''}${kids.length ? `, with ${kids.length} macvlan or ipvlan children` : ''}`,
+      label: `${W.eth0(h.name)}${addr ? W.itemSuffix(addr) : ''}${eth0?.mac ? W.macSuffix(eth0.mac) : ''}${kids.length ? W.childrenSuffix(kids.length) : ''}`,
     };
     nodes.push(eth0Node);
     lines.push({ x1: eth0Node.x + eth0Node.w / 2, y1: eth0Y + G.barH, x2: eth0Node.x + eth0Node.w / 2, y2: labY, kind: 'link' });
     const hostOutline = outlineOf.get(h.name)!;
     hostOutline.push({
-      text: `eth0${addr ? ` ${addr}` : ''}${eth0?.mac ? `, MAC ${eth0.mac}` : ''}`,
+      text: `eth0${addr ? ` ${addr}` : ''}${eth0?.mac ? W.macSuffix(eth0.mac) : ''}`,
       key: eth0Node.key,
       children: kids.map((k) => ({ text: k.text, key: k.node.key, children: [] })),
     });
@@ -251,8 +263,8 @@ export function layoutMap(map: LabMap, memory: Memory = new Map()): Layout {
   const labSubnet = networkOf(map.hosts.map((h) => h.labAddress).find(Boolean) ?? '');
   nodes.push({
     key: 'lab', shape: 'bar', ref: { kind: 'lab' }, x: 0, y: labY, w: width, h: G.barH,
-    title: 'lab link', sub: `the lab's own network${labSubnet ? ` · ${labSubnet}` : ''}`, tone: 'plain',
-    label: `The lab link joining ${hostOrder.join(', ')}`,
+    title: W.labLinkTitle, sub: `${W.labLinkSub}${labSubnet ? ` · ${labSubnet}` : ''}`, tone: 'plain',
+    label: W.labLink(hostOrder.join(W.sep)),
   });
   return { width, height: labY + G.barH + 2, nodes, lines, outline: [...hosts, ...outline] };
 }
@@ -289,8 +301,8 @@ function eth0Children(host: MapHost, networks: Map<string, MapNetwork>, memory: 
       const net = networks.get(e.network);
       if (!net || !hangsOnEth0(net)) continue;
       const it = containerItem(host.name, c, e, net);
-      const mac = e.mac ? `, MAC ${e.mac}` : '';
-      it.node.label = `Container ${c.name} on ${net.driver} network ${net.name}, child of eth0${e.ipv4 ? `, ${e.ipv4}` : ''}${mac}`;
+      const mac = e.mac ? W.macSuffix(e.mac) : '';
+      it.node.label = `${W.containerOnEth0(c.name, net.driver, net.name)}${e.ipv4 ? W.itemSuffix(e.ipv4) : ''}${mac}`;
       items.set(it.node.key, it);
     }
   }
@@ -300,9 +312,9 @@ function eth0Children(host: MapHost, networks: Map<string, MapNetwork>, memory: 
     items.set(`if:${host.name}/${i.name}`, {
       node: {
         key: `if:${host.name}/${i.name}`, ref: { kind: 'interface', host: host.name, name: i.name }, title: i.name, sub: a ?? i.kind,
-        tone: i.up ? 'plain' : 'muted', label: `${host.name}'s own ${i.kind} interface ${i.name}${a ? `, ${a}` : ''}${i.mac ? `, MAC ${i.mac}` : ''}`,
+        tone: i.up ? 'plain' : 'muted', label: `${W.ownInterface(host.name, i.kind, i.name)}${a ? W.itemSuffix(a) : ''}${i.mac ? W.macSuffix(i.mac) : ''}`,
       },
-      text: `${i.kind} interface ${i.name} of ${host.name}${a ? `: ${a}` : ''}${i.mac ? `, MAC ${i.mac}` : ''}`,
+      text: `${W.interfaceOf(i.kind, i.name, host.name)}${a ? W.colonSuffix(a) : ''}${i.mac ? W.macSuffix(i.mac) : ''}`,
     });
   }
   return stableOrder(memory, `eth0:${host.name}`, [...items.keys()]).map((k) => items.get(k)!);
@@ -324,10 +336,10 @@ function planHost(host: MapHost, x: number, networks: Map<string, MapNetwork>, m
     return {
       node: {
         key: `ns:${h}/${ns.name}`, ref: { kind: 'namespace', host: h, name: ns.name }, title: ns.name,
-        sub: addrs[0]?.replace(/^\S+ /, '') ?? 'namespace', tone: 'plain',
-        label: `Namespace ${ns.name}${addrs.length ? `, ${addrs.join(', ')}` : ', no addresses'}`,
+        sub: addrs[0]?.replace(/^\S+ /, '') ?? W.namespaceSub, tone: 'plain',
+        label: `${W.namespace(ns.name)}${addrs.length ? W.itemSuffix(addrs.join(W.sep)) : W.noAddressesSuffix}`,
       },
-      text: `namespace ${ns.name}${addrs.length ? `: ${addrs.join(', ')}` : ''}`,
+      text: `${W.namespaceText(ns.name)}${addrs.length ? W.colonSuffix(addrs.join(W.sep)) : ''}`,
     };
   };
   // Which hand-made namespaces hang on a bridge: their veth's root end has that bridge as master.
@@ -347,10 +359,10 @@ function planHost(host: MapHost, x: number, networks: Map<string, MapNetwork>, m
     const chipY = y + gridHeight(boxes.length, G.boxH);
     const chipNodes = placeGrid(chips.map((i) => {
       const a = v4(i);
-      const peer = i.peer ? `, paired with ${i.peer.interface}${i.peer.namespace ? ` in namespace ${i.peer.namespace}` : ''}` : '';
+      const peer = i.peer ? (i.peer.namespace ? W.pairedWithIn(i.peer.interface, i.peer.namespace) : W.pairedWith(i.peer.interface)) : '';
       return {
-        node: { key: `if:${h}/${i.name}`, ref: { kind: 'interface', host: h, name: i.name } as NodeRef, title: i.name, sub: a ?? (i.up ? 'veth' : 'veth, down'), tone: i.up ? 'plain' as const : 'muted' as const, label: `veth ${i.name} in ${h}'s own namespace${a ? `, ${a}` : ''}${peer}` },
-        text: `veth ${i.name}${a ? ` ${a}` : ''}${peer}`,
+        node: { key: `if:${h}/${i.name}`, ref: { kind: 'interface', host: h, name: i.name } as NodeRef, title: i.name, sub: a ?? (i.up ? 'veth' : W.vethDown), tone: i.up ? 'plain' as const : 'muted' as const, label: `${W.veth(i.name, h)}${a ? W.itemSuffix(a) : ''}${peer}` },
+        text: `${W.vethText(i.name)}${a ? ` ${a}` : ''}${peer}`,
       };
     }), x, chipY, G.chipH, 'chip');
     nodes.push(...boxes, ...chipNodes);
@@ -368,7 +380,7 @@ function planHost(host: MapHost, x: number, networks: Map<string, MapNetwork>, m
       }
     }
     outline.push({
-      text: 'namespaces made by hand and their veths',
+      text: W.handMade,
       children: [...boxes, ...chipNodes].map((n) => ({ text: n.label, key: n.key, children: [] })),
     });
     y = chipY + gridHeight(chipNodes.length, G.chipH);
@@ -384,14 +396,14 @@ function planHost(host: MapHost, x: number, networks: Map<string, MapNetwork>, m
     const placed = placeGrid(items, x, y, G.boxH, 'box');
     const barY = y + gridHeight(items.length, G.boxH);
     const userMade = !['bridge', 'host', 'none', 'docker_gwbridge'].includes(net.name);
-    const what = net.driver === 'host' ? "the host's own network stack" : net.driver === 'null' ? 'no network' : [net.bridge, subnetsText(net), net.internal && 'internal'].filter(Boolean).join(' · ');
+    const what = net.driver === 'host' ? W.hostStack : net.driver === 'null' ? W.noNetwork : [net.bridge, subnetsText(net), net.internal && W.internal].filter(Boolean).join(' · ');
     nodes.push(...placed, {
       key: `net:${key}`, shape: 'bar', ref: { kind: 'network', network: key }, x: x + G.pad, y: barY, w: HOST_W - 2 * G.pad, h: G.barH,
       title: net.name, sub: `${net.driver}${what ? ` · ${what}` : ''}`, tone: userMade ? 'accent' : 'plain',
-      label: `${net.driver} network ${net.name} on ${h}${what ? `, ${what}` : ''}, ${items.length} container${items.length === 1 ? '' : 's'}`,
+      label: `${W.network(net.driver, net.name, h)}${what ? W.itemSuffix(what) : ''}${W.containersSuffix(items.length)}`,
     });
     for (const n of placed) lines.push(stem(n, barY));
-    outline.push({ text: `${net.driver} network ${net.name}${what ? ` (${what})` : ''}`, key: `net:${key}`, children: items.map((it) => ({ text: it.text, key: it.node.key, children: [] })) });
+    outline.push({ text: `${W.networkText(net.driver, net.name)}${what ? W.parenSuffix(what) : ''}`, key: `net:${key}`, children: items.map((it) => ({ text: it.text, key: it.node.key, children: [] })) });
     y = barY + G.barH + G.bandGap;
   }
   for (const br of stableOrder(memory, `bridges:${h}`, handBridges.map((b) => b.name))) {
@@ -403,11 +415,11 @@ function planHost(host: MapHost, x: number, networks: Map<string, MapNetwork>, m
     const a = i.addresses.join(', ');
     nodes.push(...placed, {
       key: `if:${h}/${br}`, shape: 'bar', ref: { kind: 'interface', host: h, name: br }, x: x + G.pad, y: barY, w: HOST_W - 2 * G.pad, h: G.barH,
-      title: br, sub: `Linux bridge${a ? ` · ${a}` : ''}${i.up ? '' : ' · down'}`, tone: 'accent',
-      label: `Linux bridge ${br} made by hand on ${h}${a ? `, ${a}` : ''}${i.up ? '' : ', down'}`,
+      title: br, sub: `${W.linuxBridge}${a ? ` · ${a}` : ''}${i.up ? '' : W.downTag}`, tone: 'accent',
+      label: `${W.handBridge(br, h)}${a ? W.itemSuffix(a) : ''}${i.up ? '' : W.downSuffix}`,
     });
     for (const n of placed) lines.push(stem(n, barY));
-    outline.push({ text: `Linux bridge ${br}${a ? ` (${a})` : ''}`, key: `if:${h}/${br}`, children: items.map((it) => ({ text: it.text, key: it.node.key, children: [] })) });
+    outline.push({ text: `${W.bridgeText(br)}${a ? W.parenSuffix(a) : ''}`, key: `if:${h}/${br}`, children: items.map((it) => ({ text: it.text, key: it.node.key, children: [] })) });
     y = barY + G.barH + G.bandGap;
   }
 
@@ -416,7 +428,7 @@ function planHost(host: MapHost, x: number, networks: Map<string, MapNetwork>, m
   if (loose.length) {
     const items = stableOrder(memory, `loose:${h}`, loose.map((c) => c.name)).map((n) => containerItem(h, host.containers.find((c) => c.name === n)!, null, undefined));
     nodes.push(...placeGrid(items, x, y, G.boxH, 'box'));
-    outline.push({ text: 'containers on no network (stopped, or sharing another container\'s)', children: items.map((it) => ({ text: it.text, key: it.node.key, children: [] })) });
+    outline.push({ text: W.loose, children: items.map((it) => ({ text: it.text, key: it.node.key, children: [] })) });
     y += gridHeight(items.length, G.boxH) + G.bandGap - G.stem;
   }
   return { host, x, nodes, lines, outline, bottom: y };

@@ -16,7 +16,7 @@ import { showDetails } from './details.ts';
 import { drawList, drawSvg, NODE_ATTR } from './draw.ts';
 import { layoutMap, type Layout, type Memory, type NodeRef } from './layout.ts';
 import { lab } from '../../i18n/en/page.ts';
-import { map } from '../../i18n/en/map.ts';
+import { map, mapLayout } from '../../i18n/en/map.ts';
 import { text } from '../../i18n/page.ts';
 
 export interface MapView {
@@ -151,7 +151,7 @@ class MapScreen implements MapView {
     if (!map) return;
     const focused = document.activeElement?.closest?.(`[${NODE_ATTR}]`);
     const focusKey = focused && this.#drawing.contains(focused) ? focused.getAttribute(NODE_ATTR) : null;
-    const layout = layoutMap(map, this.#memory);
+    const layout = layoutMap(map, this.#memory, text(mapLayout, (m) => m.mapLayout));
     this.#layout = layout;
     this.#drawing.innerHTML = drawSvg(layout, T().label, true);
     this.#list.innerHTML = drawList(layout, T().label);
