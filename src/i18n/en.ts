@@ -56,6 +56,28 @@ export const en = {
     /** Said by the link to the same page in the other language. */
     readIn: (language: string) => `Read this page in ${language}`,
   },
+  /** The lab panel's markup (src/layouts/parts/LabPanel.astro): rendered with the page, so none of it is in the browser's bundle. */
+  labPanel: {
+    title: 'Lab',
+    engineLabel: 'Docker Engine',
+    hostListOne: (host: string) => `one lab host, ${host}`,
+    hostListMany: (count: number, hosts: string) => `${count} lab hosts, ${hosts}`,
+    intro: (hostList: string) =>
+      `This lab gives you ${hostList}: a Linux machine with its own Docker Engine. Start it to get a shell, or press Run on any command in the text.`,
+    screenReader: 'Screen reader mode',
+    /** The arguments are the keys, already marked up (<kbd>). */
+    keys: (esc: string, tab: string, shiftTab: string) => `In a terminal, Tab completes; press ${esc}, then ${tab} or ${shiftTab}, to move focus out of it.`,
+    accessCode: 'Access code',
+    accessCodeTitle: 'Letters, digits and punctuation; a browser cannot send other characters in an access code.',
+    fromInstructor: 'From the instructor:',
+    dismiss: 'Dismiss',
+    watching: 'An instructor is watching your terminal (they can see it, not type in it).',
+    nameLabel: 'Your name for the instructor (optional)',
+    save: 'Save',
+    skip: 'Skip',
+    previews: 'Web previews:',
+    tabsLabel: 'Lab hosts and map',
+  },
   // The areas the browser's scripts show, in files of their own (./en/): see ./en/page.ts.
   lab,
   labApi,

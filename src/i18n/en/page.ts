@@ -8,13 +8,11 @@
 import type { CheckStatus } from '../../../contract/api.ts';
 
 /**
- * The lab panel (src/layouts/parts/LabPanel.astro, src/client/lab-panel.ts, terminal/room.ts).
+ * What the lab panel's script says (src/client/lab-panel.ts, terminal/room.ts); its markup's words are en.ts's labPanel.
  * Lists of hosts come joined with `listSeparator`.
  */
 export const lab = {
-  title: 'Lab',
   listSeparator: ', ',
-  engineLabel: 'Docker Engine',
   engineDefault: (version: string) => `${version} (default)`,
   engineRunning: (version: string) => `Docker Engine ${version}`,
   start: 'Start lab',
@@ -23,25 +21,8 @@ export const lab = {
   starting: 'Starting…',
   stopping: 'Stopping…',
   reconnecting: 'Reconnecting…',
-  hostListOne: (host: string) => `one lab host, ${host}`,
-  hostListMany: (count: number, hosts: string) => `${count} lab hosts, ${hosts}`,
-  intro: (hostList: string) =>
-    `This lab gives you ${hostList}: a Linux machine with its own Docker Engine. Start it to get a shell, or press Run on any command in the text.`,
-  screenReader: 'Screen reader mode',
-  /** The arguments are the keys, already marked up (<kbd>). */
-  keys: (esc: string, tab: string, shiftTab: string) => `In a terminal, Tab completes; press ${esc}, then ${tab} or ${shiftTab}, to move focus out of it.`,
-  accessCode: 'Access code',
-  accessCodeTitle: 'Letters, digits and punctuation; a browser cannot send other characters in an access code.',
-  fromInstructor: 'From the instructor:',
-  dismiss: 'Dismiss',
-  watching: 'An instructor is watching your terminal (they can see it, not type in it).',
-  nameLabel: 'Your name for the instructor (optional)',
-  save: 'Save',
-  skip: 'Skip',
   askHelp: 'Ask for help',
   cancelHelp: 'Cancel help request',
-  previews: 'Web previews:',
-  tabsLabel: 'Lab hosts and map',
   stopped: 'Lab stopped: its hosts and everything you ran on them are gone. Start lab gives you fresh ones.',
   stopFailed: 'Could not reach the lab server to stop the lab; it will be removed on its own when it expires.',
   noSuchHost: (host: string) => `This lesson's lab has no host named ${host}.`,
