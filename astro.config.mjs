@@ -6,8 +6,15 @@ import { runBlocks } from './src/markdown/shiki-run-blocks.ts';
 import { lessonSteps } from './src/markdown/lesson-steps.ts';
 import { labManifestOutsideSite } from './src/integrations/lab-manifest.ts';
 import { MOVED_LESSONS } from './src/lib/moved-lessons.ts';
+import { DEFAULT_LOCALE, LOCALES } from './src/i18n/locales.ts';
 
 export default defineConfig({
+  // Where the site is published. Only the hreflang alternates need it (they must be absolute URLs); set
+  // SITE_URL when building for a public address. The default is where `npm start` serves it.
+  site: process.env.SITE_URL || 'http://127.0.0.1:4321',
+  // English at the root as before, each other language under its own prefix (/zh/): the pages
+  // themselves are src/pages/[...lang]/, one file for every language (src/lib/locale-routes.ts).
+  i18n: { locales: [...LOCALES], defaultLocale: DEFAULT_LOCALE, routing: { prefixDefaultLocale: false } },
   // The lab manifest (every exercise's check) leaves dist/ once the build is done.
   integrations: [mdx(), labManifestOutsideSite()],
   // The runner serves /lessons/x/ and /lessons/x alike (sandbox/src/static.ts), so no rewrites are needed.

@@ -8,6 +8,9 @@ import type { EngineId } from './engines.ts';
 
 const segment = encodeURIComponent;
 
+/** The query parameter of ROUTES.check naming the language of the check's sentences (a translation's locale). */
+export const CHECK_LANG_PARAM = 'lang';
+
 /** Every API path starts with this; anything else is the course site. */
 export const API_PREFIX = '/api/';
 
@@ -23,11 +26,16 @@ export const ROUTES = {
   labs: { template: '/api/labs', pattern: /^\/api\/labs$/, path: () => '/api/labs' },
   /** `GET` (LabDescription) or `DELETE` one lab, with its token as a Bearer. */
   lab: { template: '/api/labs/:id', pattern: /^\/api\/labs\/([^/]+)$/, path: (labId: string) => `/api/labs/${segment(labId)}` },
-  /** `POST`, no body, the lab's token as a Bearer: runs that exercise's check, CheckResult. */
+  /**
+   * `POST`, no body, the lab's token as a Bearer: runs that exercise's check, CheckResult. With
+   * `?lang=zh` (CHECK_LANG_PARAM) it runs the check as the lesson's translation into that language
+   * has it, so the sentences it prints are in the page's language; without it, the English check.
+   */
   check: {
     template: '/api/labs/:id/checks/:exerciseId',
     pattern: /^\/api\/labs\/([^/]+)\/checks\/([^/]+)$/,
-    path: (labId: string, exerciseId: string) => `/api/labs/${segment(labId)}/checks/${segment(exerciseId)}`,
+    path: (labId: string, exerciseId: string, lang?: string) =>
+      `/api/labs/${segment(labId)}/checks/${segment(exerciseId)}${lang ? `?${CHECK_LANG_PARAM}=${segment(lang)}` : ''}`,
   },
   /**
    * `POST`, no body, the lab's token as a Bearer: starts that exercise by running its hidden

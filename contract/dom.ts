@@ -197,6 +197,19 @@ export const PROGRESS_ATTRS = {
   resetStatus: 'data-progress-reset-status',
 } as const;
 
+/**
+ * The language switch in the header (src/layouts/parts/SiteHeader.astro, src/client/language-switch.ts):
+ * a link to the same page in another language that keeps the reader's section and remembers the choice.
+ */
+export const LANGUAGE_ATTRS = {
+  /** The locale the link leads to. */
+  to: 'data-lang-to',
+  /** On a chapter: this page's section (heading) ids in order, space-separated. */
+  sections: 'data-lang-sections',
+  /** The other language's section ids of the same chapter, in the same order (sections match by position). */
+  targetSections: 'data-lang-target-sections',
+} as const;
+
 /** `[attr]` or `[attr="value"]`, for querySelector (values here are ids and slugs: no quotes). */
 export const sel = (attr: string, value?: string) => (value === undefined ? `[${attr}]` : `[${attr}="${value}"]`);
 

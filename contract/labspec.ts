@@ -146,19 +146,28 @@ export const lessonStepsSchema = z.object({
 
 export type LessonSteps = z.infer<typeof lessonStepsSchema>;
 
+/** One lesson with a lab, as the site build publishes it. */
+const manifestLessonSchema = z
+  .object({
+    title: z.string(),
+    /** The lesson's source file, relative to the repository, for reports. */
+    file: z.string().optional(),
+    lab: labSpecSchema,
+  })
+  .extend(lessonStepsSchema.shape);
+
+/** A language of the course other than English, as in a translation's path (content/zh/, /zh/). */
+export const translationLocaleSchema = z.string().regex(/^[a-z]{2}$/, 'a two-letter language code such as zh');
+
 /** What the site build publishes for the runner: every lesson that has a lab, by slug. */
 export const labManifestSchema = z.object({
-  lessons: z.record(
-    z.string(),
-    z
-      .object({
-        title: z.string(),
-        /** The lesson's source file, relative to the repository, for reports. */
-        file: z.string().optional(),
-        lab: labSpecSchema,
-      })
-      .extend(lessonStepsSchema.shape),
-  ),
+  lessons: z.record(z.string(), manifestLessonSchema),
+  /**
+   * The same lessons in each other language, by locale then slug: the same labs, exercises and
+   * commands (the build checks that), with checks that print their sentences in that language.
+   * The runner runs a check in the language the page asks for; the verifier replays these too.
+   */
+  translations: z.record(translationLocaleSchema, z.record(z.string(), manifestLessonSchema)).default({}),
 });
 
 export type LabManifest = z.infer<typeof labManifestSchema>;

@@ -13,7 +13,7 @@ export function loadManifest(file: string, log: (line: string) => void): LabMani
     text = readFileSync(file, 'utf8');
   } catch {
     log(`No ${file}: the site is not built, so no lesson has a lab. Run "npm run build".`);
-    return { lessons: {} };
+    return { lessons: {}, translations: {} };
   }
   const parsed = labManifestSchema.safeParse(JSON.parse(text));
   if (!parsed.success) {

@@ -17,6 +17,7 @@ const LIFETIME_S = 3600;
 const START = Date.UTC(2025, 0, 1);
 
 const MANIFEST: LabManifest = {
+  translations: {},
   lessons: {
     bridge: { title: 'Bridge', lab: { hosts: ['host1'] }, exercises: [], blocks: [] },
     pair: { title: 'Pair', lab: { hosts: ['host1', 'host2'] }, exercises: [], blocks: [] },

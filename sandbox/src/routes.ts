@@ -9,7 +9,7 @@ import type http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type Docker from 'dockerode';
 import {
-  ACCESS_CODE_HEADER, API_ERRORS, CHECK_STATUS, CLIENT_ID_PATTERN, MAX_LEARNER_NAME_CHARS, ROUTES,
+  ACCESS_CODE_HEADER, API_ERRORS, CHECK_LANG_PARAM, CHECK_STATUS, CLIENT_ID_PATTERN, MAX_LEARNER_NAME_CHARS, ROUTES,
   type ApiErrorKind, type CreateLabRequest, type HealthStatus, type LabCreated, type LabDescription, type LearnerState, type LearnerUpdate, type SetupResult,
 } from '../../contract/api.ts';
 import { engineById, type Exercise, type LabManifest } from '../../contract/labspec.ts';
@@ -40,6 +40,7 @@ const BUSY: Record<'check' | 'setup', { kind: ApiErrorKind; message: string }> =
 interface RouteContext {
   req: http.IncomingMessage;
   res: http.ServerResponse;
+  url: URL;
   /** The route pattern's groups, percent-decoded. */
   params: string[];
 }
@@ -95,7 +96,7 @@ export class LabApi {
     }
     for (const route of this.routes) {
       const match = route.method === req.method ? route.pattern.exec(url.pathname) : null;
-      if (match) return route.handle({ req, res, params: match.slice(1).map(decodeSegment) });
+      if (match) return route.handle({ req, res, url, params: match.slice(1).map(decodeSegment) });
     }
     return sendError(res, API_ERRORS.notFound, `There is no API at ${req.method} ${url.pathname}.`);
   }
@@ -180,10 +181,12 @@ export class LabApi {
     const found = this.exerciseOf(ctx);
     if (!found) return;
     const { lab, exercise } = found;
+    const check = this.checkInLanguage(ctx, lab, exercise);
+    if (check === undefined) return;
     const host = this.hostOf(lab, exercise.host);
     await this.exclusive(ctx, lab, 'check', async () => {
       try {
-        const result = await runCheck(docker, host.containerName, exercise);
+        const result = await runCheck(docker, host.containerName, { ...exercise, check });
         labs.recordCheck(lab, exercise.id, result.status, result.message);
         log(`lab ${lab.id} check ${exercise.id}: ${result.status} in ${result.durationMs} ms`);
         sendJson(ctx.res, 200, result);
@@ -243,6 +246,23 @@ export class LabApi {
       return void sendError(res, API_ERRORS.exerciseNotFound, `This lesson has no exercise "${exerciseId.slice(0, 64)}". Reload the page: the course may have changed since you opened it.`);
     }
     return { lab, exercise };
+  }
+
+  /**
+   * The check script in the language the page asked for (CHECK_LANG_PARAM): the translation's,
+   * whose sentences are in that language; English without the parameter. The translation has the
+   * same exercises (the build checks it), so only its script is taken. Answers 400 itself for a
+   * language the course does not have.
+   */
+  private checkInLanguage({ res, url }: RouteContext, lab: Lab, exercise: Exercise): string | undefined {
+    const lang = url.searchParams.get(CHECK_LANG_PARAM);
+    if (lang === null || lang === 'en') return exercise.check;
+    const translation = Object.hasOwn(this.opts.manifest.translations, lang) ? this.opts.manifest.translations[lang] : undefined;
+    if (!translation) {
+      const known = ['en', ...Object.keys(this.opts.manifest.translations)].join(', ');
+      return void sendError(res, API_ERRORS.badRequest, `This course has no checks in the language "${lang.slice(0, 16)}"; it has ${known}. Reload the page.`);
+    }
+    return translation[lab.lesson]?.exercises.find((e) => e.id === exercise.id)?.check ?? exercise.check;
   }
 
   private hostOf(lab: Lab, name: string): LabHost {

@@ -73,11 +73,16 @@ export class LabClient {
   /** The runner's base URL, e.g. http://127.0.0.1:4321 */
   readonly url: string;
   readonly #localAddress: string | undefined;
+  readonly #lang: string | undefined;
 
-  /** `localAddress`: the address requests come from, e.g. 127.0.0.2 as a second client machine on loopback. */
-  constructor(url: string, opts: { localAddress?: string } = {}) {
+  /**
+   * `localAddress`: the address requests come from, e.g. 127.0.0.2 as a second client machine on loopback.
+   * `lang`: the language checks run in (a translation's locale, as a page in that language asks); English without.
+   */
+  constructor(url: string, opts: { localAddress?: string; lang?: string | undefined } = {}) {
     this.url = url;
     this.#localAddress = opts.localAddress;
+    this.#lang = opts.lang;
   }
 
   /**
@@ -132,7 +137,7 @@ export class LabClient {
 
   /** Run an exercise's check; a check that ran answers 200, passed or not (CheckResult.status). */
   check(lab: Pick<LabCreated, 'id' | 'token'>, exerciseId: string): Promise<CheckResult> {
-    return this.#expect<CheckResult>(200, 'POST', ROUTES.check.path(lab.id, exerciseId), { token: lab.token });
+    return this.#expect<CheckResult>(200, 'POST', ROUTES.check.path(lab.id, exerciseId, this.#lang), { token: lab.token });
   }
 
   /** Start an exercise: its setup runs once per lab (SetupResult.ran says whether it ran now). */

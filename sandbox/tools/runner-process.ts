@@ -136,15 +136,17 @@ export interface FixtureSite {
 
 /**
  * An empty site and a lab manifest beside it, laid out as a build lays them out (dist/ and
- * .lab/lab-manifest.json), for labs whose shape no lesson needs yet.
+ * .lab/lab-manifest.json), for labs whose shape no lesson needs yet; `translations` by locale then slug.
  */
-export function fixtureSite(lessons: Record<string, FixtureLesson>): FixtureSite {
+export function fixtureSite(lessons: Record<string, FixtureLesson>, translations: Record<string, Record<string, FixtureLesson>> = {}): FixtureSite {
   const dir = mkdtempSync(path.join(tmpdir(), 'dnl-site-'));
   const site = { LAB_SITE_DIR: path.join(dir, 'dist'), LAB_MANIFEST: path.join(dir, LAB_MANIFEST_DEFAULT) };
   mkdirSync(site.LAB_SITE_DIR);
   mkdirSync(path.dirname(site.LAB_MANIFEST));
+  const full = (set: Record<string, FixtureLesson>) => Object.fromEntries(Object.entries(set).map(([slug, l]) => [slug, { exercises: [], blocks: [], ...l }]));
   const manifest: LabManifest = {
-    lessons: Object.fromEntries(Object.entries(lessons).map(([slug, l]) => [slug, { exercises: [], blocks: [], ...l }])),
+    lessons: full(lessons),
+    translations: Object.fromEntries(Object.entries(translations).map(([locale, set]) => [locale, full(set)])),
   };
   writeFileSync(site.LAB_MANIFEST, JSON.stringify(labManifestSchema.parse(manifest)));
   return site;

@@ -59,6 +59,11 @@ export interface VerifyOptions {
   engine: Engine;
   /** Lessons verified at once. */
   parallel: number;
+  /**
+   * The language of the lessons: a translation's locale (manifest.translations), whose checks print
+   * in that language; English when left out.
+   */
+  lang?: string;
   /** Only these lessons (all with a lab when empty). */
   only?: string[];
   /** Progress lines as lessons start and finish. */
@@ -66,7 +71,9 @@ export interface VerifyOptions {
 }
 
 export async function verifyLessons(opts: VerifyOptions): Promise<LessonReport[]> {
-  const all = Object.keys(opts.manifest.lessons);
+  const lessons = opts.lang === undefined ? opts.manifest.lessons : opts.manifest.translations[opts.lang];
+  if (!lessons) throw new Error(`The course has no lessons in the language "${opts.lang}"; it has en, ${Object.keys(opts.manifest.translations).join(', ')}.`);
+  const all = Object.keys(lessons);
   const unknown = (opts.only ?? []).filter((l) => !all.includes(l));
   if (unknown.length > 0) throw new Error(`No lesson with a lab is called ${unknown.join(', ')}; lessons with labs: ${all.join(', ')}.`);
   const order = opts.only?.length ? opts.only : all;
@@ -75,7 +82,7 @@ export async function verifyLessons(opts: VerifyOptions): Promise<LessonReport[]
   const worker = async () => {
     for (let slug = queue.shift(); slug !== undefined; slug = queue.shift()) {
       opts.log?.(`  started ${slug}`);
-      const report = await verifyLesson(opts.url, slug, forEngine(opts.manifest.lessons[slug]!, opts.engine), opts.engine);
+      const report = await verifyLesson(opts.url, slug, forEngine(lessons[slug]!, opts.engine), opts.engine, opts.lang);
       opts.log?.(`  ${report.ok ? 'passed' : 'FAILED'} ${slug} (${(report.durationMs / 1000).toFixed(1)} s)`);
       reports.set(slug, report);
     }
@@ -100,7 +107,7 @@ class LessonFailure extends Error {
   }
 }
 
-async function verifyLesson(url: string, slug: string, lesson: ReturnType<typeof forEngine>, engine: Engine): Promise<LessonReport> {
+async function verifyLesson(url: string, slug: string, lesson: ReturnType<typeof forEngine>, engine: Engine, lang?: string): Promise<LessonReport> {
   const started = performance.now();
   const report: LessonReport = {
     lesson: slug, title: lesson.title, ok: false, durationMs: 0,
@@ -109,7 +116,7 @@ async function verifyLesson(url: string, slug: string, lesson: ReturnType<typeof
   };
   const where = (line: number) => `${lesson.file ?? slug}:${line}`;
   const shells = new Map<string, Promise<Shell>>();
-  const client = new LabClient(url);
+  const client = new LabClient(url, { lang });
   let lab: LabCreated | undefined;
   try {
     lab = await createLab(client, slug, engine);
@@ -314,13 +321,16 @@ export async function proveEngine(url: string, lesson: string, engine: Engine): 
 const runCheck = (client: LabClient, lab: LabCreated, exerciseId: string): Promise<CheckResult> =>
   orFailure(client.check(lab, exerciseId), `the check of exercise "${exerciseId}" could not run`);
 
-/** One engine's run in a line: "Engine 28.5.2: 11 lessons, 30 exercises proven, 12 wrong answers refused, 420 s". */
-export function engineSummary(engine: Engine, reports: LessonReport[], wallMs: number): string {
+/**
+ * One engine's run in a line: "Engine 28.5.2: 11 lessons, 30 exercises proven, 12 wrong answers refused, 420 s",
+ * with the language after the version ("Engine 28.5.2, zh: ...") for a translation.
+ */
+export function engineSummary(engine: Engine, reports: LessonReport[], wallMs: number, lang?: string): string {
   const failed = reports.filter((r) => !r.ok).length;
   const proven = reports.reduce((n, r) => n + r.exercisesProven.length, 0);
   const refused = reports.reduce((n, r) => n + Object.values(r.wrongAnswers).reduce((a, b) => a + b, 0), 0);
   const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
-  return `Engine ${engine.version}: ${count(reports.length, 'lesson')}${failed > 0 ? ` (${failed} FAILED)` : ''}, ${count(proven, 'exercise')} proven, ${count(refused, 'wrong answer')} refused, ${Math.round(wallMs / 1000)} s`;
+  return `Engine ${engine.version}${lang ? `, ${lang}` : ''}: ${count(reports.length, 'lesson')}${failed > 0 ? ` (${failed} FAILED)` : ''}, ${count(proven, 'exercise')} proven, ${count(refused, 'wrong answer')} refused, ${Math.round(wallMs / 1000)} s`;
 }
 
 /** The report as text: one line per lesson, and for a failed one the problem and its output. */

@@ -7,6 +7,7 @@
 import { en, type Messages } from './en.ts';
 import { zh } from './zh.ts';
 import { DEFAULT_LOCALE, localeOfTag, type Locale } from './locales.ts';
+import { pageLocale as localeOfPage } from '../lib/page-locale.ts';
 
 export type { Messages };
 export * from './locales.ts';
@@ -22,3 +23,6 @@ export function pageLocale(): Locale {
 
 /** The catalogue of the page a script runs in. */
 export const pageMessages = (): Messages => messages(pageLocale());
+
+/** The catalogue for a page rendered at this path (an Astro component's `Astro.url.pathname`). */
+export const messagesForPath = (pathname: string): Messages => messages(localeOfPage(pathname));

@@ -6,6 +6,7 @@
  */
 import { ROUTES, type CheckResult, type SetupResult } from '../../../contract/api.ts';
 import { auth, failure, LabApiError, MESSAGES, send, type Lab } from './api.ts';
+import { DEFAULT_LOCALE, pageLocale } from '../../i18n/index.ts';
 
 /**
  * How long the browser waits for a check's or a setup's answer. The runner bounds both (at most
@@ -13,9 +14,14 @@ import { auth, failure, LabApiError, MESSAGES, send, type Lab } from './api.ts';
  */
 const CHECK_ANSWER_TIMEOUT_MS = 120_000;
 
-/** Run an exercise's check in `lab`. Resolves for passed, failed and timed-out checks alike. */
-export const checkExercise = (lab: Pick<Lab, 'id' | 'token'>, exerciseId: string): Promise<CheckResult> =>
-  post(lab, ROUTES.check.path(lab.id, exerciseId), 'the check', isCheckResult);
+/**
+ * Run an exercise's check in `lab`, in the page's language (its sentences are translated with the
+ * chapter). Resolves for passed, failed and timed-out checks alike.
+ */
+export function checkExercise(lab: Pick<Lab, 'id' | 'token'>, exerciseId: string): Promise<CheckResult> {
+  const locale = pageLocale();
+  return post(lab, ROUTES.check.path(lab.id, exerciseId, locale === DEFAULT_LOCALE ? undefined : locale), 'the check', isCheckResult);
+}
 
 /** Start an exercise in `lab`: the runner runs its setup, once per lab. */
 export const startExercise = (lab: Pick<Lab, 'id' | 'token'>, exerciseId: string): Promise<SetupResult> =>
