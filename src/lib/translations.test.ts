@@ -195,5 +195,6 @@ describe('the comparison of shell code', () => {
 
   it('drops what echo and printf print, keeping the command', () => {
     expect(stripMessages(`echo -e "it is on: $nets" >&2; printf '%s\\n' x`)).toBe(`echo -e "…" >&2; printf "…" x`);
+    expect(stripMessages(`echo "held by $(cat "/proc/$pid/comm" 2>/dev/null) (pid $pid)."; exit 1`)).toBe(`echo "…"; exit 1`);
   });
 });

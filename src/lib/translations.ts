@@ -206,9 +206,13 @@ export function stripShellComments(code: string): string {
   return out.join('\n');
 }
 
-/** A check's code with the text of what it echoes or printf's replaced: those sentences are translated. */
+/**
+ * A check's code with the text of what it echoes or printf's replaced: those sentences are translated.
+ * A double-quoted sentence may hold a command substitution with quotes of its own
+ * (`echo "held by $(cat "/proc/$pid/comm")"`, chapter 06), which must not end the sentence.
+ */
 export function stripMessages(code: string): string {
-  return code.replace(/\b(echo|printf)((?:\s+-[a-zA-Z]+)*)\s+("(?:[^"\\]|\\.)*"|'[^']*')/g, '$1$2 "…"');
+  return code.replace(/\b(echo|printf)((?:\s+-[a-zA-Z]+)*)\s+("(?:[^"\\$]|\\.|\$\((?:[^()"']|"(?:[^"\\]|\\.)*"|'[^']*')*\)|\$)*"|'[^']*')/g, '$1$2 "…"');
 }
 
 /** Where an import points, with a translation's own diagrams counted as the English ones. */
