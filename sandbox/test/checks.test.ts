@@ -1,13 +1,14 @@
 /**
  * The check endpoint against real labs: a check runs the manifest's script by exercise id,
  * reports passed / failed / timed out with its output, and a check that hangs leaves the lab
- * usable and nothing of itself behind.
+ * usable and nothing of itself behind. A page in another language gets that translation's check,
+ * whose sentences are in its language; a language the course does not have is refused.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHECK_STATUS, ROUTES, type CheckResult, type LabCreated } from '../../contract/api.ts';
+import { CHECK_LANG_PARAM, CHECK_STATUS, ROUTES, type CheckResult, type LabCreated } from '../../contract/api.ts';
 import { labHostContainerName } from '../src/names.ts';
 import type { Exercise } from '../../contract/labspec.ts';
-import { api, createLab, execIn, fixtureSite, startRunner, TerminalClient, type RunningRunner } from './harness.ts';
+import { api, assertStillServes, createLab, execIn, fixtureSite, startRunner, TerminalClient, type RunningRunner } from './harness.ts';
 
 const LESSON = 'checks-fixture';
 const exercise = (id: string, check: string, timeoutSeconds = 10): Exercise => ({ id, title: `Fixture ${id}`, host: 'host1', check, timeoutSeconds, line: 1, wrong: [] });
@@ -26,7 +27,11 @@ describe('exercise checks', () => {
 
   beforeAll(async () => {
     runner = await startRunner({
-      ...fixtureSite({ [LESSON]: { title: 'Checks', lab: { hosts: ['host1'] }, exercises: EXERCISES } }),
+      ...fixtureSite(
+        { [LESSON]: { title: 'Checks', lab: { hosts: ['host1'] }, exercises: EXERCISES } },
+        // The Chinese chapter: the same exercises, its checks' sentences in Chinese.
+        { zh: { [LESSON]: { title: '检查', lab: { hosts: ['host1'] }, exercises: EXERCISES.map((e) => ({ ...e, check: e.check.replace('/root/done does not exist yet', '/root/done 还不存在') })) } } },
+      ),
     });
     [lab, other] = await Promise.all([createLab(runner, LESSON), createLab(runner, LESSON)]);
   });
@@ -47,6 +52,31 @@ describe('exercise checks', () => {
 
     const after = await check('file-exists');
     expect(after.json).toMatchObject({ status: CHECK_STATUS.passed, passed: true, message: 'Passed: Fixture file-exists.' });
+  });
+
+  it("runs the check in the page's language: the translation's sentences with ?lang=zh, English without or with lang=en", async () => {
+    const inChinese = await api(runner, 'POST', ROUTES.check.path(lab.id, 'file-exists', 'zh'), { token: other.token });
+    expect(inChinese.status).toBe(404); // another lab's token, as for English
+    const zhAnswer = await api(runner, 'POST', ROUTES.check.path(other.id, 'file-exists', 'zh'), { token: other.token });
+    expect(zhAnswer.json).toMatchObject({ status: CHECK_STATUS.failed, output: '/root/done 还不存在' });
+    for (const lang of [undefined, 'en']) {
+      const answer = await api(runner, 'POST', ROUTES.check.path(other.id, 'file-exists', lang), { token: other.token });
+      expect(answer.json, String(lang)).toMatchObject({ status: CHECK_STATUS.failed, output: '/root/done does not exist yet' });
+    }
+  });
+
+  it('refuses a language the course does not have with 400 and a sentence, runs nothing, and keeps serving', async () => {
+    for (const lang of ['fr', '', '__proto__', 'constructor', 'hasOwnProperty', 'zh\u0000', 'x'.repeat(10_000)]) {
+      // Spelled out: the path builder leaves an empty lang out.
+      const res = await api(runner, 'POST', `${ROUTES.check.path(other.id, 'file-exists')}?${CHECK_LANG_PARAM}=${encodeURIComponent(lang)}`, { token: other.token });
+      expect(res.status, JSON.stringify(lang.slice(0, 20))).toBe(400);
+      expect(res.json.error).toBe('bad_request');
+      expect(res.json.message).toMatch(/^This course has no checks in the language ".{0,16}"; it has en, zh\. Reload the page\.$/s);
+    }
+    // ?lang= given twice: the first counts, as URLSearchParams reads it.
+    const twice = await api(runner, 'POST', `${ROUTES.check.path(other.id, 'file-exists', 'zh')}&lang=fr`, { token: other.token });
+    expect(twice.json).toMatchObject({ output: '/root/done 还不存在' });
+    await assertStillServes(runner, other);
   });
 
   it('answers an exercise id the lesson does not have with 404, and another lab\'s token with 404', async () => {

@@ -52,7 +52,7 @@ async function load(): Promise<Record<Locale, Lesson[]>> {
   }
   for (const lessons of Object.values(byLocale)) checkOrderAndIds(lessons);
   const problems = LOCALES.filter((l) => l !== DEFAULT_LOCALE).flatMap((l) =>
-translationProblems(byLocale[DEFAULT_LOCALE].map(source), byLocale[l].map(source)),
+translationProblems(byLocale[DEFAULT_LOCALE].map(source), byLocale[l].map(source), l),
   );
   if (problems.length > 0) {
     throw new Error(`The translations differ from the English chapters:\n- ${problems.join('\n- ')}\nA translated chapter keeps the English one's exercises, code and lab (docs/authoring.md, "Translations").`);

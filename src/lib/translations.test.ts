@@ -28,7 +28,7 @@ describe('the course translations', () => {
     const dir = path.join(ROOT, 'content', locale);
     const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.mdx')).sort() : [];
     it(`${locale}: every translated chapter keeps its English chapter's lab, sections, code and exercises`, () => {
-      expect(translationProblems(english, files.map((f) => chapter(`content/${locale}/${f}`)))).toEqual([]);
+      expect(translationProblems(english, files.map((f) => chapter(`content/${locale}/${f}`)), locale)).toEqual([]);
     });
   }
 });
@@ -182,9 +182,14 @@ describe('a translated chapter', () => {
   });
 
   it('fails for a translation without an English chapter', () => {
-    expect(translationProblems([en], [chapter('content/zh/07-other.mdx', ZH)])).toEqual([
+    expect(translationProblems([en], [chapter('content/zh/07-other.mdx', ZH)], 'zh')).toEqual([
       'content/zh/07-other.mdx has no English chapter content/07-other.mdx; a translation has the English chapter\'s file name.',
+      'content/05-bridges.mdx has no translation content/zh/05-bridges.mdx; every chapter exists in every language.',
     ]);
+  });
+
+  it('fails for an English chapter without a translation', () => {
+    expect(translationProblems([en], [], 'zh')).toEqual(['content/05-bridges.mdx has no translation content/zh/05-bridges.mdx; every chapter exists in every language.']);
   });
 });
 
@@ -195,5 +200,6 @@ describe('the comparison of shell code', () => {
 
   it('drops what echo and printf print, keeping the command', () => {
     expect(stripMessages(`echo -e "it is on: $nets" >&2; printf '%s\\n' x`)).toBe(`echo -e "…" >&2; printf "…" x`);
+    expect(stripMessages(`echo "held by $(cat "/proc/$pid/comm" 2>/dev/null) (pid $pid)."; exit 1`)).toBe(`echo "…"; exit 1`);
   });
 });
