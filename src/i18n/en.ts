@@ -1,6 +1,9 @@
 /**
  * English UI text: the catalogue that defines the keys (see index.ts). One block per area of the
- * page; add a key here and the type check asks for it in zh.ts.
+ * page; add a key here and the type check asks for it in zh.ts. The blocks the browser's scripts
+ * show live in ./en/ (one file per time they are loaded: with the page, with the terminals, with
+ * the Map tab, on the instructor page), so a script's bundle holds its own words and no others
+ * (src/i18n/page.ts); this object puts them together with the rest.
  */
 import type { ErrorCode } from '../../contract/api.ts';
 import type { RunnerNoticeCode } from '../../contract/protocol.ts';
