@@ -9,8 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, startRunner, type RunningRunner } from '../sandbox/test/harness.ts';
 
 const LESSON = '/lessons/05-user-defined-bridges/';
-/** Budget for JS a lesson page loads before Start lab (the test prints what it measured); xterm alone is over 300 KB. */
-const MAX_JS_BEFORE_START = 30 * 1024;
+/**
+ * Budget for JS a lesson page loads before Start lab (the test prints what it measured); xterm alone is over 300 KB.
+ * 30 KB until the course had two languages; the page's words now come as a catalogue block (about 5 KB
+ * of English) and the header has a language switch: 37 KB measured then.
+ */
+const MAX_JS_BEFORE_START = 40 * 1024;
 /** Time for the warm pool to fill: one lab per shape the course uses, about 3 s each, two at once. */
 const POOL_FILL_MS = 60_000;
 
