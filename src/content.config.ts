@@ -1,5 +1,6 @@
 /**
- * The course: one MDX file per chapter under content/, numbered for a readable file order.
+ * The course: one MDX file per chapter under content/, numbered for a readable file order, and its
+ * translation under content/<locale>/ with the same name (src/lib/lessons.ts tells them apart).
  * The frontmatter schema lives in src/lib/lesson-schema.ts so tests can use it outside Astro.
  */
 import { defineCollection } from 'astro:content';
