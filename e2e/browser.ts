@@ -2,7 +2,7 @@
  * The browser the e2e tests drive: Debian's chromium (a downloaded browser is not available on
  * these machines), headless, with everything that would phone home switched off.
  */
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
 import { startRunner, type RunningRunner } from '../sandbox/test/harness.ts';
 
@@ -11,6 +11,19 @@ export const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '-
 
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
+}
+
+/**
+ * Opens `url` and waits for the network to go quiet; the scripts it loaded meanwhile, each with its
+ * body's size. Every body is awaited before the answer: one read after it would be left out.
+ */
+export async function scriptsLoadedBy(page: Page, url: string): Promise<Array<{ url: string; bytes: number }>> {
+  const bodies: Array<Promise<{ url: string; bytes: number }>> = [];
+  page.on('response', (res) => {
+    if (res.request().resourceType() === 'script') bodies.push(res.body().then((b) => ({ url: res.url(), bytes: b.length })));
+  });
+  await page.goto(url, { waitUntil: 'networkidle' });
+  return Promise.all(bodies);
 }
 
 /**

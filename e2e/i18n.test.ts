@@ -16,7 +16,7 @@ import { labManifestSchema } from '../contract/labspec.ts';
 import { en } from '../src/i18n/en.ts';
 import { zh } from '../src/i18n/zh.ts';
 import { ROOT } from '../sandbox/test/harness.ts';
-import { CHROMIUM, CHROMIUM_FLAGS, runnerAndBrowser } from './browser.ts';
+import { CHROMIUM, CHROMIUM_FLAGS, runnerAndBrowser, scriptsLoadedBy } from './browser.ts';
 
 const SLUG = '05-user-defined-bridges';
 const ZH_CHAPTER = `/zh/lessons/${SLUG}/`;
@@ -140,13 +140,7 @@ describe('the course in Simplified Chinese', () => {
 
   it('starts a lab from a Chinese chapter, runs a block, and shows a failing check in Chinese', async () => {
     const page = await t.browser.newPage();
-    // Every script's body, awaited before counting: a body read after the count would be left out.
-    const scripts: Array<Promise<{ url: string; bytes: number }>> = [];
-    page.on('response', (res) => {
-      if (res.request().resourceType() === 'script') scripts.push(res.body().then((b) => ({ url: res.url(), bytes: b.length })));
-    });
-    await page.goto(t.runner.url + ZH_CHAPTER, { waitUntil: 'networkidle' });
-    const loaded = await Promise.all(scripts);
+    const loaded = await scriptsLoadedBy(page, t.runner.url + ZH_CHAPTER);
     const bytes = loaded.reduce((n, s) => n + s.bytes, 0);
     console.log(`JS before Start lab on ${ZH_CHAPTER}: ${bytes} bytes in ${loaded.length} files`);
     expect(bytes).toBeLessThan(MAX_JS_BEFORE_START_ZH);

@@ -4,7 +4,7 @@
  * command's real output in the terminal.
  */
 import type { Browser } from 'playwright-core';
-import { launchBrowser } from './browser.ts';
+import { launchBrowser, scriptsLoadedBy } from './browser.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, startRunner, type RunningRunner } from '../sandbox/test/harness.ts';
 
@@ -35,13 +35,7 @@ describe('the bridge lesson in a browser', () => {
 
   it('loads a small amount of JS and no xterm before Start lab, then runs a Run button\'s command in the lab terminal', async () => {
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-    // Every script's body, awaited before counting: a body read after the count would be left out.
-    const bodies: Array<Promise<{ url: string; bytes: number }>> = [];
-    page.on('response', (res) => {
-      if (res.request().resourceType() === 'script') bodies.push(res.body().then((b) => ({ url: res.url(), bytes: b.length })));
-    });
-    await page.goto(runner.url + LESSON, { waitUntil: 'networkidle' });
-    const scripts = await Promise.all(bodies);
+    const scripts = await scriptsLoadedBy(page, runner.url + LESSON);
     const jsBefore = scripts.reduce((n, s) => n + s.bytes, 0);
     console.log(`JS before Start lab: ${jsBefore} bytes in ${scripts.length} files`);
     expect(jsBefore).toBeLessThan(MAX_JS_BEFORE_START);

@@ -48,7 +48,8 @@ async function load(): Promise<Record<Locale, Lesson[]>> {
   for (const entry of entries) {
     const { remarkPluginFrontmatter, headings } = await render(entry);
     const steps = lessonStepsSchema.parse(remarkPluginFrontmatter[STEPS_KEY] ?? { exercises: [], blocks: [] });
-    byLocale[place(entry.id).locale].push({ ...entry, ...place(entry.id), steps, headings });
+    const where = place(entry.id);
+    byLocale[where.locale].push({ ...entry, ...where, steps, headings });
   }
   for (const lessons of Object.values(byLocale)) checkOrderAndIds(lessons);
   const problems = LOCALES.filter((l) => l !== DEFAULT_LOCALE).flatMap((l) =>
