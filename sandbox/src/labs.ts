@@ -104,6 +104,11 @@ export class LabManager {
     return this.registry.size;
   }
 
+  /** Labs being created now (another cell places by them too, cells.ts). */
+  get creating(): number {
+    return this.registry.inCreation;
+  }
+
   /** The warm pool as GET /api/health and the instructor's room show it. */
   get poolStatus(): HealthStatus['pool'] {
     const { ready, starting, shapes } = this.pool.status();

@@ -241,6 +241,11 @@ export class LabRegistry {
     return this.labs.size;
   }
 
+  /** Labs being created now: they count against LAB_MAX_LABS already. */
+  get inCreation(): number {
+    return this.creating;
+  }
+
   onRemoved(listener: RemovalListener): () => void {
     this.removalListeners.add(listener);
     return () => this.removalListeners.delete(listener);

@@ -440,6 +440,7 @@ export const zh: Messages = {
     bridge_setup: '实验服务器无法建立实验网络。请重试；如果再次出现，请告诉组织者。',
     docker_error: '实验服务器无法与 Docker 通信。请停止实验，再启动一个新的。',
     check_failed: '检查无法在你的实验环境中运行。请停止实验，再启动一个新的。',
+    cell_unreachable: '存放这个实验环境的机器没有响应，可能正在重启。请一分钟后再试。',
   },
   runner: {
     max_lifetime: '这个实验环境已达到最长存活时间，已被删除。',
