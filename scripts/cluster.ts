@@ -93,7 +93,7 @@ export async function nodeExec(docker: Docker, node: string, cmd: string[], opts
 /** Seconds since `t` (performance.now()), for the timings `up` prints. */
 const since = (t: number) => `${((performance.now() - t) / 1000).toFixed(1)} s`;
 
-/** Make the cluster, or bring one that is there up to date; resolves once every cell answers. */
+/** Make the cluster, or bring one that is there up to date; resolves once every cell answers and sees the others. */
 export async function clusterUp(opts: UpOptions = {}, docker = createDockerClient()): Promise<Cluster> {
   const log = opts.log ?? ((line: string) => console.log(line));
   const t0 = performance.now();
@@ -137,7 +137,7 @@ export async function clusterUp(opts: UpOptions = {}, docker = createDockerClien
   });
   log(`stack ${STACK} deployed`);
   await waitForCells(nodes);
-  log(`every cell answers GET /api/health: ${since(t)}`);
+  log(`every cell answers GET /api/health and sees the others: ${since(t)}`);
   log(`cluster up in ${since(t0)}; entry points: ${nodes.map((n) => n.url).join(' ')}`);
   return { nodes, secret };
 }
@@ -184,7 +184,9 @@ export async function clusterStatus(docker = createDockerClient(), log = (line: 
   for (const node of nodes) {
     const health = await cellHealth(node);
     const said = health instanceof Error ? `no answer (${health.message})`
-      : `Docker Engine ${health.engine.version ?? '?'}${health.engine.available ? '' : ' (not reachable)'}, ${health.labs} lab(s)`;
+      : `Docker Engine ${health.engine.version ?? '?'}${health.engine.available ? '' : ' (not reachable)'}, ${health.labs} lab(s), `
+        + `cell ${health.cluster?.cell ?? '(none)'} sees ${health.cluster?.cells.filter((c) => c.reachable).length ?? 0} of ${NODE_COUNT} cells`
+        + `${health.cluster?.cells.find((c) => c.self)?.accepting === false ? ', draining' : ''}`;
     log(`${node.hostname}  ${node.address}  ${node.url}  ${said}`);
   }
 }
@@ -308,10 +310,15 @@ async function waitForCells(nodes: ClusterNode[]): Promise<void> {
   const deadline = performance.now() + CELLS_READY_TIMEOUT_MS;
   for (;;) {
     const healths = await Promise.all(nodes.map(cellHealth));
-    const silent = nodes.filter((_, i) => { const h = healths[i]!; return h instanceof Error || !h.engine.available; });
+    // Answering, reaching its engine, and seeing every cell (each finds the others every 2 s):
+    // a lab created before that would be placed among fewer cells.
+    const silent = nodes.filter((_, i) => {
+      const h = healths[i]!;
+      return h instanceof Error || !h.engine.available || h.cluster?.cells.filter((c) => c.reachable).length !== NODE_COUNT;
+    });
     if (silent.length === 0) return;
     if (performance.now() > deadline) {
-      throw new Error(`${silent.map((n) => n.hostname).join(', ')} did not answer GET /api/health within ${CELLS_READY_TIMEOUT_MS / 1000} s; \`npm run cluster status\` shows the tasks and their errors.`);
+      throw new Error(`${silent.map((n) => n.hostname).join(', ')} did not answer GET /api/health, or did not see every cell, within ${CELLS_READY_TIMEOUT_MS / 1000} s; \`npm run cluster status\` shows the tasks and their errors.`);
     }
     await new Promise((r) => setTimeout(r, POLL_MS));
   }

@@ -10,9 +10,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_ERRORS, type HealthStatus, type LabCreated } from '../../contract/api.ts';
+import { API_ERRORS, type LabCreated } from '../../contract/api.ts';
 import { labManifestSchema } from '../../contract/labspec.ts';
 import { ensureImages } from '../src/images.ts';
+import { cellOfLabId } from '../src/store.ts';
 import { LabApiError, LabClient } from '../tools/lab-client.ts';
 import { clusterDown, clusterUp, nodeExec, nodeName, SERVICE, type Cluster, type ClusterNode } from '../../scripts/cluster.ts';
 import { docker, echoRoundTrips, percentile, ROOT, TerminalClient } from './harness.ts';
@@ -39,8 +40,8 @@ function oneHostLesson(): { lesson: string; exercise: string } {
   return { lesson: found[0], exercise: found[1].exercises[0]!.id };
 }
 
-/** The cell a lab id names (cells.md: `<cell>-<12 hex>`). */
-const cellOf = (labId: string) => labId.replace(/-[0-9a-f]{12}$/, '');
+/** The cell a lab id names (`<cell>-<12 hex>`). */
+const cellOf = (labId: string) => cellOfLabId(labId) ?? '';
 
 describe('workshop cells on a three-node swarm', () => {
   const { lesson, exercise } = oneHostLesson();
@@ -88,7 +89,7 @@ describe('workshop cells on a three-node swarm', () => {
     expect([...perCell.keys()].sort()).toEqual([...nodeOfCell.keys()].sort());
     expect([...perCell.values()]).toEqual([3, 3, 3]);
 
-    const health = (await entry.health()) as HealthStatus & { cluster: { cells: { cell: string; labs: number; reachable: boolean }[] } | null };
+    const health = await entry.health();
     expect(health.cluster?.cells.map((c) => c.cell).sort()).toEqual([...nodeOfCell.keys()].sort());
     expect(health.cluster?.cells.every((c) => c.reachable && c.labs === 3)).toBe(true);
   });
@@ -143,6 +144,10 @@ describe('workshop cells on a three-node swarm', () => {
       return now !== '' && now !== runner && (await client(node).health().then(() => true, () => false));
     }, { timeout: RESTART_TIMEOUT_MS, interval: 1_000 }).toBe(true);
     console.log(`cluster: a killed runner task answered again after ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    // The other cells find it at its new address at their next refresh (every 2 s); until then
+    // they answer 503 "try again in a minute", which is what a learner's page does.
+    await expect.poll(() => client(nodes[0]!).get(lab).then((l) => l.id, (err: LabApiError) => err.code), { timeout: 30_000, interval: 1_000 }).toBe(lab.id);
+    console.log(`cluster: ... and was found by another cell after ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
     // Through another node, which must find the cell at its new address.
     for (const via of [nodes[0]!, node]) {
@@ -164,7 +169,7 @@ describe('workshop cells on a three-node swarm', () => {
     await swarm('node', 'update', '--availability', 'drain', drained.hostname);
     // The cell says it no longer accepts labs (its runner drains instead of exiting).
     await expect.poll(async () => {
-      const health = (await client(nodes[0]!).health()) as HealthStatus & { cluster: { cells: { cell: string; accepting: boolean }[] } | null };
+      const health = await client(nodes[0]!).health();
       return health.cluster?.cells.find((c) => c.cell === drainedCell)?.accepting;
     }, { timeout: 60_000, interval: 1_000 }).toBe(false);
 
