@@ -19,12 +19,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type Docker from 'dockerode';
+import tar from 'tar-fs';
 import { ROUTES, type HealthStatus } from '../contract/api.ts';
-import { createDockerClient, describeDockerError, detectPrivilegeMode, privilegeHostConfig } from '../sandbox/src/docker.ts';
+import { createDockerClient, describeDockerError, detectPrivilegeMode, privilegeHostConfig, type PrivilegeMode } from '../sandbox/src/docker.ts';
 import { execCollect, waitForEngine, type ExecOptions } from '../sandbox/src/labhost.ts';
 import { IMAGES, LABELS } from '../sandbox/src/names.ts';
 import { ROOT } from './steps.ts';
@@ -47,14 +48,17 @@ const SUITE = 'forky';
 const IMAGES_TO_LOAD = [IMAGES.runner, IMAGES.labHost(SUITE)];
 /** Where `up` keeps the images' tar between runs (gitignored .lab/): saved again only when an image changed. */
 const CACHE_DIR = path.join(ROOT, '.lab', 'cluster');
-/** Paths inside a node: the checkout's stack.yaml and the images' tar, mounted read-only. */
-const NODE_STACK_FILE = '/opt/dnl/stack.yaml';
-const NODE_IMAGES_DIR = '/opt/dnl/images';
+/** Where the checkout's stack.yaml is copied into node1 at each deploy. */
+const NODE_STACK_DIR = '/tmp';
+/** Where CACHE_DIR is mounted in every node, read-only. */
+const NODE_IMAGES_DIR = '/opt/dnl-images';
 /**
  * From `stack deploy` to every cell answering: a task starts in a few seconds, but the runner
  * image's health check and a first lab host image probe on a busy 2-CPU machine take longer.
  */
 const CELLS_READY_TIMEOUT_MS = 180_000;
+/** A forced update of the runner service: one node at a time, each old runner exits within 15 s (main.ts). */
+const SERVICE_UPDATE_TIMEOUT_MS = 180_000;
 /** One health request to a cell; a slower answer counts as none (the next poll asks again). */
 const HEALTH_TIMEOUT_MS = 3_000;
 const POLL_MS = 500;
@@ -100,13 +104,13 @@ export async function clusterUp(opts: UpOptions = {}, docker = createDockerClien
   await requireImages(docker);
 
   let t = performance.now();
-  const tar = await saveImages(docker, log);
-  log(`images saved for the nodes (${path.basename(tar)}): ${since(t)}`);
+  const imagesTar = await saveImages(docker, log);
+  log(`images saved for the nodes (${path.basename(imagesTar)}): ${since(t)}`);
 
   t = performance.now();
   await ensureNetwork(docker);
   const mode = await detectPrivilegeMode(docker, IMAGES.labHost(SUITE), `cluster-${CLUSTER}`);
-  await Promise.all(range().map((i) => ensureNode(docker, i, tar, mode)));
+  await Promise.all(range().map((i) => ensureNode(docker, i, mode)));
   await Promise.all(range().map(async (i) => {
     await waitForEngine(docker, nodeName(i));
     await answerThisMachine(docker, i);
@@ -114,8 +118,8 @@ export async function clusterUp(opts: UpOptions = {}, docker = createDockerClien
   log(`${NODE_COUNT} nodes' engines answer (${mode} form): ${since(t)}`);
 
   t = performance.now();
-  await Promise.all(range().map((i) => loadImages(docker, i, tar)));
-  log(`images loaded into every node: ${since(t)}`);
+  const loaded = (await Promise.all(range().map((i) => loadImages(docker, i, imagesTar)))).some(Boolean);
+  log(loaded ? `images loaded into the nodes: ${since(t)}` : 'the nodes have the images already');
 
   t = performance.now();
   await ensureSwarm(docker);
@@ -123,19 +127,29 @@ export async function clusterUp(opts: UpOptions = {}, docker = createDockerClien
 
   t = performance.now();
   const nodes = await clusterNodes(docker);
-  const secret = await deployedSecret(docker) ?? randomBytes(32).toString('hex');
+  const deployed = await deployedSecret(docker);
+  const secret = deployed ?? randomBytes(32).toString('hex');
   const env = {
-    LAB_ENGINES: '28',
     LAB_ALLOWED_ORIGINS: nodes.map((n) => n.url).join(','),
     ...pick(process.env, /^LAB_/),
     ...opts.env,
+    LAB_ENGINES: '28',
     LAB_CELL_SECRET: secret,
   };
-  await nodeExec(docker, nodeName(1), ['docker', 'stack', 'deploy', '--detach=true', '--resolve-image', 'never', '--prune', '-c', NODE_STACK_FILE, STACK], {
+  // Copied at each deploy (not mounted): an edited stack.yaml is often a new file, which a
+  // bind mount of the old one would not show.
+  await docker.getContainer(nodeName(1)).putArchive(tar.pack(ROOT, { entries: ['stack.yaml'] }) as unknown as NodeJS.ReadableStream, { path: NODE_STACK_DIR });
+  // --resolve-image never: the CLI would ask a registry for each image's digest.
+  await nodeExec(docker, nodeName(1), ['docker', 'stack', 'deploy', '--detach=true', '--resolve-image', 'never', '--prune', '-c', `${NODE_STACK_DIR}/stack.yaml`, STACK], {
     env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
     timeoutMs: 60_000,
   });
   log(`stack ${STACK} deployed`);
+  if (deployed !== undefined && loaded) {
+    // Same tag, new image: the service's spec did not change, so Swarm would keep the old tasks.
+    await nodeExec(docker, nodeName(1), ['docker', 'service', 'update', '--quiet', '--force', SERVICE], { timeoutMs: SERVICE_UPDATE_TIMEOUT_MS });
+    log(`${SERVICE} updated to the new image, one node at a time`);
+  }
   await waitForCells(nodes);
   log(`every cell answers GET /api/health and sees the others: ${since(t)}`);
   log(`cluster up in ${since(t0)}; entry points: ${nodes.map((n) => n.url).join(' ')}`);
@@ -180,7 +194,7 @@ export async function cellHealth(node: ClusterNode): Promise<HealthStatus | Erro
 export async function clusterStatus(docker = createDockerClient(), log = (line: string) => console.log(line)): Promise<void> {
   const nodes = await clusterNodes(docker);
   log(await nodeExec(docker, nodeName(1), ['docker', 'node', 'ls']));
-  log(await nodeExec(docker, nodeName(1), ['docker', 'service', 'ps', '--no-trunc', '--format', '{{.Node}}\t{{.CurrentState}}\t{{.Error}}', SERVICE]));
+  log(await nodeExec(docker, nodeName(1), ['docker', 'service', 'ps', '--no-trunc', '--filter', 'desired-state=running', '--format', '{{.Node}}\t{{.CurrentState}}\t{{.Error}}', SERVICE]));
   for (const node of nodes) {
     const health = await cellHealth(node);
     const said = health instanceof Error ? `no answer (${health.message})`
@@ -212,8 +226,9 @@ async function saveImages(docker: Docker, log: (line: string) => void): Promise<
   const ids = await Promise.all(IMAGES_TO_LOAD.map(async (image) => (await docker.getImage(image).inspect()).Id.replace(/^sha256:/, '').slice(0, 12)));
   const file = path.join(CACHE_DIR, `images-${ids.join('-')}.tar`);
   if (await stat(file).then(() => true, () => false)) return file;
-  await rm(CACHE_DIR, { recursive: true, force: true });
+  // The folder stays (running nodes have it mounted); only the tar of older images goes.
   await mkdir(CACHE_DIR, { recursive: true });
+  for (const old of await readdir(CACHE_DIR)) await rm(path.join(CACHE_DIR, old), { force: true });
   log(`docker save ${IMAGES_TO_LOAD.join(' ')}`);
   const saved = await (docker as Docker & { getImages(o: { names: string[] }): Promise<NodeJS.ReadableStream> }).getImages({ names: IMAGES_TO_LOAD });
   await pipeline(saved, createWriteStream(`${file}.part`));
@@ -229,7 +244,7 @@ async function ensureNetwork(docker: Docker): Promise<void> {
 }
 
 /** Start node i unless it runs; a stopped one is started again with its engine's data. */
-async function ensureNode(docker: Docker, i: number, tar: string, mode: Awaited<ReturnType<typeof detectPrivilegeMode>>): Promise<void> {
+async function ensureNode(docker: Docker, i: number, mode: PrivilegeMode): Promise<void> {
   const container = docker.getContainer(nodeName(i));
   const info = await container.inspect().catch(() => undefined);
   if (info?.State.Running) return;
@@ -252,8 +267,7 @@ async function ensureNode(docker: Docker, i: number, tar: string, mode: Awaited<
         Mounts: [
           // A volume, not a tmpfs: the loaded images would cost ~450 MiB of memory per node.
           { Type: 'volume', Source: volumeName(i), Target: '/var/lib/docker' },
-          { Type: 'bind', Source: path.join(ROOT, 'stack.yaml'), Target: NODE_STACK_FILE, ReadOnly: true },
-          { Type: 'bind', Source: path.dirname(tar), Target: NODE_IMAGES_DIR, ReadOnly: true },
+          { Type: 'bind', Source: CACHE_DIR, Target: NODE_IMAGES_DIR, ReadOnly: true },
         ],
       },
     });
@@ -272,12 +286,13 @@ async function answerThisMachine(docker: Docker, i: number): Promise<void> {
   if (gateway) await execCollect(docker, nodeName(i), ['ip', 'route', 'del', 'unreachable', gateway]);
 }
 
-/** Load the tar into node i unless its engine has the images already (same ids). */
-async function loadImages(docker: Docker, i: number, tar: string): Promise<void> {
+/** Load the tar into node i unless its engine has the images already (same ids); says whether it loaded them. */
+async function loadImages(docker: Docker, i: number, imagesTar: string): Promise<boolean> {
   const want = await Promise.all(IMAGES_TO_LOAD.map(async (image) => (await docker.getImage(image).inspect()).Id));
   const have = await execCollect(docker, nodeName(i), ['docker', 'image', 'inspect', '--format', '{{.Id}}', ...IMAGES_TO_LOAD]);
-  if (have.code === 0 && have.output.trim().split('\n').join() === want.join()) return;
-  await nodeExec(docker, nodeName(i), ['docker', 'load', '-q', '-i', `${NODE_IMAGES_DIR}/${path.basename(tar)}`]);
+  if (have.code === 0 && have.output.trim().split('\n').join() === want.join()) return false;
+  await nodeExec(docker, nodeName(i), ['docker', 'load', '-q', '-i', `${NODE_IMAGES_DIR}/${path.basename(imagesTar)}`]);
+  return true;
 }
 
 /** swarm init on node1 and the others join it, unless they are in it; each node labelled with its name. */
