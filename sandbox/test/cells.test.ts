@@ -9,9 +9,9 @@
  */
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_ERRORS, CELL_HEADERS, ROUTES, type LabCreated } from '../../contract/api.ts';
+import { API_ERRORS, CELL_HEADERS, INSTRUCTOR_ROUTES, ROUTES, type LabCreated } from '../../contract/api.ts';
 import type { Exercise } from '../../contract/labspec.ts';
-import { api, apiFrom, echoRoundTrips, fixtureSite, percentile, startRunner, TerminalClient, uniqueInstance, type RunningRunner } from './harness.ts';
+import { api, apiFrom, echoRoundTrips, fixtureSite, percentile, signInInstructor, startRunner, TerminalClient, uniqueInstance, type RunningRunner } from './harness.ts';
 
 const LESSON = 'cells-fixture';
 const EXERCISE: Exercise = { id: 'marker', title: 'Marker', host: 'host1', check: 'test -f /root/marker || { echo "no marker yet" >&2; exit 1; }', timeoutSeconds: 10, line: 1, wrong: [] };
@@ -23,6 +23,8 @@ const CELLS = Object.keys(MAX_LABS) as CellName[];
 /** New labs per minute per address: the tests start six from 127.0.0.1; 127.0.0.2 spends its own. */
 const CREATE_RATE = 8;
 const ECHO_SAMPLES = 150;
+const GET_SAMPLES = 100;
+const INSTRUCTOR_CODE = 'instructor-code-for-cells';
 
 /** A port nobody listens on now (the cells must know each other's ports before they start). */
 function freePort(): Promise<number> {
@@ -58,6 +60,7 @@ describe('cells: three runners as one workshop', () => {
         LAB_MAX_LABS: String(MAX_LABS[cell]),
         LAB_MAX_LABS_PER_ADDRESS: '2',
         LAB_CREATE_RATE: String(CREATE_RATE),
+        LAB_INSTRUCTOR_CODE: INSTRUCTOR_CODE,
       });
     }));
     // Each cell has heard from the other two.
@@ -113,6 +116,17 @@ describe('cells: three runners as one workshop', () => {
     expect(first.status, first.text).toBe(200);
     expect(first.json.status).toBe('failed');
     expect(first.json.output).toContain('no marker yet');
+    const timed = async (entry: CellName) => {
+      const times: number[] = [];
+      for (let i = 0; i < GET_SAMPLES; i++) {
+        const started = performance.now();
+        expect((await api(runners[entry], 'GET', ROUTES.lab.path(lab.id), { token: lab.token })).status).toBe(200);
+        times.push(performance.now() - started);
+      }
+      return times;
+    };
+    const [direct, forwarded] = [await timed('cellb'), await timed('cella')];
+    console.log(`GET /api/labs/:id over ${GET_SAMPLES}: through a forwarding cell median ${ms(median(forwarded))}, p99 ${ms(percentile(forwarded, 99))}; direct median ${ms(median(direct))}, p99 ${ms(percentile(direct, 99))}`);
     // A wrong token is refused by the lab's own cell, through the forwarding one.
     expect((await api(runners.cella, 'GET', ROUTES.lab.path(lab.id), { token: 'not-the-token' })).status).toBe(404);
 
@@ -122,6 +136,17 @@ describe('cells: three runners as one workshop', () => {
     expect((await api(runners.cella, 'GET', ROUTES.lab.path(doomed.id), { token: doomed.token })).status).toBe(404);
     labs.splice(labs.indexOf(doomed), 1);
   }, 60_000);
+
+  it('forwards an instructor\'s request on another cell\'s lab once signed in at the cell it reaches, and not before', async () => {
+    const lab = labs.find((l) => cellOf(l) === 'cellb')!;
+    const extend = (headers: Record<string, string>) => api(runners.cella, 'POST', INSTRUCTOR_ROUTES.extend.path(lab.id), { body: { minutes: 5 }, headers });
+    expect((await extend({})).status).toBe(401);
+    // A session of cellb's is not one of cella's: sessions are per cell.
+    expect((await extend({ cookie: await signInInstructor(runners.cellb, INSTRUCTOR_CODE) })).status).toBe(401);
+    const extended = await extend({ cookie: await signInInstructor(runners.cella, INSTRUCTOR_CODE) });
+    expect(extended.status, extended.text).toBe(200);
+    expect(extended.json.id).toBe(lab.id);
+  });
 
   it('opens a terminal through another cell than the lab\'s, which echoes; and measures echo through it against direct', async () => {
     const lab = labs.find((l) => cellOf(l) === 'cellb')!;
@@ -187,7 +212,9 @@ describe('cells: three runners as one workshop', () => {
 
   it('answers 503 with a sentence for the labs of a cell that stopped, and serves the other cells\' labs as before', async () => {
     const lab = labs.find((l) => cellOf(l) === 'cellc')!;
-    await runners.cellc.signal('SIGTERM');
+    // Its engine is in no swarm: SIGTERM stops it as on one machine, its labs kept.
+    expect(await runners.cellc.signal('SIGTERM')).toBe(0);
+    expect(runners.cellc.output()).toMatch(/SIGTERM: stopping; labs are kept/);
     for (const entry of ['cella', 'cellb'] as const) {
       const answer = await api(runners[entry], 'GET', ROUTES.lab.path(lab.id), { token: lab.token });
       expect(answer.status).toBe(503);
