@@ -31,6 +31,7 @@ import { LabError } from './errors.ts';
 import { decodeSegment, oneLine, refuseSocket, sendError, sendJson } from './http-io.ts';
 import type { LabManager } from './labs.ts';
 import { PreviewError, proxyRequest, proxyUpgrade, type ProxyOptions } from './preview-proxy.ts';
+import { LAB_GONE } from './routes.ts';
 import { LAB_HOST_IN_USE_BYTES, MEMORY_RESERVE_BYTES } from './roomfit.ts';
 import { sameSecret } from './secret.ts';
 import { cellOfLabId } from './store.ts';
@@ -62,7 +63,6 @@ const NODE_ID_PATTERN = /^[a-z0-9]{1,64}$/;
 
 /** What a client is told for a lab whose cell does not answer. */
 export const CELL_UNREACHABLE = 'The machine holding this lab does not answer; it may be restarting. Try again in a minute.';
-const LAB_GONE = 'This lab does not exist any more (it expired or was removed), or the token is wrong. Start a new lab.';
 
 /** Every route whose first parameter is a lab id: a request on one of another cell's labs is forwarded there. */
 const LAB_PATHS = [
@@ -287,7 +287,8 @@ export class Cells {
         if ((err as CellRequestError).sent) throw new LabError(API_ERRORS.cellUnreachable, 'The machine that was creating your lab stopped answering. Start the lab again.');
         continue;
       }
-      if (answer.status === API_ERRORS.capacity.status && (answer.body as { error?: string } | undefined)?.error === API_ERRORS.capacity.code) continue;
+      if (answer.body === undefined) throw new LabError(API_ERRORS.cellUnreachable, 'The machine that was creating your lab gave no usable answer. Start the lab again.');
+      if (answer.status === API_ERRORS.capacity.status && (answer.body as { error?: string }).error === API_ERRORS.capacity.code) continue;
       // Counted at once, so the next lab placed before the next refresh weighs this one.
       if (answer.status === 201) known.status.labs++;
       return sendJson(res, answer.status, answer.body);

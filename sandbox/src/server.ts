@@ -75,11 +75,10 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     connectionsCheckingInterval: CONNECTION_CHECK_MS,
   });
+  const port = () => (server.address() as { port: number }).port;
   // Browsers always send Origin on WebSockets and cross-site POSTs; a request without one
   // comes from a program, which still needs the lab's token.
-  const allowsOrigin = (origin: string | undefined) =>
-    !origin || config.allowedOrigins.has(origin) || ownOrigins(config.HOST, (server.address() as { port: number }).port).includes(origin);
-  const port = () => (server.address() as { port: number }).port;
+  const allowsOrigin = (origin: string | undefined) => !origin || config.allowedOrigins.has(origin) || ownOrigins(config.HOST, port()).includes(origin);
   const cells: Cells | undefined = config.LAB_CELL_PEERS
     ? new Cells({ config, docker, labs, manifest, log, port, allowsOrigin, instructorSignedIn: (req): boolean => instructor.signedIn(req) })
     : undefined;
