@@ -21,7 +21,7 @@ import { freemem } from 'node:os';
 import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import {
-  API_ERRORS, CELL_HEADER_PREFIX, CELL_HEADERS, INSTRUCTOR_ROUTES, ROUTES,
+  API_ERRORS, CELL_HEADER_PREFIX, CELL_HEADERS, CLIENT_ID_PATTERN, INSTRUCTOR_ROUTES, ROUTES,
   type CellNodeStatus, type CellStatus, type CellView, type CreateLabRequest, type HealthStatus,
 } from '../../contract/api.ts';
 import type { LabManifest } from '../../contract/labspec.ts';
@@ -54,6 +54,8 @@ const CELL_CONNECT_TIMEOUT_MS = 2_000;
  * setup runs up to 60 s, and a lab placed there is built first (seconds, a minute on a loaded machine).
  */
 const CELL_ANSWER_TIMEOUT_MS = 180_000;
+/** How long another cell may take to end a browser's earlier labs (ms): removing a lab's containers takes a second or two. */
+const CELL_REMOVE_TIMEOUT_MS = 30_000;
 /** A request naming a cell nobody knows refreshes the map at most this often (ms), so made-up ids cannot make a cell hammer its peers. */
 const UNKNOWN_CELL_REFRESH_MS = 1_000;
 /** Longest `x-dnl-cell-client` taken: an address (clientaddress.ts keeps at most 64 characters). */
@@ -226,10 +228,13 @@ export class Cells {
    * Undefined when it is this cell's to answer.
    */
   claimRequest(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> | undefined {
-    if (url.pathname.startsWith(ROUTES.cell.path()) && req.method === 'GET' && this.fromCell(req)) {
-      if (ROUTES.cell.pattern.test(url.pathname)) return this.status().then((s) => sendJson(res, 200, s));
-      const node = ROUTES.cellNode.pattern.exec(url.pathname);
+    if (url.pathname.startsWith(ROUTES.cell.path()) && this.fromCell(req)) {
+      if (req.method === 'GET' && ROUTES.cell.pattern.test(url.pathname)) return this.status().then((s) => sendJson(res, 200, s));
+      const node = req.method === 'GET' ? ROUTES.cellNode.pattern.exec(url.pathname) : null;
       if (node) return this.nodeAvailability(decodeSegment(node[1])).then((availability) => sendJson(res, 200, { availability } satisfies CellNodeStatus));
+      const client = req.method === 'DELETE' ? ROUTES.cellClient.pattern.exec(url.pathname) : null;
+      const id = decodeSegment(client?.[1]);
+      if (client && CLIENT_ID_PATTERN.test(id)) return this.opts.labs.endLabsOf(id).then(() => void res.writeHead(204).end());
     }
     const cell = this.foreignCell(req, url.pathname);
     if (cell === undefined) return undefined;
@@ -265,6 +270,9 @@ export class Cells {
    */
   async create(req: CreateLabRequest, address: string, res: http.ServerResponse, here: () => Promise<void>): Promise<void> {
     const hosts = this.opts.manifest.lessons[req.lesson]?.lab.hosts.length ?? 1;
+    // One lab per browser across the workshop: its earlier labs end first, wherever they are,
+    // and the room they leave counts (as on one machine).
+    if (req.client) await this.endLabsOf(req.client);
     const { cells } = await this.view();
     for (const target of placementOrder(cells, minFreeBytes(hosts), Date.now())) {
       if (target.self) {
@@ -294,6 +302,17 @@ export class Cells {
       return sendJson(res, answer.status, answer.body);
     }
     throw new LabError(API_ERRORS.capacity, workshopFull(cells));
+  }
+
+  /** End a browser's labs on every cell that answers (a cell that does not ends them when they idle out). */
+  private async endLabsOf(client: string): Promise<void> {
+    const peers = [...this.known.values()].filter((k) => k.reachable);
+    await Promise.all([
+      this.opts.labs.endLabsOf(client),
+      ...peers.map((k) => this.ask(k.address, 'DELETE', ROUTES.cellClient.path(client), { timeoutMs: CELL_REMOVE_TIMEOUT_MS }).catch((err: Error) => {
+        this.opts.log(`ending the earlier labs of a browser on cell ${k.status.cell} failed: ${err.message}`);
+      })),
+    ]);
   }
 
   /** A request placed here by a cell while this one drains is refused like a full one: the entry cell tries the next. */

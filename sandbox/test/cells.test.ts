@@ -167,6 +167,20 @@ describe('cells: three runners as one workshop', () => {
     direct.close();
   }, 120_000);
 
+  it('keeps one lab per browser across the cells: a browser\'s new lab through another cell ends its earlier one wherever it is', async () => {
+    const client = 'cells-test-browser-0001';
+    const first = await runners.cellb.client.create(LESSON, { client });
+    const second = await runners.cellc.client.create(LESSON, { client });
+    expect((await api(runners.cellb, 'GET', ROUTES.lab.path(first.id), { token: first.token })).status).toBe(404);
+    expect((await api(runners.cellb, 'GET', ROUTES.lab.path(second.id), { token: second.token })).status).toBe(200);
+    // The route the cells use for it: only with the secret.
+    const end = (headers: Record<string, string>) => api(runners[cellOf(second)], 'DELETE', ROUTES.cellClient.path(client), { headers });
+    expect((await end({})).status).toBe(404);
+    expect((await api(runners.cella, 'GET', ROUTES.lab.path(second.id), { token: second.token })).status).toBe(200);
+    expect((await end({ [CELL_HEADERS.secret]: SECRET })).status).toBe(204);
+    expect((await api(runners.cella, 'GET', ROUTES.lab.path(second.id), { token: second.token })).status).toBe(404);
+  }, 60_000);
+
   it('refuses the routes between cells without the right secret (404), and answers them with it', async () => {
     const refused: Record<string, string>[] = [{}, { [CELL_HEADERS.secret]: 'wrong' }, { [CELL_HEADERS.secret]: SECRET.slice(0, -1) }];
     for (const headers of refused) {
