@@ -269,12 +269,12 @@ export class Cells {
    * reached. Throws the workshop-full LabError when no cell takes it.
    */
   async create(req: CreateLabRequest, address: string, res: http.ServerResponse, here: () => Promise<void>): Promise<void> {
-    const hosts = this.opts.manifest.lessons[req.lesson]?.lab.hosts.length ?? 1;
+    const lab = this.opts.manifest.lessons[req.lesson]?.lab;
     // One lab per browser across the workshop: its earlier labs end first, wherever they are,
-    // and the room they leave counts (as on one machine).
-    if (req.client) await this.endLabsOf(req.client);
+    // and the room they leave counts (as on one machine, where a lesson without a lab ends none).
+    if (req.client && lab) await this.endLabsOf(req.client);
     const { cells } = await this.view();
-    for (const target of placementOrder(cells, minFreeBytes(hosts), Date.now())) {
+    for (const target of placementOrder(cells, minFreeBytes(lab?.hosts.length ?? 1), Date.now())) {
       if (target.self) {
         try {
           return await here();
