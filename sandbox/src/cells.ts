@@ -234,7 +234,7 @@ export class Cells {
       if (node) return this.nodeAvailability(decodeSegment(node[1])).then((availability) => sendJson(res, 200, { availability } satisfies CellNodeStatus));
       const client = req.method === 'DELETE' ? ROUTES.cellClient.pattern.exec(url.pathname) : null;
       const id = decodeSegment(client?.[1]);
-      if (client && CLIENT_ID_PATTERN.test(id)) return this.opts.labs.endLabsOf(id).then(() => void res.writeHead(204).end());
+      if (client && CLIENT_ID_PATTERN.test(id)) return this.opts.labs.endLabsOf(id).then(() => this.status()).then((s) => sendJson(res, 200, s));
     }
     const cell = this.foreignCell(req, url.pathname);
     if (cell === undefined) return undefined;
@@ -304,14 +304,23 @@ export class Cells {
     throw new LabError(API_ERRORS.capacity, workshopFull(cells));
   }
 
-  /** End a browser's labs on every cell that answers (a cell that does not ends them when they idle out). */
+  /**
+   * End a browser's labs on every cell that answers (a cell that does not ends them when they
+   * idle out); each answers its status after, so the room they left counts at once.
+   */
   private async endLabsOf(client: string): Promise<void> {
     const peers = [...this.known.values()].filter((k) => k.reachable);
     await Promise.all([
       this.opts.labs.endLabsOf(client),
-      ...peers.map((k) => this.ask(k.address, 'DELETE', ROUTES.cellClient.path(client), { timeoutMs: CELL_REMOVE_TIMEOUT_MS }).catch((err: Error) => {
-        this.opts.log(`ending the earlier labs of a browser on cell ${k.status.cell} failed: ${err.message}`);
-      })),
+      ...peers.map(async (k) => {
+        try {
+          const answer = await this.ask(k.address, 'DELETE', ROUTES.cellClient.path(client), { timeoutMs: CELL_REMOVE_TIMEOUT_MS });
+          const status = answer.status === 200 ? cellStatusOf(answer.body) : undefined;
+          if (status?.cell === k.status.cell) k.status = status;
+        } catch (err) {
+          this.opts.log(`ending the earlier labs of a browser on cell ${k.status.cell} failed: ${(err as Error).message}`);
+        }
+      }),
     ]);
   }
 

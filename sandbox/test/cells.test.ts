@@ -8,6 +8,7 @@
  * direct) are printed for the issue's closing note.
  */
 import { createServer } from 'node:net';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_ERRORS, CELL_HEADERS, INSTRUCTOR_ROUTES, ROUTES, type LabCreated } from '../../contract/api.ts';
 import type { Exercise } from '../../contract/labspec.ts';
@@ -25,6 +26,18 @@ const CREATE_RATE = 8;
 const ECHO_SAMPLES = 150;
 const GET_SAMPLES = 100;
 const INSTRUCTOR_CODE = 'instructor-code-for-cells';
+/** The least LAB_MAX_CONNECTIONS_PER_ADDRESS allows: the sockets forwarded from one cell pass it. */
+const CONNECTIONS_PER_ADDRESS = 4;
+
+/** A lab's event socket from `localAddress` through `runner`; resolves with it open, or with the error that closed it. */
+function eventSocket(runner: RunningRunner, lab: LabCreated, localAddress: string): Promise<WebSocket | Error> {
+  const ws = new WebSocket(runner.url.replace(/^http/, 'ws') + ROUTES.labEvents.path(lab.id, lab.token), { localAddress, headers: { origin: runner.url } });
+  return new Promise((resolve) => {
+    ws.once('open', () => resolve(ws));
+    ws.once('unexpected-response', (_req, res) => resolve(new Error(`refused with ${res.statusCode}`)));
+    ws.once('error', (err) => resolve(err));
+  });
+}
 
 /** A port nobody listens on now (the cells must know each other's ports before they start). */
 function freePort(): Promise<number> {
@@ -61,6 +74,7 @@ describe('cells: three runners as one workshop', () => {
         LAB_MAX_LABS_PER_ADDRESS: '2',
         LAB_CREATE_RATE: String(CREATE_RATE),
         LAB_INSTRUCTOR_CODE: INSTRUCTOR_CODE,
+        LAB_MAX_CONNECTIONS_PER_ADDRESS: String(CONNECTIONS_PER_ADDRESS),
       });
     }));
     // Each cell has heard from the other two.
@@ -177,8 +191,23 @@ describe('cells: three runners as one workshop', () => {
     const end = (headers: Record<string, string>) => api(runners[cellOf(second)], 'DELETE', ROUTES.cellClient.path(client), { headers });
     expect((await end({})).status).toBe(404);
     expect((await api(runners.cella, 'GET', ROUTES.lab.path(second.id), { token: second.token })).status).toBe(200);
-    expect((await end({ [CELL_HEADERS.secret]: SECRET })).status).toBe(204);
+    const ended = await end({ [CELL_HEADERS.secret]: SECRET });
+    expect(ended.status).toBe(200);
+    expect(ended.json.cell).toBe(cellOf(second));
     expect((await api(runners.cella, 'GET', ROUTES.lab.path(second.id), { token: second.token })).status).toBe(404);
+  }, 60_000);
+
+  it('does not cap the connections a cell forwards from its clients, and still caps each client', async () => {
+    const lab = labs.find((l) => cellOf(l) === 'cellb')!;
+    // Three clients, each within its cap at cella: cellb sees all six sockets come from cella's address.
+    const forwarded = await Promise.all(['127.0.0.2', '127.0.0.3', '127.0.0.4'].flatMap((address) => [1, 2].map(() => eventSocket(runners.cella, lab, address))));
+    expect(forwarded.map((ws) => (ws instanceof Error ? ws.message : 'open'))).toEqual(Array(6).fill('open'));
+    // One client past its cap at the cell it reaches (on a lab of that cell's).
+    const local = labs.find((l) => cellOf(l) === 'cella')!;
+    const own = [];
+    for (let i = 0; i < CONNECTIONS_PER_ADDRESS + 1; i++) own.push(await eventSocket(runners.cella, local, '127.0.0.5'));
+    expect(own.filter((ws) => ws instanceof Error)).toHaveLength(1);
+    for (const ws of [...forwarded, ...own]) if (!(ws instanceof Error)) ws.close();
   }, 60_000);
 
   it('refuses the routes between cells without the right secret (404), and answers them with it', async () => {
