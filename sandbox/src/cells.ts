@@ -466,9 +466,13 @@ export class Cells {
       let sent = false;
       const req = http.request({
         host: address.host, port: address.port, method, path, agent: false,
+        // Set before the socket connects, so it bounds the connect too (request.setTimeout
+        // starts only once connected): a vanished peer's overlay address (a killed task) drops
+        // the SYN silently, and the connect would hang for minutes, and with it the refresh.
+        timeout: opts.timeoutMs,
         headers: { [CELL_HEADERS.secret]: this.secret, ...(body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {}), ...opts.headers },
       });
-      req.setTimeout(opts.timeoutMs, () => req.destroy(new Error(`no answer within ${opts.timeoutMs} ms`)));
+      req.once('timeout', () => req.destroy(new Error(`no answer within ${opts.timeoutMs} ms`)));
       req.once('socket', (s) => s.once('connect', () => (sent = true)));
       req.once('error', (err) => reject(new CellRequestError(`${addressKey(address)}: ${oneLine(err.message)}`, sent)));
       req.once('response', (answer) => {
