@@ -469,11 +469,15 @@ export class Cells {
         // Set before the socket connects, so it bounds the connect too (request.setTimeout
         // starts only once connected): a vanished peer's overlay address (a killed task) drops
         // the SYN silently, and the connect would hang for minutes, and with it the refresh.
-        timeout: opts.timeoutMs,
+        // Connecting gets CELL_CONNECT_TIMEOUT_MS at most; the answer its own time after.
+        timeout: Math.min(CELL_CONNECT_TIMEOUT_MS, opts.timeoutMs),
         headers: { [CELL_HEADERS.secret]: this.secret, ...(body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {}), ...opts.headers },
       });
       req.once('timeout', () => req.destroy(new Error(`no answer within ${opts.timeoutMs} ms`)));
-      req.once('socket', (s) => s.once('connect', () => (sent = true)));
+      req.once('socket', (s) => s.once('connect', () => {
+        sent = true;
+        req.setTimeout(opts.timeoutMs);
+      }));
       req.once('error', (err) => reject(new CellRequestError(`${addressKey(address)}: ${oneLine(err.message)}`, sent)));
       req.once('response', (answer) => {
         const chunks: Buffer[] = [];
