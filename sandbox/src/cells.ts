@@ -64,7 +64,7 @@ const MAX_CLIENT_CHARS = 64;
 const NODE_ID_PATTERN = /^[a-z0-9]{1,64}$/;
 
 /** What a client is told for a lab whose cell does not answer. */
-export const CELL_UNREACHABLE = 'The machine holding this lab does not answer; it may be restarting. Try again in a minute.';
+const CELL_UNREACHABLE = 'The machine holding this lab does not answer; it may be restarting. Try again in a minute.';
 
 /** Every route whose first parameter is a lab id: a request on one of another cell's labs is forwarded there. */
 const LAB_PATHS = [
