@@ -220,8 +220,14 @@ describe('cells: three runners as one workshop', () => {
     expect(status.status).toBe(200);
     expect(status.json).toMatchObject({ cell: 'cella', maxLabs: 2, accepting: true, engine: true });
     // This engine is in no swarm: nobody knows the node.
-    const node = await api(runners.cella, 'GET', ROUTES.cellNode.path('abc'), { headers: { [CELL_HEADERS.secret]: SECRET } });
-    expect(node.json).toEqual({ availability: null });
+    for (const id of ['abc', '../../x', 'A'.repeat(100), '%00']) {
+      const node = await api(runners.cella, 'GET', ROUTES.cellNode.path(id), { headers: { [CELL_HEADERS.secret]: SECRET } });
+      expect(node.json, id).toEqual({ availability: null });
+    }
+    // Not a browser id: no route (and no lab ends).
+    for (const client of ['short', '../../api/labs', 'x'.repeat(65)]) {
+      expect((await api(runners.cella, 'DELETE', ROUTES.cellClient.path(client), { headers: { [CELL_HEADERS.secret]: SECRET } })).status, client).toBe(404);
+    }
   });
 
   it('ignores cell headers sent without the secret: the client\'s own address is charged, and a forged placement is placed anew', async () => {
@@ -272,6 +278,10 @@ describe('cells: three runners as one workshop', () => {
       term.close();
     }
     await expect.poll(async () => (await runners.cella.client.health()).cluster?.cells.find((c) => c.cell === 'cellc')?.reachable, { timeout: 10_000 }).toBe(false);
-    for (const cell of ['cella', 'cellb'] as const) expect(runners[cell].proc.exitCode).toBeNull();
+    for (const cell of ['cella', 'cellb'] as const) {
+      expect(runners[cell].proc.exitCode).toBeNull();
+      expect((await runners[cell].client.health()).engine.available).toBe(true);
+      expect(runners[cell].output()).not.toMatch(/unexpected (error|rejection)/);
+    }
   }, 60_000);
 });
