@@ -30,7 +30,8 @@ import type { Config } from './config.ts';
 import { LabError } from './errors.ts';
 import { decodeSegment, oneLine, refuseSocket, sendError, sendJson } from './http-io.ts';
 import type { LabManager } from './labs.ts';
-import { PreviewError, proxyRequest, proxyUpgrade, type ProxyOptions } from './preview-proxy.ts';
+import { PreviewError, proxyRequest, proxyUpgrade, sendText, type ProxyOptions } from './preview-proxy.ts';
+import { cellOfPreviewId, previewIdOf } from './previews.ts';
 import { LAB_GONE } from './routes.ts';
 import { LAB_HOST_IN_USE_BYTES, MEMORY_RESERVE_BYTES } from './roomfit.ts';
 import { sameSecret } from './secret.ts';
@@ -264,6 +265,32 @@ export class Cells {
   }
 
   /**
+   * A web preview (told by its Host, previews.ts) of another cell's lab: forwarded there as it
+   * is, Host and Origin included (the preview's own origin, which the cell there serves). False
+   * when it is this cell's, or its cell is not known (previews.ts then answers 404).
+   */
+  claimPreview(req: http.IncomingMessage, res: http.ServerResponse): boolean {
+    const cell = this.previewCell(req);
+    if (!cell) return false;
+    this.connectTo(cell).then(
+      (socket) => proxyRequest(req, res, () => Promise.resolve(socket), `cell ${cell}`, this.forwardOptions(req, { keepOrigin: true })),
+      (err: LabError) => sendText(res, err.status, err.message),
+    );
+    return true;
+  }
+
+  /** A preview's WebSocket of another cell's lab, as claimPreview. */
+  claimPreviewUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    const cell = this.previewCell(req);
+    if (!cell) return false;
+    this.connectTo(cell).then(
+      (relay) => proxyUpgrade(req, socket, head, () => Promise.resolve(relay), `cell ${cell}`, this.forwardOptions(req, { keepOrigin: true })),
+      (err: LabError) => refuseSocket(socket, err.status, err.message),
+    );
+    return true;
+  }
+
+  /**
    * Place a new lab: here (`here` creates it and answers), or at the best peer with room,
    * forwarded with CELL_HEADERS.placed; the next one when a peer turns out full or cannot be
    * reached. Throws the workshop-full LabError when no cell takes it.
@@ -370,6 +397,13 @@ export class Cells {
     return cell;
   }
 
+  /** The known other cell a preview request's Host names; undefined when it is this cell's to answer (or a cell sent it). */
+  private previewCell(req: http.IncomingMessage): string | undefined {
+    const id = previewIdOf(req.headers.host, this.opts.config.LAB_PREVIEW_DOMAIN ?? 'localhost');
+    const cell = id ? cellOfPreviewId(id) : null;
+    return cell && cell !== this.name && this.known.has(cell) && !this.fromCell(req) ? cell : undefined;
+  }
+
   /** A connection to the cell, or a LabError: 404 for a cell nobody knows (after one more look), 503 for one that does not answer. */
   private async connectTo(cell: string): Promise<Duplex> {
     if (!this.known.has(cell) && Date.now() - this.refreshedAt > UNKNOWN_CELL_REFRESH_MS) await this.refresh();
@@ -392,10 +426,13 @@ export class Cells {
     });
   }
 
-  /** How a request is passed to another cell: the client's cell headers and Origin dropped (checked here), the secret and the client's address added. */
-  private forwardOptions(req: http.IncomingMessage): ProxyOptions {
+  /**
+   * How a request is passed to another cell: the client's cell headers dropped, and Origin
+   * (checked here) unless it is a preview's, the secret and the client's address added.
+   */
+  private forwardOptions(req: http.IncomingMessage, { keepOrigin = false } = {}): ProxyOptions {
     return {
-      drop: (name) => name === 'origin' || name.startsWith(CELL_HEADER_PREFIX),
+      drop: (name) => (name === 'origin' && !keepOrigin) || name.startsWith(CELL_HEADER_PREFIX),
       add: [CELL_HEADERS.secret, this.secret, CELL_HEADERS.client, this.clientOf(req)],
       failed: () => new PreviewError(502, CELL_UNREACHABLE),
       answerTimeoutMs: CELL_ANSWER_TIMEOUT_MS,

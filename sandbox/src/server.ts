@@ -186,8 +186,9 @@ function answerRequest(req: http.IncomingMessage, res: http.ServerResponse, { ap
     req.socket.setTimeout(0);
     // A request body that fails mid-way (the client hung up) must not become an unhandled error.
     req.on('error', () => res.destroy());
-    // A preview's answer is its server's, on its own origin: none of the course's headers.
-    if (previews.claims(req)) return previews.handle(req, res);
+    // A preview's answer is its server's, on its own origin: none of the course's headers. One
+    // of another cell's lab is answered there.
+    if (previews.claims(req)) return void (cells?.claimPreview(req, res) || previews.handle(req, res));
     // First, so that every answer below carries them, errors included.
     applySecurityHeaders(res, site.headers);
     const url = parseUrl(req.url);
@@ -213,7 +214,7 @@ function answerUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, 
   // A terminal may sit idle for hours; the heartbeat watches it instead.
   (socket as Socket).setTimeout(0);
   try {
-    if (previews.claims(req)) return previews.upgrade(req, socket, head);
+    if (previews.claims(req)) return void (cells?.claimPreviewUpgrade(req, socket, head) || previews.upgrade(req, socket, head));
     const path = parseUrl(req.url)?.pathname ?? '';
     if (cells?.claimUpgrade(req, socket, head, path)) return;
     const door = ROUTES.labEvents.pattern.test(path) ? events : ROUTES.labMap.pattern.test(path) ? maps : INSTRUCTOR_ROUTES.watch.pattern.test(path) ? instructor : terminals;

@@ -12,7 +12,10 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_ERRORS, CELL_HEADERS, INSTRUCTOR_ROUTES, ROUTES, type LabCreated } from '../../contract/api.ts';
 import type { Exercise } from '../../contract/labspec.ts';
-import { api, apiFrom, echoRoundTrips, fixtureSite, percentile, signInInstructor, startRunner, TerminalClient, uniqueInstance, type RunningRunner } from './harness.ts';
+import http from 'node:http';
+import { labHostContainerName } from '../src/names.ts';
+import { LabEventsClient } from '../tools/room-clients.ts';
+import { api, apiFrom, execIn, echoRoundTrips, fixtureSite, percentile, signInInstructor, startRunner, TerminalClient, uniqueInstance, type RunningRunner } from './harness.ts';
 
 const LESSON = 'cells-fixture';
 const EXERCISE: Exercise = { id: 'marker', title: 'Marker', host: 'host1', check: 'test -f /root/marker || { echo "no marker yet" >&2; exit 1; }', timeoutSeconds: 10, line: 1, wrong: [] };
@@ -46,6 +49,18 @@ function freePort(): Promise<number> {
       const { port } = s.address() as { port: number };
       s.close(() => resolve(port));
     });
+  });
+}
+
+/** GET / from `runner` with a preview's Host, as a browser resolving *.localhost to loopback sends it. */
+function previewGet(runner: RunningRunner, host: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port: runner.port, path: '/', headers: { host } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+    }).on('error', reject);
   });
 }
 
@@ -179,6 +194,31 @@ describe('cells: three runners as one workshop', () => {
     console.log(`echo over ${ECHO_SAMPLES} keystrokes: through a forwarding cell median ${ms(median(forwarded))}, p99 ${ms(percentile(forwarded, 99))}; direct median ${ms(median(own))}, p99 ${ms(percentile(own, 99))}`);
     through.close();
     direct.close();
+  }, 120_000);
+
+  it('serves a web preview of a lab through any cell, the lab\'s event socket too, and 404 for a preview id of a cell nobody knows', async () => {
+    const lab = labs.find((l) => cellOf(l) === 'cellb')!;
+    // The lab page's event socket, through another cell: the preview links come on it.
+    const events = await LabEventsClient.open(runners.cella, lab);
+    try {
+      const host1 = labHostContainerName(lab.id, 'host1');
+      await execIn(host1, ['sh', '-c', 'until docker info >/dev/null 2>&1; do sleep 0.2; done'], 60_000);
+      await execIn(host1, ['docker', 'run', '-d', '--name', 'web1', '-p', '8080:80', 'web']);
+      const state = await events.waitForState((s) => s.previews.some((p) => p.port === 8080), 20_000, 'a preview of host1:8080');
+      const link = state.previews.find((p) => p.port === 8080)!;
+      expect(new URL(link.url).hostname).toMatch(/^[a-z2-7]{26}-cellb\.localhost$/);
+      for (const entry of CELLS) {
+        const page = await previewGet(runners[entry], new URL(link.url).host);
+        expect(page.status, entry).toBe(200);
+        expect(page.body).toMatch(/Hello from container/);
+        expect(page.headers['content-security-policy']).toBeUndefined();
+      }
+      const unknown = await previewGet(runners.cella, `${'a'.repeat(26)}-nocell.localhost:${runners.cella.port}`);
+      expect(unknown.status).toBe(404);
+      expect(unknown.body).toMatch(/There is no preview at this address/);
+    } finally {
+      events.close();
+    }
   }, 120_000);
 
   it('keeps one lab per browser across the cells: a browser\'s new lab through another cell ends its earlier one wherever it is', async () => {
