@@ -86,6 +86,12 @@ export const ROUTES = {
    * a Swarm manager (a draining cell asks whether it is the node being drained).
    */
   cellNode: { template: '/api/cell/nodes/:id', pattern: /^\/api\/cell\/nodes\/([^/]+)$/, path: (nodeId: string) => `/api/cell/nodes/${segment(nodeId)}` },
+  /**
+   * `DELETE`, between cells only: end the labs this browser (CreateLabRequest.client) started
+   * here, as it starts a lab through another cell (one lab per browser across the workshop);
+   * answers this cell's CellStatus after it, which the asking cell then places by.
+   */
+  cellClient: { template: '/api/cell/clients/:client', pattern: /^\/api\/cell\/clients\/([^/]+)$/, path: (client: string) => `/api/cell/clients/${segment(client)}` },
 } as const;
 
 /**

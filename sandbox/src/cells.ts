@@ -21,7 +21,7 @@ import { freemem } from 'node:os';
 import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import {
-  API_ERRORS, CELL_HEADER_PREFIX, CELL_HEADERS, INSTRUCTOR_ROUTES, ROUTES,
+  API_ERRORS, CELL_HEADER_PREFIX, CELL_HEADERS, CLIENT_ID_PATTERN, INSTRUCTOR_ROUTES, ROUTES,
   type CellNodeStatus, type CellStatus, type CellView, type CreateLabRequest, type HealthStatus,
 } from '../../contract/api.ts';
 import type { LabManifest } from '../../contract/labspec.ts';
@@ -30,7 +30,9 @@ import type { Config } from './config.ts';
 import { LabError } from './errors.ts';
 import { decodeSegment, oneLine, refuseSocket, sendError, sendJson } from './http-io.ts';
 import type { LabManager } from './labs.ts';
-import { PreviewError, proxyRequest, proxyUpgrade, type ProxyOptions } from './preview-proxy.ts';
+import { PreviewError, proxyRequest, proxyUpgrade, sendText, type ProxyOptions } from './preview-proxy.ts';
+import { cellOfPreviewId, previewIdOf } from './previews.ts';
+import { LAB_GONE } from './routes.ts';
 import { LAB_HOST_IN_USE_BYTES, MEMORY_RESERVE_BYTES } from './roomfit.ts';
 import { sameSecret } from './secret.ts';
 import { cellOfLabId } from './store.ts';
@@ -53,6 +55,8 @@ const CELL_CONNECT_TIMEOUT_MS = 2_000;
  * setup runs up to 60 s, and a lab placed there is built first (seconds, a minute on a loaded machine).
  */
 const CELL_ANSWER_TIMEOUT_MS = 180_000;
+/** How long another cell may take to end a browser's earlier labs (ms): removing a lab's containers takes a second or two. */
+const CELL_REMOVE_TIMEOUT_MS = 30_000;
 /** A request naming a cell nobody knows refreshes the map at most this often (ms), so made-up ids cannot make a cell hammer its peers. */
 const UNKNOWN_CELL_REFRESH_MS = 1_000;
 /** Longest `x-dnl-cell-client` taken: an address (clientaddress.ts keeps at most 64 characters). */
@@ -61,8 +65,7 @@ const MAX_CLIENT_CHARS = 64;
 const NODE_ID_PATTERN = /^[a-z0-9]{1,64}$/;
 
 /** What a client is told for a lab whose cell does not answer. */
-export const CELL_UNREACHABLE = 'The machine holding this lab does not answer; it may be restarting. Try again in a minute.';
-const LAB_GONE = 'This lab does not exist any more (it expired or was removed), or the token is wrong. Start a new lab.';
+const CELL_UNREACHABLE = 'The machine holding this lab does not answer; it may be restarting. Try again in a minute.';
 
 /** Every route whose first parameter is a lab id: a request on one of another cell's labs is forwarded there. */
 const LAB_PATHS = [
@@ -226,10 +229,13 @@ export class Cells {
    * Undefined when it is this cell's to answer.
    */
   claimRequest(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> | undefined {
-    if (url.pathname.startsWith(ROUTES.cell.path()) && req.method === 'GET' && this.fromCell(req)) {
-      if (ROUTES.cell.pattern.test(url.pathname)) return this.status().then((s) => sendJson(res, 200, s));
-      const node = ROUTES.cellNode.pattern.exec(url.pathname);
+    if (url.pathname.startsWith(ROUTES.cell.path()) && this.fromCell(req)) {
+      if (req.method === 'GET' && ROUTES.cell.pattern.test(url.pathname)) return this.status().then((s) => sendJson(res, 200, s));
+      const node = req.method === 'GET' ? ROUTES.cellNode.pattern.exec(url.pathname) : null;
       if (node) return this.nodeAvailability(decodeSegment(node[1])).then((availability) => sendJson(res, 200, { availability } satisfies CellNodeStatus));
+      const client = req.method === 'DELETE' ? ROUTES.cellClient.pattern.exec(url.pathname) : null;
+      const id = decodeSegment(client?.[1]);
+      if (client && CLIENT_ID_PATTERN.test(id)) return this.opts.labs.endLabsOf(id).then(() => this.status()).then((s) => sendJson(res, 200, s));
     }
     const cell = this.foreignCell(req, url.pathname);
     if (cell === undefined) return undefined;
@@ -259,14 +265,43 @@ export class Cells {
   }
 
   /**
+   * A web preview (told by its Host, previews.ts) of another cell's lab: forwarded there as it
+   * is, Host and Origin included (the preview's own origin, which the cell there serves). False
+   * when it is this cell's, or its cell is not known (previews.ts then answers 404).
+   */
+  claimPreview(req: http.IncomingMessage, res: http.ServerResponse): boolean {
+    const cell = this.previewCell(req);
+    if (!cell) return false;
+    this.connectTo(cell).then(
+      (socket) => proxyRequest(req, res, () => Promise.resolve(socket), `cell ${cell}`, this.forwardOptions(req, { keepOrigin: true })),
+      (err: LabError) => sendText(res, err.status, err.message),
+    );
+    return true;
+  }
+
+  /** A preview's WebSocket of another cell's lab, as claimPreview. */
+  claimPreviewUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    const cell = this.previewCell(req);
+    if (!cell) return false;
+    this.connectTo(cell).then(
+      (relay) => proxyUpgrade(req, socket, head, () => Promise.resolve(relay), `cell ${cell}`, this.forwardOptions(req, { keepOrigin: true })),
+      (err: LabError) => refuseSocket(socket, err.status, err.message),
+    );
+    return true;
+  }
+
+  /**
    * Place a new lab: here (`here` creates it and answers), or at the best peer with room,
    * forwarded with CELL_HEADERS.placed; the next one when a peer turns out full or cannot be
    * reached. Throws the workshop-full LabError when no cell takes it.
    */
   async create(req: CreateLabRequest, address: string, res: http.ServerResponse, here: () => Promise<void>): Promise<void> {
-    const hosts = this.opts.manifest.lessons[req.lesson]?.lab.hosts.length ?? 1;
+    const lab = this.opts.manifest.lessons[req.lesson]?.lab;
+    // One lab per browser across the workshop: its earlier labs end first, wherever they are,
+    // and the room they leave counts (as on one machine, where a lesson without a lab ends none).
+    if (req.client && lab) await this.endLabsOf(req.client);
     const { cells } = await this.view();
-    for (const target of placementOrder(cells, minFreeBytes(hosts), Date.now())) {
+    for (const target of placementOrder(cells, minFreeBytes(lab?.hosts.length ?? 1), Date.now())) {
       if (target.self) {
         try {
           return await here();
@@ -287,12 +322,33 @@ export class Cells {
         if ((err as CellRequestError).sent) throw new LabError(API_ERRORS.cellUnreachable, 'The machine that was creating your lab stopped answering. Start the lab again.');
         continue;
       }
-      if (answer.status === API_ERRORS.capacity.status && (answer.body as { error?: string } | undefined)?.error === API_ERRORS.capacity.code) continue;
+      if (answer.body === undefined) throw new LabError(API_ERRORS.cellUnreachable, 'The machine that was creating your lab gave no usable answer. Start the lab again.');
+      if (answer.status === API_ERRORS.capacity.status && (answer.body as { error?: string }).error === API_ERRORS.capacity.code) continue;
       // Counted at once, so the next lab placed before the next refresh weighs this one.
       if (answer.status === 201) known.status.labs++;
       return sendJson(res, answer.status, answer.body);
     }
     throw new LabError(API_ERRORS.capacity, workshopFull(cells));
+  }
+
+  /**
+   * End a browser's labs on every cell that answers (a cell that does not ends them when they
+   * idle out); each answers its status after, so the room they left counts at once.
+   */
+  private async endLabsOf(client: string): Promise<void> {
+    const peers = [...this.known.values()].filter((k) => k.reachable);
+    await Promise.all([
+      this.opts.labs.endLabsOf(client),
+      ...peers.map(async (k) => {
+        try {
+          const answer = await this.ask(k.address, 'DELETE', ROUTES.cellClient.path(client), { timeoutMs: CELL_REMOVE_TIMEOUT_MS });
+          const status = answer.status === 200 ? cellStatusOf(answer.body) : undefined;
+          if (status?.cell === k.status.cell) k.status = status;
+        } catch (err) {
+          this.opts.log(`ending the earlier labs of a browser on cell ${k.status.cell} failed: ${(err as Error).message}`);
+        }
+      }),
+    ]);
   }
 
   /** A request placed here by a cell while this one drains is refused like a full one: the entry cell tries the next. */
@@ -341,6 +397,13 @@ export class Cells {
     return cell;
   }
 
+  /** The known other cell a preview request's Host names; undefined when it is this cell's to answer (or a cell sent it). */
+  private previewCell(req: http.IncomingMessage): string | undefined {
+    const id = previewIdOf(req.headers.host, this.opts.config.LAB_PREVIEW_DOMAIN ?? 'localhost');
+    const cell = id ? cellOfPreviewId(id) : null;
+    return cell && cell !== this.name && this.known.has(cell) && !this.fromCell(req) ? cell : undefined;
+  }
+
   /** A connection to the cell, or a LabError: 404 for a cell nobody knows (after one more look), 503 for one that does not answer. */
   private async connectTo(cell: string): Promise<Duplex> {
     if (!this.known.has(cell) && Date.now() - this.refreshedAt > UNKNOWN_CELL_REFRESH_MS) await this.refresh();
@@ -363,10 +426,13 @@ export class Cells {
     });
   }
 
-  /** How a request is passed to another cell: the client's cell headers and Origin dropped (checked here), the secret and the client's address added. */
-  private forwardOptions(req: http.IncomingMessage): ProxyOptions {
+  /**
+   * How a request is passed to another cell: the client's cell headers dropped, and Origin
+   * (checked here) unless it is a preview's, the secret and the client's address added.
+   */
+  private forwardOptions(req: http.IncomingMessage, { keepOrigin = false } = {}): ProxyOptions {
     return {
-      drop: (name) => name === 'origin' || name.startsWith(CELL_HEADER_PREFIX),
+      drop: (name) => (name === 'origin' && !keepOrigin) || name.startsWith(CELL_HEADER_PREFIX),
       add: [CELL_HEADERS.secret, this.secret, CELL_HEADERS.client, this.clientOf(req)],
       failed: () => new PreviewError(502, CELL_UNREACHABLE),
       answerTimeoutMs: CELL_ANSWER_TIMEOUT_MS,
@@ -440,11 +506,15 @@ export class Cells {
         // Set before the socket connects, so it bounds the connect too (request.setTimeout
         // starts only once connected): a vanished peer's overlay address (a killed task) drops
         // the SYN silently, and the connect would hang for minutes, and with it the refresh.
-        timeout: opts.timeoutMs,
+        // Connecting gets CELL_CONNECT_TIMEOUT_MS at most; the answer its own time after.
+        timeout: Math.min(CELL_CONNECT_TIMEOUT_MS, opts.timeoutMs),
         headers: { [CELL_HEADERS.secret]: this.secret, ...(body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {}), ...opts.headers },
       });
       req.once('timeout', () => req.destroy(new Error(`no answer within ${opts.timeoutMs} ms`)));
-      req.once('socket', (s) => s.once('connect', () => (sent = true)));
+      req.once('socket', (s) => s.once('connect', () => {
+        sent = true;
+        req.setTimeout(opts.timeoutMs);
+      }));
       req.once('error', (err) => reject(new CellRequestError(`${addressKey(address)}: ${oneLine(err.message)}`, sent)));
       req.once('response', (answer) => {
         const chunks: Buffer[] = [];

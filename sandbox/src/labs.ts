@@ -217,6 +217,11 @@ export class LabManager {
     return this.registry.create(lesson, { ...opts, engine: engine.id });
   }
 
+  /** See LabRegistry.endLabsOf: a browser's earlier labs end as it starts one on another cell. */
+  endLabsOf(client: string): Promise<number> {
+    return this.registry.endLabsOf(client);
+  }
+
   /** Resolves once every lab host of the lab has a working engine with its images (labhost.ts). */
   waitReady(lab: BuiltLab): Promise<void> {
     return this.engine.waitReady(lab);

@@ -75,10 +75,10 @@ async function main(): Promise<void> {
   const shownHost = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
   log(`Docker Networking Lab is ready on http://${shownHost}:${port}/`);
 
-  const stop = (signal: string) => {
-    log(`${signal}: stopping; labs are kept for the next start (npm run labs:remove-all removes them)`);
+  const stop = (signal: string, removeLabs = false) => {
+    log(removeLabs ? `${signal}: no lab is left here; removing the warm pool's and stopping` : `${signal}: stopping; labs are kept for the next start (npm run labs:remove-all removes them)`);
     setTimeout(() => process.exit(1), SHUTDOWN_TIMEOUT_MS).unref();
-    runner.close().then(() => process.exit(0), () => process.exit(1));
+    runner.close({ removeLabs }).then(() => process.exit(0), () => process.exit(1));
   };
   // A cell whose Swarm node is being drained moves out instead: no new labs, its labs served
   // until they end (the stack's stop_grace_period bounds it), then it exits having none left.
@@ -88,7 +88,8 @@ async function main(): Promise<void> {
     if (!cells || !drain) return stop('SIGTERM');
     log(`SIGTERM while this node is being drained: taking no new labs, serving the ${runner.labs.size} lab(s) here until they end`);
     await cells.drain(config.LAB_SWEEP_INTERVAL * 1000);
-    stop('drained');
+    // Nothing is left to adopt: the warm pool's labs go too, so the drained machine runs none.
+    stop('drained', true);
   };
   process.once('SIGTERM', () => void drainOrStop());
   process.once('SIGINT', () => stop('SIGINT'));

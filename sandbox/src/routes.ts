@@ -31,7 +31,8 @@ import { sameSecret } from './secret.ts';
  */
 const HEALTH_CACHE_MS = 2_000;
 
-const LAB_GONE = 'This lab does not exist any more (it expired or was removed), or the token is wrong. Start a new lab.';
+/** A lab that is not here, or a wrong token (the two are not told apart). */
+export const LAB_GONE = 'This lab does not exist any more (it expired or was removed), or the token is wrong. Start a new lab.';
 
 /** What runs in a lab now (one script at a time per lab), as a second request is refused. */
 const BUSY: Record<'check' | 'setup', { kind: ApiErrorKind; message: string }> = {

@@ -75,11 +75,10 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     connectionsCheckingInterval: CONNECTION_CHECK_MS,
   });
+  const port = () => (server.address() as { port: number }).port;
   // Browsers always send Origin on WebSockets and cross-site POSTs; a request without one
   // comes from a program, which still needs the lab's token.
-  const allowsOrigin = (origin: string | undefined) =>
-    !origin || config.allowedOrigins.has(origin) || ownOrigins(config.HOST, (server.address() as { port: number }).port).includes(origin);
-  const port = () => (server.address() as { port: number }).port;
+  const allowsOrigin = (origin: string | undefined) => !origin || config.allowedOrigins.has(origin) || ownOrigins(config.HOST, port()).includes(origin);
   const cells: Cells | undefined = config.LAB_CELL_PEERS
     ? new Cells({ config, docker, labs, manifest, log, port, allowsOrigin, instructorSignedIn: (req): boolean => instructor.signedIn(req) })
     : undefined;
@@ -187,8 +186,9 @@ function answerRequest(req: http.IncomingMessage, res: http.ServerResponse, { ap
     req.socket.setTimeout(0);
     // A request body that fails mid-way (the client hung up) must not become an unhandled error.
     req.on('error', () => res.destroy());
-    // A preview's answer is its server's, on its own origin: none of the course's headers.
-    if (previews.claims(req)) return previews.handle(req, res);
+    // A preview's answer is its server's, on its own origin: none of the course's headers. One
+    // of another cell's lab is answered there.
+    if (previews.claims(req)) return void (cells?.claimPreview(req, res) || previews.handle(req, res));
     // First, so that every answer below carries them, errors included.
     applySecurityHeaders(res, site.headers);
     const url = parseUrl(req.url);
@@ -214,7 +214,7 @@ function answerUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, 
   // A terminal may sit idle for hours; the heartbeat watches it instead.
   (socket as Socket).setTimeout(0);
   try {
-    if (previews.claims(req)) return previews.upgrade(req, socket, head);
+    if (previews.claims(req)) return void (cells?.claimPreviewUpgrade(req, socket, head) || previews.upgrade(req, socket, head));
     const path = parseUrl(req.url)?.pathname ?? '';
     if (cells?.claimUpgrade(req, socket, head, path)) return;
     const door = ROUTES.labEvents.pattern.test(path) ? events : ROUTES.labMap.pattern.test(path) ? maps : INSTRUCTOR_ROUTES.watch.pattern.test(path) ? instructor : terminals;

@@ -8,10 +8,14 @@
  * direct) are printed for the issue's closing note.
  */
 import { createServer } from 'node:net';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_ERRORS, CELL_HEADERS, ROUTES, type LabCreated } from '../../contract/api.ts';
+import { API_ERRORS, CELL_HEADERS, INSTRUCTOR_ROUTES, ROUTES, type LabCreated } from '../../contract/api.ts';
 import type { Exercise } from '../../contract/labspec.ts';
-import { api, apiFrom, echoRoundTrips, fixtureSite, percentile, startRunner, TerminalClient, uniqueInstance, type RunningRunner } from './harness.ts';
+import http from 'node:http';
+import { labHostContainerName } from '../src/names.ts';
+import { LabEventsClient } from '../tools/room-clients.ts';
+import { api, apiFrom, execIn, echoRoundTrips, fixtureSite, percentile, signInInstructor, startRunner, TerminalClient, uniqueInstance, type RunningRunner } from './harness.ts';
 
 const LESSON = 'cells-fixture';
 const EXERCISE: Exercise = { id: 'marker', title: 'Marker', host: 'host1', check: 'test -f /root/marker || { echo "no marker yet" >&2; exit 1; }', timeoutSeconds: 10, line: 1, wrong: [] };
@@ -23,6 +27,20 @@ const CELLS = Object.keys(MAX_LABS) as CellName[];
 /** New labs per minute per address: the tests start six from 127.0.0.1; 127.0.0.2 spends its own. */
 const CREATE_RATE = 8;
 const ECHO_SAMPLES = 150;
+const GET_SAMPLES = 100;
+const INSTRUCTOR_CODE = 'instructor-code-for-cells';
+/** The least LAB_MAX_CONNECTIONS_PER_ADDRESS allows: the sockets forwarded from one cell pass it. */
+const CONNECTIONS_PER_ADDRESS = 4;
+
+/** A lab's event socket from `localAddress` through `runner`; resolves with it open, or with the error that closed it. */
+function eventSocket(runner: RunningRunner, lab: LabCreated, localAddress: string): Promise<WebSocket | Error> {
+  const ws = new WebSocket(runner.url.replace(/^http/, 'ws') + ROUTES.labEvents.path(lab.id, lab.token), { localAddress, headers: { origin: runner.url } });
+  return new Promise((resolve) => {
+    ws.once('open', () => resolve(ws));
+    ws.once('unexpected-response', (_req, res) => resolve(new Error(`refused with ${res.statusCode}`)));
+    ws.once('error', (err) => resolve(err));
+  });
+}
 
 /** A port nobody listens on now (the cells must know each other's ports before they start). */
 function freePort(): Promise<number> {
@@ -31,6 +49,18 @@ function freePort(): Promise<number> {
       const { port } = s.address() as { port: number };
       s.close(() => resolve(port));
     });
+  });
+}
+
+/** GET / from `runner` with a preview's Host, as a browser resolving *.localhost to loopback sends it. */
+function previewGet(runner: RunningRunner, host: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port: runner.port, path: '/', headers: { host } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+    }).on('error', reject);
   });
 }
 
@@ -58,6 +88,8 @@ describe('cells: three runners as one workshop', () => {
         LAB_MAX_LABS: String(MAX_LABS[cell]),
         LAB_MAX_LABS_PER_ADDRESS: '2',
         LAB_CREATE_RATE: String(CREATE_RATE),
+        LAB_INSTRUCTOR_CODE: INSTRUCTOR_CODE,
+        LAB_MAX_CONNECTIONS_PER_ADDRESS: String(CONNECTIONS_PER_ADDRESS),
       });
     }));
     // Each cell has heard from the other two.
@@ -113,6 +145,17 @@ describe('cells: three runners as one workshop', () => {
     expect(first.status, first.text).toBe(200);
     expect(first.json.status).toBe('failed');
     expect(first.json.output).toContain('no marker yet');
+    const timed = async (entry: CellName) => {
+      const times: number[] = [];
+      for (let i = 0; i < GET_SAMPLES; i++) {
+        const started = performance.now();
+        expect((await api(runners[entry], 'GET', ROUTES.lab.path(lab.id), { token: lab.token })).status).toBe(200);
+        times.push(performance.now() - started);
+      }
+      return times;
+    };
+    const [direct, forwarded] = [await timed('cellb'), await timed('cella')];
+    console.log(`GET /api/labs/:id over ${GET_SAMPLES}: through a forwarding cell median ${ms(median(forwarded))}, p99 ${ms(percentile(forwarded, 99))}; direct median ${ms(median(direct))}, p99 ${ms(percentile(direct, 99))}`);
     // A wrong token is refused by the lab's own cell, through the forwarding one.
     expect((await api(runners.cella, 'GET', ROUTES.lab.path(lab.id), { token: 'not-the-token' })).status).toBe(404);
 
@@ -122,6 +165,17 @@ describe('cells: three runners as one workshop', () => {
     expect((await api(runners.cella, 'GET', ROUTES.lab.path(doomed.id), { token: doomed.token })).status).toBe(404);
     labs.splice(labs.indexOf(doomed), 1);
   }, 60_000);
+
+  it('forwards an instructor\'s request on another cell\'s lab once signed in at the cell it reaches, and not before', async () => {
+    const lab = labs.find((l) => cellOf(l) === 'cellb')!;
+    const extend = (headers: Record<string, string>) => api(runners.cella, 'POST', INSTRUCTOR_ROUTES.extend.path(lab.id), { body: { minutes: 5 }, headers });
+    expect((await extend({})).status).toBe(401);
+    // A session of cellb's is not one of cella's: sessions are per cell.
+    expect((await extend({ cookie: await signInInstructor(runners.cellb, INSTRUCTOR_CODE) })).status).toBe(401);
+    const extended = await extend({ cookie: await signInInstructor(runners.cella, INSTRUCTOR_CODE) });
+    expect(extended.status, extended.text).toBe(200);
+    expect(extended.json.id).toBe(lab.id);
+  });
 
   it('opens a terminal through another cell than the lab\'s, which echoes; and measures echo through it against direct', async () => {
     const lab = labs.find((l) => cellOf(l) === 'cellb')!;
@@ -142,6 +196,60 @@ describe('cells: three runners as one workshop', () => {
     direct.close();
   }, 120_000);
 
+  it('serves a web preview of a lab through any cell, the lab\'s event socket too, and 404 for a preview id of a cell nobody knows', async () => {
+    const lab = labs.find((l) => cellOf(l) === 'cellb')!;
+    // The lab page's event socket, through another cell: the preview links come on it.
+    const events = await LabEventsClient.open(runners.cella, lab);
+    try {
+      const host1 = labHostContainerName(lab.id, 'host1');
+      await execIn(host1, ['sh', '-c', 'until docker info >/dev/null 2>&1; do sleep 0.2; done'], 60_000);
+      await execIn(host1, ['docker', 'run', '-d', '--name', 'web1', '-p', '8080:80', 'web']);
+      const state = await events.waitForState((s) => s.previews.some((p) => p.port === 8080), 20_000, 'a preview of host1:8080');
+      const link = state.previews.find((p) => p.port === 8080)!;
+      expect(new URL(link.url).hostname).toMatch(/^[a-z2-7]{26}-cellb\.localhost$/);
+      for (const entry of CELLS) {
+        const page = await previewGet(runners[entry], new URL(link.url).host);
+        expect(page.status, entry).toBe(200);
+        expect(page.body).toMatch(/Hello from container/);
+        expect(page.headers['content-security-policy']).toBeUndefined();
+      }
+      const unknown = await previewGet(runners.cella, `${'a'.repeat(26)}-nocell.localhost:${runners.cella.port}`);
+      expect(unknown.status).toBe(404);
+      expect(unknown.body).toMatch(/There is no preview at this address/);
+    } finally {
+      events.close();
+    }
+  }, 120_000);
+
+  it('keeps one lab per browser across the cells: a browser\'s new lab through another cell ends its earlier one wherever it is', async () => {
+    const client = 'cells-test-browser-0001';
+    const first = await runners.cellb.client.create(LESSON, { client });
+    const second = await runners.cellc.client.create(LESSON, { client });
+    expect((await api(runners.cellb, 'GET', ROUTES.lab.path(first.id), { token: first.token })).status).toBe(404);
+    expect((await api(runners.cellb, 'GET', ROUTES.lab.path(second.id), { token: second.token })).status).toBe(200);
+    // The route the cells use for it: only with the secret.
+    const end = (headers: Record<string, string>) => api(runners[cellOf(second)], 'DELETE', ROUTES.cellClient.path(client), { headers });
+    expect((await end({})).status).toBe(404);
+    expect((await api(runners.cella, 'GET', ROUTES.lab.path(second.id), { token: second.token })).status).toBe(200);
+    const ended = await end({ [CELL_HEADERS.secret]: SECRET });
+    expect(ended.status).toBe(200);
+    expect(ended.json.cell).toBe(cellOf(second));
+    expect((await api(runners.cella, 'GET', ROUTES.lab.path(second.id), { token: second.token })).status).toBe(404);
+  }, 60_000);
+
+  it('does not cap the connections a cell forwards from its clients, and still caps each client', async () => {
+    const lab = labs.find((l) => cellOf(l) === 'cellb')!;
+    // Three clients, each within its cap at cella: cellb sees all six sockets come from cella's address.
+    const forwarded = await Promise.all(['127.0.0.2', '127.0.0.3', '127.0.0.4'].flatMap((address) => [1, 2].map(() => eventSocket(runners.cella, lab, address))));
+    expect(forwarded.map((ws) => (ws instanceof Error ? ws.message : 'open'))).toEqual(Array(6).fill('open'));
+    // One client past its cap at the cell it reaches (on a lab of that cell's).
+    const local = labs.find((l) => cellOf(l) === 'cella')!;
+    const own = [];
+    for (let i = 0; i < CONNECTIONS_PER_ADDRESS + 1; i++) own.push(await eventSocket(runners.cella, local, '127.0.0.5'));
+    expect(own.filter((ws) => ws instanceof Error)).toHaveLength(1);
+    for (const ws of [...forwarded, ...own]) if (!(ws instanceof Error)) ws.close();
+  }, 60_000);
+
   it('refuses the routes between cells without the right secret (404), and answers them with it', async () => {
     const refused: Record<string, string>[] = [{}, { [CELL_HEADERS.secret]: 'wrong' }, { [CELL_HEADERS.secret]: SECRET.slice(0, -1) }];
     for (const headers of refused) {
@@ -152,8 +260,14 @@ describe('cells: three runners as one workshop', () => {
     expect(status.status).toBe(200);
     expect(status.json).toMatchObject({ cell: 'cella', maxLabs: 2, accepting: true, engine: true });
     // This engine is in no swarm: nobody knows the node.
-    const node = await api(runners.cella, 'GET', ROUTES.cellNode.path('abc'), { headers: { [CELL_HEADERS.secret]: SECRET } });
-    expect(node.json).toEqual({ availability: null });
+    for (const id of ['abc', '../../x', 'A'.repeat(100), '%00']) {
+      const node = await api(runners.cella, 'GET', ROUTES.cellNode.path(id), { headers: { [CELL_HEADERS.secret]: SECRET } });
+      expect(node.json, id).toEqual({ availability: null });
+    }
+    // Not a browser id: no route (and no lab ends).
+    for (const client of ['short', '../../api/labs', 'x'.repeat(65)]) {
+      expect((await api(runners.cella, 'DELETE', ROUTES.cellClient.path(client), { headers: { [CELL_HEADERS.secret]: SECRET } })).status, client).toBe(404);
+    }
   });
 
   it('ignores cell headers sent without the secret: the client\'s own address is charged, and a forged placement is placed anew', async () => {
@@ -187,7 +301,9 @@ describe('cells: three runners as one workshop', () => {
 
   it('answers 503 with a sentence for the labs of a cell that stopped, and serves the other cells\' labs as before', async () => {
     const lab = labs.find((l) => cellOf(l) === 'cellc')!;
-    await runners.cellc.signal('SIGTERM');
+    // Its engine is in no swarm: SIGTERM stops it as on one machine, its labs kept.
+    expect(await runners.cellc.signal('SIGTERM')).toBe(0);
+    expect(runners.cellc.output()).toMatch(/SIGTERM: stopping; labs are kept/);
     for (const entry of ['cella', 'cellb'] as const) {
       const answer = await api(runners[entry], 'GET', ROUTES.lab.path(lab.id), { token: lab.token });
       expect(answer.status).toBe(503);
@@ -202,6 +318,10 @@ describe('cells: three runners as one workshop', () => {
       term.close();
     }
     await expect.poll(async () => (await runners.cella.client.health()).cluster?.cells.find((c) => c.cell === 'cellc')?.reachable, { timeout: 10_000 }).toBe(false);
-    for (const cell of ['cella', 'cellb'] as const) expect(runners[cell].proc.exitCode).toBeNull();
+    for (const cell of ['cella', 'cellb'] as const) {
+      expect(runners[cell].proc.exitCode).toBeNull();
+      expect((await runners[cell].client.health()).engine.available).toBe(true);
+      expect(runners[cell].output()).not.toMatch(/unexpected (error|rejection)/);
+    }
   }, 60_000);
 });
