@@ -94,7 +94,8 @@ export const ROUTES = {
   cellClient: { template: '/api/cell/clients/:client', pattern: /^\/api\/cell\/clients\/([^/]+)$/, path: (client: string) => `/api/cell/clients/${segment(client)}` },
   /**
    * `GET`, between cells only: CellRoster, this cell's labs as its instructor dashboard lists
-   * them; a cell with a dashboard open asks the others, so the dashboard shows the whole workshop.
+   * them and its status; a cell with a dashboard open asks the others, so the dashboard shows
+   * the whole workshop.
    */
   cellRoster: { template: '/api/cell/roster', pattern: /^\/api\/cell\/roster$/, path: () => '/api/cell/roster' },
 } as const;
@@ -464,11 +465,12 @@ export interface RosterEntry {
   cell: string | null;
 }
 
-/** `GET /api/cell/roster` (between cells): a cell's labs and the instructor's message shown there. */
+/** `GET /api/cell/roster` (between cells): a cell's labs, the instructor's message shown there, and its status as of now. */
 export interface CellRoster {
   cell: string;
   labs: RosterEntry[];
   notice: Notice | null;
+  status: CellStatus;
 }
 
 /** What the instructor's event stream sends on every change. */

@@ -146,8 +146,8 @@ export interface CellsOptions {
   allowsOrigin: (origin: string | undefined) => boolean;
   /** Whether the request carries a valid instructor session here (an instructor route is forwarded only then). */
   instructorSignedIn: (req: http.IncomingMessage) => boolean;
-  /** This cell's labs as the instructor dashboard lists them (GET /api/cell/roster). */
-  roster: () => CellRoster;
+  /** This cell's labs as the instructor dashboard lists them (GET /api/cell/roster adds the status). */
+  roster: () => Omit<CellRoster, 'status'>;
 }
 
 /** A peer's answer to askPeers. */
@@ -238,7 +238,7 @@ export class Cells {
   claimRequest(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> | undefined {
     if (url.pathname.startsWith(ROUTES.cell.path()) && this.fromCell(req)) {
       if (req.method === 'GET' && ROUTES.cell.pattern.test(url.pathname)) return this.status().then((s) => sendJson(res, 200, s));
-      if (req.method === 'GET' && ROUTES.cellRoster.pattern.test(url.pathname)) return Promise.resolve(sendJson(res, 200, this.opts.roster()));
+      if (req.method === 'GET' && ROUTES.cellRoster.pattern.test(url.pathname)) return this.status().then((status) => sendJson(res, 200, { ...this.opts.roster(), status } satisfies CellRoster));
       const node = req.method === 'GET' ? ROUTES.cellNode.pattern.exec(url.pathname) : null;
       if (node) return this.nodeAvailability(decodeSegment(node[1])).then((availability) => sendJson(res, 200, { availability } satisfies CellNodeStatus));
       const client = req.method === 'DELETE' ? ROUTES.cellClient.pattern.exec(url.pathname) : null;
@@ -557,7 +557,7 @@ export class Cells {
 }
 
 /** A CellStatus from another cell's answer, or undefined when it is none (a peer is trusted, but not to be well-formed). */
-function cellStatusOf(body: unknown): CellStatus | undefined {
+export function cellStatusOf(body: unknown): CellStatus | undefined {
   const b = body as Partial<Record<keyof CellStatus, unknown>> | undefined;
   if (!b || typeof b.cell !== 'string' || !/^[a-z0-9]{1,25}$/.test(b.cell)) return undefined;
   const numbers = ['labs', 'creating', 'maxLabs', 'freeBytes', 'poolReady'] as const;

@@ -22,7 +22,7 @@ import {
 import type { LabManifest } from '../../contract/labspec.ts';
 import { RUNNER_NOTICES, type RunnerNotice } from '../../contract/protocol.ts';
 import { clientAddress } from './clientaddress.ts';
-import type { Cells } from './cells.ts';
+import { cellStatusOf, type Cells } from './cells.ts';
 import type { Config } from './config.ts';
 import { cleanText, decodeSegment, parseUrl, readJson, refuseSocket, sendError, sendJson } from './http-io.ts';
 import type { Lab, LabManager } from './labs.ts';
@@ -261,9 +261,14 @@ export class Instructor {
     this.askingPeers ??= (async () => {
       const [view, answers] = await Promise.all([cells.view(), cells.askPeers('GET', ROUTES.cellRoster.path())]);
       const before = JSON.stringify([[...this.peerLabs], this.cluster?.map(machineState)]);
+      const seenAt = new Date().toISOString();
       for (const answer of answers) {
         const labs = answer.status === 200 ? rosterOf(answer.body, answer.cell) : undefined;
         if (labs) this.peerLabs.set(answer.cell, labs);
+        // The status that came with the roster is newer than discovery's (up to CELL_REFRESH_MS old): the two agree.
+        const status = labs && cellStatusOf((answer.body as CellRoster).status);
+        const known = view.cells.findIndex((c) => c.cell === answer.cell);
+        if (status?.cell === answer.cell && known >= 0) view.cells[known] = { ...status, self: false, reachable: true, seenAt };
       }
       // A cell discovery forgot (gone for good) takes its labs with it.
       for (const cell of this.peerLabs.keys()) if (!view.cells.some((c) => c.cell === cell)) this.peerLabs.delete(cell);
@@ -276,7 +281,7 @@ export class Instructor {
   }
 
   /** This cell's labs, for another cell's dashboard (GET /api/cell/roster). */
-  roster(): CellRoster {
+  roster(): Omit<CellRoster, 'status'> {
     return { cell: this.opts.config.LAB_CELL ?? '', labs: this.opts.labs.list().map((lab) => this.entry(lab)), notice: this.notice };
   }
 

@@ -6,11 +6,10 @@
  * every cell's progress; the roster route between cells needs the secret. The figure printed:
  * how soon a change on another cell shows on the dashboard.
  */
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CELL_HEADERS, INSTRUCTOR_ROUTES, ROUTES, type LabCreated } from '../../contract/api.ts';
 import { LabEventsClient, RoomStream, WatchClient } from '../tools/room-clients.ts';
-import { api, fixtureSite, percentile, signInInstructor, startRunner, TerminalClient, uniqueInstance, type RunningRunner } from './harness.ts';
+import { api, fixtureSite, percentile, signInInstructor, startCells, TerminalClient, type RunningRunner } from './harness.ts';
 
 const LESSON = 'cells-instructor-fixture';
 const SECRET = 'another-cell-secret-for-tests-0123456789';
@@ -20,47 +19,18 @@ const INSTRUCTOR_CODE = 'instructor-code-for-cells';
 /** Changes on another cell timed for the figure. */
 const LATENCY_SAMPLES = 8;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 const cellOf = (lab: { id: string }) => lab.id.split('-')[0] as CellName;
 
 describe('the instructor dashboard across three cells', () => {
-  const runners = {} as Record<CellName, RunningRunner>;
+  let runners: Record<CellName, RunningRunner>;
   const labs = {} as Record<CellName, LabCreated>;
   let cookie = '';
   let room: RoomStream;
 
   beforeAll(async () => {
-    const ports = await Promise.all(CELLS.map(() => freePort()));
     const site = fixtureSite({ [LESSON]: { title: 'Cells', lab: { hosts: ['host1'] }, exercises: [] } });
-    await Promise.all(CELLS.map(async (cell, i) => {
-      runners[cell] = await startRunner({
-        ...site,
-        PORT: String(ports[i]),
-        LAB_INSTANCE: uniqueInstance(cell),
-        LAB_CELL: cell,
-        LAB_CELL_PEERS: ports.map((p) => `127.0.0.1:${p}`).join(','),
-        LAB_CELL_SECRET: SECRET,
-        LAB_SUBNET_POOL: `10.${234 + i}.0.0/16`,
-        // One lab each: three labs created through cella land one on every cell.
-        LAB_MAX_LABS: '1',
-        LAB_INSTRUCTOR_CODE: INSTRUCTOR_CODE,
-      });
-    }));
-    const deadline = Date.now() + 10_000;
-    for (const cell of CELLS) {
-      while ((await runners[cell].client.health()).cluster?.cells.filter((c) => c.reachable).length !== 3) {
-        if (Date.now() > deadline) throw new Error(`cell ${cell} does not see all three`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
+    // One lab each: three labs created through cella land one on every cell.
+    runners = await startCells(CELLS, { secret: SECRET, firstSubnet: 234, env: { ...site, LAB_MAX_LABS: '1', LAB_INSTRUCTOR_CODE: INSTRUCTOR_CODE } });
     for (let i = 0; i < 3; i++) {
       const lab = await runners.cella.client.create(LESSON);
       labs[cellOf(lab)] = lab;
@@ -71,7 +41,7 @@ describe('the instructor dashboard across three cells', () => {
 
   afterAll(async () => {
     room?.close();
-    await Promise.all(CELLS.map((cell) => runners[cell]?.stop()));
+    await Promise.all(CELLS.map((cell) => runners?.[cell]?.stop()));
   }, 120_000);
 
   it('shows every cell\'s labs, each naming its cell, and every machine with its labs, limit and state', async () => {
