@@ -217,6 +217,7 @@ describe('the instructor dashboard of a workshop on two machines', () => {
         expect.stringMatching(/^cella \(this one\): 1 of 1 labs · [\d.]+ GiB free · warm pool 0 ready · takes new labs$/),
         expect.stringMatching(/^cellb: 1 of 1 labs · [\d.]+ GiB free · warm pool 0 ready · takes new labs$/),
       ]);
+      expect(await page.locator(sel(I.capacity)).innerText()).toMatch(/^This machine: Labs: 1 of 1 · /);
       expect(await page.locator(sel(I.warmHere)).innerText()).toBe('Warms this machine\'s pool only: each machine of the workshop keeps its own.');
       expect(await axeViolations(page), `the dashboard on two machines, ${theme}`).toEqual([]);
       await context.close();

@@ -6,6 +6,12 @@
  * room's progress as CSV, watching a learner's terminal (watch.ts), and warming the pool for a
  * room about to start a chapter (LabManager.warmForRoom).
  *
+ * In a workshop of several cells (cells.ts) the dashboard is the whole workshop's, whichever cell
+ * it is opened at: while one is open the cell asks the others for their rosters every
+ * PEER_ROSTER_REFRESH_MS (GET /api/cell/roster), the snapshot lists every cell's labs and every
+ * machine, the message to learners is passed to every cell, and the CSV covers every cell. Actions
+ * on another cell's lab are forwarded by cells.ts. Warming stays this cell's pool.
+ *
  * The session is a random value in an HttpOnly, SameSite=Strict cookie scoped to /instructor:
  * page script can't read it, other sites can't send it, and the learners' pages and the preview
  * origins never see it. Only its hash is kept, in memory: a restarted runner asks the
@@ -229,15 +235,13 @@ export class Instructor {
     res.on('error', forget);
     // The first snapshot shows the other cells' labs already (each asked within CELL_STATUS_TIMEOUT_MS).
     if (this.opts.cells) await this.askPeers();
+    if (!this.streams.has(res)) return; // gone meanwhile: no timers for nobody
     res.write(event(this.snapshot()));
     this.startTimers();
   }
 
   private startTimers(): void {
-    if (this.opts.cells && !this.peersTimer) {
-      void this.askPeers();
-      this.peersTimer = setInterval(() => void this.askPeers(), PEER_ROSTER_REFRESH_MS);
-    }
+    if (this.opts.cells) this.peersTimer ??= setInterval(() => void this.askPeers(), PEER_ROSTER_REFRESH_MS);
     this.refreshTimer ??= setInterval(() => this.push(), CAPACITY_REFRESH_MS);
     this.keepAliveTimer ??= setInterval(() => {
       for (const res of this.streams) res.write(': keep-alive\n\n');

@@ -399,6 +399,7 @@ export const zh: Messages = {
     machine: (name: string, labs: number, maxLabs: number, freeGiB: string, ready: number) =>
       `${name}：实验环境 ${labs} / ${maxLabs} · 空闲内存 ${freeGiB} GiB · 预热池 ${ready} 个就绪`,
     thisMachine: '（本机）',
+    thisMachineCapacity: '本机：',
     accepting: '接受新的实验环境',
     draining: '正在排空：不再接受新的实验环境',
     engineDown: '它的 Docker 引擎没有响应',

@@ -266,7 +266,8 @@ class InstructorDashboard extends HTMLElement {
     const now = Date.now();
     const { capacity: c } = room;
     const m = c.machine;
-    this.#q(I.capacity).textContent = T().capacity(
+    // In a workshop of several machines this line is the one the dashboard runs on; the Machines panel has them all.
+    this.#q(I.capacity).textContent = (room.cells ? T().thisMachineCapacity : '') + T().capacity(
       c.labs, c.maxLabs, c.pool.ready, c.pool.starting,
       oneDecimal.format(m.memoryAvailableBytes / GiB), oneDecimal.format(m.memoryTotalBytes / GiB), twoDecimals.format(m.load[0]), m.cpus,
     );

@@ -68,6 +68,7 @@ export const instructor = {
   machine: (name: string, labs: number, maxLabs: number, freeGiB: string, ready: number) =>
     `${name}: ${labs} of ${maxLabs} labs · ${freeGiB} GiB free · warm pool ${ready} ready`,
   thisMachine: ' (this one)',
+  thisMachineCapacity: 'This machine: ',
   accepting: 'takes new labs',
   draining: 'draining: takes no new labs',
   engineDown: 'its Docker Engine does not answer',
