@@ -135,4 +135,11 @@ describe('the instructor dashboard across three cells', () => {
     // A client's cell headers are dropped before forwarding: no secret reaches cellb through cella.
     expect((await api(runners.cella, 'GET', ROUTES.cellRoster.path(), { headers: { [CELL_HEADERS.secret]: 'x' } })).status).toBe(404);
   });
+
+  it('keeps a stopped cell\'s labs on the dashboard, its machine shown not answering, and no cell logged an unexpected error', async () => {
+    expect(await runners.cellb.signal('SIGTERM')).toBe(0);
+    const { room: after } = await room.waitFor((r) => r.cells?.find((c) => c.cell === 'cellb')?.reachable === false, 10_000, 'cellb not answering');
+    expect(after.labs.map((l) => l.id)).toEqual([labs.cella.id, labs.cellb.id]);
+    for (const cell of ['cella', 'cellc'] as const) expect(runners[cell].output()).not.toMatch(/unexpected (error|rejection)/);
+  }, 30_000);
 });
