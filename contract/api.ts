@@ -92,6 +92,12 @@ export const ROUTES = {
    * answers this cell's CellStatus after it, which the asking cell then places by.
    */
   cellClient: { template: '/api/cell/clients/:client', pattern: /^\/api\/cell\/clients\/([^/]+)$/, path: (client: string) => `/api/cell/clients/${segment(client)}` },
+  /**
+   * `GET`, between cells only: CellRoster, this cell's labs as its instructor dashboard lists
+   * them and its status; a cell with a dashboard open asks the others, so the dashboard shows
+   * the whole workshop.
+   */
+  cellRoster: { template: '/api/cell/roster', pattern: /^\/api\/cell\/roster$/, path: () => '/api/cell/roster' },
 } as const;
 
 /**
@@ -455,6 +461,16 @@ export interface RosterEntry {
   help: string | null;
   /** Instructors watching one of its terminals now. */
   watchers: number;
+  /** The cell (machine) the lab lives on (LAB_CELL); null on one machine. */
+  cell: string | null;
+}
+
+/** `GET /api/cell/roster` (between cells): a cell's labs, the instructor's message shown there, and its status as of now. */
+export interface CellRoster {
+  cell: string;
+  labs: RosterEntry[];
+  notice: Notice | null;
+  status: CellStatus;
 }
 
 /** What the instructor's event stream sends on every change. */
@@ -468,4 +484,9 @@ export interface RoomSnapshot {
     machine: { memoryTotalBytes: number; memoryAvailableBytes: number; load: [number, number, number]; cpus: number };
   };
   notice: Notice | null;
+  /**
+   * Every machine of a workshop spread over several (LAB_CELL_PEERS), this one first, as health's
+   * cluster view shows them; `labs` then holds every cell's labs. Null on one machine.
+   */
+  cells: CellView[] | null;
 }

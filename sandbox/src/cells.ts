@@ -22,7 +22,7 @@ import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import {
   API_ERRORS, CELL_HEADER_PREFIX, CELL_HEADERS, CLIENT_ID_PATTERN, INSTRUCTOR_ROUTES, ROUTES,
-  type CellNodeStatus, type CellStatus, type CellView, type CreateLabRequest, type HealthStatus,
+  type CellNodeStatus, type CellRoster, type CellStatus, type CellView, type CreateLabRequest, type HealthStatus,
 } from '../../contract/api.ts';
 import type { LabManifest } from '../../contract/labspec.ts';
 import { clientAddress, normalizeAddress } from './clientaddress.ts';
@@ -146,6 +146,13 @@ export interface CellsOptions {
   allowsOrigin: (origin: string | undefined) => boolean;
   /** Whether the request carries a valid instructor session here (an instructor route is forwarded only then). */
   instructorSignedIn: (req: http.IncomingMessage) => boolean;
+  /** This cell's labs as the instructor dashboard lists them (GET /api/cell/roster adds the status). */
+  roster: () => Omit<CellRoster, 'status'>;
+}
+
+/** A peer's answer to askPeers. */
+export interface PeerAnswer extends CellAnswer {
+  cell: string;
 }
 
 export class Cells {
@@ -231,6 +238,7 @@ export class Cells {
   claimRequest(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> | undefined {
     if (url.pathname.startsWith(ROUTES.cell.path()) && this.fromCell(req)) {
       if (req.method === 'GET' && ROUTES.cell.pattern.test(url.pathname)) return this.status().then((s) => sendJson(res, 200, s));
+      if (req.method === 'GET' && ROUTES.cellRoster.pattern.test(url.pathname)) return this.status().then((status) => sendJson(res, 200, { ...this.opts.roster(), status } satisfies CellRoster));
       const node = req.method === 'GET' ? ROUTES.cellNode.pattern.exec(url.pathname) : null;
       if (node) return this.nodeAvailability(decodeSegment(node[1])).then((availability) => sendJson(res, 200, { availability } satisfies CellNodeStatus));
       const client = req.method === 'DELETE' ? ROUTES.cellClient.pattern.exec(url.pathname) : null;
@@ -349,6 +357,19 @@ export class Cells {
         }
       }),
     ]);
+  }
+
+  /**
+   * One request to every other cell that answered lately, all at once, each bounded like a
+   * status request: the answers that came (a cell that gave none is logged and left out).
+   */
+  async askPeers(method: string, path: string, body?: unknown): Promise<PeerAnswer[]> {
+    const peers = [...this.known.values()].filter((k) => k.reachable);
+    const answers = await Promise.all(peers.map((k) => this.ask(k.address, method, path, { body, timeoutMs: CELL_STATUS_TIMEOUT_MS }).then(
+      (answer): PeerAnswer => ({ ...answer, cell: k.status.cell }),
+      (err: Error) => void this.opts.log(`${method} ${path} on cell ${k.status.cell} failed: ${err.message}`),
+    )));
+    return answers.filter((a) => a !== undefined);
   }
 
   /** A request placed here by a cell while this one drains is refused like a full one: the entry cell tries the next. */
@@ -536,7 +557,7 @@ export class Cells {
 }
 
 /** A CellStatus from another cell's answer, or undefined when it is none (a peer is trusted, but not to be well-formed). */
-function cellStatusOf(body: unknown): CellStatus | undefined {
+export function cellStatusOf(body: unknown): CellStatus | undefined {
   const b = body as Partial<Record<keyof CellStatus, unknown>> | undefined;
   if (!b || typeof b.cell !== 'string' || !/^[a-z0-9]{1,25}$/.test(b.cell)) return undefined;
   const numbers = ['labs', 'creating', 'maxLabs', 'freeBytes', 'poolReady'] as const;

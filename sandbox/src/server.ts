@@ -80,7 +80,7 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
   // comes from a program, which still needs the lab's token.
   const allowsOrigin = (origin: string | undefined) => !origin || config.allowedOrigins.has(origin) || ownOrigins(config.HOST, port()).includes(origin);
   const cells: Cells | undefined = config.LAB_CELL_PEERS
-    ? new Cells({ config, docker, labs, manifest, log, port, allowsOrigin, instructorSignedIn: (req): boolean => instructor.signedIn(req) })
+    ? new Cells({ config, docker, labs, manifest, log, port, allowsOrigin, instructorSignedIn: (req): boolean => instructor.signedIn(req), roster: () => instructor.roster() })
     : undefined;
   const api = new LabApi({ config, docker, labs, manifest, log, allowsOrigin, cells });
   const watchers = new TerminalWatchers(Boolean(config.LAB_INSTRUCTOR_CODE));
@@ -89,7 +89,7 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
   const instructor = new Instructor({
     config, labs, manifest, watchers, log, allowsOrigin,
     learnersChanged: (labId) => (labId ? events.changed(labId) : events.changedAll()),
-    fromCell: (req) => cells?.fromCell(req) ?? false,
+    cells,
   });
   cells?.start();
   events.addSource((lab) => instructor.learnerState(lab));
