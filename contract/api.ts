@@ -76,7 +76,46 @@ export const ROUTES = {
   },
   /** `PUT` LearnerUpdate, the lab's token as a Bearer: the learner's name and help flag; answers LearnerState. */
   learner: { template: '/api/labs/:id/learner', pattern: /^\/api\/labs\/([^/]+)\/learner$/, path: (labId: string) => `/api/labs/${segment(labId)}/learner` },
+  /**
+   * `GET`, between cells only (CELL_HEADERS.secret; without it 404 like any unknown path): this
+   * cell's CellStatus.
+   */
+  cell: { template: '/api/cell', pattern: /^\/api\/cell$/, path: () => '/api/cell' },
+  /**
+   * `GET`, between cells only: CellNodeStatus of a Swarm node, from this cell's engine when it is
+   * a Swarm manager (a draining cell asks whether it is the node being drained).
+   */
+  cellNode: { template: '/api/cell/nodes/:id', pattern: /^\/api\/cell\/nodes\/([^/]+)$/, path: (nodeId: string) => `/api/cell/nodes/${segment(nodeId)}` },
+  /**
+   * `DELETE`, between cells only: end the labs this browser (CreateLabRequest.client) started
+   * here, as it starts a lab through another cell (one lab per browser across the workshop);
+   * answers this cell's CellStatus after it, which the asking cell then places by.
+   */
+  cellClient: { template: '/api/cell/clients/:client', pattern: /^\/api\/cell\/clients\/([^/]+)$/, path: (client: string) => `/api/cell/clients/${segment(client)}` },
+  /**
+   * `GET`, between cells only: CellRoster, this cell's labs as its instructor dashboard lists
+   * them and its status; a cell with a dashboard open asks the others, so the dashboard shows
+   * the whole workshop.
+   */
+  cellRoster: { template: '/api/cell/roster', pattern: /^\/api\/cell\/roster$/, path: () => '/api/cell/roster' },
 } as const;
+
+/**
+ * Headers one cell sends another (a runner of the same workshop on another machine, LAB_CELL):
+ * honoured only with the right secret, and a cell drops any of them a client sent before it
+ * forwards a request.
+ */
+export const CELL_HEADERS = {
+  /** LAB_CELL_SECRET: the request comes from a cell (which is never forwarded again). */
+  secret: 'x-dnl-cell-secret',
+  /** The original client's address as the first cell saw it: the one per-address limits charge. */
+  client: 'x-dnl-cell-client',
+  /** `1` on a POST /api/labs another cell placed here: create the lab here or refuse, never forward it. */
+  placed: 'x-dnl-cell-placed',
+} as const;
+
+/** Every header name between cells starts with this; a client's are dropped. */
+export const CELL_HEADER_PREFIX = 'x-dnl-cell-';
 
 /**
  * The instructor dashboard's routes (LAB_INSTRUCTOR_CODE). All of them sit under /instructor,
@@ -162,6 +201,7 @@ export const API_ERRORS = {
   bridgeSetup: { code: 'bridge_setup', status: 503 },
   dockerError: { code: 'docker_error', status: 503 },
   checkFailed: { code: 'check_failed', status: 503 },
+  cellUnreachable: { code: 'cell_unreachable', status: 503 },
 } as const satisfies Record<string, { code: string; status: number }>;
 
 export type ApiErrorKind = (typeof API_ERRORS)[keyof typeof API_ERRORS];
@@ -233,12 +273,47 @@ export interface HealthStatus {
   accessCodeRequired: boolean;
   /** Whether the instructor dashboard is on (LAB_INSTRUCTOR_CODE): the lab panel then offers help and asks a name. */
   instructorDashboard: boolean;
+  /** The cells of a workshop spread over several machines (LAB_CELL_PEERS), this one included; null on one machine. */
+  cluster: null | { cell: string; cells: CellView[] };
   runner: {
     rssBytes: number;
     /** Event-loop delay since the runner started (ms): how promptly it answers everyone. */
     eventLoopDelayMs: { p50: number; p99: number; max: number };
     uptimeSeconds: number;
   };
+}
+
+/** One cell's state as `GET /api/cell` answers it (between cells) and health shows it. */
+export interface CellStatus {
+  /** Its LAB_CELL: the prefix of its labs' ids. */
+  cell: string;
+  labs: number;
+  /** Labs being created now (they count against maxLabs). */
+  creating: number;
+  maxLabs: number;
+  /** Memory the machine has available (bytes). */
+  freeBytes: number;
+  /** False while it drains: it takes no new labs. */
+  accepting: boolean;
+  /** Whether its Docker Engine answers. */
+  engine: boolean;
+  /** Warm-pool labs ready to be taken. */
+  poolReady: number;
+}
+
+/** A cell as this one last saw it. */
+export interface CellView extends CellStatus {
+  /** This cell, the one that answered. */
+  self: boolean;
+  /** It answered the last time it was asked. */
+  reachable: boolean;
+  /** ISO 8601: when it last answered. */
+  seenAt: string;
+}
+
+/** `GET /api/cell/nodes/:id`: a Swarm node's availability, or null when this cell's engine is no Swarm manager. */
+export interface CellNodeStatus {
+  availability: 'active' | 'pause' | 'drain' | null;
 }
 
 /** A Docker Engine the runner offers for labs. */
@@ -386,6 +461,16 @@ export interface RosterEntry {
   help: string | null;
   /** Instructors watching one of its terminals now. */
   watchers: number;
+  /** The cell (machine) the lab lives on (LAB_CELL); null on one machine. */
+  cell: string | null;
+}
+
+/** `GET /api/cell/roster` (between cells): a cell's labs, the instructor's message shown there, and its status as of now. */
+export interface CellRoster {
+  cell: string;
+  labs: RosterEntry[];
+  notice: Notice | null;
+  status: CellStatus;
 }
 
 /** What the instructor's event stream sends on every change. */
@@ -399,4 +484,9 @@ export interface RoomSnapshot {
     machine: { memoryTotalBytes: number; memoryAvailableBytes: number; load: [number, number, number]; cpus: number };
   };
   notice: Notice | null;
+  /**
+   * Every machine of a workshop spread over several (LAB_CELL_PEERS), this one first, as health's
+   * cluster view shows them; `labs` then holds every cell's labs. Null on one machine.
+   */
+  cells: CellView[] | null;
 }

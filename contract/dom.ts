@@ -247,6 +247,11 @@ export const INSTRUCTOR_ATTRS = {
   warmEngine: 'data-instructor-warm-engine',
   warmCount: 'data-instructor-warm-count',
   warmMinutes: 'data-instructor-warm-minutes',
+  /** Beside the warm form, shown only in a workshop of several machines: it warms this machine's pool. */
+  warmHere: 'data-instructor-warm-here',
+  /** The Machines panel (a workshop of several machines only) and its list, one item per machine. */
+  machines: 'data-instructor-machines',
+  machineList: 'data-instructor-machine-list',
   /** The list of warmings under way (one per lab shape), each with a Cancel button (`data-action="cancel-warm"`, `data-lesson`). */
   warmings: 'data-instructor-warmings',
   lesson: 'data-lesson',

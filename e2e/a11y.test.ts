@@ -4,8 +4,8 @@
  * lab, in the light and the dark theme, and on an exercise before and after Start exercise; the keyboard
  * alone reaches the lab's tabs and leaves a terminal.
  */
-import { createRequire } from 'node:module';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { axeViolations } from './axe.ts';
 import { launchBrowser } from './browser.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRunner, type RunningRunner } from '../sandbox/test/harness.ts';
@@ -26,26 +26,6 @@ const focusIsAt = (page: Page) =>
   });
 /** A shell line printing "dim-sample" dim, then colour-0 to colour-15 in their ANSI colours (dim too for the first 8). */
 const COLOUR_SAMPLE = String.raw`printf '\e[2mdim-sample\e[0m'; for i in $(seq 0 15); do printf ' \e[38;5;%dmcolour-%d\e[0m' $i $i; done; for i in $(seq 0 7); do printf ' \e[2;3%dmdim-%d\e[0m' $i $i; done; echo`;
-const AXE_PATH = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-
-interface AxeViolation {
-  id: string;
-  impact: string | null;
-  help: string;
-  nodes: Array<{ target: unknown[]; failureSummary?: string }>;
-}
-
-/** axe's violations on the page as it is now (or in the element `within` selects), one line each: rule, impact, the elements it names. */
-async function axeViolations(page: Page, within?: string): Promise<string[]> {
-  // The site's CSP allows no injected script; the test context bypasses it (bypassCSP), nothing else does.
-  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: AXE_PATH });
-  const violations = await page.evaluate(async (selector) => {
-    const axe = (window as unknown as { axe: { run(context?: unknown): Promise<{ violations: AxeViolation[] }> } }).axe;
-    return (await axe.run(selector ? { include: [selector] } : undefined)).violations.map(({ id, impact, help, nodes }) => ({ id, impact, help, nodes: nodes.map(({ target, failureSummary }) => ({ target, failureSummary })) }));
-  }, within);
-  return violations.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => `${JSON.stringify(n.target)} [${n.failureSummary?.replace(/\s+/g, ' ')}]`).join(', ')}`);
-}
-
 describe('accessibility of a lesson page and its lab panel', () => {
   let runner: RunningRunner;
   let browser: Browser;

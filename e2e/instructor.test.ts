@@ -4,13 +4,16 @@
  * instructor page in two browser contexts (two people). The learner starts a lab, gives a name,
  * passes an exercise and asks for help; the instructor sees each within 2 s, watches the
  * learner's terminal (and cannot type into it), sends a message the learner sees, and ends the
- * lab, which the learner is told. The runner-side refusals are in sandbox/test/instructor.test.ts.
+ * lab, which the learner is told. In a workshop of two machines (cells) the dashboard lists both
+ * machines and both cells' labs, and axe finds nothing on it in either theme. The runner-side
+ * refusals are in sandbox/test/instructor.test.ts, the cells' side in sandbox/test/cells-instructor.test.ts.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INSTRUCTOR_COOKIE, INSTRUCTOR_ROUTES, type LabCreated } from '../contract/api.ts';
 import { EXERCISE_ATTRS as X, EXERCISE_TAG, INSTRUCTOR_ATTRS as I, LAB_ATTRS as L, sel } from '../contract/dom.ts';
-import { api, startRunner, type RunningRunner } from '../sandbox/test/harness.ts';
+import { api, startCells, startRunner, type RunningRunner } from '../sandbox/test/harness.ts';
+import { axeViolations } from './axe.ts';
 import { launchBrowser } from './browser.ts';
 
 const CODE = 'teach-the-room-42';
@@ -82,6 +85,9 @@ describe('the instructor dashboard in a browser', () => {
     await teacher.getByRole('button', { name: 'Sign in' }).click();
     const teacherStatus = teacher.locator(sel(I.status));
     await expect.poll(() => teacherStatus.innerText()).toBe('Live: 0 labs in the room.');
+    // One machine: no Machines panel, and the warm form needs no word about machines.
+    expect(await teacher.locator(sel(I.machines)).isVisible()).toBe(false);
+    expect(await teacher.locator(sel(I.warmHere)).isVisible()).toBe(false);
     // The session cookie exists, but page script cannot see it.
     const cookies = await teacher.context().cookies();
     expect(cookies.find((c) => c.name === INSTRUCTOR_COOKIE)).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/instructor' });
@@ -178,4 +184,43 @@ describe('the instructor dashboard in a browser', () => {
     await warmings.getByRole('button', { name: 'Stop warming' }).click();
     await expect.poll(() => warmings.innerText()).toBe('');
   });
+});
+
+describe('the instructor dashboard of a workshop on two machines', () => {
+  const CELLS = ['cella', 'cellb'] as const;
+  let runners: Record<(typeof CELLS)[number], RunningRunner>;
+  let browser: Browser;
+  const labs: LabCreated[] = [];
+  beforeAll(async () => {
+    // One lab each: the two labs created through cella land one on each machine.
+    runners = await startCells(CELLS, { secret: 'a-secret-for-the-dashboard-test-0123456789', firstSubnet: 237, env: { LAB_INSTRUCTOR_CODE: CODE, LAB_MAX_LABS: '1' } });
+    browser = await launchBrowser();
+    for (let i = 0; i < 2; i++) labs.push(await runners.cella.client.create(SLUG));
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await Promise.all(CELLS.map((c) => runners?.[c]?.stop()));
+  });
+
+  it('lists both machines and both machines\' labs, says the warm form warms this machine, and axe finds no violation, light and dark', async () => {
+    expect(labs.map((l) => l.id.split('-')[0]).sort()).toEqual([...CELLS]);
+    for (const theme of ['light', 'dark'] as const) {
+      const context = await browser.newContext({ bypassCSP: true, colorScheme: theme, viewport: { width: 1440, height: 900 } });
+      const page = await context.newPage();
+      await page.goto(runners.cella.url + '/instructor/');
+      await page.getByLabel('Instructor code').fill(CODE);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await expect.poll(() => page.locator(sel(I.status)).innerText()).toBe('Live: 2 labs in the room.');
+      for (const lab of labs) await row(page, lab.id).waitFor();
+      const machines = page.locator(`${sel(I.machineList)} li`);
+      await expect.poll(() => machines.allInnerTexts()).toEqual([
+        expect.stringMatching(/^cella \(this one\): 1 of 1 labs · [\d.]+ GiB free · warm pool 0 ready · takes new labs$/),
+        expect.stringMatching(/^cellb: 1 of 1 labs · [\d.]+ GiB free · warm pool 0 ready · takes new labs$/),
+      ]);
+      expect(await page.locator(sel(I.capacity)).innerText()).toMatch(/^This machine: Labs: 1 of 1 · /);
+      expect(await page.locator(sel(I.warmHere)).innerText()).toBe('Warms this machine\'s pool only: each machine of the workshop keeps its own.');
+      expect(await axeViolations(page), `the dashboard on two machines, ${theme}`).toEqual([]);
+      await context.close();
+    }
+  }, 120_000);
 });

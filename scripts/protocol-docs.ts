@@ -43,6 +43,7 @@ const ERROR_DOCS: Record<keyof typeof API_ERRORS, string> = {
   bridgeSetup: 'IPv6 could not be switched off on the lab\'s bridge, so the lab was not started',
   dockerError: 'the Docker Engine is not reachable or refused a request (the sentence says which)',
   checkFailed: 'the lab host could not run the check',
+  cellUnreachable: 'the lab lives on another machine of the workshop (a cell, LAB_CELL) that does not answer now, e.g. while it restarts: try again in a minute',
 };
 
 /** What each close code means, for the document (the contract's comments, as sentences). */

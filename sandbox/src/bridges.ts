@@ -21,9 +21,13 @@ const IFNAMSIZ = 15;
 /** How long the helper container may take (it starts, writes one file, exits). */
 const HELPER_TIMEOUT_MS = 20_000;
 
-/** The bridge name the runner gives a lab's network (Docker's own `br-<id>` can't be known before). */
+/**
+ * The bridge name the runner gives a lab's network (Docker's own `br-<id>` can't be known before):
+ * the id's random 12 hex characters only, since a cell's name in front would pass IFNAMSIZ, and
+ * a bridge is only ever its own machine's (where the random part alone tells labs apart).
+ */
 export function labBridgeName(labId: string): string {
-  const name = `dnl${labId}`;
+  const name = `dnl${labId.slice(-12)}`;
   if (name.length > IFNAMSIZ) throw new Error(`bridge name ${name} is longer than ${IFNAMSIZ} characters`);
   return name;
 }

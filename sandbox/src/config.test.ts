@@ -59,4 +59,25 @@ describe('configuration', () => {
       expect(() => loadConfig({ LAB_PREVIEW_DOMAIN: bad })).toThrow(/LAB_PREVIEW_DOMAIN: must be a DNS name/);
     }
   });
+
+  it('reads a cell name, its peers and the secret, and refuses peers without a cell name or a long enough secret, never printing the secret', () => {
+    const secret = 'x'.repeat(32);
+    expect(loadConfig({}).LAB_CELL_PEERS).toBeUndefined();
+    const config = loadConfig({ LAB_CELL: 'n1', LAB_CELL_PEERS: 'tasks.runner, 10.0.0.5:4400,[fd00::1]:80', LAB_CELL_SECRET: secret });
+    expect(config.LAB_CELL_PEERS).toEqual([{ host: 'tasks.runner', port: undefined }, { host: '10.0.0.5', port: 4400 }, { host: 'fd00::1', port: 80 }]);
+    expect(loadConfig({ LAB_CELL: 'abcdefghijklmnopqrstuvwxy' }).LAB_CELL).toHaveLength(25);
+    for (const bad of ['Node1', 'n-1', 'a'.repeat(26)]) expect(() => loadConfig({ LAB_CELL: bad })).toThrow(/LAB_CELL: must be 1-25 lowercase letters or digits/);
+    for (const bad of ['http://a', 'a:0', 'a:70000', 'a b', '-a', 'a:']) {
+      expect(() => loadConfig({ LAB_CELL: 'n1', LAB_CELL_SECRET: secret, LAB_CELL_PEERS: bad })).toThrow(/LAB_CELL_PEERS.0: ".*" is not host\[:port\]/);
+    }
+    expect(() => loadConfig({ LAB_CELL_PEERS: 'tasks.runner', LAB_CELL_SECRET: secret })).toThrow(/LAB_CELL_PEERS: needs LAB_CELL/);
+    expect(() => loadConfig({ LAB_CELL: 'n1', LAB_CELL_PEERS: 'tasks.runner' })).toThrow(/LAB_CELL_SECRET: must be set/);
+    const short = 'short-secret-value';
+    expect(() => loadConfig({ LAB_CELL: 'n1', LAB_CELL_PEERS: 'tasks.runner', LAB_CELL_SECRET: short })).toThrow(/LAB_CELL_SECRET: must be 32-500 printable ASCII characters.*\(got a value that is not shown\)/);
+    try {
+      loadConfig({ LAB_CELL_SECRET: short });
+    } catch (err) {
+      expect((err as Error).message).not.toContain(short);
+    }
+  });
 });

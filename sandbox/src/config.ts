@@ -31,6 +31,17 @@ const wholeNumber = (min: number, max: number) => z.coerce.number().int().min(mi
 
 const cidr = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'must be an IPv4 CIDR such as 10.213.0.0/16');
 
+/** One LAB_CELL_PEERS entry: a DNS name or IPv4 address, or an IPv6 one in brackets, and maybe a port. */
+const cellPeer = z.string().transform((text, ctx) => {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9]([a-zA-Z0-9.-]{0,251}[a-zA-Z0-9])?)(?::(\d{1,5}))?$/.exec(text);
+  const port = m?.[3] === undefined ? undefined : Number(m[3]);
+  if (!m || port === 0 || (port !== undefined && port > 65535)) {
+    ctx.addIssue({ code: 'custom', message: `"${text.slice(0, 100)}" is not host[:port] (e.g. tasks.runner or 10.0.0.5:4321)` });
+    return z.NEVER;
+  }
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+});
+
 const list = z
   .string()
   .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
@@ -187,6 +198,22 @@ export const configSchema = z.object({
     .transform((s) => s.toLowerCase().replace(/\.$/, ''))
     .pipe(z.string().regex(/^(?=.{1,200}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/, 'must be a DNS name such as preview.example.org (no scheme, port or path)'))
     .optional(),
+  /**
+   * This runner's cell name when several machines form one workshop (cells.ts): lab ids start
+   * with it. A Swarm node id is 25 of these characters. Unset: one machine, plain lab ids.
+   */
+  LAB_CELL: z.string().regex(/^[a-z0-9]{1,25}$/, 'must be 1-25 lowercase letters or digits (a Swarm node id is 25)').optional(),
+  /**
+   * Where the other cells are: comma-separated `host[:port]` (this runner itself may be listed);
+   * a DNS name may resolve to several (Swarm's `tasks.runner`). The port defaults to PORT.
+   */
+  LAB_CELL_PEERS: list.pipe(z.array(cellPeer).min(1, 'name at least one host')).optional(),
+  /** The secret cells prove themselves to each other with: the same on every cell, never told to learners. */
+  LAB_CELL_SECRET: z
+    .string()
+    // Sent in a request header, which carries only printable ASCII.
+    .regex(/^[\x21-\x7e]{32,500}$/, 'must be 32-500 printable ASCII characters, no spaces (openssl rand -hex 32 makes one)')
+    .optional(),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
@@ -207,6 +234,9 @@ export interface Config extends RawConfig {
 
 export class ConfigError extends Error {}
 
+/** Variables whose value an error message leaves out. */
+const SECRETS = new Set(['LAB_CELL_SECRET']);
+
 /** Read and validate the configuration; throws ConfigError with one line per bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
   const known = Object.fromEntries(
@@ -216,7 +246,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   );
   const result = configSchema.safeParse(known);
   if (!result.success) {
-    const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message} (got ${JSON.stringify(known[String(i.path[0])])})`);
+    // A secret is not written to the log, even a wrong one.
+    const shown = (name: string) => (SECRETS.has(name) ? 'a value that is not shown' : JSON.stringify(known[name]));
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message} (got ${shown(String(i.path[0]))})`);
     throw new ConfigError(`Invalid configuration in environment variables:\n${lines.join('\n')}`);
   }
   const raw = result.data;
@@ -228,6 +260,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     throw fail(`LAB_MANIFEST: must be outside LAB_SITE_DIR (${siteDir}), which is served to anyone, and the manifest holds every exercise's check (got ${JSON.stringify(raw.LAB_MANIFEST)})`);
   }
   if (raw.LAB_SUITE && raw.LAB_ENGINES) throw fail(`LAB_SUITE: set LAB_ENGINES alone, which replaced it (got LAB_SUITE=${raw.LAB_SUITE} and LAB_ENGINES=${raw.LAB_ENGINES.join(',')})`);
+  if (raw.LAB_CELL_PEERS && !raw.LAB_CELL) throw fail('LAB_CELL_PEERS: needs LAB_CELL, this runner\'s own cell name, set too (lab ids carry it)');
+  if (raw.LAB_CELL_PEERS && !raw.LAB_CELL_SECRET) throw fail('LAB_CELL_SECRET: must be set (the same on every cell, at least 32 characters) when LAB_CELL_PEERS is');
   const suiteEngine = ENGINES.find((e) => e.suite === raw.LAB_SUITE);
   const engines = suiteEngine ? [suiteEngine] : (raw.LAB_ENGINES ?? ENGINES.map((e) => e.id)).map((id) => ENGINES.find((e) => e.id === id)!);
   return {

@@ -22,6 +22,7 @@ import { execCollect, waitForEngine } from './labhost.ts';
 import { isPreparing } from './preparing.ts';
 import { IMAGES, LABELS, LAB_HOST_PATHS, ROLES, dockerDataTmpfs, labHostContainerName, labNetworkName } from './names.ts';
 import type { BuiltLab, EngineListing, HostListing, LabHost } from './registry.ts';
+import { makeLabId } from './store.ts';
 import { firstFreeSubnet, formatCidr, gatewayOf, halves, parseCidr, type Cidr } from './subnets.ts';
 import { PreparedShell } from './terminal.ts';
 
@@ -162,7 +163,7 @@ export class DockerLabs {
   async build(shape: string, engine: Engine): Promise<BuiltLab> {
     const spec = this.shapes.get(shape);
     if (!spec) throw new Error(`no lesson has a lab of shape ${shape}`);
-    const id = randomBytes(LAB_ID_BYTES).toString('hex');
+    const id = makeLabId(randomBytes(LAB_ID_BYTES).toString('hex'), this.config.LAB_CELL);
     const hosts = spec.hosts.map((name) => ({ name, containerName: labHostContainerName(id, name) }));
     try {
       await this.ensureImage(engine);

@@ -6,6 +6,12 @@
  * room's progress as CSV, watching a learner's terminal (watch.ts), and warming the pool for a
  * room about to start a chapter (LabManager.warmForRoom).
  *
+ * In a workshop of several cells (cells.ts) the dashboard is the whole workshop's, whichever cell
+ * it is opened at: while one is open the cell asks the others for their rosters every
+ * PEER_ROSTER_REFRESH_MS (GET /api/cell/roster), the snapshot lists every cell's labs and every
+ * machine, the message to learners is passed to every cell, and the CSV covers every cell. Actions
+ * on another cell's lab are forwarded by cells.ts. Warming stays this cell's pool.
+ *
  * The session is a random value in an HttpOnly, SameSite=Strict cookie scoped to /instructor:
  * page script can't read it, other sites can't send it, and the learners' pages and the preview
  * origins never see it. Only its hash is kept, in memory: a restarted runner asks the
@@ -16,12 +22,13 @@ import type http from 'node:http';
 import os from 'node:os';
 import type { Duplex } from 'node:stream';
 import {
-  API_ERRORS, INSTRUCTOR_COOKIE, INSTRUCTOR_ROUTES, MAX_BROADCAST_CHARS, MAX_WARM_MINUTES,
-  type BroadcastRequest, type ExtendLabRequest, type InstructorSignIn, type Notice, type RoomSnapshot, type RosterEntry, type WarmRequest,
+  API_ERRORS, INSTRUCTOR_COOKIE, INSTRUCTOR_ROUTES, MAX_BROADCAST_CHARS, MAX_WARM_MINUTES, ROUTES,
+  type BroadcastRequest, type CellRoster, type CellView, type ExtendLabRequest, type InstructorSignIn, type Notice, type RoomSnapshot, type RosterEntry, type WarmRequest,
 } from '../../contract/api.ts';
 import type { LabManifest } from '../../contract/labspec.ts';
 import { RUNNER_NOTICES, type RunnerNotice } from '../../contract/protocol.ts';
 import { clientAddress } from './clientaddress.ts';
+import { cellStatusOf, type Cells } from './cells.ts';
 import type { Config } from './config.ts';
 import { cleanText, decodeSegment, parseUrl, readJson, refuseSocket, sendError, sendJson } from './http-io.ts';
 import type { Lab, LabManager } from './labs.ts';
@@ -44,6 +51,13 @@ const MAX_DASHBOARDS = 20;
 const PUSH_COALESCE_MS = 250;
 /** Memory and load change without any lab changing: pushed this often while a dashboard is open (ms). */
 const CAPACITY_REFRESH_MS = 5_000;
+/**
+ * In a workshop of several cells, the other cells' rosters are asked for this often while a
+ * dashboard is open (ms; never when none is): a change there shows here within this plus
+ * PUSH_COALESCE_MS and a request's time (sandbox/test/cells-instructor.test.ts measures it).
+ * Each ask is one small GET per cell, answered from memory.
+ */
+const PEER_ROSTER_REFRESH_MS = 1_000;
 /** A comment line this often keeps proxies from closing a quiet event stream (nginx's default read timeout is 60 s). */
 const STREAM_KEEPALIVE_MS = 25_000;
 /** Cookies of a request looked at for the session: a browser sends a handful; a client could send thousands. */
@@ -65,6 +79,8 @@ export interface InstructorOptions {
   allowsOrigin: (origin: string | undefined) => boolean;
   /** A lab's watcher count and the instructor's message changed: the learners' pages are told. */
   learnersChanged: (labId?: string) => void;
+  /** The other cells of a workshop spread over several machines (cells.ts); undefined on one machine. */
+  cells?: Cells;
 }
 
 export class Instructor {
@@ -79,13 +95,18 @@ export class Instructor {
   private pushTimer?: NodeJS.Timeout;
   private refreshTimer?: NodeJS.Timeout;
   private keepAliveTimer?: NodeJS.Timeout;
+  private peersTimer?: NodeJS.Timeout;
+  /** The other cells' labs as they last answered (kept while a cell does not answer: the Machines panel says so), and every cell's view. */
+  private readonly peerLabs = new Map<string, RosterEntry[]>();
+  private cluster: CellView[] | null = null;
+  private askingPeers?: Promise<void>;
   private readonly routes: { method: string; pattern: RegExp; handle: Handler }[] = [
     { method: 'GET', pattern: INSTRUCTOR_ROUTES.events.pattern, handle: (req, res) => this.stream(req, res) },
     { method: 'DELETE', pattern: INSTRUCTOR_ROUTES.lab.pattern, handle: (_req, res, p) => this.endLab(res, p[0]!) },
     { method: 'POST', pattern: INSTRUCTOR_ROUTES.extend.pattern, handle: (req, res, p) => this.extend(req, res, p[0]!) },
     { method: 'DELETE', pattern: INSTRUCTOR_ROUTES.help.pattern, handle: (_req, res, p) => this.clearHelp(res, p[0]!) },
     { method: 'POST', pattern: INSTRUCTOR_ROUTES.broadcast.pattern, handle: (req, res) => this.broadcast(req, res) },
-    { method: 'DELETE', pattern: INSTRUCTOR_ROUTES.broadcast.pattern, handle: (_req, res) => this.takeDown(res) },
+    { method: 'DELETE', pattern: INSTRUCTOR_ROUTES.broadcast.pattern, handle: (req, res) => this.takeDown(req, res) },
     { method: 'GET', pattern: INSTRUCTOR_ROUTES.progress.pattern, handle: (_req, res) => this.progress(res) },
     { method: 'POST', pattern: INSTRUCTOR_ROUTES.warm.pattern, handle: (req, res) => this.warm(req, res) },
     { method: 'DELETE', pattern: INSTRUCTOR_ROUTES.warmLesson.pattern, handle: (_req, res, p) => this.endWarm(res, p[0]!) },
@@ -143,7 +164,7 @@ export class Instructor {
 
   /** End every dashboard's stream (the runner is stopping). */
   close(): void {
-    for (const timer of [this.pushTimer, this.refreshTimer, this.keepAliveTimer]) clearTimeout(timer);
+    for (const timer of [this.pushTimer, this.refreshTimer, this.keepAliveTimer, this.peersTimer]) clearTimeout(timer);
     for (const res of this.streams) res.end();
     this.streams.clear();
   }
@@ -177,7 +198,9 @@ export class Instructor {
     res.writeHead(204).end();
   }
 
-  private signedIn(req: http.IncomingMessage): boolean {
+  /** Whether the request carries a valid session here (or comes from a cell whose session did). */
+  signedIn(req: http.IncomingMessage): boolean {
+    if (this.opts.cells?.fromCell(req)) return true;
     return sessionCookies(req).some((value) => {
       const key = hash(value);
       const until = this.sessions.get(key);
@@ -193,7 +216,7 @@ export class Instructor {
   }
 
   /** The room as server-sent events: a snapshot now, then one after every change. */
-  private stream(req: http.IncomingMessage, res: http.ServerResponse): void {
+  private async stream(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     if (this.streams.size >= MAX_DASHBOARDS) {
       return sendError(res, API_ERRORS.rateLimited, `${MAX_DASHBOARDS} dashboards are open already; close one, then reload this page.`);
     }
@@ -210,11 +233,15 @@ export class Instructor {
     };
     req.on('close', forget);
     res.on('error', forget);
+    // The first snapshot shows the other cells' labs already (each asked within CELL_STATUS_TIMEOUT_MS).
+    if (this.opts.cells) await this.askPeers();
+    if (!this.streams.has(res)) return; // gone meanwhile: no timers for nobody
     res.write(event(this.snapshot()));
     this.startTimers();
   }
 
   private startTimers(): void {
+    if (this.opts.cells) this.peersTimer ??= setInterval(() => void this.askPeers(), PEER_ROSTER_REFRESH_MS);
     this.refreshTimer ??= setInterval(() => this.push(), CAPACITY_REFRESH_MS);
     this.keepAliveTimer ??= setInterval(() => {
       for (const res of this.streams) res.write(': keep-alive\n\n');
@@ -224,7 +251,49 @@ export class Instructor {
   private stopTimers(): void {
     clearInterval(this.refreshTimer);
     clearInterval(this.keepAliveTimer);
-    this.refreshTimer = this.keepAliveTimer = undefined;
+    clearInterval(this.peersTimer);
+    this.refreshTimer = this.keepAliveTimer = this.peersTimer = undefined;
+  }
+
+  /**
+   * Ask the other cells for their rosters, and every cell's view (a running ask is joined);
+   * the dashboards get a push when a roster or a machine's state changed.
+   */
+  private askPeers(): Promise<void> {
+    const cells = this.opts.cells;
+    if (!cells) return Promise.resolve();
+    this.askingPeers ??= (async () => {
+      const [view, answers] = await Promise.all([cells.view(), cells.askPeers('GET', ROUTES.cellRoster.path())]);
+      const before = JSON.stringify([[...this.peerLabs], this.cluster?.map(machineState)]);
+      const seenAt = new Date().toISOString();
+      for (const answer of answers) {
+        const labs = answer.status === 200 ? rosterOf(answer.body, answer.cell) : undefined;
+        if (labs) this.peerLabs.set(answer.cell, labs);
+        // The status that came with the roster is newer than discovery's (up to CELL_REFRESH_MS old): the two agree.
+        const status = labs && cellStatusOf((answer.body as CellRoster).status);
+        const known = view.cells.findIndex((c) => c.cell === answer.cell);
+        if (status?.cell === answer.cell && known >= 0) view.cells[known] = { ...status, self: false, reachable: true, seenAt };
+      }
+      // A cell discovery forgot (gone for good) takes its labs with it.
+      for (const cell of this.peerLabs.keys()) if (!view.cells.some((c) => c.cell === cell)) this.peerLabs.delete(cell);
+      this.cluster = view.cells;
+      if (JSON.stringify([[...this.peerLabs], this.cluster.map(machineState)]) !== before) this.changed();
+    })().catch((err: Error) => this.opts.log(`asking the other cells for their rosters failed: ${err.message}`)).finally(() => {
+      this.askingPeers = undefined;
+    });
+    return this.askingPeers;
+  }
+
+  /** This cell's labs, for another cell's dashboard (GET /api/cell/roster). */
+  roster(): Omit<CellRoster, 'status'> {
+    return { cell: this.opts.config.LAB_CELL ?? '', labs: this.opts.labs.list().map((lab) => this.entry(lab)), notice: this.notice };
+  }
+
+  /** Every lab of the workshop: this cell's, then the other cells' in the order the Machines panel lists them. */
+  private allLabs(): RosterEntry[] {
+    const own = this.roster().labs;
+    if (!this.cluster) return own;
+    return [...own, ...this.cluster.flatMap((c) => this.peerLabs.get(c.cell) ?? [])];
   }
 
   /** Something the roster shows changed: push within PUSH_COALESCE_MS, once for many changes. */
@@ -247,7 +316,7 @@ export class Instructor {
     const [load1, load5, load15] = os.loadavg() as [number, number, number];
     return {
       at: new Date().toISOString(),
-      labs: labs.list().map((lab) => this.entry(lab)),
+      labs: this.allLabs(),
       capacity: {
         labs: labs.size,
         maxLabs: config.LAB_MAX_LABS,
@@ -255,6 +324,7 @@ export class Instructor {
         machine: { memoryTotalBytes: os.totalmem(), memoryAvailableBytes: os.freemem(), load: [load1, load5, load15], cpus: os.availableParallelism() },
       },
       notice: this.notice,
+      cells: this.opts.cells ? (this.cluster ?? []) : null,
     };
   }
 
@@ -275,6 +345,7 @@ export class Instructor {
       lastCheck: lab.lastCheck ? { ...lab.lastCheck, at: iso(lab.lastCheck.at) } : null,
       help: lab.helpSince === null ? null : iso(lab.helpSince),
       watchers: this.opts.watchers.count(lab.id),
+      cell: this.opts.config.LAB_CELL ?? null,
     };
   }
 
@@ -318,14 +389,27 @@ export class Instructor {
     this.notice = { id: randomBytes(6).toString('hex'), text, at: new Date().toISOString() };
     this.opts.learnersChanged();
     this.changed();
+    await this.spread(req, 'POST', { text } satisfies BroadcastRequest);
     sendJson(res, 200, this.notice);
   }
 
-  private takeDown(res: http.ServerResponse): void {
+  private async takeDown(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     this.notice = null;
     this.opts.learnersChanged();
     this.changed();
+    await this.spread(req, 'DELETE');
     res.writeHead(204).end();
+  }
+
+  /**
+   * The message is every learner's, wherever their lab lives: an instructor's message (or taking
+   * it down) is passed to every other cell that answers, with the secret (which that cell's
+   * session check admits). One a cell sent is not passed on again.
+   */
+  private async spread(req: http.IncomingMessage, method: string, body?: BroadcastRequest): Promise<void> {
+    const { cells } = this.opts;
+    if (!cells || cells.fromCell(req)) return;
+    await cells.askPeers(method, INSTRUCTOR_ROUTES.broadcast.path(), body);
   }
 
   private async warm(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -347,13 +431,13 @@ export class Instructor {
     res.writeHead(204).end();
   }
 
-  private progress(res: http.ServerResponse): void {
-    const header = ['lab', 'name', 'lesson', 'hosts', 'created', 'last active', 'exercises passed', 'exercises', 'passed ids', 'last check', 'last check status', 'last check message', 'help since'];
-    const rows = this.opts.labs.list().map((lab) => {
-      const e = this.entry(lab);
-      return [e.id, e.name ?? '', e.lesson, e.hosts.join(' '), e.createdAt, e.lastActive, String(e.passed.length), String(e.exercises), e.passed.join(' '),
-        e.lastCheck?.exercise ?? '', e.lastCheck?.status ?? '', e.lastCheck?.message ?? '', e.help ?? ''];
-    });
+  /** Every lab's progress as CSV; in a workshop of several cells every cell's, asked now, with a `cell` column. */
+  private async progress(res: http.ServerResponse): Promise<void> {
+    await this.askPeers();
+    const cluster = this.opts.cells !== undefined;
+    const header = ['lab', ...(cluster ? ['cell'] : []), 'name', 'lesson', 'hosts', 'created', 'last active', 'exercises passed', 'exercises', 'passed ids', 'last check', 'last check status', 'last check message', 'help since'];
+    const rows = this.allLabs().map((e) => [e.id, ...(cluster ? [e.cell ?? ''] : []), e.name ?? '', e.lesson, e.hosts.join(' '), e.createdAt, e.lastActive,
+      String(e.passed.length), String(e.exercises), e.passed.join(' '), e.lastCheck?.exercise ?? '', e.lastCheck?.status ?? '', e.lastCheck?.message ?? '', e.help ?? '']);
     const csv = [header, ...rows].map((row) => row.map(csvField).join(',')).join('\r\n') + '\r\n';
     res.writeHead(200, {
       'content-type': 'text/csv; charset=utf-8',
@@ -365,6 +449,19 @@ export class Instructor {
 }
 
 const hash = (value: string) => createHash('sha256').update(value).digest('hex');
+
+/** What of a machine the dashboard shows changing (not its free memory, which changes all the time: the capacity refresh shows that). */
+const machineState = (c: CellView) => [c.cell, c.labs, c.creating, c.maxLabs, c.accepting, c.reachable, c.engine, c.poolReady];
+
+/**
+ * Another cell's roster answer, or undefined when it is none: a cell is trusted (it had the
+ * secret) but not to be well-formed; entries that are not its own labs are left out.
+ */
+function rosterOf(body: unknown, cell: string): RosterEntry[] | undefined {
+  const labs = (body as Partial<CellRoster> | undefined)?.labs;
+  if ((body as Partial<CellRoster>)?.cell !== cell || !Array.isArray(labs)) return undefined;
+  return labs.filter((e: Partial<RosterEntry>) => typeof e?.id === 'string' && e.cell === cell && Array.isArray(e.hosts) && Array.isArray(e.passed));
+}
 
 function event(snapshot: RoomSnapshot): string {
   return `event: room\ndata: ${JSON.stringify(snapshot)}\n\n`;

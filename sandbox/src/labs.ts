@@ -104,6 +104,11 @@ export class LabManager {
     return this.registry.size;
   }
 
+  /** Labs being created now (another cell places by them too, cells.ts). */
+  get creating(): number {
+    return this.registry.inCreation;
+  }
+
   /** The warm pool as GET /api/health and the instructor's room show it. */
   get poolStatus(): HealthStatus['pool'] {
     const { ready, starting, shapes } = this.pool.status();
@@ -210,6 +215,11 @@ export class LabManager {
   async create(lesson: string, opts: { client?: string; address?: string; engine?: unknown } = {}): Promise<{ lab: Lab; token: string }> {
     const engine = await this.engineFor(opts.engine);
     return this.registry.create(lesson, { ...opts, engine: engine.id });
+  }
+
+  /** See LabRegistry.endLabsOf: a browser's earlier labs end as it starts one on another cell. */
+  endLabsOf(client: string): Promise<number> {
+    return this.registry.endLabsOf(client);
   }
 
   /** Resolves once every lab host of the lab has a working engine with its images (labhost.ts). */

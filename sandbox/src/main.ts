@@ -6,13 +6,15 @@
  * `npm start` (scripts/start.ts) builds what is missing first and then runs this.
  */
 import { ConfigError, loadConfig } from './config.ts';
-import { createDockerClient, engineStatus } from './docker.ts';
+import { createDockerClient, engineStatus, withTimeout } from './docker.ts';
 import { oneLine } from './http-io.ts';
 import { describeListenError, listenProblem } from './listen.ts';
 import { createRunner } from './server.ts';
 
 /** Longest a shutdown may take before the process exits anyway (the next start adopts the labs). */
 const SHUTDOWN_TIMEOUT_MS = 15_000;
+/** How long a stopping cell waits to learn whether its node is being drained (ms); past it, it stops as usual. */
+const DRAIN_QUESTION_TIMEOUT_MS = 5_000;
 
 const log = (line: string) => console.log(`[runner] ${line}`);
 
@@ -73,12 +75,23 @@ async function main(): Promise<void> {
   const shownHost = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
   log(`Docker Networking Lab is ready on http://${shownHost}:${port}/`);
 
-  const stop = (signal: string) => {
-    log(`${signal}: stopping; labs are kept for the next start (npm run labs:remove-all removes them)`);
+  const stop = (signal: string, removeLabs = false) => {
+    log(removeLabs ? `${signal}: no lab is left here; removing the warm pool's and stopping` : `${signal}: stopping; labs are kept for the next start (npm run labs:remove-all removes them)`);
     setTimeout(() => process.exit(1), SHUTDOWN_TIMEOUT_MS).unref();
-    runner.close().then(() => process.exit(0), () => process.exit(1));
+    runner.close({ removeLabs }).then(() => process.exit(0), () => process.exit(1));
   };
-  process.once('SIGTERM', () => stop('SIGTERM'));
+  // A cell whose Swarm node is being drained moves out instead: no new labs, its labs served
+  // until they end (the stack's stop_grace_period bounds it), then it exits having none left.
+  const drainOrStop = async () => {
+    const { cells } = runner;
+    const drain = cells ? await withTimeout(cells.drainRequested(), DRAIN_QUESTION_TIMEOUT_MS, 'asking whether this node is being drained').catch(() => false) : false;
+    if (!cells || !drain) return stop('SIGTERM');
+    log(`SIGTERM while this node is being drained: taking no new labs, serving the ${runner.labs.size} lab(s) here until they end`);
+    await cells.drain(config.LAB_SWEEP_INTERVAL * 1000);
+    // Nothing is left to adopt: the warm pool's labs go too, so the drained machine runs none.
+    stop('drained', true);
+  };
+  process.once('SIGTERM', () => void drainOrStop());
   process.once('SIGINT', () => stop('SIGINT'));
 }
 

@@ -1,6 +1,7 @@
 /**
  * Forwarding one HTTP request, or one WebSocket (any HTTP upgrade), to a web server over a
- * connection someone else opens (a relay into a lab host, relay.ts): Node's HTTP client does the
+ * connection someone else opens (a relay into a lab host, relay.ts, or a connection to the cell
+ * holding a lab, cells.ts): Node's HTTP client does the
  * parsing and framing on that connection (`createConnection`), bodies stream both ways with
  * backpressure, and nothing is buffered beyond what the streams hold. After an upgrade the two
  * sockets are piped to each other as raw bytes.
@@ -8,7 +9,8 @@
  * The server behind is a learner's (hostile, or just broken): its answer passes as it is, minus
  * hop-by-hop headers, and a failure is a plain-text sentence with 502 or 504. Nothing is added to
  * it: no course headers (the CSP is the course's), nothing that lets the page reach anything
- * but its own origin. Which preview a request is for, and whether it exists, is previews.ts's.
+ * but its own origin. Which preview a request is for, and whether it exists, is previews.ts's;
+ * a forward to another cell changes a few request headers and says its own failures (ProxyOptions).
  */
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -39,7 +41,8 @@ export class PreviewError extends Error {
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'upgrade', 'expect']);
 
 /** Raw header pairs (name, value, name, value…) without hop-by-hop ones and those Connection names; `keep` are kept anyway. */
-function endToEnd(raw: string[], keep: readonly string[] = [], drop: readonly string[] = []): string[] {
+function endToEnd(raw: string[], keep: readonly string[] = [], drop: readonly string[] | ((name: string) => boolean) = []): string[] {
+  const dropped = typeof drop === 'function' ? drop : (name: string) => drop.includes(name);
   const named = new Set<string>();
   for (let i = 0; i < raw.length; i += 2) {
     if (raw[i]!.toLowerCase() === 'connection') for (const t of raw[i + 1]!.split(',')) named.add(t.trim().toLowerCase());
@@ -47,9 +50,21 @@ function endToEnd(raw: string[], keep: readonly string[] = [], drop: readonly st
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
-    if (keep.includes(name) || (!HOP_BY_HOP.has(name) && !named.has(name) && !drop.includes(name))) out.push(raw[i]!, raw[i + 1]!);
+    if (keep.includes(name) || (!HOP_BY_HOP.has(name) && !named.has(name) && !dropped(name))) out.push(raw[i]!, raw[i + 1]!);
   }
   return out;
+}
+
+/** How a forward differs from a preview's (the defaults). */
+export interface ProxyOptions {
+  /** Request headers left out (by lowercase name), besides hop-by-hop ones. */
+  drop?: (name: string) => boolean;
+  /** Request headers added: name, value, name, value… */
+  add?: readonly string[];
+  /** The refusal for a forward that failed (a preview's sentence by default). */
+  failed?: (err: unknown) => PreviewError;
+  /** How long the server behind may take to start answering (ms). */
+  answerTimeoutMs?: number;
 }
 
 /** A plain-text answer, for refusals (the server behind never sees them). */
@@ -79,10 +94,17 @@ function forward(req: http.IncomingMessage, connect: Connect, headers: string[])
   });
 }
 
+/** The request's headers as they are passed on. */
+function requestHeaders(req: http.IncomingMessage, opts: ProxyOptions, keep: readonly string[] = []): string[] {
+  return [...endToEnd(req.rawHeaders, keep, opts.drop), ...(opts.add ?? [])];
+}
+
 /** Answer `req` with what the server behind answers; the answer streams, with backpressure both ways. */
-export function proxyRequest(req: http.IncomingMessage, res: http.ServerResponse, connect: Connect, what: string): void {
-  const upstream = forward(req, connect, endToEnd(req.rawHeaders));
-  const timer = setTimeout(() => upstream.destroy(new PreviewError(504, `${what} did not start answering within ${ANSWER_TIMEOUT_MS / 1000} seconds. Check what the server in that container is doing, then reload.`)), ANSWER_TIMEOUT_MS);
+export function proxyRequest(req: http.IncomingMessage, res: http.ServerResponse, connect: Connect, what: string, opts: ProxyOptions = {}): void {
+  const upstream = forward(req, connect, requestHeaders(req, opts));
+  const timeoutMs = opts.answerTimeoutMs ?? ANSWER_TIMEOUT_MS;
+  const failed = opts.failed ?? ((err: unknown) => failure(err, what));
+  const timer = setTimeout(() => upstream.destroy(new PreviewError(504, `${what} did not start answering within ${timeoutMs / 1000} seconds. Check what the server in that container is doing, then reload.`)), timeoutMs);
   upstream.on('response', (answer) => {
     clearTimeout(timer);
     try {
@@ -96,7 +118,7 @@ export function proxyRequest(req: http.IncomingMessage, res: http.ServerResponse
   });
   upstream.on('error', (err) => {
     clearTimeout(timer);
-    const refusal = failure(err, what);
+    const refusal = err instanceof PreviewError ? err : failed(err);
     sendText(res, refusal.status, refusal.message);
   });
   // The browser gone (or done): the relay goes too.
@@ -119,9 +141,11 @@ function head(status: number, raw: string[]): string {
  * An upgrade request (a WebSocket) passed on; on 101 the two sockets carry raw bytes both ways
  * until either ends. Any other answer is passed back and the socket closed.
  */
-export function proxyUpgrade(req: http.IncomingMessage, socket: Duplex, early: Buffer, connect: Connect, what: string): void {
-  const upstream = forward(req, connect, endToEnd(req.rawHeaders, ['connection', 'upgrade']));
-  const timer = setTimeout(() => upstream.destroy(new PreviewError(504, `${what} did not answer the upgrade within ${ANSWER_TIMEOUT_MS / 1000} seconds.`)), ANSWER_TIMEOUT_MS);
+export function proxyUpgrade(req: http.IncomingMessage, socket: Duplex, early: Buffer, connect: Connect, what: string, opts: ProxyOptions = {}): void {
+  const upstream = forward(req, connect, requestHeaders(req, opts, ['connection', 'upgrade']));
+  const timeoutMs = opts.answerTimeoutMs ?? ANSWER_TIMEOUT_MS;
+  const failed = opts.failed ?? ((err: unknown) => failure(err, what));
+  const timer = setTimeout(() => upstream.destroy(new PreviewError(504, `${what} did not answer the upgrade within ${timeoutMs / 1000} seconds.`)), timeoutMs);
   socket.on('close', () => upstream.destroy());
   upstream.on('upgrade', (answer, relay: Duplex, answerHead: Buffer) => {
     clearTimeout(timer);
@@ -142,7 +166,7 @@ export function proxyUpgrade(req: http.IncomingMessage, socket: Duplex, early: B
   });
   upstream.on('error', (err) => {
     clearTimeout(timer);
-    const refusal = failure(err, what);
+    const refusal = err instanceof PreviewError ? err : failed(err);
     refuseSocket(socket, refusal.status, refusal.message);
   });
   upstream.end();

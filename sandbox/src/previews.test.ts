@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { newPreviewId, PREVIEW_ID_PATTERN, previewIdOf, relayAddress } from './previews.ts';
+import { cellOfPreviewId, newPreviewId, PREVIEW_ID_PATTERN, previewIdOf, relayAddress } from './previews.ts';
 
 const ID = 'abcdefghijklmnopqrstuvwxyz';
 
@@ -15,6 +15,17 @@ describe('preview ids', () => {
     expect(newPreviewId(new TextEncoder().encode('foobar'))).toBe('mzxw6ytboi');
     expect(newPreviewId(new Uint8Array(16))).toBe('a'.repeat(26));
     expect(newPreviewId(new Uint8Array(16).fill(255))).toBe(`${'7'.repeat(25)}4`);
+  });
+
+  it('end with their cell\'s name with LAB_CELL, so any cell knows where the lab is, and still fit one DNS label', () => {
+    const id = newPreviewId(new Uint8Array(16), 'z'.repeat(25));
+    expect(id).toBe(`${'a'.repeat(26)}-${'z'.repeat(25)}`);
+    expect(id).toMatch(PREVIEW_ID_PATTERN);
+    expect(id.length).toBeLessThanOrEqual(63);
+    expect(cellOfPreviewId(id)).toBe('z'.repeat(25));
+    expect(cellOfPreviewId(newPreviewId())).toBeNull();
+    expect(previewIdOf(`${ID}-n1.localhost:4321`, 'localhost')).toBe(`${ID}-n1`);
+    for (const host of [`${ID}-.localhost`, `${ID}-n_1.localhost`, `${ID}-${'a'.repeat(26)}.localhost`, `${ID}-a-b.localhost`]) expect(previewIdOf(host, 'localhost')).toBeNull();
   });
 });
 

@@ -7,7 +7,8 @@
  * `https://<id>.<LAB_PREVIEW_DOMAIN>/`. Being another origin is the point: a page a learner's
  * container serves can never read the course's storage or drive its API (which answers no other
  * origin). The id is the only credential, so it must not be guessable; it is not a secret from
- * the learner, whose lab it opens anyway.
+ * the learner, whose lab it opens anyway. With cells (LAB_CELL), the id ends with `-<cell>`, so
+ * any cell a preview request reaches knows where its lab is (cells.ts forwards it there).
  *
  * This module owns the ids, which request belongs to a preview (by its Host header: server.ts
  * sends those here and nowhere else), the links a lab's page is shown (from following each lab
@@ -35,8 +36,11 @@ import { Relays } from './relay.ts';
 /** 128 bits: guessing one of a room's ids takes longer than any lab lives. */
 const ID_BYTES = 16;
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
-/** A preview id: 26 base32 characters, lowercase (DNS names are case-insensitive, so the id is too). */
-export const PREVIEW_ID_PATTERN = /^[a-z2-7]{26}$/;
+/**
+ * A preview id: 26 base32 characters, lowercase (DNS names are case-insensitive, so the id is
+ * too), then `-<cell>` with LAB_CELL (at most 52 characters: one DNS label holds 63).
+ */
+export const PREVIEW_ID_PATTERN = /^[a-z2-7]{26}(?:-([a-z0-9]{1,25}))?$/;
 /**
  * Previews one lab may have (distinct host and port pairs, over its life): a lesson publishes a
  * few; `-p 8000-9000:8000-9000` would publish a thousand, and the panel shows a short list.
@@ -50,8 +54,13 @@ const MAX_RELAYS_PER_LAB = 32;
 
 const NOT_FOUND = 'There is no preview at this address: the link is wrong, or the lab it belonged to has ended. Open previews from the lab panel of a running lab.';
 
-/** A new preview id: RFC 4648 base32 of 128 random bits, lowercase, no padding. */
-export function newPreviewId(bytes: Uint8Array = randomBytes(ID_BYTES)): string {
+/** The cell a preview id names, or null (no cell: this machine's). */
+export function cellOfPreviewId(id: string): string | null {
+  return PREVIEW_ID_PATTERN.exec(id)?.[1] ?? null;
+}
+
+/** A new preview id: RFC 4648 base32 of 128 random bits, lowercase, no padding; then the cell's name when there is one. */
+export function newPreviewId(bytes: Uint8Array = randomBytes(ID_BYTES), cell?: string): string {
   let out = '';
   let value = 0;
   let bits = 0;
@@ -60,7 +69,8 @@ export function newPreviewId(bytes: Uint8Array = randomBytes(ID_BYTES)): string 
     bits += 8;
     for (; bits >= 5; bits -= 5) out += BASE32[(value >>> (bits - 5)) & 31];
   }
-  return bits > 0 ? out + BASE32[(value << (5 - bits)) & 31] : out;
+  const id = bits > 0 ? out + BASE32[(value << (5 - bits)) & 31] : out;
+  return cell ? `${id}-${cell}` : id;
 }
 
 /**
@@ -108,7 +118,7 @@ interface LabPreviews {
 export interface PreviewsOptions {
   docker: Docker;
   labs: LabManager;
-  config: Pick<Config, 'LAB_PREVIEW_DOMAIN'>;
+  config: Pick<Config, 'LAB_PREVIEW_DOMAIN' | 'LAB_CELL'>;
   /** The port the server listens on, for `*.localhost` addresses. */
   port: () => number;
   /** The lab's links may have changed (labevents.ts sends them if they did). */
@@ -209,7 +219,7 @@ export class Previews {
     const key = `${host.name}/${port}`;
     let preview = state.previews.get(key);
     if (!preview && state.previews.size < MAX_PREVIEWS_PER_LAB) {
-      preview = { id: newPreviewId(), labId, host, port };
+      preview = { id: newPreviewId(undefined, this.#opts.config.LAB_CELL), labId, host, port };
       state.previews.set(key, preview);
       this.#byId.set(preview.id, preview);
     }

@@ -241,6 +241,11 @@ export class LabRegistry {
     return this.labs.size;
   }
 
+  /** Labs being created now: they count against LAB_MAX_LABS already. */
+  get inCreation(): number {
+    return this.creating;
+  }
+
   onRemoved(listener: RemovalListener): () => void {
     this.removalListeners.add(listener);
     return () => this.removalListeners.delete(listener);
@@ -262,6 +267,17 @@ export class LabRegistry {
   }
 
   /**
+   * With LAB_ONE_PER_BROWSER, end the labs this browser (its client id) started before, as it
+   * starts another: here, or on another cell (cells.ts). Resolves with how many there were.
+   */
+  async endLabsOf(client: string): Promise<number> {
+    if (!this.config.LAB_ONE_PER_BROWSER) return 0;
+    const previous = [...this.labs.values()].filter((l) => l.client === client);
+    await Promise.all(previous.map((l) => this.remove(l.id, REMOVAL_REASONS.anotherTab)));
+    return previous.length;
+  }
+
+  /**
    * Create a lab for a lesson; resolves once every lab host is running (its inner dockerd may
    * still be starting). With LAB_ONE_PER_BROWSER, the client's previous labs are removed first.
    * `address` is who asked (clientaddress.ts): one address holds at most LAB_MAX_LABS_PER_ADDRESS.
@@ -271,10 +287,7 @@ export class LabRegistry {
     const spec = this.manifest.lessons[lesson]?.lab;
     if (!spec) throw new LabError(API_ERRORS.unknownLesson, `There is no lesson "${lesson}" with a lab. Check the lesson name in the page address.`);
     const address = opts.address ?? 'local';
-    if (opts.client && this.config.LAB_ONE_PER_BROWSER) {
-      const previous = [...this.labs.values()].filter((l) => l.client === opts.client);
-      await Promise.all(previous.map((l) => this.remove(l.id, REMOVAL_REASONS.anotherTab)));
-    }
+    if (opts.client) await this.endLabsOf(opts.client);
     this.admit(address);
     this.creating++;
     this.creatingFrom.set(address, (this.creatingFrom.get(address) ?? 0) + 1);

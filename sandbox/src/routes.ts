@@ -21,6 +21,7 @@ import { describeDockerError, engineStatus, type EngineStatus } from './docker.t
 import { LabError } from './errors.ts';
 import { bearer, cleanText, decodeSegment, readJson, sendError, sendJson } from './http-io.ts';
 import type { Lab, LabHost, LabManager } from './labs.ts';
+import type { Cells } from './cells.ts';
 import { RateLimiter } from './ratelimit.ts';
 import { sameSecret } from './secret.ts';
 
@@ -30,7 +31,8 @@ import { sameSecret } from './secret.ts';
  */
 const HEALTH_CACHE_MS = 2_000;
 
-const LAB_GONE = 'This lab does not exist any more (it expired or was removed), or the token is wrong. Start a new lab.';
+/** A lab that is not here, or a wrong token (the two are not told apart). */
+export const LAB_GONE = 'This lab does not exist any more (it expired or was removed), or the token is wrong. Start a new lab.';
 
 /** What runs in a lab now (one script at a time per lab), as a second request is refused. */
 const BUSY: Record<'check' | 'setup', { kind: ApiErrorKind; message: string }> = {
@@ -60,6 +62,8 @@ export interface LabApiOptions {
   log: (line: string) => void;
   /** Whether a page of this origin may use the API (server.ts knows the port it listens on). */
   allowsOrigin: (origin: string | undefined) => boolean;
+  /** The other machines of the workshop, when there are (LAB_CELL_PEERS): a new lab may go to one of them. */
+  cells?: Cells;
 }
 
 export class LabApi {
@@ -121,6 +125,7 @@ export class LabApi {
       pool: labs.poolStatus,
       accessCodeRequired: Boolean(config.LAB_ACCESS_CODE),
       instructorDashboard: Boolean(config.LAB_INSTRUCTOR_CODE),
+      cluster: this.opts.cells ? await this.opts.cells.view() : null,
       runner: {
         rssBytes: process.memoryUsage.rss(),
         eventLoopDelayMs: { p50: ms(this.eventLoopDelay.percentile(50)), p99: ms(this.eventLoopDelay.percentile(99)), max: ms(this.eventLoopDelay.max) },
@@ -131,15 +136,17 @@ export class LabApi {
   }
 
   private async createLab({ req, res }: RouteContext): Promise<void> {
-    const { config, labs, log } = this.opts;
-    const address = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], config.LAB_TRUST_PROXY);
-    const wait = this.createLimiter.take(address);
+    const { config, labs, log, cells } = this.opts;
+    // Placed here by another cell, which limited the rate and checked the code already.
+    const placed = cells?.placedHere(req) ?? false;
+    const address = cells ? cells.clientOf(req) : clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], config.LAB_TRUST_PROXY);
+    const wait = placed ? 0 : this.createLimiter.take(address);
     if (wait > 0) {
       const seconds = Math.ceil(wait / 1000);
       res.setHeader('retry-after', String(seconds));
       return sendError(res, API_ERRORS.rateLimited, `Too many labs were started from your address in the last minute. Wait ${seconds} seconds, then start the lab again.`);
     }
-    if (config.LAB_ACCESS_CODE) {
+    if (config.LAB_ACCESS_CODE && !placed) {
       const given = req.headers[ACCESS_CODE_HEADER];
       if (typeof given !== 'string' || !given) {
         return sendError(res, API_ERRORS.accessCodeRequired, 'This workshop needs an access code to start a lab. Enter the code the organiser gave you.');
@@ -157,10 +164,15 @@ export class LabApi {
     if (client !== undefined && (typeof client !== 'string' || !CLIENT_ID_PATTERN.test(client))) {
       return sendError(res, API_ERRORS.badRequest, 'The "client" field must be 16-64 letters, digits, dashes or underscores; reload the page to get a new one.');
     }
-    // Checked against the engines on offer by labs.create (400 naming them).
-    const { lab, token } = await labs.create(lesson, { client, address, engine: body?.engine });
-    log(`lab ${lab.id} ${lab.pooled ? 'taken from the warm pool' : 'created'} for ${lesson} (${lab.hosts.map((h) => h.name).join(', ')}; ${lab.subnet}; Engine ${engineById(lab.engine)!.version})`);
-    sendJson(res, 201, this.describe(lab, token));
+    const here = async () => {
+      if (placed) cells!.refuseWhileDraining();
+      // Checked against the engines on offer by labs.create (400 naming them).
+      const { lab, token } = await labs.create(lesson, { client, address, engine: body?.engine });
+      log(`lab ${lab.id} ${lab.pooled ? 'taken from the warm pool' : 'created'} for ${lesson} (${lab.hosts.map((h) => h.name).join(', ')}; ${lab.subnet}; Engine ${engineById(lab.engine)!.version})`);
+      sendJson(res, 201, this.describe(lab, token));
+    };
+    if (!cells || placed) return here();
+    return cells.create({ lesson, client, engine: body?.engine as CreateLabRequest['engine'] }, address, res, here);
   }
 
   private async getLab({ req, res, params }: RouteContext): Promise<void> {

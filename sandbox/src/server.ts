@@ -26,6 +26,7 @@ import { loadManifest } from './manifest.ts';
 import { LabMaps } from './mapsockets.ts';
 import { Instructor } from './instructor.ts';
 import { LabEvents } from './labevents.ts';
+import { Cells } from './cells.ts';
 import { Previews } from './previews.ts';
 import { LabApi } from './routes.ts';
 import { applySecurityHeaders, securityHeaders } from './security-headers.ts';
@@ -56,6 +57,8 @@ const MAX_HEADERS = 100;
 export interface Runner {
   server: http.Server;
   labs: LabManager;
+  /** This runner's part in a workshop of several machines (LAB_CELL_PEERS); undefined on one machine. */
+  cells?: Cells;
   /**
    * Close every terminal and stop listening. Labs are kept for the next runner process of this
    * instance to adopt, unless `removeLabs` (then nothing of this instance is left). Idempotent.
@@ -72,31 +75,36 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     connectionsCheckingInterval: CONNECTION_CHECK_MS,
   });
+  const port = () => (server.address() as { port: number }).port;
   // Browsers always send Origin on WebSockets and cross-site POSTs; a request without one
   // comes from a program, which still needs the lab's token.
-  const allowsOrigin = (origin: string | undefined) =>
-    !origin || config.allowedOrigins.has(origin) || ownOrigins(config.HOST, (server.address() as { port: number }).port).includes(origin);
-  const api = new LabApi({ config, docker, labs, manifest, log, allowsOrigin });
+  const allowsOrigin = (origin: string | undefined) => !origin || config.allowedOrigins.has(origin) || ownOrigins(config.HOST, port()).includes(origin);
+  const cells: Cells | undefined = config.LAB_CELL_PEERS
+    ? new Cells({ config, docker, labs, manifest, log, port, allowsOrigin, instructorSignedIn: (req): boolean => instructor.signedIn(req), roster: () => instructor.roster() })
+    : undefined;
+  const api = new LabApi({ config, docker, labs, manifest, log, allowsOrigin, cells });
   const watchers = new TerminalWatchers(Boolean(config.LAB_INSTRUCTOR_CODE));
   labs.onRemoved((lab, reason) => watchers.labEnded(lab.id, reason.message));
   const events = new LabEvents({ labs, log, allowsOrigin });
   const instructor = new Instructor({
     config, labs, manifest, watchers, log, allowsOrigin,
     learnersChanged: (labId) => (labId ? events.changed(labId) : events.changedAll()),
+    cells,
   });
+  cells?.start();
   events.addSource((lab) => instructor.learnerState(lab));
   watchers.onCount((labId) => events.changed(labId));
   const sockets = new TerminalSockets({ docker, labs, log, allowsOrigin, watchers });
-  const previews = new Previews({ docker, labs, config, log, port: () => (server.address() as { port: number }).port, changed: (labId) => events.changed(labId) });
+  const previews = new Previews({ docker, labs, config, log, port, changed: (labId) => events.changed(labId) });
   events.addSource((lab) => ({ previews: previews.links(lab) }));
   // A lab host's engine is followed only while its lab's page is there to show what it publishes.
   events.onListening((lab, listening) => (listening ? previews.follow(lab) : previews.unfollow(lab)));
   const maps = new LabMaps({ docker, labs, allowsOrigin });
   const site = { serve: createStaticSite(config.siteDir), headers: securityHeaders(config.siteDir) };
-  const handlers: Handlers = { api, instructor, previews, site, log };
-  const doors: Doors = { terminals: sockets, events, maps, instructor, previews, log };
+  const handlers: Handlers = { api, instructor, previews, site, cells, log };
+  const doors: Doors = { terminals: sockets, events, maps, instructor, previews, cells, log };
 
-  limitConnections(server, config);
+  limitConnections(server, config, cells);
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => answerRequest(req, res, handlers));
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => answerUpgrade(req, socket, head, doors));
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerMalformed(err, socket, log));
@@ -105,9 +113,11 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
   return {
     server,
     labs,
+    cells,
     close({ removeLabs = false } = {}) {
       closing ??= (async () => {
         api.close();
+        cells?.close();
         // Before the terminals close, so the labs are kept as they are now: in use (suspend()).
         const suspended = removeLabs ? undefined : labs.suspend();
         // The page reconnects on goingAway: to this runner's successor, or it learns the lab is gone.
@@ -144,6 +154,8 @@ interface Handlers {
   instructor: Instructor;
   previews: Previews;
   site: Site;
+  /** Requests on another cell's labs, and the routes between cells. */
+  cells?: Cells;
   log: (line: string) => void;
 }
 
@@ -154,11 +166,13 @@ interface Doors {
   maps: LabMaps;
   instructor: Instructor;
   previews: Previews;
+  /** Sockets on another cell's labs. */
+  cells?: Cells;
   log: (line: string) => void;
 }
 
 /** One HTTP request, inside its boundary: a preview, the site, the lab API or the instructor's; never a throw out of here. */
-function answerRequest(req: http.IncomingMessage, res: http.ServerResponse, { api, instructor, previews, site, log }: Handlers): void {
+function answerRequest(req: http.IncomingMessage, res: http.ServerResponse, { api, instructor, previews, site, cells, log }: Handlers): void {
   const unexpected = (what: string, err: unknown) => {
     log(`unexpected error on ${what}: ${oneLine(err)}`);
     try {
@@ -172,8 +186,9 @@ function answerRequest(req: http.IncomingMessage, res: http.ServerResponse, { ap
     req.socket.setTimeout(0);
     // A request body that fails mid-way (the client hung up) must not become an unhandled error.
     req.on('error', () => res.destroy());
-    // A preview's answer is its server's, on its own origin: none of the course's headers.
-    if (previews.claims(req)) return previews.handle(req, res);
+    // A preview's answer is its server's, on its own origin: none of the course's headers. One
+    // of another cell's lab is answered there.
+    if (previews.claims(req)) return void (cells?.claimPreview(req, res) || previews.handle(req, res));
     // First, so that every answer below carries them, errors included.
     applySecurityHeaders(res, site.headers);
     const url = parseUrl(req.url);
@@ -183,7 +198,7 @@ function answerRequest(req: http.IncomingMessage, res: http.ServerResponse, { ap
     }
     const handler = url.pathname.startsWith(API_PREFIX) ? api : url.pathname.startsWith(INSTRUCTOR_PREFIX) ? instructor : undefined;
     if (!handler) return site.serve(req, res);
-    handler.handle(req, res, url).catch((err) => {
+    (cells?.claimRequest(req, res, url) ?? handler.handle(req, res, url)).catch((err) => {
       if (err instanceof LabError) return sendError(res, err.kind, err.message);
       unexpected(`${req.method} ${url.pathname}`, err);
     });
@@ -193,14 +208,15 @@ function answerRequest(req: http.IncomingMessage, res: http.ServerResponse, { ap
 }
 
 /** One socket upgrade, inside its boundary: a preview's, a terminal, a lab's events or map, a watch, or a refusal with an HTTP status. */
-function answerUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, { terminals, events, maps, instructor, previews, log }: Doors): void {
+function answerUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, { terminals, events, maps, instructor, previews, cells, log }: Doors): void {
   // Until ws takes the socket over, its errors (a client resetting) are ours to swallow.
   socket.on('error', () => socket.destroy());
   // A terminal may sit idle for hours; the heartbeat watches it instead.
   (socket as Socket).setTimeout(0);
   try {
-    if (previews.claims(req)) return previews.upgrade(req, socket, head);
+    if (previews.claims(req)) return void (cells?.claimPreviewUpgrade(req, socket, head) || previews.upgrade(req, socket, head));
     const path = parseUrl(req.url)?.pathname ?? '';
+    if (cells?.claimUpgrade(req, socket, head, path)) return;
     const door = ROUTES.labEvents.pattern.test(path) ? events : ROUTES.labMap.pattern.test(path) ? maps : INSTRUCTOR_ROUTES.watch.pattern.test(path) ? instructor : terminals;
     door.upgrade(req, socket, head);
   } catch (err) {
@@ -222,10 +238,10 @@ function answerMalformed(err: NodeJS.ErrnoException, socket: Duplex, log: (line:
 }
 
 /** The server's connection limits: headers, connections in all and per address, a first request in time. */
-function limitConnections(server: http.Server, config: Config): void {
+function limitConnections(server: http.Server, config: Config, cells: Cells | undefined): void {
   server.maxHeadersCount = MAX_HEADERS;
   server.maxConnections = config.LAB_MAX_CONNECTIONS;
-  limitConnectionsPerAddress(server, config);
+  limitConnectionsPerAddress(server, config, cells);
   // With no 'timeout' listener on the server, Node destroys a socket whose timeout fires.
   server.on('connection', (socket) => socket.setTimeout(FIRST_REQUEST_TIMEOUT_MS));
 }
@@ -233,13 +249,15 @@ function limitConnections(server: http.Server, config: Config): void {
 /**
  * At most LAB_MAX_CONNECTIONS_PER_ADDRESS connections from one address: one client's idle
  * sockets must not fill the server's LAB_MAX_CONNECTIONS for everyone. Behind a trusted proxy
- * every connection comes from the proxy, which is then the one to cap its clients.
+ * every connection comes from the proxy, which is then the one to cap its clients; and another
+ * cell's connections carry its clients' (every terminal forwarded to a lab here), so are not capped.
  */
-function limitConnectionsPerAddress(server: http.Server, config: Config): void {
+function limitConnectionsPerAddress(server: http.Server, config: Config, cells: Cells | undefined): void {
   if (!('hops' in config.LAB_TRUST_PROXY) || config.LAB_TRUST_PROXY.hops > 0) return;
   const open = new Map<string, number>();
   server.on('connection', (socket) => {
     const address = normalizeAddress(socket.remoteAddress ?? '');
+    if (cells?.isPeerAddress(address)) return;
     const count = (open.get(address) ?? 0) + 1;
     if (count > config.LAB_MAX_CONNECTIONS_PER_ADDRESS) {
       socket.destroy();

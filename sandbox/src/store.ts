@@ -21,8 +21,23 @@ import { z } from 'zod';
 import { CHECK_STATUS } from '../../contract/api.ts';
 import { ENGINES, type EngineId } from '../../contract/labspec.ts';
 
-/** Lab ids are 12 lowercase hex characters; anything else is not a lab and gets 404 at once. */
-export const LAB_ID_PATTERN = /^[0-9a-f]{12}$/;
+/**
+ * Lab ids are 12 lowercase hex characters, after the cell's name and a dash when the runner is
+ * one cell of several (LAB_CELL: `<cell>-<12 hex>`); anything else is not a lab and gets 404 at
+ * once. Labs of a runner that had no cell name keep their plain ids, and are still adopted.
+ */
+export const LAB_ID_PATTERN = /^(?:([a-z0-9]{1,25})-)?[0-9a-f]{12}$/;
+
+/** The cell an id names (null for a plain id, whose lab is this machine's), or undefined when it is no lab id at all. */
+export function cellOfLabId(id: string): string | null | undefined {
+  const m = LAB_ID_PATTERN.exec(id);
+  return m ? (m[1] ?? null) : undefined;
+}
+
+/** A new lab's id from its random part, with this runner's cell name in front when it has one. */
+export function makeLabId(random: string, cell: string | undefined): string {
+  return cell ? `${cell}-${random}` : random;
+}
 
 const checkStatuses = Object.values(CHECK_STATUS) as [string, ...string[]];
 

@@ -8,7 +8,7 @@
  * from MDX, thin request helpers that return any answer, counts of what a lab left on the
  * engine, commands in a lab host, raw bytes to the runner.
  */
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -17,7 +17,7 @@ import { compileLesson } from '../../src/markdown/lesson-steps.ts';
 import { INSTRUCTOR_ROUTES, type HealthStatus, type LabCreated } from '../../contract/api.ts';
 import { TerminalClient } from '../tools/terminal-client.ts';
 import { LabClient, type Answer, type RequestOptions } from '../tools/lab-client.ts';
-import { ROOT, fixtureSite, type FixtureLesson, type RunningRunner } from '../tools/runner-process.ts';
+import { ROOT, fixtureSite, startRunner, uniqueInstance, type FixtureLesson, type RunningRunner } from '../tools/runner-process.ts';
 import { LABELS } from '../src/names.ts';
 import { execCollect } from '../src/labhost.ts';
 export { PROMPT, TerminalClient, stripAnsi } from '../tools/terminal-client.ts';
@@ -170,4 +170,43 @@ export function labFixtures(): { LAB_MANIFEST: string } {
     [LESSONS.twoHosts]: { title: 'Two hosts', lab: { hosts: ['host1', 'host2'] } },
   }).LAB_MANIFEST);
   return { LAB_MANIFEST: manifest };
+}
+
+/** A port nobody listens on now (cells must know each other's ports before they start). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Runners on loopback as the cells of one workshop (LAB_CELL named as given, each knowing all
+ * by LAB_CELL_PEERS, one secret, its own instance and subnet pool from 10.<firstSubnet + i>),
+ * resolved once each has heard from all the others. `env` is added to every one.
+ */
+export async function startCells<C extends string>(cells: readonly C[], opts: { secret: string; firstSubnet: number; env?: Record<string, string> }): Promise<Record<C, RunningRunner>> {
+  const ports = await Promise.all(cells.map(() => freePort()));
+  const runners = {} as Record<C, RunningRunner>;
+  await Promise.all(cells.map(async (cell, i) => {
+    runners[cell] = await startRunner({
+      PORT: String(ports[i]),
+      LAB_INSTANCE: uniqueInstance(cell),
+      LAB_CELL: cell,
+      LAB_CELL_PEERS: ports.map((p) => `127.0.0.1:${p}`).join(','),
+      LAB_CELL_SECRET: opts.secret,
+      LAB_SUBNET_POOL: `10.${opts.firstSubnet + i}.0.0/16`,
+      ...opts.env,
+    });
+  }));
+  const deadline = Date.now() + 10_000;
+  for (const cell of cells) {
+    while ((await runners[cell].client.health()).cluster?.cells.filter((c) => c.reachable).length !== cells.length) {
+      if (Date.now() > deadline) throw new Error(`cell ${cell} does not see all ${cells.length} cells`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  return runners;
 }

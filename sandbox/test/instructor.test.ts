@@ -101,7 +101,9 @@ describe('the instructor dashboard (runner side)', () => {
       const lab = await createLab(runner, LESSONS.twoHosts);
       let seen = await room.waitFor((r) => r.labs.some((l) => l.id === lab.id), 2_000, 'the new lab in the roster');
       expect(seen.at - since).toBeLessThan(2_000);
-      expect(seen.room.labs[0]).toMatchObject({ id: lab.id, name: null, lesson: LESSONS.twoHosts, hosts: ['host1', 'host2'], help: null, passed: [], lastCheck: null });
+      expect(seen.room.labs[0]).toMatchObject({ id: lab.id, name: null, lesson: LESSONS.twoHosts, hosts: ['host1', 'host2'], help: null, passed: [], lastCheck: null, cell: null });
+      // One machine: no Machines panel.
+      expect(seen.room.cells).toBeNull();
 
       const events = await LabEventsClient.open(runner, lab);
       await events.waitForState((s) => s.learner.name === null && s.watchers === 0 && s.notice === null);

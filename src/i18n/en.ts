@@ -139,6 +139,7 @@ export const en = {
     bridge_setup: 'The lab server could not set up the lab network. Try again; if it happens again, tell the organiser.',
     docker_error: 'The lab server could not talk to Docker. Stop the lab and start a new one.',
     check_failed: 'The check could not run in your lab. Stop the lab and start a new one.',
+    cell_unreachable: 'The machine holding this lab does not answer; it may be restarting. Try again in a minute.',
   } satisfies Record<ErrorCode, string>,
   /**
    * One sentence per code the runner puts on what it sends over the terminal and lab event

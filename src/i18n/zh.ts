@@ -352,6 +352,8 @@ export const zh: Messages = {
     minutesToKeep: '保持就绪的分钟数',
     minutes: '分钟',
     warm: '预热',
+    warmHere: '只预热这台机器的资源池：工作坊的每台机器各有自己的资源池。',
+    machines: '机器',
     shownNow: '正在显示：',
     takeDown: '撤下',
     learners: '学员',
@@ -394,6 +396,14 @@ export const zh: Messages = {
     warmingLine: (count: number, lesson: string, engine: string, ready: number, starting: number, taken: number, until: string) =>
       `为“${lesson}”预热 ${count} 个（Docker 引擎 ${engine}）：${ready} 个就绪，${starting} 个启动中，${taken} 个已使用；持续到 ${until}`,
     stopWarming: '停止预热',
+    machine: (name: string, labs: number, maxLabs: number, freeGiB: string, ready: number) =>
+      `${name}：实验环境 ${labs} / ${maxLabs} · 空闲内存 ${freeGiB} GiB · 预热池 ${ready} 个就绪`,
+    thisMachine: '（本机）',
+    thisMachineCapacity: '本机：',
+    accepting: '接受新的实验环境',
+    draining: '正在排空：不再接受新的实验环境',
+    engineDown: '它的 Docker 引擎没有响应',
+    unreachableMachine: (since: string) => `没有响应（${since}前最后一次响应）`,
     noLabs: '还没有实验环境：学员点“启动实验”后会出现在这里。',
     clear: '清除',
     extend: (minutes: number) => `+${minutes} 分钟`,
@@ -440,6 +450,7 @@ export const zh: Messages = {
     bridge_setup: '实验服务器无法建立实验网络。请重试；如果再次出现，请告诉组织者。',
     docker_error: '实验服务器无法与 Docker 通信。请停止实验，再启动一个新的。',
     check_failed: '检查无法在你的实验环境中运行。请停止实验，再启动一个新的。',
+    cell_unreachable: '存放这个实验环境的机器没有响应，可能正在重启。请一分钟后再试。',
   },
   runner: {
     max_lifetime: '这个实验环境已达到最长存活时间，已被删除。',

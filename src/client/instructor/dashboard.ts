@@ -8,7 +8,7 @@
  * The session is an HttpOnly cookie this script never sees; the browser sends it with every
  * same-origin request under /instructor.
  */
-import { API_ERRORS, INSTRUCTOR_ROUTES, type ApiError, type RoomSnapshot, type RosterEntry, type WarmRequest } from '../../../contract/api.ts';
+import { API_ERRORS, INSTRUCTOR_ROUTES, type ApiError, type CellView, type RoomSnapshot, type RosterEntry, type WarmRequest } from '../../../contract/api.ts';
 import { engineById, type EngineId } from '../../../contract/engines.ts';
 import { INSTRUCTOR_ATTRS as I, INSTRUCTOR_TAG, sel } from '../../../contract/dom.ts';
 import type { WatchView } from './watch-view.ts';
@@ -266,7 +266,8 @@ class InstructorDashboard extends HTMLElement {
     const now = Date.now();
     const { capacity: c } = room;
     const m = c.machine;
-    this.#q(I.capacity).textContent = T().capacity(
+    // In a workshop of several machines this line is the one the dashboard runs on; the Machines panel has them all.
+    this.#q(I.capacity).textContent = (room.cells ? T().thisMachineCapacity : '') + T().capacity(
       c.labs, c.maxLabs, c.pool.ready, c.pool.starting,
       oneDecimal.format(m.memoryAvailableBytes / GiB), oneDecimal.format(m.memoryTotalBytes / GiB), twoDecimals.format(m.load[0]), m.cpus,
     );
@@ -283,10 +284,24 @@ class InstructorDashboard extends HTMLElement {
         return li;
       }));
     }
+    this.#renderMachines(room.cells, now);
     const notice = this.#q(I.notice);
     notice.hidden = !room.notice;
     notice.querySelector('q')!.textContent = room.notice?.text ?? '';
     this.#renderRoster(room.labs, now);
+  }
+
+  /** The Machines panel: shown only in a workshop of several machines (null on one). */
+  #renderMachines(cells: CellView[] | null, now: number): void {
+    this.#q(I.machines).hidden = this.#q(I.warmHere).hidden = !cells;
+    if (!cells) return;
+    const lines = cells.map((c) => {
+      const state = !c.reachable ? T().unreachableMachine(duration(now - Date.parse(c.seenAt))) : !c.engine ? T().engineDown : c.accepting ? T().accepting : T().draining;
+      return `${T().machine(c.cell + (c.self ? T().thisMachine : ''), c.labs, c.maxLabs, oneDecimal.format(c.freeBytes / GiB), c.poolReady)} · ${state}`;
+    });
+    const list = this.#q(I.machineList);
+    // Redrawn every second (the "last seen" time): text only, nothing here takes a click.
+    if (lines.join('\n') !== [...list.children].map((li) => li.textContent).join('\n')) list.replaceChildren(...lines.map((line) => el('li', line)));
   }
 
   /**

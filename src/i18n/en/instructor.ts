@@ -21,6 +21,8 @@ export const instructor = {
   minutesToKeep: 'Minutes to keep them ready',
   minutes: 'minutes',
   warm: 'Warm',
+  warmHere: "Warms this machine's pool only: each machine of the workshop keeps its own.",
+  machines: 'Machines',
   shownNow: 'Shown now:',
   takeDown: 'Take down',
   learners: 'Learners',
@@ -63,6 +65,14 @@ export const instructor = {
   warmingLine: (count: number, lesson: string, engine: string, ready: number, starting: number, taken: number, until: string) =>
     `Warm for ${count} on “${lesson}” (Docker Engine ${engine}): ${ready} ready, ${starting} starting, ${taken} taken; until ${until}`,
   stopWarming: 'Stop warming',
+  machine: (name: string, labs: number, maxLabs: number, freeGiB: string, ready: number) =>
+    `${name}: ${labs} of ${maxLabs} labs · ${freeGiB} GiB free · warm pool ${ready} ready`,
+  thisMachine: ' (this one)',
+  thisMachineCapacity: 'This machine: ',
+  accepting: 'takes new labs',
+  draining: 'draining: takes no new labs',
+  engineDown: 'its Docker Engine does not answer',
+  unreachableMachine: (since: string) => `not answering (last seen ${since} ago)`,
   noLabs: 'No labs yet: learners appear here when they press Start lab.',
   clear: 'Clear',
   extend: (minutes: number) => `+${minutes} min`,
