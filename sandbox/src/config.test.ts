@@ -52,6 +52,13 @@ describe('configuration', () => {
     }
   });
 
+  it('waits 30 s for a lab host\'s engine and 60 s for it to be ready by default, longer when told, and refuses a ready wait shorter than the start it includes', () => {
+    expect(loadConfig({})).toMatchObject({ LAB_ENGINE_START_TIMEOUT: 30, LAB_READY_TIMEOUT: 60 });
+    expect(loadConfig({ LAB_ENGINE_START_TIMEOUT: '240', LAB_READY_TIMEOUT: '300' })).toMatchObject({ LAB_ENGINE_START_TIMEOUT: 240, LAB_READY_TIMEOUT: 300 });
+    expect(() => loadConfig({ LAB_ENGINE_START_TIMEOUT: '240' })).toThrow(/LAB_READY_TIMEOUT: must be at least LAB_ENGINE_START_TIMEOUT \(240 s\), which it includes \(got 60\)/);
+    expect(() => loadConfig({ LAB_ENGINE_START_TIMEOUT: '0' })).toThrow(/LAB_ENGINE_START_TIMEOUT: /);
+  });
+
   it('serves previews under *.localhost unless LAB_PREVIEW_DOMAIN names a DNS domain for them', () => {
     expect(loadConfig({}).LAB_PREVIEW_DOMAIN).toBeUndefined();
     expect(loadConfig({ LAB_PREVIEW_DOMAIN: 'Preview.Example.org.' }).LAB_PREVIEW_DOMAIN).toBe('preview.example.org');

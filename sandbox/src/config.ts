@@ -101,6 +101,18 @@ export const configSchema = z.object({
   LAB_MAX_LABS_PER_ADDRESS: wholeNumber(1, 10000).default(3),
   /** A lab with no open terminal for this long is removed (seconds). */
   LAB_IDLE_TIMEOUT: wholeNumber(10, 7 * 86400).default(30 * 60),
+  /**
+   * How long each lab host's own Docker Engine may take to answer (seconds), after which the lab
+   * host says it failed. ~3 s on an idle machine; 30 leaves room for a machine busy starting many
+   * at once. A slow host (an emulated VM: ~85 s for the guest's engine alone) needs far more.
+   */
+  LAB_ENGINE_START_TIMEOUT: wholeNumber(1, 3600).default(30),
+  /**
+   * How long the runner waits for a lab host's engine to be ready (seconds) before it gives the
+   * lab host up (the warm pool builds another). At least LAB_ENGINE_START_TIMEOUT: the engine's
+   * own start counts in it.
+   */
+  LAB_READY_TIMEOUT: wholeNumber(1, 7200).default(60),
   /** A lab is removed this long after it was created, whatever happens (seconds). Play with Docker used 4 h. */
   LAB_MAX_LIFETIME: wholeNumber(10, 7 * 86400).default(4 * 3600),
   /** Per lab host: memory (no swap beyond it), process count, CPUs, /var/lib/docker tmpfs size, log size. */
@@ -260,6 +272,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     throw fail(`LAB_MANIFEST: must be outside LAB_SITE_DIR (${siteDir}), which is served to anyone, and the manifest holds every exercise's check (got ${JSON.stringify(raw.LAB_MANIFEST)})`);
   }
   if (raw.LAB_SUITE && raw.LAB_ENGINES) throw fail(`LAB_SUITE: set LAB_ENGINES alone, which replaced it (got LAB_SUITE=${raw.LAB_SUITE} and LAB_ENGINES=${raw.LAB_ENGINES.join(',')})`);
+  if (raw.LAB_READY_TIMEOUT < raw.LAB_ENGINE_START_TIMEOUT) {
+    throw fail(`LAB_READY_TIMEOUT: must be at least LAB_ENGINE_START_TIMEOUT (${raw.LAB_ENGINE_START_TIMEOUT} s), which it includes (got ${raw.LAB_READY_TIMEOUT})`);
+  }
   if (raw.LAB_CELL_PEERS && !raw.LAB_CELL) throw fail('LAB_CELL_PEERS: needs LAB_CELL, this runner\'s own cell name, set too (lab ids carry it)');
   if (raw.LAB_CELL_PEERS && !raw.LAB_CELL_SECRET) throw fail('LAB_CELL_SECRET: must be set (the same on every cell, at least 32 characters) when LAB_CELL_PEERS is');
   const suiteEngine = ENGINES.find((e) => e.suite === raw.LAB_SUITE);

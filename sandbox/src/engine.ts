@@ -20,7 +20,7 @@ import { describeDockerError, detectPrivilegeMode, LAB_HOST_CAPABILITIES, privil
 import { LabError } from './errors.ts';
 import { execCollect, waitForEngine } from './labhost.ts';
 import { isPreparing } from './preparing.ts';
-import { IMAGES, LABELS, LAB_HOST_PATHS, ROLES, dockerDataTmpfs, labHostContainerName, labNetworkName } from './names.ts';
+import { IMAGES, LABELS, LAB_HOST_ENV, LAB_HOST_PATHS, ROLES, dockerDataTmpfs, labHostContainerName, labNetworkName } from './names.ts';
 import type { BuiltLab, EngineListing, HostListing, LabHost } from './registry.ts';
 import { makeLabId } from './store.ts';
 import { firstFreeSubnet, formatCidr, gatewayOf, halves, parseCidr, type Cidr } from './subnets.ts';
@@ -187,7 +187,12 @@ export class DockerLabs {
   /** Resolves once every lab host of the lab has a working engine with its images (labhost.ts). */
   async waitReady(lab: BuiltLab): Promise<void> {
     await lab.allStarted;
-    await Promise.all(lab.hosts.map((host) => waitForEngine(this.docker, host.containerName)));
+    await Promise.all(lab.hosts.map((host) => this.waitHostReady(host)));
+  }
+
+  /** Resolves once this lab host's engine works with its images; rejects with the host's own sentence, or after LAB_READY_TIMEOUT. */
+  waitHostReady(host: LabHost): Promise<void> {
+    return waitForEngine(this.docker, host.containerName, this.config.LAB_READY_TIMEOUT);
   }
 
   /**
@@ -389,7 +394,7 @@ export class DockerLabs {
       name: host.containerName,
       Hostname: host.name,
       Image: this.imageOf(engineById(lab.engine)!),
-      Env: ['TERM=xterm-256color', ...lab.env],
+      Env: ['TERM=xterm-256color', `${LAB_HOST_ENV.engineStartTimeout}=${this.config.LAB_ENGINE_START_TIMEOUT}`, ...lab.env],
       Labels: { ...this.labels(lab.id, lab.shape, ROLES.host), [LABELS.host]: host.name },
       HostConfig: { ...labHostConfig(this.config, mode), NetworkMode: lab.networkName },
       NetworkingConfig: { EndpointsConfig: { [lab.networkName]: { Aliases: [host.name] } } },

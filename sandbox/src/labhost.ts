@@ -10,8 +10,9 @@ import { LAB_HOST_PATHS } from './names.ts';
 
 /**
  * How long a lab host's engine may take to answer, and its images to be in place, before
- * waitForEngine gives up. About 1.3 s on an idle machine; one filling the warm pool while
- * learners start labs needs several times that. (lab-shell gives up on its own after 30 s.)
+ * waitForEngine gives up, where no configuration says otherwise (the runner's is
+ * LAB_READY_TIMEOUT, of the same default). About 1.3 s on an idle machine; one filling the warm
+ * pool while learners start labs needs several times that.
  */
 export const ENGINE_READY_TIMEOUT_S = 60;
 /** Poll interval of the wait inside the lab host (s): short, since a learner may be waiting. */

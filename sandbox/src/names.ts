@@ -45,6 +45,12 @@ export const ROLES = { network: 'lab-network', host: 'lab-host' } as const;
 export const labNetworkName = (labId: string) => `dnl-${labId}`;
 export const labHostContainerName = (labId: string, host: string) => `dnl-${labId}-${host}`;
 
+/** Variables the runner sets in a lab host for its lab-entrypoint and lab-shell (see sandbox/images/labhost). */
+export const LAB_HOST_ENV = {
+  /** Seconds its own dockerd may take to answer (LAB_ENGINE_START_TIMEOUT); 30 when unset. */
+  engineStartTimeout: 'LAB_ENGINE_START_TIMEOUT_S',
+} as const;
+
 /** Paths inside a lab host image that the runner relies on (see sandbox/images/labhost). */
 export const LAB_HOST_PATHS = {
   /** `lab-shell <terminal-id>`: waits for the inner engine, records its session, execs a login shell. */

@@ -9,11 +9,14 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { bridgeIpv6Disabled, disableBridgeIpv6, labBridgeName } from '../src/bridges.ts';
 import { LAB_HOST_CAPABILITIES, privilegeHostConfig } from '../src/docker.ts';
 import { waitForEngine } from '../src/labhost.ts';
 import { loadConfig } from '../src/config.ts';
-import { IMAGES, LABELS, LAB_HOST_PATHS, dockerDataTmpfs } from '../src/names.ts';
+import { IMAGES, LABELS, LAB_HOST_ENV, LAB_HOST_PATHS, dockerDataTmpfs } from '../src/names.ts';
 import { docker, execIn, removeInstance, uniqueInstance } from './harness.ts';
 
 /**
@@ -37,11 +40,12 @@ describe('a lab host', () => {
     await removeInstance(instance);
   });
 
-  async function start(hostConfig: object): Promise<string> {
+  async function start(hostConfig: object, env: string[] = []): Promise<string> {
     const name = `dnl-${instance}-${Math.random().toString(36).slice(2, 8)}`;
     const container = await docker.createContainer({
       name,
       Image: IMAGES.labHost(SUITE),
+      Env: env,
       Labels: { [LABELS.instance]: instance },
       HostConfig: {
         ...privilegeHostConfig('capabilities'),
@@ -67,6 +71,28 @@ describe('a lab host', () => {
     const cgroupMounts = mounts.split('\n').filter((l) => / cgroup /.test(l));
     expect(cgroupMounts.length).toBeGreaterThan(0);
     for (const line of cgroupMounts) expect(line).toMatch(/\bro\b/);
+  });
+
+  it('whose engine does not answer within the start timeout it is given says so after that long, and a shell opened meanwhile waits as long', async () => {
+    // A dockerd that never answers (bound over the real one): the entrypoint's wait is all that is left to see.
+    const dir = mkdtempSync(path.join(tmpdir(), 'dnl-slow-dockerd-'));
+    const fake = path.join(dir, 'dockerd');
+    writeFileSync(fake, '#!/bin/sh\nexec sleep 3600\n');
+    chmodSync(fake, 0o755);
+    try {
+      const name = await start({ Binds: [`${fake}:/usr/sbin/dockerd:ro`] }, [`${LAB_HOST_ENV.engineStartTimeout}=3`]);
+      const t = performance.now();
+      // As a terminal would open it, before the engine is up; bash ends at once on an empty stdin.
+      const shell = await execIn(name, ['sh', '-c', `${LAB_HOST_PATHS.shell} slow-start </dev/null`], 40_000);
+      const waitedS = (performance.now() - t) / 1000;
+      expect(shell.output).toContain('Waiting for this host\'s Docker engine to start');
+      expect(shell.output).toMatch(/did not start within 3 s|has not started after 3 s/);
+      // The default limit (30 s) would have held the shell ten times as long.
+      expect(waitedS).toBeLessThan(15);
+      expect((await execIn(name, ['cat', LAB_HOST_PATHS.failed])).output).toContain('did not start within 3 s');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('in the capabilities form has the capabilities docker.ts names and none of the dangerous ones', async () => {
