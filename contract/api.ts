@@ -245,6 +245,11 @@ export interface LabCreated {
   /** ISO 8601; the lab is removed at this time at the latest (an idle lab goes sooner). */
   expiresAt: string;
   idleTimeoutSeconds: number;
+  /**
+   * How long the runner waits for a host's Docker engine (LAB_READY_TIMEOUT): a page waits at
+   * least as long for a shell before it calls the host broken. Absent from runners before it.
+   */
+  readyTimeoutSeconds?: number;
 }
 
 /** The body of `GET /api/labs/:id`: the lab as created (without its token), and what was done in it since. */

@@ -49,6 +49,8 @@ export const LAB_ATTRS = {
   noticeDismiss: 'data-lab-notice-dismiss',
   /** Shown while an instructor watches one of this lab's terminals. */
   watching: 'data-lab-watching',
+  /** Says which hosts' Docker engines are still starting (a slow machine), hidden once none is. */
+  starting: 'data-lab-starting',
   /** The Ask for help button (aria-pressed while asking); shown when the runner has an instructor dashboard. */
   help: 'data-lab-help',
   /** The form asking, once per browser, the learner's name for the instructor; its field and Skip button. */

@@ -47,6 +47,18 @@ describe('the wire protocol', () => {
     expect(parseLabEvent('{"type":"ended","reason":"bye","code":"nope"}')).toEqual({ ok: true, message: { type: 'ended', reason: 'bye' } });
   });
 
+  it('reads the hosts still starting from a lab state, taking a missing or malformed list as none', () => {
+    const state = (extra: string) => `{"type":"state","state":{"learner":{"name":null,"help":false},"watchers":0,"notice":null,"previews":[]${extra}}}`;
+    const starting = (text: string) => {
+      const parsed = parseLabEvent(text);
+      return parsed.ok && parsed.message.type === 'state' ? parsed.message.state.starting : 'not a state';
+    };
+    expect(starting(state(',"starting":["host1","host2"]'))).toEqual(['host1', 'host2']);
+    expect(starting(state(''))).toEqual([]);
+    expect(starting(state(',"starting":"host1"'))).toEqual([]);
+    expect(starting(state(',"starting":["host1",7,{"x":1}]'))).toEqual(['host1']);
+  });
+
   it('keeps the high watermark well above the acknowledgement batch, so output never stalls', () => {
     expect(FLOW.HIGH_WATERMARK).toBeGreaterThanOrEqual(4 * FLOW.ACK_BATCH);
     expect(FLOW.LOW_WATERMARK).toBeLessThan(FLOW.HIGH_WATERMARK);

@@ -282,6 +282,12 @@ export interface LabEventState {
   watchers: number;
   notice: Notice | null;
   previews: PreviewLink[];
+  /**
+   * Hosts whose own Docker engine is still starting (a lab built on request on a slow machine):
+   * the panel says so instead of letting a waiting terminal look broken. Absent from runners
+   * before it, which the page takes as none.
+   */
+  starting?: string[];
 }
 
 export type LabEvent =
@@ -299,7 +305,9 @@ export function parseLabEvent(text: string): Parsed<LabEvent> {
       if (typeof st !== 'object' || st === null || typeof st.learner !== 'object' || !Array.isArray(st.previews) || typeof st.watchers !== 'number') {
         return { ok: false, reason: 'state needs learner, watchers and previews' };
       }
-      return { ok: true, message: { type: LAB_EVENTS.state, state: st as LabEventState } };
+      // Hosts are shown by name: anything but a list of strings is taken as none.
+      const starting = Array.isArray(st.starting) ? st.starting.filter((h): h is string => typeof h === 'string') : [];
+      return { ok: true, message: { type: LAB_EVENTS.state, state: { ...(st as LabEventState), starting } } };
     }
     case LAB_EVENTS.ended:
       return typeof m.reason === 'string'

@@ -50,6 +50,9 @@ export class LabManager {
   private readonly shapes = new Map<string, { spec: LabSpec; lessons: string[] }>();
   private readonly log: (line: string) => void;
   private sweeper?: NodeJS.Timeout;
+  /** Per lab built on request: its hosts whose own engine is not ready yet (startingHosts). */
+  private readonly starting = new Map<string, Set<string>>();
+  private readonly startListeners = new Set<(lab: Lab) => void>();
 
   constructor(docker: Docker, config: Config, manifest: LabManifest, log: (line: string) => void = () => {}) {
     this.config = config;
@@ -214,7 +217,40 @@ export class LabManager {
    */
   async create(lesson: string, opts: { client?: string; address?: string; engine?: unknown } = {}): Promise<{ lab: Lab; token: string }> {
     const engine = await this.engineFor(opts.engine);
-    return this.registry.create(lesson, { ...opts, engine: engine.id });
+    const created = await this.registry.create(lesson, { ...opts, engine: engine.id });
+    // A pooled lab's engines are ready already; one built now starts them while its page opens.
+    if (!created.lab.pooled) this.followStart(created.lab);
+    return created;
+  }
+
+  /** The lab's hosts whose own Docker engine is still starting (empty once all answer, or failed: their terminals say why). */
+  startingHosts(lab: Lab): string[] {
+    return [...(this.starting.get(lab.id) ?? [])];
+  }
+
+  /** Called whenever a lab's startingHosts change. */
+  onStartChanged(listener: (lab: Lab) => void): () => void {
+    this.startListeners.add(listener);
+    return () => this.startListeners.delete(listener);
+  }
+
+  /** Watch each host of a lab built on request until its engine is ready (or gave up), for startingHosts. */
+  private followStart(lab: Lab): void {
+    const hosts = new Set(lab.hosts.map((h) => h.name));
+    this.starting.set(lab.id, hosts);
+    const told = () => {
+      for (const listener of this.startListeners) listener(lab);
+    };
+    told();
+    for (const host of lab.hosts) {
+      // Hosts after the first start in turn (engine.ts startInTurn).
+      const started = host === lab.hosts[0] ? Promise.resolve() : lab.allStarted;
+      void started.then(() => this.engine.waitHostReady(host)).catch(() => {}).finally(() => {
+        hosts.delete(host.name);
+        if (hosts.size === 0 && this.starting.get(lab.id) === hosts) this.starting.delete(lab.id);
+        told();
+      });
+    }
   }
 
   /** See LabRegistry.endLabsOf: a browser's earlier labs end as it starts one on another cell. */

@@ -322,6 +322,7 @@ export class LabApi {
       engine: { id: lab.engine, version: engineById(lab.engine)!.version },
       expiresAt: new Date(this.opts.labs.expiryOf(lab)).toISOString(),
       idleTimeoutSeconds: this.opts.config.LAB_IDLE_TIMEOUT,
+      readyTimeoutSeconds: this.opts.config.LAB_READY_TIMEOUT,
     };
     return token ? { ...created, token } : { ...created, started: lab.started };
   }

@@ -97,6 +97,9 @@ export function createRunner(config: Config, docker: Docker, log: (line: string)
   const sockets = new TerminalSockets({ docker, labs, log, allowsOrigin, watchers });
   const previews = new Previews({ docker, labs, config, log, port, changed: (labId) => events.changed(labId) });
   events.addSource((lab) => ({ previews: previews.links(lab) }));
+  // A page says which hosts are still starting their engine: a slow machine, not a broken lab.
+  events.addSource((lab) => ({ starting: labs.startingHosts(lab) }));
+  labs.onStartChanged((lab) => events.changed(lab.id));
   // A lab host's engine is followed only while its lab's page is there to show what it publishes.
   events.onListening((lab, listening) => (listening ? previews.follow(lab) : previews.unfollow(lab)));
   const maps = new LabMaps({ docker, labs, allowsOrigin });

@@ -3,7 +3,8 @@
  * isolation between labs, flow control under a flood, and lifetimes (restarts: restart.test.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labHostContainerName } from '../src/names.ts';
+import { LAB_HOST_ENV, labHostContainerName } from '../src/names.ts';
+import { LabEventsClient } from '../tools/room-clients.ts';
 import { CLOSE_CODES } from '../../contract/protocol.ts';
 import {
   api, createLab, docker, execIn, fixtureSite, labObjects, openAll, startRunner,
@@ -18,7 +19,8 @@ const TWO_HOSTS = {
 describe('a lab for the bridge lesson', () => {
   let runner: RunningRunner;
   beforeAll(async () => {
-    runner = await startRunner(labFixtures());
+    // A start timeout other than the image's own 30 s, to see it reach the lab hosts.
+    runner = await startRunner({ ...labFixtures(), LAB_ENGINE_START_TIMEOUT: '45', LAB_READY_TIMEOUT: '90' });
   });
   afterAll(async () => {
     await runner?.stop();
@@ -48,6 +50,26 @@ describe('a lab for the bridge lesson', () => {
     expect(await term.waitClosed()).toBe(CLOSE_CODES.labGone);
     expect(await labObjects(lab.id)).toEqual({ containers: 0, networks: 0, volumes: 0 });
     expect((await api(runner, 'GET', `/api/labs/${lab.id}`, { token: lab.token })).status).toBe(404);
+  });
+
+  it('tells a lab page which hosts are still starting their Docker engine, none once each answers, and gives each host its start timeout', async () => {
+    const lab = await createLab(runner, LESSONS.twoHosts);
+    // Opened as a page opens it, right after Start lab: the hosts' engines take a second or more (platform notes: ~3 s).
+    const events = await LabEventsClient.open(runner, lab);
+    try {
+      await events.waitForState(() => true);
+      expect(events.states[0]!.starting).toContain('host1');
+      await events.waitForState((s) => s.starting?.length === 0, 60_000, 'no host starting any more');
+      // Every host answers by then (the runner waited for each).
+      for (const host of lab.hosts) expect((await execIn(labHostContainerName(lab.id, host), ['docker', 'info', '-f', 'ok'])).output).toContain('ok');
+      const env = (await docker.getContainer(labHostContainerName(lab.id, 'host2')).inspect()).Config.Env;
+      expect(env).toContain(`${LAB_HOST_ENV.engineStartTimeout}=45`);
+      // A page asks as long as the runner waits, and more (readyTimeout in src/client/terminal/api.ts).
+      expect(lab.readyTimeoutSeconds).toBe(90);
+    } finally {
+      events.ws.close();
+      await api(runner, 'DELETE', `/api/labs/${lab.id}`, { token: lab.token });
+    }
   });
 
   it('keeps the runner small while `yes` floods the terminal, and Ctrl-C returns a prompt within 2 s', async () => {

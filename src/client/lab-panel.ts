@@ -17,6 +17,7 @@ import {
   LabApiError,
   needsAccessCode,
   readyEngines,
+  readyTimeout,
   rememberAccessCode,
   rememberedEngine,
   rememberedLab,
@@ -27,12 +28,6 @@ import {
 import type { LabView, Room, RoomParts } from './terminal/ui.ts';
 import { lab as labWords } from '../i18n/en/page.ts';
 import { text, textReady } from '../i18n/page.ts';
-
-/**
- * How long a Run button waits for a shell. A new lab host starts its own Docker Engine
- * first (about 3 s on the project's machines); a busy workshop machine may need far longer.
- */
-const READY_TIMEOUT_MS = 90_000;
 
 type Tone = 'info' | 'error';
 
@@ -128,7 +123,7 @@ class LabPanel extends HTMLElement implements LabPanelApi {
     this.#engineRunning = q(L.engineRunning);
     this.#roomParts = {
       room: q(L.room), notice: q(L.notice), noticeText: q(L.noticeText), noticeDismiss: q(L.noticeDismiss),
-      watching: q(L.watching), help: q(L.help), name: q(L.name), nameInput: q(L.nameInput), nameSkip: q(L.nameSkip),
+      watching: q(L.watching), starting: q(L.starting), help: q(L.help), name: q(L.name), nameInput: q(L.nameInput), nameSkip: q(L.nameSkip),
       previews: q(L.previews), previewList: q(L.previewList),
     };
 
@@ -199,11 +194,9 @@ class LabPanel extends HTMLElement implements LabPanelApi {
       this.#reveal();
       const view = await this.start();
       view.select(host);
-      await withTimeout(
-        view.whenReady(host),
-        READY_TIMEOUT_MS,
-        T().notReady(host, READY_TIMEOUT_MS / 1000),
-      );
+      // As long as the runner waits for the host, and a margin: a slow host is not a broken one.
+      const limitMs = readyTimeout(view.lab);
+      await withTimeout(view.whenReady(host), limitMs, T().notReady(host, limitMs / 1000));
       view.type(host, lines);
     } catch (e) {
       if (!needsAccessCode(e)) this.#status(errorText(e), 'error');

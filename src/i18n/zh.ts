@@ -66,6 +66,7 @@ export const zh: Messages = {
   },
   lab: {
     listSeparator: '、',
+    engineStarting: (hosts: string) => `${hosts} 上的 Docker 引擎仍在启动：这台机器比平时慢。引擎一就绪，终端里就会出现提示符。`,
     engineDefault: (version: string) => `${version}（默认）`,
     engineRunning: (version: string) => `Docker 引擎 ${version}`,
     start: '启动实验',

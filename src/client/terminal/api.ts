@@ -150,6 +150,23 @@ export async function readyEngines(): Promise<EngineOffer[]> {
   return Array.isArray(engines) ? engines.filter((e) => e?.state === 'ready' && typeof e.id === 'string' && typeof e.version === 'string') : [];
 }
 
+/**
+ * How long a Run button waits for a shell at least (ms). A new lab host starts its own Docker
+ * Engine first (about 3 s on the project's machines); a busy workshop machine may need far longer.
+ */
+const READY_TIMEOUT_MS = 90_000;
+/** The page waits this much longer than the runner does for a host, so the runner's sentence about the host comes first (s). */
+const READY_MARGIN_S = 30;
+
+/**
+ * How long a page waits for a lab's shell before it calls the host broken (ms): the runner's own
+ * wait (LAB_READY_TIMEOUT, raised for slow hosts) plus a margin, and never less than READY_TIMEOUT_MS.
+ */
+export function readyTimeout(lab: Pick<Lab, 'readyTimeoutSeconds'>): number {
+  const runner = typeof lab.readyTimeoutSeconds === 'number' && Number.isFinite(lab.readyTimeoutSeconds) ? lab.readyTimeoutSeconds : 0;
+  return Math.max(READY_TIMEOUT_MS, (runner + READY_MARGIN_S) * 1000);
+}
+
 function isLab(v: unknown): v is Lab {
   const l = v as Partial<Lab> | undefined;
   return (

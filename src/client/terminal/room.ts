@@ -23,6 +23,8 @@ export interface RoomParts extends PreviewListParts {
   noticeText: HTMLElement;
   noticeDismiss: HTMLButtonElement;
   watching: HTMLElement;
+  /** Which hosts' engines are still starting (LabEventState.starting). */
+  starting: HTMLElement;
   help: HTMLButtonElement;
   name: HTMLFormElement;
   nameInput: HTMLInputElement;
@@ -89,7 +91,7 @@ class RoomStrip implements Room {
     this.#ws?.close();
     const p = this.#parts;
     p.room.hidden = true;
-    for (const el of [p.notice, p.watching, p.help, p.name]) el.hidden = true;
+    for (const el of [p.notice, p.watching, p.starting, p.help, p.name]) el.hidden = true;
     showPreviews(p, []);
     this.#hooks.state(null);
   }
@@ -171,6 +173,9 @@ class RoomStrip implements Room {
     p.notice.hidden = !state.notice || state.notice.id === dismissed;
     p.noticeText.textContent = state.notice?.text ?? '';
     p.watching.hidden = state.watchers === 0;
+    const starting = state.starting ?? [];
+    p.starting.hidden = starting.length === 0;
+    p.starting.textContent = starting.length ? T().engineStarting(starting.join(T().listSeparator)) : '';
     p.help.setAttribute('aria-pressed', String(state.learner.help));
     p.help.textContent = state.learner.help ? T().cancelHelp : T().askHelp;
     showPreviews(p, state.previews);

@@ -31,6 +31,7 @@ export const lab = {
   noLabToCheck: 'Start the lab and do the task first: the check looks at what you did in your lab.',
   codeForExercise: 'This workshop needs an access code: enter it in the lab panel, then press Start exercise again.',
   reconnectingToLab: 'Reconnecting to your lab…',
+  engineStarting: (hosts: string) => `Still starting the Docker engine on ${hosts}: this machine is slower than usual. Your terminal's prompt comes as soon as it is ready.`,
   startingLab: (hosts: string) => `Starting your lab (${hosts})… this takes a few seconds.`,
   gone: (reason: string) => `${reason} Start a new lab to continue; you will need to repeat earlier steps.`,
   nameNotSent: 'Your name could not be sent to the instructor; it will be sent with your next lab.',
