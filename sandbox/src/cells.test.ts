@@ -41,4 +41,9 @@ describe('placement', () => {
     const cells = [cell('a', { self: true, labs: 30 }), cell('b', { labs: 29, creating: 1 }), cell('c', { labs: 30 }), cell('gone', { reachable: false, labs: 3 })];
     expect(workshopFull(cells)).toBe('The workshop is full: all 3 machines\' labs are in use (90 of 90); try again in a few minutes.');
   });
+
+  it('does not count the places of a draining cell or one short of memory as in use', () => {
+    const cells = [cell('a', { self: true, labs: 30 }), cell('b', { labs: 3, accepting: false }), cell('c', { labs: 10, freeBytes: 0.5 * GiB })];
+    expect(workshopFull(cells)).toBe('The workshop is full: none of its 3 machines can take another lab now (43 labs in use; a machine may be short of memory or being taken out of the workshop); try again in a few minutes.');
+  });
 });

@@ -95,13 +95,21 @@ export function placementOrder(cells: readonly CellView[], needBytes: number, no
     .sort((a, b) => roomOf(b) - roomOf(a) || b.freeBytes - a.freeBytes || Number(b.self) - Number(a.self));
 }
 
-/** The workshop-full sentence, counting the labs of every cell that answers. */
+/**
+ * The workshop-full sentence, counting the labs of every cell that answers. "X of Y in use" only
+ * when every one is at its lab limit: a cell draining, short of memory or without its engine
+ * has places left that it does not give, and the count would then contradict "full".
+ */
 export function workshopFull(cells: readonly CellView[]): string {
   const live = cells.filter((c) => c.self || c.reachable);
   const used = live.reduce((n, c) => n + c.labs + c.creating, 0);
   const max = live.reduce((n, c) => n + c.maxLabs, 0);
-  const machines = live.length === 1 ? 'the one machine\'s labs are' : `all ${live.length} machines' labs are`;
-  return `The workshop is full: ${machines} in use (${Math.min(used, max)} of ${max}); try again in a few minutes.`;
+  if (live.every((c) => roomOf(c) <= 0)) {
+    const machines = live.length === 1 ? 'the one machine\'s labs are' : `all ${live.length} machines' labs are`;
+    return `The workshop is full: ${machines} in use (${Math.min(used, max)} of ${max}); try again in a few minutes.`;
+  }
+  const none = live.length === 1 ? 'its one machine can take' : `none of its ${live.length} machines can take`;
+  return `The workshop is full: ${none} another lab now (${used} labs in use; a machine may be short of memory or being taken out of the workshop); try again in a few minutes.`;
 }
 
 /** A cell as discovery keeps it. */
