@@ -54,7 +54,8 @@ const VERSION_FORMAT = '%T@-%s-%i';
  * What every script starts with. `cwd`: the working directory of the newest lab shell on the
  * host (lab-shell records its PID in /run/lab/terms/<id>, and `exec bash -l` keeps it), else
  * /root. `abs`: $1 as an absolute, normalised path in p (relative to cwd), without resolving
- * links. `parent`: $p's folder in d, which must exist. `entry`: $1's entry. Command
+ * links. `parent`: $p's folder in d, which must exist. `entry`: $1's entry (gone: not found,
+ * e.g. when a folder on its path was swapped for something else meanwhile). Command
  * substitutions end in `printf x`, so a name ending in a newline keeps it.
  */
 const PRELUDE = `set -u
@@ -76,7 +77,7 @@ parent() {
   [ -w "$d" ] || exit $E_PE
 }
 exists() { [ -e "$1" ] || [ -L "$1" ]; }
-entry() { find "$@" -maxdepth 0 -printf '${ENTRY_FORMAT}'; }
+entry() { find "$@" -maxdepth 0 -printf '${ENTRY_FORMAT}' 2>/dev/null || exit $E_NF; }
 `;
 
 /** The operations, each a script whose arguments are $1, $2...; their answers are on stdout. */
@@ -98,7 +99,8 @@ abs "$1"
 [ -d "$p" ] && exit $E_ID
 [ -f "$p" ] || exit $E_NR
 [ -r "$p" ] || exit $E_PE
-s=$(find -H "$p" -maxdepth 0 -printf %s)
+s=$(find -H "$p" -maxdepth 0 -printf %s 2>/dev/null)
+[ -n "$s" ] || exit $E_NF
 printf '%s\\0' "$s"
 entry -H "$p"
 exec head -c "$s" -- "$p"`,
@@ -109,25 +111,26 @@ exec head -c "$s" -- "$p"`,
    * links it in (ln fails if the name exists, atomically). Answers "new" or "old", then the entry.
    */
   write: `${PRELUDE}
+cond=$2 version=$3
 abs "$1"
 [ -L "$p" ] && { p=$(realpath -m -- "$p" && printf x); p=\${p%?x}; }
 [ -d "$p" ] && exit $E_ID
 parent
-[ "$2" = none ] && exists "$p" && exit $E_EX
-current() { [ -e "$p" ] && { [ "$3" = '*' ] || [ "$(find "$p" -maxdepth 0 -printf '${VERSION_FORMAT}')" = "$3" ]; }; }
-[ "$2" = match ] && ! current && exit $E_CH
+[ "$cond" = none ] && exists "$p" && exit $E_EX
+current() { [ -e "$p" ] && { [ "$version" = '*' ] || [ "$(find "$p" -maxdepth 0 -printf '${VERSION_FORMAT}')" = "$version" ]; }; }
+[ "$cond" = match ] && ! current && exit $E_CH
 t="$d/.\${p##*/}.dnl-$5"
 trap 'rm -f -- "$t"' EXIT
 head -c "$4" > "$t" || exit $E_PE
 [ "$(stat -c %s -- "$t")" = "$4" ] || exit $E_IN
-if [ "$2" = match ] && ! current; then exit $E_CH; fi
+if [ "$cond" = match ] && ! current; then exit $E_CH; fi
 if [ -e "$p" ]; then
   chmod --reference="$p" -- "$t" && chown --reference="$p" -- "$t" || exit $E_PE
   old=old
 else
   old=new
 fi
-if [ "$2" = none ]; then
+if [ "$cond" = none ]; then
   ln -T -- "$t" "$p" 2>/dev/null || exit $E_EX
 else
   mv -f -T -- "$t" "$p" || exit $E_PE

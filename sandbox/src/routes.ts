@@ -21,7 +21,7 @@ import type { Config } from './config.ts';
 import { describeDockerError, engineStatus, type EngineStatus } from './docker.ts';
 import { LabError } from './errors.ts';
 import { checkPath, HostFiles, type WriteCondition } from './files.ts';
-import { bearer, cleanText, decodeSegment, readJson, sendError, sendJson } from './http-io.ts';
+import { bearer, cleanText, decodeSegment, readJson, refuseUnread, sendError, sendJson } from './http-io.ts';
 import type { Lab, LabHost, LabManager } from './labs.ts';
 import type { Cells } from './cells.ts';
 import { RateLimiter } from './ratelimit.ts';
@@ -387,15 +387,16 @@ export class LabApi {
         return sendError(res, API_ERRORS.badRequest, 'Send the file with a Content-Length header (a browser does this for a file or a text).');
       }
       if (length > max) {
-        return sendError(res, API_ERRORS.fileTooBig, `This file is ${mebibytes(length)}; files up to ${mebibytes(max)} can be uploaded to a lab host. Copy bigger files with the terminal, e.g. with curl from a server you run in the lab.`);
+        // Not read at all (a browser checks the limit before it sends).
+        return refuseUnread(req, res, API_ERRORS.fileTooBig, `This file is ${mebibytes(length)}; files up to ${mebibytes(max)} can be uploaded to a lab host. Copy bigger files with the terminal, e.g. with curl from a server you run in the lab.`);
       }
       const { entry, created } = await files.write(path, req, length, writeCondition(req));
       sendJson(res, created ? 201 : 200, entry);
     } finally {
-      if (!req.complete) {
-        res.setHeader('connection', 'close');
-        req.resume();
-      }
+      // Refused before all of it was read (a 409 or 412 before a byte was written): Node reads
+      // the rest (at most LAB_FILE_UPLOAD_MAX) and drops it, so the browser surely gets the
+      // answer it asks about; then the connection closes.
+      if (!req.complete && !res.headersSent) res.setHeader('connection', 'close');
     }
   }
 
