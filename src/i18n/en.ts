@@ -140,6 +140,14 @@ export const en = {
     docker_error: 'The lab server could not talk to Docker. Stop the lab and start a new one.',
     check_failed: 'The check could not run in your lab. Stop the lab and start a new one.',
     cell_unreachable: 'The machine holding this lab does not answer; it may be restarting. Try again in a minute.',
+    'file-not-found': 'There is no such file or folder on this lab host (it may have been moved or deleted). Refresh the list.',
+    'file-permission': 'The lab host does not allow this: only /root, /tmp, /home and a few other places are writable, and special files cannot be opened here.',
+    'not-a-directory': 'That is a file, not a folder. Open it instead, or check the path.',
+    'is-a-directory': 'That is a folder, not a file. Open it in the list instead.',
+    'file-too-big': 'This file is larger than the lab server takes. Copy it with the terminal instead.',
+    'file-changed': 'This file changed on the lab host since you opened it. Reload it, or save again to overwrite that change.',
+    'file-exists': 'Something of that name already exists there. Choose another name, or replace it on purpose.',
+    'bad-path': 'That path cannot be used: it is empty, too long or holds a character no file name can. Check it.',
   } satisfies Record<ErrorCode, string>,
   /**
    * One sentence per code the runner puts on what it sends over the terminal and lab event
