@@ -397,7 +397,10 @@ function readFields(pipe: ExecPipe, count: number): Promise<{ fields: string[]; 
  */
 function feed(body: Readable, pipe: ExecPipe): Promise<boolean> {
   return new Promise((resolve) => {
+    if (body.destroyed) return resolve(false);
     const finish = (ok: boolean) => {
+      // What is left of the body stays unread (routes.ts decides what becomes of it).
+      body.pause();
       body.off('data', onData);
       body.off('end', onEnd);
       body.off('close', onClose);

@@ -214,6 +214,9 @@ describe('the Files API on a real lab host', () => {
     const etag = opened.headers.etag!;
     expect(etag).toBe(`"${opened.headers[FILE_HEADERS.version]}"`);
     expect((await write(a, p, 'two\n', { 'if-none-match': '*' })).json.error).toBe(API_ERRORS.fileExists.code);
+    // Refused before its body was taken: the answer comes at once, the 5 MiB are not read.
+    const early = await write(a, p, randomBytes(5 * MiB), { 'if-none-match': '*' });
+    expect([early.status, early.json.error]).toEqual([409, API_ERRORS.fileExists.code]);
     const saved = await write(a, p, 'two\n', { 'if-match': etag });
     expect(saved.status, saved.body.toString()).toBe(200);
     expect(saved.json).toMatchObject({ mode: '0750', owner: 'nobody', size: 4 });
@@ -264,6 +267,12 @@ describe('the Files API on a real lab host', () => {
     await bad(post(a, 'moves', { from: ['/root'], to: '/tmp' }), API_ERRORS.badPath.code);
     await bad(post(a, 'moves', { from: '/root/kept.conf', to: 'a\0b' }), API_ERRORS.badPath.code);
     await bad(request(runner, 'PUT', ROUTES.fileContent.path(a.id, 'host1', '/root/x'), { token: a.token, headers: { 'transfer-encoding': 'chunked' } }), API_ERRORS.badRequest.code);
+    // A flood of requests on one lab: a few at a time run, the rest are told to wait; the lab still answers after.
+    const flood = await Promise.all(Array.from({ length: 24 }, () => list(a, '/root')));
+    const statuses = flood.map((r) => r.status);
+    expect(statuses.filter((x) => x === 200).length).toBeGreaterThanOrEqual(8);
+    expect(flood.find((r) => r.status === 429)?.json.error).toBe(API_ERRORS.rateLimited.code);
+    expect((await list(a, '/root')).status).toBe(200);
   }, 60_000);
 
   it("confines every path to the lab host: ../, the machine's absolute paths, symlinks to /proc/1/root, a symlink swapped during copies", async () => {
