@@ -1,9 +1,10 @@
 /**
  * The lab API: one handler per route of the contract's ROUTES table (health, create a lab, get
  * or delete one, run an exercise's check, start an exercise, a lab host's files), and the checks
- * every route shares (Origin, bearer token). Labs are made and ended by labs.ts, and checks and setups run by
- * checks.ts; this module turns HTTP into those calls and their results into answers. The server
- * (server.ts) calls handle() inside its error boundary.
+ * every route shares (Origin, bearer token). Labs are made and ended by labs.ts, checks and
+ * setups run by checks.ts, files touched by files.ts; this module turns HTTP into those calls
+ * and their results into answers. The server (server.ts) calls handle() inside its error
+ * boundary.
  */
 import type http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
