@@ -245,6 +245,9 @@ describe('the Files API on a real lab host', () => {
       expect([answer.status, answer.json.error, answer.json.message]).toEqual([404, API_ERRORS.labNotFound.code, LAB_GONE]);
     }
     expect((await request(runner, 'PUT', ROUTES.fileContent.path(a.id, 'host1', '/root/b-was-here'), { token: b.token, body: 'x' })).status).toBe(404);
+    // A page of another site, even with the right token (a token it should not have), changes nothing.
+    const foreign = await request(runner, 'PUT', ROUTES.fileContent.path(a.id, 'host1', '/root/b-was-here'), { token: a.token, body: 'x', headers: { origin: 'https://evil.example' } });
+    expect([foreign.status, foreign.json.error]).toEqual([403, API_ERRORS.forbiddenOrigin.code]);
     expect(await inA('ls /root/b-was-here 2>&1 || true')).toMatch(/No such file/);
     expect((await request(runner, 'GET', ROUTES.files.path(a.id, 'host2', '/'), { token: a.token })).json.error).toBe(API_ERRORS.notFound.code);
     expect((await request(runner, 'GET', ROUTES.files.path(a.id, '../host1', '/'), { token: a.token })).status).toBe(404);
