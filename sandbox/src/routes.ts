@@ -416,12 +416,12 @@ export class LabApi {
   }
 
   private async makeFolder({ req, res }: RouteContext, files: HostFiles): Promise<void> {
-    const body = (await readJson(req)) as Partial<Record<keyof FolderRequest, unknown>> | null;
+    const body = (await readJson(req, '{"path": "/root/new-folder"}')) as Partial<Record<keyof FolderRequest, unknown>> | null;
     sendJson(res, 201, await files.mkdir(checkPath(body?.path, 'The folder\'s path')));
   }
 
   private async moveFile({ req, res }: RouteContext, files: HostFiles): Promise<void> {
-    const body = (await readJson(req)) as Partial<Record<keyof MoveRequest, unknown>> | null;
+    const body = (await readJson(req, '{"from": "/root/old-name", "to": "/root/new-name"}')) as Partial<Record<keyof MoveRequest, unknown>> | null;
     sendJson(res, 200, await files.move(checkPath(body?.from, 'The path to move'), checkPath(body?.to, 'The new path')));
   }
 

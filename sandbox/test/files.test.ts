@@ -264,6 +264,7 @@ describe('the Files API on a real lab host', () => {
     await bad(request(runner, 'GET', `${ROUTES.fileContent.path(a.id, 'host1', 'x')}%zz%E0%A4`, { token: a.token }), API_ERRORS.fileNotFound.code);
     expect((await request(runner, 'GET', `/api/labs/%zz/hosts/host1/files`, { token: a.token })).status).toBe(404);
     await bad(post(a, 'folders', '{"path": '), API_ERRORS.badJson.code);
+    expect((await post(a, 'moves', '{"from": ')).json.message).toContain('{"from": "/root/old-name", "to": "/root/new-name"}');
     await bad(post(a, 'folders', { path: 'x'.repeat(100_000) }), API_ERRORS.bodyTooLarge.code);
     await bad(post(a, 'folders', { path: 42 }), API_ERRORS.badPath.code);
     await bad(post(a, 'folders', null), API_ERRORS.badPath.code);
