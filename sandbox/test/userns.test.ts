@@ -15,7 +15,7 @@ import { ISOLATION, type LabCreated } from '../../contract/api.ts';
 import { execCollect } from '../src/labhost.ts';
 import { LABELS, labHostContainerName } from '../src/names.ts';
 import { DELEGATION_ROLE } from '../src/userns.ts';
-import { startUsernsEngine, USERNS_ENGINE, USERNS_SUBNET_POOL, type UsernsEngine } from '../tools/userns-engine.ts';
+import { startUsernsEngine, USERNS_ENGINE, type UsernsEngine } from '../tools/userns-engine.ts';
 import { fixtureSite, startRunner, type RunningRunner } from './harness.ts';
 
 const LESSON = 'userns-two-hosts';
@@ -36,7 +36,7 @@ let mappedUid: number;
 let ownedBefore: string[];
 
 const site = fixtureSite({ [LESSON]: { title: 'Two hosts, macvlan', lab: { hosts: ['host1', 'host2'], macvlan: true } } });
-const env = () => ({ ...site, DOCKER_HOST: engine.host, LAB_SUBNET_POOL: USERNS_SUBNET_POOL, LAB_HOST_MEMORY: String(MEMORY), LAB_HOST_PIDS: String(PIDS) });
+const env = () => ({ ...site, DOCKER_HOST: engine.host, LAB_HOST_MEMORY: String(MEMORY), LAB_HOST_PIDS: String(PIDS) });
 
 /** Run a shell script in a lab host of the lab (as root there); throws with its output unless it exits 0. */
 async function sh(host: string, script: string, timeoutMs = 60_000): Promise<string> {

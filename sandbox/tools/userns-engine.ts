@@ -1,7 +1,8 @@
 /**
  * A second Docker Engine beside the machine's, with user-namespace remapping, for the tests and
  * the lesson verification of the sandboxed mode (userns.ts): `dockerd --userns-remap=default` on
- * a socket, data root, exec root and pidfile of its own and no default bridge, with the lab host
+ * a socket, data root, exec root and pidfile of its own and no default bridge, in a network
+ * namespace of its own (see startUsernsEngine), with the lab host
  * image copied in from the machine's engine. Started if it is not running, stopped by whoever
  * started it; its data root stays (the copied image with it), so a second run on the same machine
  * saves the copy (~11 s). Needs root, as `.ci/run` is; `dockerd` creates the `dockremap` user and
@@ -22,12 +23,6 @@ export const USERNS_ENGINE = {
   pidfile: `/run/${NAME}.pid`,
   log: `/var/log/${NAME}.log`,
 } as const;
-/**
- * Lab subnets of runners on it: not the default LAB_SUBNET_POOL (10.213.0.0/16) of runners on the
- * machine's engine, which cannot see this engine's networks, and two bridges on one subnet would
- * take each other's routes on the machine.
- */
-export const USERNS_SUBNET_POOL = '10.224.0.0/16';
 /** How long dockerd may take to answer (~2 s here; the first start also creates dockremap). */
 const START_TIMEOUT_MS = 60_000;
 /** How long it may take to stop once asked (it stops its containers first). */
@@ -64,8 +59,14 @@ export async function startUsernsEngine(images: string[], log: (line: string) =>
     mkdirSync(USERNS_ENGINE.dataRoot, { recursive: true });
     mkdirSync(USERNS_ENGINE.execRoot, { recursive: true });
     const out = openSync(USERNS_ENGINE.log, 'a');
-    const child = spawn('dockerd', [
-      '--userns-remap=default', '--host', USERNS_ENGINE.host, '--data-root', USERNS_ENGINE.dataRoot,
+    // In a network namespace of its own: a dockerd started with `--bridge none` deletes any
+    // interface named docker0 where it runs ("removeDefaultBridgeInterface"), which on the
+    // machine is the machine's engine's default bridge (seen here: every default-network
+    // `docker run` then failed with "could not find bridge docker0"). Its own namespace also
+    // keeps its lab networks and firewall rules apart from the machine engine's. The runner
+    // needs only its socket; lab hosts' /proc and cgroups are the machine's as before.
+    const child = spawn('unshare', [
+      '--net', '--', 'dockerd', '--userns-remap=default', '--host', USERNS_ENGINE.host, '--data-root', USERNS_ENGINE.dataRoot,
       '--exec-root', USERNS_ENGINE.execRoot, '--pidfile', USERNS_ENGINE.pidfile, '--bridge', 'none',
     ], { detached: true, stdio: ['ignore', out, out] });
     child.unref();
