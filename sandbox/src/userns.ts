@@ -56,13 +56,18 @@ pid=$1 id=$2 root=${HOST_CGROUP}
 mapped() { while read -r inside outside _; do [ "$inside" = 0 ] && { echo "$outside"; return; }; done < "$1"; }
 uid=$(mapped /proc/$pid/uid_map) gid=$(mapped /proc/$pid/gid_map)
 case "$uid:$gid" in 0:*|*:0|:*|*:) echo "the lab host's root is not mapped to another user (uid $uid, gid $gid)"; exit 3;; esac
+# The part of its hierarchy a mount point shows (/ on a machine; an engine in a container sees
+# only its own cgroup there, while /proc/PID/cgroup names paths from the hierarchy's top).
+base() { while read -r _ _ _ r mp _; do [ "$mp" = "$1" ] && { echo "$r"; return; }; done < /proc/self/mountinfo; }
 v1=no
 while IFS=: read -r _ controllers _; do [ -z "$controllers" ] || v1=yes; done < /proc/$pid/cgroup
 while IFS=: read -r _ controllers path; do
-  case "$path" in *"$id"*) ;; *) echo "$path is not the lab host's own cgroup"; exit 4;; esac
-  if [ -n "$controllers" ]; then dir=$root/\${controllers#name=}$path files="cgroup.procs tasks"
-  elif [ $v1 = no ]; then dir=$root$path files="cgroup.procs cgroup.subtree_control cgroup.threads"
+  if [ -n "$controllers" ]; then mp=$root/\${controllers#name=} files="cgroup.procs tasks"
+  elif [ $v1 = no ]; then mp=$root files="cgroup.procs cgroup.subtree_control cgroup.threads"
   else continue; fi
+  case "$path" in *"$id"*) ;; *) echo "$path is not the lab host's own cgroup"; exit 4;; esac
+  b=$(base "$mp"); [ "$b" != / ] || b=
+  dir=$mp\${path#"$b"}
   [ "$(stat -c %u "$dir/cgroup.procs")" != "$uid" ] || continue
   set -- "$dir"
   for f in $files; do [ ! -e "$dir/$f" ] || set -- "$@" "$dir/$f"; done
