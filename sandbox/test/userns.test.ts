@@ -16,7 +16,8 @@ import { execCollect } from '../src/labhost.ts';
 import { LABELS, labHostContainerName } from '../src/names.ts';
 import { DELEGATION_ROLE } from '../src/userns.ts';
 import { startUsernsEngine, USERNS_ENGINE, type UsernsEngine } from '../tools/userns-engine.ts';
-import { fixtureSite, startRunner, type RunningRunner } from './harness.ts';
+import { RoomStream } from '../tools/room-clients.ts';
+import { fixtureSite, signInInstructor, startRunner, type RunningRunner } from './harness.ts';
 
 const LESSON = 'userns-two-hosts';
 /** Lower than the defaults so the hog and the bomb meet them in seconds; the lab's swarm fits in it. */
@@ -36,7 +37,8 @@ let mappedUid: number;
 let ownedBefore: string[];
 
 const site = fixtureSite({ [LESSON]: { title: 'Two hosts, macvlan', lab: { hosts: ['host1', 'host2'], macvlan: true } } });
-const env = () => ({ ...site, DOCKER_HOST: engine.host, LAB_HOST_MEMORY: String(MEMORY), LAB_HOST_PIDS: String(PIDS) });
+const INSTRUCTOR_CODE = 'userns-instructor';
+const env = () => ({ ...site, LAB_INSTRUCTOR_CODE: INSTRUCTOR_CODE, DOCKER_HOST: engine.host, LAB_HOST_MEMORY: String(MEMORY), LAB_HOST_PIDS: String(PIDS) });
 
 /** Run a shell script in a lab host of the lab (as root there); throws with its output unless it exits 0. */
 async function sh(host: string, script: string, timeoutMs = 60_000): Promise<string> {
@@ -108,10 +110,16 @@ describe('LAB_REQUIRE_SANDBOX=1', () => {
     expect(refused).toContain(`does not remap user namespaces, so ${ISOLATION.rootEquivalent}`);
   });
 
-  it('starts against the remapped engine and says labs run as an unprivileged user, in its start-up lines and health', async () => {
+  it("starts against the remapped engine and says labs run as an unprivileged user, in its start-up lines, health and the instructor's room", async () => {
     runner = await startRunner({ ...env(), LAB_REQUIRE_SANDBOX: '1' });
     expect(runner.output()).toContain(ISOLATION.sandboxed);
     expect((await runner.client.health()).isolation).toEqual({ sandboxed: true, sentence: ISOLATION.sandboxed });
+    const room = await RoomStream.open(runner, await signInInstructor(runner, INSTRUCTOR_CODE));
+    try {
+      expect((await room.waitFor(() => true)).room.capacity.isolation).toEqual({ sandboxed: true, sentence: ISOLATION.sandboxed });
+    } finally {
+      room.close();
+    }
   });
 });
 
