@@ -56,6 +56,9 @@ export interface UsernsEngine {
 export async function startUsernsEngine(images: string[], log: (line: string) => void = () => {}): Promise<UsernsEngine> {
   let started = false;
   if (!answers()) {
+    if (process.getuid?.() !== 0) {
+      throw new Error(`A second Docker Engine with --userns-remap (for the sandboxed mode's tests) can only be started as root, as .ci/run runs; start it as root first (README, "Security") or run these tests as root.`);
+    }
     mkdirSync(USERNS_ENGINE.dataRoot, { recursive: true });
     mkdirSync(USERNS_ENGINE.execRoot, { recursive: true });
     const out = openSync(USERNS_ENGINE.log, 'a');
