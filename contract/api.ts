@@ -320,8 +320,28 @@ export interface LabDescription extends Omit<LabCreated, 'token'> {
 }
 
 /** The body of `GET /api/health`: whether labs can start here, and how the runner is doing. */
+/**
+ * What a learner who breaks out of a lab host gets on the machine, in the words the runner's
+ * start-up lines, GET /api/health and the instructor dashboard use (README, "Security"): labs
+ * under an engine that remaps user namespaces run as an unprivileged user; otherwise a lab host
+ * is root-equivalent.
+ */
+export const ISOLATION = {
+  sandboxed: 'labs run as an unprivileged user on this machine',
+  rootEquivalent: 'labs are root-equivalent on this machine: use a dedicated machine',
+} as const;
+
+export interface Isolation {
+  /** True when the engine remaps user namespaces (its `docker info` lists name=userns). */
+  sandboxed: boolean;
+  /** ISOLATION's sentence for it. */
+  sentence: string;
+}
+
 export interface HealthStatus {
   engine: { available: boolean; version?: string; cgroupVersion?: string; message?: string };
+  /** The mode labs run in on this machine; null while the engine does not answer. */
+  isolation: Isolation | null;
   /**
    * The Docker Engines labs can run here (LAB_ENGINES whose lab host image exists, or is being
    * built while the runner serves: `preparing`), the default first. The lab panel offers the
@@ -548,6 +568,8 @@ export interface RoomSnapshot {
     maxLabs: number;
     pool: HealthStatus['pool'];
     machine: { memoryTotalBytes: number; memoryAvailableBytes: number; load: [number, number, number]; cpus: number };
+    /** The mode labs run in on this machine (HealthStatus.isolation). */
+    isolation: Isolation | null;
   };
   notice: Notice | null;
   /**

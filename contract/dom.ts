@@ -238,6 +238,8 @@ export const INSTRUCTOR_ATTRS = {
   signOut: 'data-instructor-signout',
   /** The capacity line. */
   capacity: 'data-instructor-capacity',
+  /** The line saying what a lab that is broken out of gives on this machine (RoomSnapshot capacity.isolation); `data-tone` caution when root-equivalent. */
+  isolation: 'data-instructor-isolation',
   /** The message form, its field, the message shown now and the Take down button. */
   broadcast: 'data-instructor-broadcast',
   broadcastText: 'data-instructor-broadcast-text',

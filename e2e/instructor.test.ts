@@ -85,6 +85,8 @@ describe('the instructor dashboard in a browser', () => {
     await teacher.getByRole('button', { name: 'Sign in' }).click();
     const teacherStatus = teacher.locator(sel(I.status));
     await expect.poll(() => teacherStatus.innerText()).toBe('Live: 0 labs in the room.');
+    // The machine's engine does not remap user namespaces: the dashboard says what that means.
+    expect(await teacher.locator(sel(I.isolation)).innerText()).toBe('Labs are root-equivalent on this machine: use a dedicated machine.');
     // One machine: no Machines panel, and the warm form needs no word about machines.
     expect(await teacher.locator(sel(I.machines)).isVisible()).toBe(false);
     expect(await teacher.locator(sel(I.warmHere)).isVisible()).toBe(false);

@@ -1,13 +1,19 @@
 /**
  * `npm test`: type checks, a fresh site build, the lab images of every engine (built if
  * missing), every test suite (unit, integration against the real Docker Engine, browser), then
- * lesson verification on every engine.
+ * lesson verification on every engine, and of the networking chapters under a second engine that
+ * remaps user namespaces (sandbox/tools/userns-engine.ts starts it, as sandbox/test/userns.test.ts does).
  * Extra arguments go to vitest (e.g. `npm test -- sandbox/test/input.test.ts`).
  */
 import { buildSite, run, step } from './steps.ts';
 import { createDockerClient, engineStatus } from '../sandbox/src/docker.ts';
 import { ensureImages } from '../sandbox/src/images.ts';
 import { ENGINES } from '../contract/labspec.ts';
+import { IMAGES } from '../sandbox/src/names.ts';
+import { startUsernsEngine } from '../sandbox/tools/userns-engine.ts';
+
+/** The chapters verified again under the remapped engine: those issue 21 names. */
+const SANDBOXED_LESSONS = ['05-user-defined-bridges', '06-host-none-container-modes', '10-overlay-networks', '11-macvlan'];
 
 try {
   step('Type checking (astro check, tsc for sandbox/ and e2e/)');
@@ -34,6 +40,17 @@ try {
     step('Lesson verification: every lesson replayed in a real lab on every engine, every exercise proven');
     // Every engine by name: one whose lab host image is missing fails the run instead of being skipped.
     run('node', ['scripts/verify-lessons.ts', ...ENGINES.flatMap((e) => ['--engine', e.id])]);
+
+    // The sandboxed mode (README, "Security"): the chapters whose networking a remapped engine
+    // could break (bridges, host/none, overlay with swarm, macvlan), in English on the default
+    // engine, under a second engine started with --userns-remap (~100 s here).
+    step('Lesson verification under a Docker Engine that remaps user namespaces (the sandboxed mode)');
+    const remapped = await startUsernsEngine([IMAGES.labHost(ENGINES[0]!.suite)], (line) => console.log(line));
+    try {
+      run('node', ['scripts/verify-lessons.ts', '--engine', ENGINES[0]!.id, '--lang', 'en', ...SANDBOXED_LESSONS], { ...process.env, DOCKER_HOST: remapped.host });
+    } finally {
+      await remapped.stop();
+    }
   }
 } catch (err) {
   console.error(`\nnpm test failed: ${(err as Error).message}`);

@@ -64,7 +64,10 @@ export async function disableBridgeIpv6(docker: Docker, bridge: string, opts: { 
     Cmd: [],
     Labels: { [LABELS.instance]: opts.instance, [LABELS.role]: 'bridge-setup' },
     // The machine's network namespace, with /proc/sys writable (the capabilities form's paths).
-    HostConfig: { ...privilegeHostConfig('capabilities'), NetworkMode: 'host' },
+    // Outside any user-namespace remapping (a no-op on an engine without it): a remapping engine
+    // refuses the machine's network namespace to a remapped container, and only the machine's
+    // root may write its sysctls.
+    HostConfig: { ...privilegeHostConfig('capabilities'), NetworkMode: 'host', UsernsMode: 'host' },
   });
   try {
     await withTimeout(container.start(), HELPER_TIMEOUT_MS, 'switching off IPv6 on a lab bridge');

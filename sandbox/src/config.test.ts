@@ -35,6 +35,13 @@ describe('configuration', () => {
     expect(() => loadConfig({ LAB_SITE_DIR: '/srv', LAB_MANIFEST: '.lab/m.json' }, '/srv')).toThrow(ConfigError);
   });
 
+  it('requires the sandboxed mode only with LAB_REQUIRE_SANDBOX=1, and refuses other values naming the field', () => {
+    expect(loadConfig({}).LAB_REQUIRE_SANDBOX).toBe(false);
+    expect(loadConfig({ LAB_REQUIRE_SANDBOX: '1' }).LAB_REQUIRE_SANDBOX).toBe(true);
+    expect(loadConfig({ LAB_REQUIRE_SANDBOX: '0' }).LAB_REQUIRE_SANDBOX).toBe(false);
+    expect(() => loadConfig({ LAB_REQUIRE_SANDBOX: 'yes' })).toThrow(/LAB_REQUIRE_SANDBOX: must be 1 \(require it\) or 0 \(got "yes"\)/);
+  });
+
   it('parses sizes the way Docker writes them', () => {
     expect(parseSize('512m')).toBe(512 * 1024 ** 2);
     expect(parseSize('1g')).toBe(1024 ** 3);

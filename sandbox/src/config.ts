@@ -145,6 +145,12 @@ export const configSchema = z.object({
    * devices, only where it does not), or force `privileged` / `capabilities`.
    */
   LAB_HOST_PRIVILEGES: z.enum(['auto', 'privileged', 'capabilities']).default('auto'),
+  /**
+   * `1`: refuse to start unless labs run as an unprivileged user on this machine, i.e. the
+   * engine remaps user namespaces (dockerd --userns-remap; userns.ts, README "Security"). For a
+   * workshop on a machine that must not be handed to whoever escapes a lab host.
+   */
+  LAB_REQUIRE_SANDBOX: z.enum(['0', '1'], { message: 'must be 1 (require it) or 0' }).default('0').transform((v) => v === '1'),
   /** Extra origins allowed to open terminals and create labs (comma separated), e.g. behind a proxy. */
   LAB_ALLOWED_ORIGINS: list.default([]),
   /** How often expired labs are looked for (seconds). */

@@ -5,6 +5,7 @@
 import Docker from 'dockerode';
 import type { ContainerCreateOptions } from 'dockerode';
 import { LABELS } from './names.ts';
+import { remapsUsers } from './userns.ts';
 
 export function createDockerClient(): Docker {
   // docker-modem reads DOCKER_HOST / DOCKER_CERT_PATH itself; the default is the local socket.
@@ -38,13 +39,15 @@ export interface EngineStatus {
   version?: string;
   cgroupVersion?: string;
   message?: string;
+  /** Whether it remaps user namespaces (userns.ts): labs then run as an unprivileged user. */
+  remapsUsers?: boolean;
 }
 
 export async function engineStatus(docker: Docker): Promise<EngineStatus> {
   try {
     const v = await docker.version();
-    const info = (await docker.info()) as { CgroupVersion?: string };
-    return { available: true, version: v.Version, cgroupVersion: info.CgroupVersion };
+    const info = (await docker.info()) as { CgroupVersion?: string; SecurityOptions?: string[] };
+    return { available: true, version: v.Version, cgroupVersion: info.CgroupVersion, remapsUsers: remapsUsers(info) };
   } catch (err) {
     return { available: false, message: describeDockerError(err, docker) };
   }

@@ -12,11 +12,12 @@
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import type { ContainerCreateOptions } from 'dockerode';
-import { API_ERRORS, type EngineOffer } from '../../contract/api.ts';
+import { API_ERRORS, type EngineOffer, type Isolation } from '../../contract/api.ts';
 import { MACVLAN_ENV, engineById, type Engine, type LabSpec } from '../../contract/labspec.ts';
 import { disableBridgeIpv6, labBridgeName } from './bridges.ts';
 import type { Config } from './config.ts';
 import { describeDockerError, detectPrivilegeMode, LAB_HOST_CAPABILITIES, privilegeHostConfig, type PrivilegeMode } from './docker.ts';
+import { delegateCgroups, isolationOf, remapsUsers } from './userns.ts';
 import { LabError } from './errors.ts';
 import { execCollect, waitForEngine } from './labhost.ts';
 import { isPreparing } from './preparing.ts';
@@ -113,6 +114,9 @@ export class DockerLabs {
   private readonly shapes: ReadonlyMap<string, LabSpec>;
   private readonly log: (line: string) => void;
   private privilegeMode?: Promise<PrivilegeMode>;
+  /** Whether the engine remaps user namespaces (userns.ts), asked once; and its answer once there is one. */
+  private remapped?: Promise<boolean>;
+  private remappedAnswer?: boolean;
   /** Subnet choice and network creation run one at a time, so two labs never pick the same subnet. */
   private networkQueue: Promise<unknown> = Promise.resolve();
   private offered?: { at: number; offers: Promise<EngineOffer[]> };
@@ -250,6 +254,9 @@ export class DockerLabs {
       return Promise.all([
         execCollect(this.docker, host.containerName, ['sh', '-c', END_ORPHANED_SHELLS]).catch(() => {}),
         this.capCpu(container),
+        // A runner killed between a host's start and its cgroups' handing over leaves it unable
+        // to run containers: hand them over now (a host that has them is left as it is).
+        this.delegate(host.containerName).catch((err: Error) => this.log(`lab host ${host.containerName}: ${err.message}`)),
       ]);
     }));
   }
@@ -308,6 +315,13 @@ export class DockerLabs {
     // Another runtime (LAB_RUNTIME) gets no privileges: nothing to probe.
     if (this.config.LAB_HOST_PRIVILEGES !== 'auto' || this.config.LAB_RUNTIME) return Promise.resolve(this.config.LAB_HOST_PRIVILEGES === 'auto' ? 'capabilities' : this.config.LAB_HOST_PRIVILEGES);
     this.privilegeMode ??= (async () => {
+      // A remapping engine refuses --privileged ("privileged mode is incompatible with user
+      // namespaces"), and the capabilities form is what keeps a lab host's root unprivileged
+      // there: never the other form, nor --userns=host.
+      if (await this.remapsUsers()) {
+        this.log(`lab hosts run with the capabilities form (Docker's defaults plus ${LAB_HOST_CAPABILITIES.join(', ')}) under the engine's user-namespace remapping: their root is an unprivileged user on this machine`);
+        return 'capabilities';
+      }
       const mode = await detectPrivilegeMode(this.docker, image, this.config.LAB_INSTANCE);
       this.log(mode === 'privileged'
         ? 'lab hosts run with --privileged: the capabilities form does not start on this engine'
@@ -400,6 +414,31 @@ export class DockerLabs {
       NetworkingConfig: { EndpointsConfig: { [lab.networkName]: { Aliases: [host.name] } } },
     });
     await container.start();
+    await this.delegate(container.id);
+  }
+
+  /**
+   * Under an engine that remaps user namespaces, hand the lab host its own cgroups (userns.ts)
+   * before anything reports it ready: its engine's containers cannot start until then. Under
+   * another runtime (LAB_RUNTIME) the runtime provides what dockerd needs.
+   */
+  private async delegate(container: string): Promise<void> {
+    if (this.config.LAB_RUNTIME || !(await this.remapsUsers())) return;
+    await delegateCgroups(this.docker, container, this.config.LAB_INSTANCE).catch((err: Error) => {
+      throw new LabError(API_ERRORS.dockerError, `Could not hand a lab host its own cgroups on this engine, which remaps user namespaces (${err.message}); its containers could not start, so the lab was not started.`);
+    });
+  }
+
+  /** The mode labs run in, as the engine last said (null before it answered: see remapsUsers). */
+  get isolation(): Isolation | null {
+    return this.remappedAnswer === undefined ? null : isolationOf(this.remappedAnswer);
+  }
+
+  /** Whether the engine remaps user namespaces; asked once (a failed question is asked again). */
+  remapsUsers(): Promise<boolean> {
+    this.remapped ??= this.docker.info().then((info) => (this.remappedAnswer = remapsUsers(info as { SecurityOptions?: string[] })));
+    this.remapped.catch(() => { this.remapped = undefined; });
+    return this.remapped;
   }
 
   /**

@@ -322,6 +322,7 @@ export class Instructor {
         maxLabs: config.LAB_MAX_LABS,
         pool: labs.poolStatus,
         machine: { memoryTotalBytes: os.totalmem(), memoryAvailableBytes: os.freemem(), load: [load1, load5, load15], cpus: os.availableParallelism() },
+        isolation: labs.isolation,
       },
       notice: this.notice,
       cells: this.opts.cells ? (this.cluster ?? []) : null,

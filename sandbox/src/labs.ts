@@ -12,7 +12,7 @@
  */
 import { freemem } from 'node:os';
 import type Docker from 'dockerode';
-import { API_ERRORS, type CheckStatus, type EngineOffer, type HealthStatus, type PoolShape, type WarmRequest } from '../../contract/api.ts';
+import { API_ERRORS, type CheckStatus, type EngineOffer, type HealthStatus, type Isolation, type PoolShape, type WarmRequest } from '../../contract/api.ts';
 import { engineById, labShape, type Engine, type EngineId, type LabManifest, type LabSpec } from '../../contract/labspec.ts';
 import type { RunnerNotice } from '../../contract/protocol.ts';
 import type { Config } from './config.ts';
@@ -116,6 +116,16 @@ export class LabManager {
   get poolStatus(): HealthStatus['pool'] {
     const { ready, starting, shapes } = this.pool.status();
     return { size: this.config.LAB_POOL_SIZE, ready, starting, shapes: shapes.map((s) => this.describeShape(s)) };
+  }
+
+  /** The mode labs run in on this machine, as the engine last said; null before it answered (remapsUsers). */
+  get isolation(): Isolation | null {
+    return this.engine.isolation;
+  }
+
+  /** Asks the engine whether it remaps user namespaces (userns.ts); the answer is then `isolation`. */
+  remapsUsers(): Promise<boolean> {
+    return this.engine.remapsUsers();
   }
 
   /** The Docker Engines labs can run now (engine.ts offers), the default first. */

@@ -6,10 +6,12 @@
  * `npm start` (scripts/start.ts) builds what is missing first and then runs this.
  */
 import { ConfigError, loadConfig } from './config.ts';
-import { createDockerClient, engineStatus, withTimeout } from './docker.ts';
+import { ISOLATION } from '../../contract/api.ts';
+import { createDockerClient, engineAddress, engineStatus, withTimeout } from './docker.ts';
 import { oneLine } from './http-io.ts';
 import { describeListenError, listenProblem } from './listen.ts';
 import { createRunner } from './server.ts';
+import { isolationOf } from './userns.ts';
 
 /** Longest a shutdown may take before the process exits anyway (the next start adopts the labs). */
 const SHUTDOWN_TIMEOUT_MS = 15_000;
@@ -44,7 +46,16 @@ async function main(): Promise<void> {
   const runner = createRunner(config, docker, log);
 
   const engine = await engineStatus(docker);
+  const isolation = engine.available ? isolationOf(engine.remapsUsers === true) : null;
+  if (config.LAB_REQUIRE_SANDBOX && !isolation?.sandboxed) {
+    console.error(isolation
+      ? `LAB_REQUIRE_SANDBOX=1, but the Docker Engine at ${engineAddress(docker)} does not remap user namespaces, so ${ISOLATION.rootEquivalent}. Point the runner (DOCKER_HOST) at an engine started with --userns-remap=default (README, "Security"), or unset LAB_REQUIRE_SANDBOX; the runner did not start.`
+      : `LAB_REQUIRE_SANDBOX=1, but whether labs would run as an unprivileged user cannot be told: ${engine.message} The runner did not start.`);
+    process.exit(1);
+  }
   if (engine.available) {
+    // Known from here on for the instructor's dashboard, and before the first lab host starts.
+    await runner.labs.remapsUsers().catch(() => {});
     const found = await runner.labs.adopt();
     if (found.adopted || found.expired || found.broken) {
       log(`took over ${found.adopted} lab(s) from an earlier run; removed ${found.expired} that expired meanwhile and ${found.broken} that broke`);
@@ -52,7 +63,7 @@ async function main(): Promise<void> {
     if (found.orphans.containers || found.orphans.networks) {
       log(`removed ${found.orphans.containers} container(s) and ${found.orphans.networks} network(s) no lab owns (pooled or half-built labs of an earlier run)`);
     }
-    log(`Docker Engine ${engine.version} (cgroup ${engine.cgroupVersion})`);
+    log(`Docker Engine ${engine.version} (cgroup ${engine.cgroupVersion}): ${isolation!.sentence}`);
     const offers = await runner.labs.engineOffers();
     for (const e of config.engines) {
       const offer = offers.find((o) => o.id === e.id);

@@ -27,6 +27,7 @@ import type { Lab, LabHost, LabManager } from './labs.ts';
 import type { Cells } from './cells.ts';
 import { RateLimiter } from './ratelimit.ts';
 import { sameSecret } from './secret.ts';
+import { isolationOf } from './userns.ts';
 
 /**
  * How long /api/health reuses the engine's answer (ms): it costs two Engine API calls, and the
@@ -134,8 +135,10 @@ export class LabApi {
       this.engine = { at: performance.now(), status: engineStatus(this.opts.docker) };
     }
     const ms = (ns: number) => ns / 1e6;
+    const { remapsUsers, ...engine } = await this.engine.status;
     const body: HealthStatus = {
-      engine: await this.engine.status,
+      engine,
+      isolation: engine.available ? isolationOf(remapsUsers === true) : null,
       engines: await labs.engineOffers(),
       labs: labs.size,
       maxLabs: config.LAB_MAX_LABS,

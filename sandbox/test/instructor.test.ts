@@ -5,7 +5,7 @@
  * The pages themselves are in e2e/instructor.test.ts.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { API_ERRORS, INSTRUCTOR_COOKIE, INSTRUCTOR_ROUTES, ROUTES } from '../../contract/api.ts';
+import { API_ERRORS, INSTRUCTOR_COOKIE, INSTRUCTOR_ROUTES, ISOLATION, ROUTES } from '../../contract/api.ts';
 import { CLOSE_CODES } from '../../contract/protocol.ts';
 import { LabEventsClient, RoomStream, WatchClient } from '../tools/room-clients.ts';
 import { api, apiFrom, CLEAR_LINE, createLab, LESSONS, labFixtures, percentile, signInInstructor, startRunner, TerminalClient, type RunningRunner } from './harness.ts';
@@ -95,7 +95,9 @@ describe('the instructor dashboard (runner side)', () => {
     const cookie = await signIn(runner);
     const room = await RoomStream.open(runner, cookie);
     try {
-      await room.waitFor((r) => r.labs.length === 0 && r.capacity.maxLabs > 0);
+      const first = await room.waitFor((r) => r.labs.length === 0 && r.capacity.maxLabs > 0);
+      // The machine's engine does not remap user namespaces (userns.test.ts has one that does).
+      expect(first.room.capacity.isolation).toEqual({ sandboxed: false, sentence: ISOLATION.rootEquivalent });
 
       let since = performance.now();
       const lab = await createLab(runner, LESSONS.twoHosts);

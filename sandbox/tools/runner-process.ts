@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LAB_MANIFEST_DEFAULT, labManifestSchema, type LabManifest, type ManifestLesson } from '../../contract/labspec.ts';
+import Docker from 'dockerode';
 import { createDockerClient } from '../src/docker.ts';
 import { LABELS } from '../src/names.ts';
 import { LabClient } from './lab-client.ts';
@@ -48,9 +49,12 @@ export function uniqueInstance(name: string): string {
   return `test-${name}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
-/** Remove every container and network of a runner instance, as `npm run labs:remove-all` does. */
-export async function removeInstance(instance: string): Promise<void> {
-  const docker = createDockerClient();
+/**
+ * Remove every container and network of a runner instance, as `npm run labs:remove-all` does, on
+ * the engine at `dockerHost` (a DOCKER_HOST such as unix:///run/x.sock; the default engine unset).
+ */
+export async function removeInstance(instance: string, dockerHost?: string): Promise<void> {
+  const docker = dockerHost ? new Docker({ socketPath: dockerHost.replace(/^unix:\/\//, '') }) : createDockerClient();
   const filters = JSON.stringify({ label: [`${LABELS.instance}=${instance}`] });
   const containers = await docker.listContainers({ all: true, filters });
   await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => {})));
@@ -119,7 +123,7 @@ export async function startRunner(env: Record<string, string> = {}): Promise<Run
     signal,
     stop: async () => {
       const code = await signal('SIGTERM');
-      await removeInstance(runnerEnv.LAB_INSTANCE!);
+      await removeInstance(runnerEnv.LAB_INSTANCE!, runnerEnv.DOCKER_HOST);
       rmSync(runnerEnv.LAB_STATE_DIR!, { recursive: true, force: true });
       return code;
     },

@@ -401,6 +401,7 @@ export const zh: Messages = {
       `${name}：实验环境 ${labs} / ${maxLabs} · 空闲内存 ${freeGiB} GiB · 预热池 ${ready} 个就绪`,
     thisMachine: '（本机）',
     thisMachineCapacity: '本机：',
+    isolation: (sandboxed: boolean) => (sandboxed ? '实验环境在本机上以非特权用户运行。' : '实验环境在本机上等同于 root：请使用专用机器。'),
     accepting: '接受新的实验环境',
     draining: '正在排空：不再接受新的实验环境',
     engineDown: '它的 Docker 引擎没有响应',

@@ -271,6 +271,10 @@ class InstructorDashboard extends HTMLElement {
       c.labs, c.maxLabs, c.pool.ready, c.pool.starting,
       oneDecimal.format(m.memoryAvailableBytes / GiB), oneDecimal.format(m.memoryTotalBytes / GiB), twoDecimals.format(m.load[0]), m.cpus,
     );
+    const isolation = this.#q(I.isolation);
+    isolation.hidden = !c.isolation;
+    isolation.textContent = c.isolation ? T().isolation(c.isolation.sandboxed) : '';
+    isolation.dataset.tone = c.isolation?.sandboxed ? 'info' : 'caution';
     const warmings = c.pool.shapes.flatMap((shape) => (shape.room ? [{ shape, room: shape.room }] : []));
     const warmingsText = warmings.map(({ shape, room: r }) =>
       T().warmingLine(r.count, this.#lessons[r.lesson]?.title ?? r.lesson, engineById(shape.engine)?.version ?? shape.engine, shape.ready, shape.starting, r.taken, clockTime.format(new Date(r.until))),

@@ -1,5 +1,7 @@
 /** English words of the instructor dashboard (src/pages/instructor/, src/client/instructor/). See ./page.ts. */
 
+import { ISOLATION } from '../../../contract/api.ts';
+
 /** The instructor dashboard (src/pages/instructor/index.astro, src/client/instructor/). */
 export const instructor = {
   pageTitle: 'Instructor',
@@ -69,6 +71,11 @@ export const instructor = {
     `${name}: ${labs} of ${maxLabs} labs · ${freeGiB} GiB free · warm pool ${ready} ready`,
   thisMachine: ' (this one)',
   thisMachineCapacity: 'This machine: ',
+  /** What a lab that is broken out of gives on this machine: contract/api.ts ISOLATION's words, as a sentence. */
+  isolation: (sandboxed: boolean) => {
+    const words = sandboxed ? ISOLATION.sandboxed : ISOLATION.rootEquivalent;
+    return `${words[0]!.toUpperCase()}${words.slice(1)}.`;
+  },
   accepting: 'takes new labs',
   draining: 'draining: takes no new labs',
   engineDown: 'its Docker Engine does not answer',
