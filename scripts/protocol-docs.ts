@@ -44,6 +44,14 @@ const ERROR_DOCS: Record<keyof typeof API_ERRORS, string> = {
   dockerError: 'the Docker Engine is not reachable or refused a request (the sentence says which)',
   checkFailed: 'the lab host could not run the check',
   cellUnreachable: 'the lab lives on another machine of the workshop (a cell, LAB_CELL) that does not answer now, e.g. while it restarts: try again in a minute',
+  fileNotFound: 'a Files route names a file or folder the lab host does not have (for a write or a new folder: its parent folder)',
+  filePermission: 'the lab host refuses the change: the place is read-only (the host\'s root filesystem is, apart from /root, /tmp, /home and the like) or a special file',
+  notADirectory: 'a listing of a file, or a path through a file as if it were a folder',
+  isADirectory: 'reading or writing a folder as a file',
+  fileTooBig: 'a file\'s content over LAB_FILE_UPLOAD_MAX (the sentence names the limit)',
+  fileChanged: 'a write with `If-Match` whose version is no longer the file\'s (it changed on the host since it was read)',
+  fileExists: 'a write with `If-None-Match: *`, a new folder or a move onto a path that exists',
+  badPath: 'a path that is empty, holds a NUL byte or a malformed escape, or is over 4096 bytes; a PUT without Content-Length',
 };
 
 /** What each close code means, for the document (the contract's comments, as sentences). */

@@ -127,6 +127,17 @@ export const configSchema = z.object({
    * LAB_HOST_MEMORY. 256m holds any lesson's files with room to spare.
    */
   LAB_HOST_FILES_SIZE: size('LAB_HOST_FILES_SIZE').default(256 * 1024 ** 2),
+  /**
+   * The largest file a learner uploads or saves through the Files API (PUT, bytes): 10 MiB holds
+   * any lesson's files and a small image or archive, and it lands in LAB_HOST_FILES_SIZE (256m).
+   * The runner streams it (never holds a file), so this bounds the lab host's tmpfs, not the runner.
+   */
+  LAB_FILE_UPLOAD_MAX: size('LAB_FILE_UPLOAD_MAX').default(10 * 1024 ** 2),
+  /**
+   * The largest file the browser opens in its editor (bytes); a bigger one is offered as a
+   * download. 1 MiB is far beyond any config file and still quick in CodeMirror.
+   */
+  LAB_FILE_EDIT_MAX: size('LAB_FILE_EDIT_MAX').default(1024 ** 2),
   LAB_HOST_LOG_SIZE: z.string().regex(/^\d+[kmg]$/, 'must be a size such as 1m').default('1m'),
   /**
    * How lab hosts get the privileges dockerd needs (docker.ts): `auto` probes the engine once

@@ -323,6 +323,7 @@ export class LabApi {
       expiresAt: new Date(this.opts.labs.expiryOf(lab)).toISOString(),
       idleTimeoutSeconds: this.opts.config.LAB_IDLE_TIMEOUT,
       readyTimeoutSeconds: this.opts.config.LAB_READY_TIMEOUT,
+      files: { uploadMax: this.opts.config.LAB_FILE_UPLOAD_MAX, editMax: this.opts.config.LAB_FILE_EDIT_MAX },
     };
     return token ? { ...created, token } : { ...created, started: lab.started };
   }
