@@ -128,6 +128,14 @@ export interface LabPanelApi {
    * setup (once per lab). Rejects with an Error whose message is a sentence for the learner.
    */
   startExercise(exerciseId: string): Promise<SetupResult>;
+  /**
+   * Open `path` on `host` in that host's Files tab editor: starts the lab if needed, shows the
+   * tab, creates the file with `starter` when it is missing (never over an existing one). A
+   * relative path is in the shell's working directory, `~/` in the home folder. Rejects with an
+   * Error whose message is a sentence for the learner; a file that opened but cannot be edited
+   * (binary, too big) or a failure on the host is said in the tab instead.
+   */
+  openFile(host: string, path: string, starter?: string): Promise<void>;
   /** The exercises started in the running lab; undefined while no lab runs (LAB_EXERCISES_EVENT tells of changes). */
   readonly startedExercises: readonly string[] | undefined;
 }
@@ -286,4 +294,21 @@ export const PREVIEW_ATTRS = {
   port: 'data-preview-port',
   /** Set by the script while the element is a link. */
   live: 'data-live',
+} as const;
+
+/**
+ * A lesson's "Open compose.yaml on host1" button: src/components/OpenFile.astro renders it,
+ * src/client/open-file.ts defines it. The starter text is the text of the code block inside it.
+ */
+export const OPEN_FILE_TAG = 'lab-open-file';
+
+export const OPEN_FILE_ATTRS = {
+  /** On the element: the lab host the file is on. */
+  host: 'data-file-host',
+  /** On the element: the file's path (absolute, `~/…`, or relative to the shell's working directory). */
+  path: 'data-file-path',
+  /** The button. */
+  button: 'data-file-open',
+  /** The status line beside it (role=status): what went wrong, if anything. */
+  status: 'data-file-status',
 } as const;

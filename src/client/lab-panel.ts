@@ -204,6 +204,17 @@ class LabPanel extends HTMLElement implements LabPanelApi {
     }
   }
 
+  async openFile(host: string, path: string, starter?: string): Promise<void> {
+    try {
+      if (!this.hosts.includes(host)) throw new Error(T().noSuchHost(host));
+      this.#reveal();
+      await (await this.start()).openFile(host, path, starter);
+    } catch (e) {
+      if (!needsAccessCode(e)) this.#status(errorText(e), 'error');
+      throw e;
+    }
+  }
+
   async check(exerciseId: string): Promise<CheckResult> {
     // Not start(): a lab started just to be checked has nothing in it. A lab being resumed
     // after a reload (or started a moment ago) is waited for.

@@ -11,6 +11,7 @@ import { code, engine, exercise, lab, labApi, preview, progress, search } from '
 import { terminal } from './en/terminal.ts';
 import { map, mapLayout } from './en/map.ts';
 import { instructor } from './en/instructor.ts';
+import { files } from './en/files.ts';
 
 export const en = {
   site: {
@@ -102,10 +103,12 @@ export const en = {
     goalLead: 'The goal.',
     goalAfter: "Open the lab panel's Map tab to see your lab drawn the same way (its addresses may differ).",
     goalList: 'The goal as a list',
+    openFile: (path: string, host: string) => `Open ${path} on ${host}`,
   },
   map,
   mapLayout,
   instructor,
+  files,
   /**
    * One sentence per error code of the runner's HTTP API (contract/api.ts), for pages not in
    * English: an English page shows the runner's own sentence, which is more specific.
@@ -140,6 +143,14 @@ export const en = {
     docker_error: 'The lab server could not talk to Docker. Stop the lab and start a new one.',
     check_failed: 'The check could not run in your lab. Stop the lab and start a new one.',
     cell_unreachable: 'The machine holding this lab does not answer; it may be restarting. Try again in a minute.',
+    'file-not-found': 'There is no such file or folder on the lab host. Refresh the list and check the path.',
+    'file-permission': 'The lab host does not allow that on this file or folder. Choose another place, or change its permissions in the terminal.',
+    'not-a-directory': 'That path is a file, not a folder. Open its folder instead.',
+    'is-a-directory': 'That path is a folder, not a file. Open a file inside it instead.',
+    'file-too-big': 'The file is too big to upload to the lab host. Copy a smaller file.',
+    'file-changed': 'The file changed on the lab host since you opened it. Reload it, or save again to overwrite it.',
+    'file-exists': 'A file or folder of that name already exists there. Choose another name, or delete it first.',
+    'bad-path': 'That is not a path the lab host can use (empty, too long, or with a NUL character). Check it and try again.',
   } satisfies Record<ErrorCode, string>,
   /**
    * One sentence per code the runner puts on what it sends over the terminal and lab event
