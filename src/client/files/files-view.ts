@@ -276,6 +276,8 @@ class FilesScreen implements FilesView {
   }
 
   async openFile(path: string, starter?: string): Promise<void> {
+    // The tab was just shown: its first listing goes first, or it would put the tree back at the working directory.
+    await this.#refreshing;
     try {
       // Relative to the shell's working directory now, where the lesson's commands write it.
       const cwd = path.startsWith('/') || path.startsWith('~') ? '' : (await this.#files.list()).path;
