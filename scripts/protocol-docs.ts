@@ -17,7 +17,7 @@ export const PROTOCOL_DOC = path.resolve(path.dirname(fileURLToPath(import.meta.
 const ERROR_DOCS: Record<keyof typeof API_ERRORS, string> = {
   badUrl: 'the request URL cannot be parsed',
   badJson: 'the request body is not JSON',
-  badRequest: 'the body has no lesson, a malformed `client`, or an `engine` the runner does not offer (the sentence names those it does)',
+  badRequest: 'the body has no lesson, a malformed `client`, or an `engine` the runner does not offer (the sentence names those it does); a file upload without Content-Length, or cut short before all its bytes arrived',
   accessCodeRequired: 'the runner has an access code (LAB_ACCESS_CODE) and the `X-Lab-Access-Code` header is missing',
   accessCodeWrong: 'the access code sent is not the runner\'s',
   instructorOff: 'an instructor route, and the runner has no LAB_INSTRUCTOR_CODE (the dashboard is off)',
@@ -51,7 +51,7 @@ const ERROR_DOCS: Record<keyof typeof API_ERRORS, string> = {
   fileTooBig: 'a file\'s content over LAB_FILE_UPLOAD_MAX (the sentence names the limit)',
   fileChanged: 'a write with `If-Match` whose version is no longer the file\'s (it changed on the host since it was read)',
   fileExists: 'a write with `If-None-Match: *`, a new folder or a move onto a path that exists',
-  badPath: 'a path that is empty, holds a NUL byte or a malformed escape, or is over 4096 bytes; a PUT without Content-Length',
+  badPath: 'a path that is empty, holds a NUL byte or a malformed escape, or is over 4096 bytes',
 };
 
 /** What each close code means, for the document (the contract's comments, as sentences). */

@@ -70,6 +70,7 @@ const CELL_UNREACHABLE = 'The machine holding this lab does not answer; it may b
 /** Every route whose first parameter is a lab id: a request on one of another cell's labs is forwarded there. */
 const LAB_PATHS = [
   ROUTES.lab, ROUTES.check, ROUTES.setup, ROUTES.terminal, ROUTES.labEvents, ROUTES.labMap, ROUTES.learner,
+  ROUTES.files, ROUTES.fileContent, ROUTES.folders, ROUTES.moves,
 ].map((r) => r.pattern);
 const INSTRUCTOR_LAB_PATHS = [INSTRUCTOR_ROUTES.lab, INSTRUCTOR_ROUTES.extend, INSTRUCTOR_ROUTES.help, INSTRUCTOR_ROUTES.watch].map((r) => r.pattern);
 

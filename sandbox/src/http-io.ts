@@ -67,6 +67,29 @@ export function sendError(res: http.ServerResponse, kind: ApiErrorKind, message:
 }
 
 /**
+ * How long a connection stays open, unread, after an answer that refuses the request's body
+ * (ms): long enough for a client far away to read the answer (a few round trips), short enough
+ * that a refused upload holds nothing for long.
+ */
+const REFUSED_BODY_GRACE_MS = 2_000;
+
+/**
+ * Refuse a request without reading its body (an upload over the limit): the whole answer goes
+ * out at once, the body stays unread (the socket is paused by it), and the connection is cut a
+ * moment later. Closing at once can reset the connection before the client read the answer;
+ * reading the body, even to drop it, would take in what was refused.
+ */
+export function refuseUnread(req: http.IncomingMessage, res: http.ServerResponse, kind: ApiErrorKind, message: string): void {
+  const text = JSON.stringify({ error: kind.code, message } satisfies ApiError);
+  res.writeHead(kind.status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text), connection: 'close' });
+  res.write(text);
+  setTimeout(() => {
+    res.end();
+    req.socket.destroy();
+  }, REFUSED_BODY_GRACE_MS).unref();
+}
+
+/**
  * Answer a socket with an HTTP status and close it (a refused upgrade, or HTTP the parser gave
  * up on), as ws's own abortHandshake does: end it when it can still be written, destroy it once
  * the answer is out (a client that never reads must not keep it half-open), and destroy it at

@@ -1,16 +1,17 @@
 /**
  * The lab API: one handler per route of the contract's ROUTES table (health, create a lab, get
- * or delete one, run an exercise's check, start an exercise), and the checks every route shares
- * (Origin, bearer token). Labs are made and ended by labs.ts, and checks and setups run by
+ * or delete one, run an exercise's check, start an exercise, a lab host's files), and the checks
+ * every route shares (Origin, bearer token). Labs are made and ended by labs.ts, and checks and setups run by
  * checks.ts; this module turns HTTP into those calls and their results into answers. The server
  * (server.ts) calls handle() inside its error boundary.
  */
 import type http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type Docker from 'dockerode';
+import { pipeline } from 'node:stream/promises';
 import {
-  ACCESS_CODE_HEADER, API_ERRORS, CHECK_LANG_PARAM, CHECK_STATUS, CLIENT_ID_PATTERN, MAX_LEARNER_NAME_CHARS, ROUTES,
-  type ApiErrorKind, type CreateLabRequest, type HealthStatus, type LabCreated, type LabDescription, type LearnerState, type LearnerUpdate, type SetupResult,
+  ACCESS_CODE_HEADER, API_ERRORS, CHECK_LANG_PARAM, CHECK_STATUS, CLIENT_ID_PATTERN, FILE_HEADERS, FILE_PARAMS, MAX_LEARNER_NAME_CHARS, ROUTES,
+  type ApiErrorKind, type CreateLabRequest, type FolderRequest, type MoveRequest, type HealthStatus, type LabCreated, type LabDescription, type LearnerState, type LearnerUpdate, type SetupResult,
 } from '../../contract/api.ts';
 import { engineById, type Exercise, type LabManifest } from '../../contract/labspec.ts';
 import { RUNNER_NOTICES } from '../../contract/protocol.ts';
@@ -19,7 +20,8 @@ import { clientAddress } from './clientaddress.ts';
 import type { Config } from './config.ts';
 import { describeDockerError, engineStatus, type EngineStatus } from './docker.ts';
 import { LabError } from './errors.ts';
-import { bearer, cleanText, decodeSegment, readJson, sendError, sendJson } from './http-io.ts';
+import { checkPath, HostFiles, type WriteCondition } from './files.ts';
+import { bearer, cleanText, decodeSegment, readJson, refuseUnread, sendError, sendJson } from './http-io.ts';
 import type { Lab, LabHost, LabManager } from './labs.ts';
 import type { Cells } from './cells.ts';
 import { RateLimiter } from './ratelimit.ts';
@@ -84,6 +86,12 @@ export class LabApi {
     { method: 'POST', pattern: ROUTES.check.pattern, handle: (c) => this.check(c) },
     { method: 'POST', pattern: ROUTES.setup.pattern, handle: (c) => this.setup(c) },
     { method: 'PUT', pattern: ROUTES.learner.pattern, handle: (c) => this.setLearner(c) },
+    { method: 'GET', pattern: ROUTES.files.pattern, handle: (c) => this.listFiles(c) },
+    { method: 'DELETE', pattern: ROUTES.files.pattern, handle: (c) => this.deleteFile(c) },
+    { method: 'GET', pattern: ROUTES.fileContent.pattern, handle: (c) => this.readFile(c) },
+    { method: 'PUT', pattern: ROUTES.fileContent.pattern, handle: (c) => this.writeFile(c) },
+    { method: 'POST', pattern: ROUTES.folders.pattern, handle: (c) => this.makeFolder(c) },
+    { method: 'POST', pattern: ROUTES.moves.pattern, handle: (c) => this.moveFile(c) },
   ];
 
   constructor(opts: LabApiOptions) {
@@ -312,6 +320,100 @@ export class LabApi {
     sendJson(res, 200, state);
   }
 
+  /** The files of the lab host the path names (the lab by its token); answers 404 and returns undefined otherwise. */
+  private filesOf({ req, res, params }: RouteContext): HostFiles | undefined {
+    const lab = this.opts.labs.authorize(params[0]!, bearer(req));
+    if (!lab) return void sendError(res, API_ERRORS.labNotFound, LAB_GONE);
+    const host = lab.hosts.find((h) => h.name === params[1]);
+    if (!host) return void sendError(res, API_ERRORS.notFound, `This lab has no host "${params[1]!.slice(0, 64)}"; its hosts are ${lab.hosts.map((h) => h.name).join(', ')}. Reload the page.`);
+    // Working on files is working in the lab, as typing is.
+    this.opts.labs.touch(lab);
+    return new HostFiles(this.opts.docker, host.containerName, host.name);
+  }
+
+  private async listFiles(ctx: RouteContext): Promise<void> {
+    const files = this.filesOf(ctx);
+    if (!files) return;
+    const path = ctx.url.searchParams.get(FILE_PARAMS.path);
+    sendJson(ctx.res, 200, await files.list(path === null ? undefined : checkPath(path)));
+  }
+
+  private async deleteFile(ctx: RouteContext): Promise<void> {
+    const files = this.filesOf(ctx);
+    if (!files) return;
+    await files.remove(checkPath(ctx.url.searchParams.get(FILE_PARAMS.path)));
+    ctx.res.writeHead(204).end();
+  }
+
+  /** A file's bytes, streamed from the lab host as the client takes them. */
+  private async readFile(ctx: RouteContext): Promise<void> {
+    const files = this.filesOf(ctx);
+    if (!files) return;
+    const { res, url } = ctx;
+    const { entry, size, body } = await files.read(checkPath(url.searchParams.get(FILE_PARAMS.path)));
+    res.writeHead(200, {
+      'content-type': 'application/octet-stream',
+      'content-length': size,
+      'cache-control': 'no-store',
+      etag: `"${entry.version}"`,
+      [FILE_HEADERS.version]: entry.version,
+      ...(url.searchParams.get(FILE_PARAMS.download) === '1' ? { 'content-disposition': `attachment; filename*=UTF-8''${attrChars(entry.name)}` } : {}),
+    });
+    let sent = 0;
+    body.on('data', (chunk: Buffer) => (sent += chunk.length));
+    try {
+      await pipeline(body, res);
+    } catch {
+      // The client went away, or the exec ended: the answer is cut short either way.
+    }
+    // The file shrank while it was read: an answer shorter than its Content-Length is a failed download, not a wrong file.
+    if (sent < size) res.destroy();
+  }
+
+  /**
+   * A file's new bytes, streamed into the lab host (files.ts), on the condition of its
+   * If-Match / If-None-Match. A refusal that comes before the body was read closes the
+   * connection after the answer, so the rest of the body is not read for nothing.
+   */
+  private async writeFile(ctx: RouteContext): Promise<void> {
+    const { req, res, url } = ctx;
+    try {
+      const files = this.filesOf(ctx);
+      if (!files) return;
+      const path = checkPath(url.searchParams.get(FILE_PARAMS.path));
+      const length = Number(req.headers['content-length']);
+      const max = this.opts.config.LAB_FILE_UPLOAD_MAX;
+      if (req.headers['content-length'] === undefined || !Number.isSafeInteger(length)) {
+        return sendError(res, API_ERRORS.badRequest, 'Send the file with a Content-Length header (a browser does this for a file or a text).');
+      }
+      if (length > max) {
+        // Not read at all (a browser checks the limit before it sends).
+        return refuseUnread(req, res, API_ERRORS.fileTooBig, `This file is ${mebibytes(length)}; files up to ${mebibytes(max)} can be uploaded to a lab host. Copy bigger files with the terminal, e.g. with curl from a server you run in the lab.`);
+      }
+      const { entry, created } = await files.write(path, req, length, writeCondition(req));
+      sendJson(res, created ? 201 : 200, entry);
+    } finally {
+      // Refused before all of it was read (a 409 or 412 before a byte was written): Node reads
+      // the rest (at most LAB_FILE_UPLOAD_MAX) and drops it, so the browser surely gets the
+      // answer it asks about; then the connection closes.
+      if (!req.complete && !res.headersSent) res.setHeader('connection', 'close');
+    }
+  }
+
+  private async makeFolder(ctx: RouteContext): Promise<void> {
+    const files = this.filesOf(ctx);
+    if (!files) return;
+    const body = (await readJson(ctx.req)) as Partial<Record<keyof FolderRequest, unknown>> | null;
+    sendJson(ctx.res, 201, await files.mkdir(checkPath(body?.path, 'The folder\'s path')));
+  }
+
+  private async moveFile(ctx: RouteContext): Promise<void> {
+    const files = this.filesOf(ctx);
+    if (!files) return;
+    const body = (await readJson(ctx.req)) as Partial<Record<keyof MoveRequest, unknown>> | null;
+    sendJson(ctx.res, 200, await files.move(checkPath(body?.from, 'The path to move'), checkPath(body?.to, 'The new path')));
+  }
+
   private describe(lab: Lab): LabDescription;
   private describe(lab: Lab, token: string): LabCreated;
   private describe(lab: Lab, token?: string): LabDescription | LabCreated {
@@ -329,4 +431,20 @@ export class LabApi {
   }
 }
 
+/** What a PUT's If-Match / If-None-Match ask for (files.ts): an If-Match's first ETag, quotes and W/ taken off. */
+function writeCondition(req: http.IncomingMessage): WriteCondition {
+  if (req.headers['if-none-match']?.trim() === '*') return { kind: 'none' };
+  const match = req.headers['if-match'];
+  if (match === undefined) return { kind: 'any' };
+  const version = match.split(',')[0]!.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
+  return { kind: 'match', version };
+}
 
+/** A name for Content-Disposition's filename*: percent-encoded UTF-8 outside RFC 8187's attr-char. */
+function attrChars(name: string): string {
+  return encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+function mebibytes(bytes: number): string {
+  return `${(bytes / 1024 ** 2).toFixed(1).replace(/\.0$/, '')} MiB`;
+}

@@ -158,6 +158,11 @@ describe('cells: three runners as one workshop', () => {
     console.log(`GET /api/labs/:id over ${GET_SAMPLES}: through a forwarding cell median ${ms(median(forwarded))}, p99 ${ms(percentile(forwarded, 99))}; direct median ${ms(median(direct))}, p99 ${ms(percentile(direct, 99))}`);
     // A wrong token is refused by the lab's own cell, through the forwarding one.
     expect((await api(runners.cella, 'GET', ROUTES.lab.path(lab.id), { token: 'not-the-token' })).status).toBe(404);
+    // The Files routes name the lab first too: a file written through one cell is read through another.
+    const file = ROUTES.fileContent.path(lab.id, 'host1', '/root/through-cells.txt');
+    const written = await api(runners.cella, 'PUT', file, { token: lab.token, body: 'forwarded\n', headers: { 'content-type': 'application/octet-stream' } });
+    expect(written.status, written.text).toBe(201);
+    expect((await api(runners.cellc, 'GET', file, { token: lab.token })).text).toBe('forwarded\n');
 
     const doomed = labs.find((l) => cellOf(l) === 'cella')!;
     const deleted = await api(runners.cellb, 'DELETE', ROUTES.lab.path(doomed.id), { token: doomed.token });
