@@ -34,7 +34,7 @@ const ERROR_DOCS: Record<keyof typeof API_ERRORS, string> = {
   setupFailed: 'the exercise\'s setup exited non-zero or ran over 60 s (usually: the lesson\'s steps before it were not run in this lab); nothing is recorded, so it can be started again',
   roomTooLarge: 'warming for a room asks for more labs than LAB_MAX_LABS or the machine\'s memory holds (the sentence says how many fit)',
   bodyTooLarge: 'the request body is over 16 KiB',
-  rateLimited: 'this address started LAB_CREATE_RATE labs in the last minute (with `Retry-After`)',
+  rateLimited: 'this address started LAB_CREATE_RATE labs in the last minute (with `Retry-After`); a lab with 8 Files requests under way gets it for a ninth',
   addressFull: 'this address already holds LAB_MAX_LABS_PER_ADDRESS labs',
   internal: 'an error the runner did not expect (logged); the runner keeps serving',
   capacity: 'LAB_MAX_LABS labs exist ("The workshop is full")',

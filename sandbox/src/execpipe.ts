@@ -6,8 +6,10 @@
  * engine, which closes the command's stdin too: the commands run this way (relay.ts,
  * hostwatch.ts) are written to end on that, since an exec'd process outlives its stream.
  *
- * Not for commands whose output is collected (labhost.ts execCollect) or for terminals (a TTY,
- * terminal.ts).
+ * The Files API (files.ts) runs its short commands this way too, for their stdout alone and
+ * their stdin: execCollect mixes stderr into what it collects and takes no input.
+ *
+ * Not for terminals (a TTY, terminal.ts).
  */
 import { Duplex } from 'node:stream';
 import type Docker from 'dockerode';

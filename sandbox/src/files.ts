@@ -182,7 +182,8 @@ export interface FileRead {
  * carry) or longer than PATH_MAX.
  */
 export function checkPath(path: unknown, what = 'The path'): string {
-  if (typeof path !== 'string' || path === '') throw new LabError(API_ERRORS.badPath, `${what} is empty; give a path on the lab host, such as /root/compose.yaml.`);
+  if (typeof path !== 'string') throw new LabError(API_ERRORS.badPath, `${what} is missing or not a text; give a path on the lab host, such as /root/compose.yaml.`);
+  if (path === '') throw new LabError(API_ERRORS.badPath, `${what} is empty; give a path on the lab host, such as /root/compose.yaml.`);
   if (path.includes('\0')) throw new LabError(API_ERRORS.badPath, `${what} contains a NUL byte, which no file name can hold; check the path.`);
   if (Buffer.byteLength(path) > MAX_FILE_PATH_BYTES) throw new LabError(API_ERRORS.badPath, `${what} is longer than ${MAX_FILE_PATH_BYTES} bytes, more than any path on Linux; check it.`);
   return path;
@@ -397,7 +398,10 @@ function readFields(pipe: ExecPipe, count: number): Promise<{ fields: string[]; 
  */
 function feed(body: Readable, pipe: ExecPipe): Promise<boolean> {
   return new Promise((resolve) => {
+    if (body.destroyed) return resolve(false);
     const finish = (ok: boolean) => {
+      // What is left of the body stays unread (routes.ts decides what becomes of it).
+      body.pause();
       body.off('data', onData);
       body.off('end', onEnd);
       body.off('close', onClose);

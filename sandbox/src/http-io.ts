@@ -39,19 +39,19 @@ export function bearer(req: http.IncomingMessage): string | undefined {
   return /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
 }
 
-/** The request's JSON body: 413 past MAX_BODY_BYTES, 400 when it is not JSON. */
-export async function readJson(req: http.IncomingMessage): Promise<unknown> {
+/** The request's JSON body: 413 past MAX_BODY_BYTES, 400 when it is not JSON (the sentences show `example`, a body the route takes). */
+export async function readJson(req: http.IncomingMessage, example = '{"lesson": "<lesson name>"}'): Promise<unknown> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new LabError(API_ERRORS.bodyTooLarge, `The request body is larger than ${MAX_BODY_BYTES} bytes; send only {"lesson": "..."}.`);
+    if (size > MAX_BODY_BYTES) throw new LabError(API_ERRORS.bodyTooLarge, `The request body is larger than ${MAX_BODY_BYTES} bytes; send only ${example}.`);
     chunks.push(chunk as Buffer);
   }
   try {
     return JSON.parse(Buffer.concat(chunks).toString('utf8'));
   } catch {
-    throw new LabError(API_ERRORS.badJson, 'The request body is not valid JSON. Send {"lesson": "<lesson name>"}.');
+    throw new LabError(API_ERRORS.badJson, `The request body is not valid JSON. Send ${example}.`);
   }
 }
 

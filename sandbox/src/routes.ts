@@ -1,9 +1,10 @@
 /**
  * The lab API: one handler per route of the contract's ROUTES table (health, create a lab, get
  * or delete one, run an exercise's check, start an exercise, a lab host's files), and the checks
- * every route shares (Origin, bearer token). Labs are made and ended by labs.ts, and checks and setups run by
- * checks.ts; this module turns HTTP into those calls and their results into answers. The server
- * (server.ts) calls handle() inside its error boundary.
+ * every route shares (Origin, bearer token). Labs are made and ended by labs.ts, checks and
+ * setups run by checks.ts, files touched by files.ts; this module turns HTTP into those calls
+ * and their results into answers. The server (server.ts) calls handle() inside its error
+ * boundary.
  */
 import type http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -32,6 +33,13 @@ import { sameSecret } from './secret.ts';
  * route needs no credentials, so without this anyone could make the runner hammer the engine.
  */
 const HEALTH_CACHE_MS = 2_000;
+
+/**
+ * Files API requests one lab may have under way at once (each is an exec in its lab host): a
+ * page saving, refreshing and uploading a few files needs a handful; a script flooding the lab
+ * host's engine with execs is stopped here.
+ */
+const MAX_FILE_OPERATIONS_PER_LAB = 8;
 
 /** A lab that is not here, or a wrong token (the two are not told apart). */
 export const LAB_GONE = 'This lab does not exist any more (it expired or was removed), or the token is wrong. Start a new lab.';
@@ -76,6 +84,8 @@ export class LabApi {
    * can't pile checks onto it, nor check an exercise halfway through its setup.
    */
   private readonly busy = new Map<string, keyof typeof BUSY>();
+  /** Files API requests under way, per lab. */
+  private readonly fileOperations = new Map<string, number>();
   private readonly eventLoopDelay = monitorEventLoopDelay({ resolution: 10 });
   private engine?: { at: number; status: Promise<EngineStatus> };
   private readonly routes: Route[] = [
@@ -86,12 +96,12 @@ export class LabApi {
     { method: 'POST', pattern: ROUTES.check.pattern, handle: (c) => this.check(c) },
     { method: 'POST', pattern: ROUTES.setup.pattern, handle: (c) => this.setup(c) },
     { method: 'PUT', pattern: ROUTES.learner.pattern, handle: (c) => this.setLearner(c) },
-    { method: 'GET', pattern: ROUTES.files.pattern, handle: (c) => this.listFiles(c) },
-    { method: 'DELETE', pattern: ROUTES.files.pattern, handle: (c) => this.deleteFile(c) },
-    { method: 'GET', pattern: ROUTES.fileContent.pattern, handle: (c) => this.readFile(c) },
+    { method: 'GET', pattern: ROUTES.files.pattern, handle: (c) => this.onFiles(c, (f) => this.listFiles(c, f)) },
+    { method: 'DELETE', pattern: ROUTES.files.pattern, handle: (c) => this.onFiles(c, (f) => this.deleteFile(c, f)) },
+    { method: 'GET', pattern: ROUTES.fileContent.pattern, handle: (c) => this.onFiles(c, (f) => this.readFile(c, f)) },
     { method: 'PUT', pattern: ROUTES.fileContent.pattern, handle: (c) => this.writeFile(c) },
-    { method: 'POST', pattern: ROUTES.folders.pattern, handle: (c) => this.makeFolder(c) },
-    { method: 'POST', pattern: ROUTES.moves.pattern, handle: (c) => this.moveFile(c) },
+    { method: 'POST', pattern: ROUTES.folders.pattern, handle: (c) => this.onFiles(c, (f) => this.makeFolder(c, f)) },
+    { method: 'POST', pattern: ROUTES.moves.pattern, handle: (c) => this.onFiles(c, (f) => this.moveFile(c, f)) },
   ];
 
   constructor(opts: LabApiOptions) {
@@ -320,36 +330,43 @@ export class LabApi {
     sendJson(res, 200, state);
   }
 
-  /** The files of the lab host the path names (the lab by its token); answers 404 and returns undefined otherwise. */
-  private filesOf({ req, res, params }: RouteContext): HostFiles | undefined {
+  /**
+   * Run a Files route on the lab host the path names (the lab by its token: 404 otherwise), at
+   * most MAX_FILE_OPERATIONS_PER_LAB at once per lab (each is an exec in the lab host).
+   */
+  private async onFiles({ req, params }: RouteContext, job: (files: HostFiles) => Promise<void>): Promise<void> {
     const lab = this.opts.labs.authorize(params[0]!, bearer(req));
-    if (!lab) return void sendError(res, API_ERRORS.labNotFound, LAB_GONE);
+    if (!lab) throw new LabError(API_ERRORS.labNotFound, LAB_GONE);
     const host = lab.hosts.find((h) => h.name === params[1]);
-    if (!host) return void sendError(res, API_ERRORS.notFound, `This lab has no host "${params[1]!.slice(0, 64)}"; its hosts are ${lab.hosts.map((h) => h.name).join(', ')}. Reload the page.`);
+    if (!host) throw new LabError(API_ERRORS.notFound, `This lab has no host "${params[1]!.slice(0, 64)}"; its hosts are ${lab.hosts.map((h) => h.name).join(', ')}. Reload the page.`);
+    const running = this.fileOperations.get(lab.id) ?? 0;
+    if (running >= MAX_FILE_OPERATIONS_PER_LAB) {
+      throw new LabError(API_ERRORS.rateLimited, `${running} file operations are already under way in this lab; wait until they finish, then try again.`);
+    }
+    this.fileOperations.set(lab.id, running + 1);
     // Working on files is working in the lab, as typing is.
     this.opts.labs.touch(lab);
-    return new HostFiles(this.opts.docker, host.containerName, host.name);
+    try {
+      await job(new HostFiles(this.opts.docker, host.containerName, host.name));
+    } finally {
+      const left = this.fileOperations.get(lab.id)! - 1;
+      if (left) this.fileOperations.set(lab.id, left);
+      else this.fileOperations.delete(lab.id);
+    }
   }
 
-  private async listFiles(ctx: RouteContext): Promise<void> {
-    const files = this.filesOf(ctx);
-    if (!files) return;
-    const path = ctx.url.searchParams.get(FILE_PARAMS.path);
-    sendJson(ctx.res, 200, await files.list(path === null ? undefined : checkPath(path)));
+  private async listFiles({ res, url }: RouteContext, files: HostFiles): Promise<void> {
+    const path = url.searchParams.get(FILE_PARAMS.path);
+    sendJson(res, 200, await files.list(path === null ? undefined : checkPath(path)));
   }
 
-  private async deleteFile(ctx: RouteContext): Promise<void> {
-    const files = this.filesOf(ctx);
-    if (!files) return;
-    await files.remove(checkPath(ctx.url.searchParams.get(FILE_PARAMS.path)));
-    ctx.res.writeHead(204).end();
+  private async deleteFile({ res, url }: RouteContext, files: HostFiles): Promise<void> {
+    await files.remove(checkPath(url.searchParams.get(FILE_PARAMS.path)));
+    res.writeHead(204).end();
   }
 
   /** A file's bytes, streamed from the lab host as the client takes them. */
-  private async readFile(ctx: RouteContext): Promise<void> {
-    const files = this.filesOf(ctx);
-    if (!files) return;
-    const { res, url } = ctx;
+  private async readFile({ res, url }: RouteContext, files: HostFiles): Promise<void> {
     const { entry, size, body } = await files.read(checkPath(url.searchParams.get(FILE_PARAMS.path)));
     res.writeHead(200, {
       'content-type': 'application/octet-stream',
@@ -372,46 +389,40 @@ export class LabApi {
 
   /**
    * A file's new bytes, streamed into the lab host (files.ts), on the condition of its
-   * If-Match / If-None-Match. A refusal that comes before the body was read closes the
-   * connection after the answer, so the rest of the body is not read for nothing.
+   * If-Match / If-None-Match. Refused before its body was all read (over the limit, a wrong
+   * token, a 409 or 412 the host found before it took the bytes): the rest is not read
+   * (refuseUnread), neither to keep nor to drop.
    */
   private async writeFile(ctx: RouteContext): Promise<void> {
     const { req, res, url } = ctx;
     try {
-      const files = this.filesOf(ctx);
-      if (!files) return;
-      const path = checkPath(url.searchParams.get(FILE_PARAMS.path));
-      const length = Number(req.headers['content-length']);
-      const max = this.opts.config.LAB_FILE_UPLOAD_MAX;
-      if (req.headers['content-length'] === undefined || !Number.isSafeInteger(length)) {
-        return sendError(res, API_ERRORS.badRequest, 'Send the file with a Content-Length header (a browser does this for a file or a text).');
-      }
-      if (length > max) {
-        // Not read at all (a browser checks the limit before it sends).
-        return refuseUnread(req, res, API_ERRORS.fileTooBig, `This file is ${mebibytes(length)}; files up to ${mebibytes(max)} can be uploaded to a lab host. Copy bigger files with the terminal, e.g. with curl from a server you run in the lab.`);
-      }
-      const { entry, created } = await files.write(path, req, length, writeCondition(req));
-      sendJson(res, created ? 201 : 200, entry);
-    } finally {
-      // Refused before all of it was read (a 409 or 412 before a byte was written): Node reads
-      // the rest (at most LAB_FILE_UPLOAD_MAX) and drops it, so the browser surely gets the
-      // answer it asks about; then the connection closes.
-      if (!req.complete && !res.headersSent) res.setHeader('connection', 'close');
+      await this.onFiles(ctx, async (files) => {
+        const path = checkPath(url.searchParams.get(FILE_PARAMS.path));
+        const length = Number(req.headers['content-length']);
+        const max = this.opts.config.LAB_FILE_UPLOAD_MAX;
+        if (req.headers['content-length'] === undefined || !Number.isSafeInteger(length)) {
+          throw new LabError(API_ERRORS.badRequest, 'Send the file with a Content-Length header (a browser does this for a file or a text).');
+        }
+        if (length > max) {
+          throw new LabError(API_ERRORS.fileTooBig, `This file is ${mebibytes(length)}; files up to ${mebibytes(max)} can be uploaded to a lab host. Copy bigger files with the terminal, e.g. with curl from a server you run in the lab.`);
+        }
+        const { entry, created } = await files.write(path, req, length, writeCondition(req));
+        sendJson(res, created ? 201 : 200, entry);
+      });
+    } catch (err) {
+      if (!(err instanceof LabError) || req.complete || res.headersSent) throw err;
+      refuseUnread(req, res, err.kind, err.message);
     }
   }
 
-  private async makeFolder(ctx: RouteContext): Promise<void> {
-    const files = this.filesOf(ctx);
-    if (!files) return;
-    const body = (await readJson(ctx.req)) as Partial<Record<keyof FolderRequest, unknown>> | null;
-    sendJson(ctx.res, 201, await files.mkdir(checkPath(body?.path, 'The folder\'s path')));
+  private async makeFolder({ req, res }: RouteContext, files: HostFiles): Promise<void> {
+    const body = (await readJson(req, '{"path": "/root/new-folder"}')) as Partial<Record<keyof FolderRequest, unknown>> | null;
+    sendJson(res, 201, await files.mkdir(checkPath(body?.path, 'The folder\'s path')));
   }
 
-  private async moveFile(ctx: RouteContext): Promise<void> {
-    const files = this.filesOf(ctx);
-    if (!files) return;
-    const body = (await readJson(ctx.req)) as Partial<Record<keyof MoveRequest, unknown>> | null;
-    sendJson(ctx.res, 200, await files.move(checkPath(body?.from, 'The path to move'), checkPath(body?.to, 'The new path')));
+  private async moveFile({ req, res }: RouteContext, files: HostFiles): Promise<void> {
+    const body = (await readJson(req, '{"from": "/root/old-name", "to": "/root/new-name"}')) as Partial<Record<keyof MoveRequest, unknown>> | null;
+    sendJson(res, 200, await files.move(checkPath(body?.from, 'The path to move'), checkPath(body?.to, 'The new path')));
   }
 
   private describe(lab: Lab): LabDescription;

@@ -214,6 +214,9 @@ describe('the Files API on a real lab host', () => {
     const etag = opened.headers.etag!;
     expect(etag).toBe(`"${opened.headers[FILE_HEADERS.version]}"`);
     expect((await write(a, p, 'two\n', { 'if-none-match': '*' })).json.error).toBe(API_ERRORS.fileExists.code);
+    // Refused before its body was taken: the answer comes at once, the 5 MiB are not read.
+    const early = await write(a, p, randomBytes(5 * MiB), { 'if-none-match': '*' });
+    expect([early.status, early.json.error]).toEqual([409, API_ERRORS.fileExists.code]);
     const saved = await write(a, p, 'two\n', { 'if-match': etag });
     expect(saved.status, saved.body.toString()).toBe(200);
     expect(saved.json).toMatchObject({ mode: '0750', owner: 'nobody', size: 4 });
@@ -242,6 +245,9 @@ describe('the Files API on a real lab host', () => {
       expect([answer.status, answer.json.error, answer.json.message]).toEqual([404, API_ERRORS.labNotFound.code, LAB_GONE]);
     }
     expect((await request(runner, 'PUT', ROUTES.fileContent.path(a.id, 'host1', '/root/b-was-here'), { token: b.token, body: 'x' })).status).toBe(404);
+    // A page of another site, even with the right token (a token it should not have), changes nothing.
+    const foreign = await request(runner, 'PUT', ROUTES.fileContent.path(a.id, 'host1', '/root/b-was-here'), { token: a.token, body: 'x', headers: { origin: 'https://evil.example' } });
+    expect([foreign.status, foreign.json.error]).toEqual([403, API_ERRORS.forbiddenOrigin.code]);
     expect(await inA('ls /root/b-was-here 2>&1 || true')).toMatch(/No such file/);
     expect((await request(runner, 'GET', ROUTES.files.path(a.id, 'host2', '/'), { token: a.token })).json.error).toBe(API_ERRORS.notFound.code);
     expect((await request(runner, 'GET', ROUTES.files.path(a.id, '../host1', '/'), { token: a.token })).status).toBe(404);
@@ -258,12 +264,19 @@ describe('the Files API on a real lab host', () => {
     await bad(request(runner, 'GET', `${ROUTES.fileContent.path(a.id, 'host1', 'x')}%zz%E0%A4`, { token: a.token }), API_ERRORS.fileNotFound.code);
     expect((await request(runner, 'GET', `/api/labs/%zz/hosts/host1/files`, { token: a.token })).status).toBe(404);
     await bad(post(a, 'folders', '{"path": '), API_ERRORS.badJson.code);
+    expect((await post(a, 'moves', '{"from": ')).json.message).toContain('{"from": "/root/old-name", "to": "/root/new-name"}');
     await bad(post(a, 'folders', { path: 'x'.repeat(100_000) }), API_ERRORS.bodyTooLarge.code);
     await bad(post(a, 'folders', { path: 42 }), API_ERRORS.badPath.code);
     await bad(post(a, 'folders', null), API_ERRORS.badPath.code);
     await bad(post(a, 'moves', { from: ['/root'], to: '/tmp' }), API_ERRORS.badPath.code);
     await bad(post(a, 'moves', { from: '/root/kept.conf', to: 'a\0b' }), API_ERRORS.badPath.code);
     await bad(request(runner, 'PUT', ROUTES.fileContent.path(a.id, 'host1', '/root/x'), { token: a.token, headers: { 'transfer-encoding': 'chunked' } }), API_ERRORS.badRequest.code);
+    // A flood of requests on one lab: a few at a time run, the rest are told to wait; the lab still answers after.
+    const flood = await Promise.all(Array.from({ length: 24 }, () => list(a, '/root')));
+    const statuses = flood.map((r) => r.status);
+    expect(statuses.filter((x) => x === 200).length).toBeGreaterThanOrEqual(8);
+    expect(flood.find((r) => r.status === 429)?.json.error).toBe(API_ERRORS.rateLimited.code);
+    expect((await list(a, '/root')).status).toBe(200);
   }, 60_000);
 
   it("confines every path to the lab host: ../, the machine's absolute paths, symlinks to /proc/1/root, a symlink swapped during copies", async () => {
