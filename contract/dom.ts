@@ -297,18 +297,15 @@ export const PREVIEW_ATTRS = {
 } as const;
 
 /**
- * A lesson's "Open compose.yaml on host1" button: src/components/OpenFile.astro renders it,
- * src/client/open-file.ts defines it. The starter text is the text of the code block inside it.
+ * A lesson's "Open compose.yaml on host1" button: src/components/OpenFile.astro renders it; the lab
+ * panel (src/client/lab-panel.ts, on the page already) answers its clicks, so the component adds
+ * no script to a page. The starter text is the text of the code block inside the element.
  */
-export const OPEN_FILE_TAG = 'lab-open-file';
-
 export const OPEN_FILE_ATTRS = {
-  /** On the element: the lab host the file is on. */
+  /** On the wrapper: the lab host the file is on. */
   host: 'data-file-host',
-  /** On the element: the file's path (absolute, `~/…`, or relative to the shell's working directory). */
+  /** On the wrapper: the file's path (absolute, `~/…`, or relative to the shell's working directory). */
   path: 'data-file-path',
-  /** The button. */
+  /** The button inside it. */
   button: 'data-file-open',
-  /** The status line beside it (role=status): what went wrong, if anything. */
-  status: 'data-file-status',
 } as const;
