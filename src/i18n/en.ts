@@ -11,7 +11,6 @@ import { code, engine, exercise, lab, labApi, preview, progress, search } from '
 import { terminal } from './en/terminal.ts';
 import { map, mapLayout } from './en/map.ts';
 import { instructor } from './en/instructor.ts';
-import { files } from './en/files.ts';
 
 export const en = {
   site: {
@@ -108,7 +107,6 @@ export const en = {
   map,
   mapLayout,
   instructor,
-  files,
   /**
    * One sentence per error code of the runner's HTTP API (contract/api.ts), for pages not in
    * English: an English page shows the runner's own sentence, which is more specific.

@@ -12,8 +12,7 @@
  */
 import { API_ERRORS, type FileEntry, type FileLimits, type FileListing } from '../../../contract/api.ts';
 import { LabApiError, type Lab } from '../terminal/api.ts';
-import { files as englishFiles } from '../../i18n/en/files.ts';
-import { text } from '../../i18n/page.ts';
+import { FILES_WORDS } from '../../i18n/files.ts';
 import { LOCALE_INFO, pageLocale } from '../../i18n/locales.ts';
 import { HostFiles } from './api.ts';
 import { createEditor, type FileEditor } from './editor.ts';
@@ -33,8 +32,9 @@ export interface FilesView {
 /** The runner's defaults (LAB_FILE_UPLOAD_MAX, LAB_FILE_EDIT_MAX), for a runner that does not send its limits. */
 const DEFAULT_LIMITS: FileLimits = { uploadMax: 10 * 1024 * 1024, editMax: 1024 * 1024 };
 
-/** The tab's words, in the page's language (src/i18n/page.ts), read when said. */
-const T = () => text(englishFiles, (m) => m.files);
+/** The tab's words, in the page's language: every language's come with the tab (src/i18n/files.ts). */
+const WORDS = FILES_WORDS[pageLocale()];
+const T = () => WORDS;
 
 const NUMBER = new Intl.NumberFormat(LOCALE_INFO[pageLocale()].tag, { maximumFractionDigits: 1 });
 export function formatSize(bytes: number): string {

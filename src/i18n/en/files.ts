@@ -1,6 +1,7 @@
 /**
  * English words of the Files tab (src/client/files/): its tree, path bar, editor, uploads and
- * downloads. Loaded with the tab, on its first opening, after Start lab. See ./page.ts.
+ * downloads. They define the keys of ../files.ts, which the tab loads with every language's
+ * words on its first opening, after Start lab (not part of the catalogues: see there).
  * Sizes come already formatted (`size`), names already made printable (a newline shows as ↵).
  */
 export const files = {
