@@ -146,24 +146,31 @@ describe('accessibility of a lesson page and its lab panel', () => {
     await page.keyboard.press('Shift+Tab');
     expect(await focusIsAt(page)).toMatch(/^tab host1/);
 
-    // The tab strip's keys: arrows (wrapping), Home and End choose a host or the map, and its panel.
+    // The tab strip's keys: arrows (wrapping), Home and End choose a host, its files or the map, and its panel.
     const shown = () => page.evaluate(() => [...document.querySelectorAll('[role=tabpanel]')].filter((p) => !(p as HTMLElement).hidden).map((p) => p.getAttribute('data-host') ?? p.id));
     await page.keyboard.press('ArrowRight');
-    expect(await focusIsAt(page)).toMatch(/^tab host2/);
+    expect(await focusIsAt(page)).toBe('tab host1 files');
+    expect(await shown()).toEqual(['lab-files-host1-panel']);
+    await page.keyboard.press('ArrowRight');
+    expect(await focusIsAt(page)).toMatch(/^tab host2(?! files)/);
     expect(await shown()).toEqual(['host2']);
+    await page.keyboard.press('ArrowRight');
+    expect(await focusIsAt(page)).toBe('tab host2 files');
     await page.keyboard.press('ArrowRight');
     expect(await focusIsAt(page)).toMatch(/^tab Map/);
     expect(await shown()).toEqual(['lab-map-panel']);
     await page.keyboard.press('ArrowRight');
-    expect(await focusIsAt(page)).toMatch(/^tab host1/);
+    expect(await focusIsAt(page)).toMatch(/^tab host1(?! files)/);
     await page.keyboard.press('End');
     expect(await focusIsAt(page)).toMatch(/^tab Map/);
     await page.keyboard.press('Home');
-    expect(await focusIsAt(page)).toMatch(/^tab host1/);
+    expect(await focusIsAt(page)).toMatch(/^tab host1(?! files)/);
     await page.keyboard.press('ArrowLeft');
     expect(await focusIsAt(page)).toMatch(/^tab Map/);
     await page.keyboard.press('ArrowLeft');
-    expect(await focusIsAt(page)).toMatch(/^tab host2/);
+    expect(await focusIsAt(page)).toBe('tab host2 files');
+    await page.keyboard.press('ArrowLeft');
+    expect(await focusIsAt(page)).toMatch(/^tab host2(?! files)/);
     expect(await page.locator('[role=tab][data-host=host2]').getAttribute('aria-selected')).toBe('true');
 
     // Tab from the selected tab enters its terminal, which types into host2's shell.

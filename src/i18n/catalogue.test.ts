@@ -7,7 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { API_ERRORS, CHECK_STATUS } from '../../contract/api.ts';
 import { RUNNER_NOTICES } from '../../contract/protocol.ts';
-import { LOCALES, messages } from './index.ts';
+import { FILES_WORDS } from './files.ts';
+import { LOCALES, messages, type Locale } from './index.ts';
 import { sentenceFor } from './page.ts';
 
 type Tree = { [key: string]: unknown };
@@ -32,17 +33,20 @@ function leaves(tree: Tree, prefix = ''): [string, unknown][] {
  */
 const SAMPLE = 2;
 
+/** A language's catalogue with the words that load with the Files tab (./files.ts), checked alike. */
+const everything = (locale: Locale): Tree => ({ ...messages(locale), files: FILES_WORDS[locale] });
+
 describe('the message catalogues', () => {
-  const english = paths(messages('en'));
+  const english = paths(everything('en'));
 
   it('have exactly the same keys in every language', () => {
     expect(english.length).toBeGreaterThan(300);
-    for (const locale of LOCALES) expect(paths(messages(locale)), locale).toEqual(english);
+    for (const locale of LOCALES) expect(paths(everything(locale)), locale).toEqual(english);
   });
 
   it('say something for every key: a non-empty string, or a function that returns one for sample values', () => {
     for (const locale of LOCALES) {
-      for (const [path, value] of leaves(messages(locale))) {
+      for (const [path, value] of leaves(everything(locale))) {
         const text = typeof value === 'function' ? (value as (...args: number[]) => unknown)(...Array<number>(value.length).fill(SAMPLE)) : value;
         expect(typeof text === 'string' && text.trim() !== '', `${locale} ${path}`).toBe(true);
       }
@@ -50,7 +54,7 @@ describe('the message catalogues', () => {
   });
 
   it('give the same sentences with values the same number of values in every language', () => {
-    const arity = (locale: (typeof LOCALES)[number]) => leaves(messages(locale)).map(([path, v]): [string, number] => [path, typeof v === 'function' ? v.length : -1]);
+    const arity = (locale: Locale) => leaves(everything(locale)).map(([path, v]): [string, number] => [path, typeof v === 'function' ? v.length : -1]);
     // A language may leave a value out of its sentence (Chinese has no plural), never take one more.
     for (const locale of LOCALES) {
       const english = new Map(arity('en'));

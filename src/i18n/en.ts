@@ -102,6 +102,7 @@ export const en = {
     goalLead: 'The goal.',
     goalAfter: "Open the lab panel's Map tab to see your lab drawn the same way (its addresses may differ).",
     goalList: 'The goal as a list',
+    openFile: (path: string, host: string) => `Open ${path} on ${host}`,
   },
   map,
   mapLayout,

@@ -131,6 +131,8 @@ export const zh: Messages = {
     reconnect: '重新连接',
     mapTab: '拓扑图',
     mapLoadFailed: '拓扑图无法加载（连接中断，或者网站在本页打开后重新构建过）。请刷新页面后重试。',
+    filesTab: (host: string) => `${host} 文件`,
+    filesLoadFailed: '文件无法加载（连接中断，或者网站在本页打开后重新构建过）。请刷新页面后重试。',
   },
   exercise: {
     title: (title: string) => `练习：${title}`,
@@ -206,6 +208,7 @@ export const zh: Messages = {
     goalLead: '目标。',
     goalAfter: '打开实验面板的“拓扑图”标签页，可以看到你的实验环境以同样的方式画出来（地址可能不同）。',
     goalList: '目标（列表形式）',
+    openFile: (path: string, host: string) => `在 ${host} 上打开 ${path}`,
   },
   map: {
     label: '你的实验环境的拓扑图',

@@ -4,8 +4,9 @@
  * types before then), so it and the modules it pulls in are the only ones that bring xterm.
  * This module puts the parts together and answers LabView: host-view.ts is one host's tab,
  * xterm and notices, tabs.ts the tab strip and its keys, fit.ts the sizes, theme.ts the
- * colours, status.ts the status sentence, map-tab.ts the Map tab after the hosts' (its map loads
- * when it is first opened). Behaviour of the sockets (acks, retries) is
+ * colours, status.ts the status sentence, files-tab.ts each host's Files tab beside its terminal's
+ * and map-tab.ts the Map tab after the hosts' (the file browser and the map load when their tab
+ * is first opened). Behaviour of the sockets (acks, retries) is
  * session.ts's; the Start/Stop buttons and the status line itself are the panel's.
  */
 import type { Lab } from './api.ts';
@@ -14,6 +15,7 @@ import type { ConnectionState } from './session.ts';
 import { Fitter } from './fit.ts';
 import { HostView } from './host-view.ts';
 import { MAP_TAB, MapTab } from './map-tab.ts';
+import { FilesTab, filesTabKey } from './files-tab.ts';
 import { labStatus } from './status.ts';
 import { TabStrip } from './tabs.ts';
 import { followTheme } from './theme.ts';
@@ -40,6 +42,8 @@ export interface LabView {
   whenReady(host: string): Promise<void>;
   /** Type each line into host's shell followed by Enter. */
   type(host: string, lines: readonly string[]): void;
+  /** Show host's Files tab and open `path` in its editor, created with `starter` when missing (LabPanelApi.openFile). */
+  openFile(host: string, path: string, starter?: string): Promise<void>;
   /** Put keyboard focus in the visible terminal. */
   focus(): void;
   /** Turn xterm's screen reader mode on or off in every terminal. */
@@ -69,6 +73,8 @@ class LabScreen implements LabView {
   readonly #views = new Map<string, HostView>();
   readonly #tabs: TabStrip;
   readonly #map: MapTab;
+  /** Each host's Files tab, by host. */
+  readonly #files = new Map<string, FilesTab>();
   readonly #fitter: Fitter;
   readonly #stopFollowingTheme: () => void;
   #closed = false;
@@ -81,10 +87,14 @@ class LabScreen implements LabView {
       this.#views.set(host, new HostView(root, lab, host, (view, state, message) => this.#onState(view, state, message)));
     }
     const views = [...this.#views.values()];
+    for (const v of views) this.#files.set(v.host, new FilesTab(root, lab, v.host, v.tab));
     this.#map = new MapTab(root, lab);
-    this.#tabs = new TabStrip(root.tabs, [...views, this.#map], () => {
+    // In the strip's order: each host's terminal, then its files; the map last.
+    const pairs = [...views.flatMap((v) => [v, this.#files.get(v.host)!]), this.#map];
+    this.#tabs = new TabStrip(root.tabs, pairs, () => {
       this.#fitter.fitSoon();
       this.#map.shown(this.#tabs.active === MAP_TAB);
+      for (const [host, files] of this.#files) files.shown(this.#tabs.active === filesTabKey(host));
     });
     this.#fitter = new Fitter(views, () => this.#views.get(this.#tabs.active));
     this.#stopFollowingTheme = followTheme((theme) => {
@@ -117,6 +127,13 @@ class LabScreen implements LabView {
     this.#views.get(host)?.type(lines);
   }
 
+  async openFile(host: string, path: string, starter?: string): Promise<void> {
+    const files = this.#files.get(host);
+    if (!files) throw new Error(terminalText().noSuchHost(host));
+    this.#tabs.select(files.host);
+    await files.openFile(path, starter);
+  }
+
   focus(): void {
     this.#views.get(this.#tabs.active)?.term.focus();
   }
@@ -132,6 +149,7 @@ class LabScreen implements LabView {
     this.#stopFollowingTheme();
     this.#tabs.dispose();
     this.#map.dispose();
+    for (const f of this.#files.values()) f.dispose();
     for (const v of this.#views.values()) v.dispose();
     this.#views.clear();
     this.#root.tabs.hidden = true;

@@ -35,4 +35,7 @@ export const terminal = {
   reconnect: 'Reconnect',
   mapTab: 'Map',
   mapLoadFailed: 'The map could not be loaded (the connection dropped, or the site was rebuilt since this page was opened). Reload the page and try again.',
+  /** A host's Files tab beside its terminal's. */
+  filesTab: (host: string) => `${host} files`,
+  filesLoadFailed: 'The files could not be loaded (the connection dropped, or the site was rebuilt since this page was opened). Reload the page and try again.',
 };
