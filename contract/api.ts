@@ -5,16 +5,12 @@
  * a test keeps the two in step. No `node:` imports (contract/tsconfig.json has no Node types).
  */
 import type { EngineId } from './engines.ts';
+import type { FILE_ERRORS, FileLimits } from './files.ts';
 
 const segment = encodeURIComponent;
 
 /** The query parameter of ROUTES.check naming the language of the check's sentences (a translation's locale). */
 export const CHECK_LANG_PARAM = 'lang';
-
-/** The query parameters of ROUTES.files and ROUTES.fileContent. */
-export const FILE_PARAMS = { path: 'path', download: 'download' } as const;
-
-const fileQuery = (filePath: string | undefined) => (filePath === undefined ? '' : `?${FILE_PARAMS.path}=${segment(filePath)}`);
 
 /** Every API path starts with this; anything else is the course site. */
 export const API_PREFIX = '/api/';
@@ -81,44 +77,6 @@ export const ROUTES = {
   },
   /** `PUT` LearnerUpdate, the lab's token as a Bearer: the learner's name and help flag; answers LearnerState. */
   learner: { template: '/api/labs/:id/learner', pattern: /^\/api\/labs\/([^/]+)\/learner$/, path: (labId: string) => `/api/labs/${segment(labId)}/learner` },
-  /**
-   * One lab host's files (FILE_PARAMS.path names one, absolute or relative to the shell's working
-   * directory), the lab's token as a Bearer. `GET`: FileListing of that directory (without a
-   * path: of the working directory of the newest lab shell on the host, else /root). `DELETE`: a
-   * file or a folder with all it holds; 204.
-   */
-  files: {
-    template: '/api/labs/:id/hosts/:host/files',
-    pattern: /^\/api\/labs\/([^/]+)\/hosts\/([^/]+)\/files$/,
-    path: (labId: string, host: string, filePath?: string) => `/api/labs/${segment(labId)}/hosts/${segment(host)}/files${fileQuery(filePath)}`,
-  },
-  /**
-   * One file's bytes, the lab's token as a Bearer. `GET`: the raw bytes (application/octet-stream,
-   * Content-Length, `ETag: "<version>"` and FILE_HEADERS.version); `download=1` adds a
-   * Content-Disposition attachment. `PUT`: the body is the file's new bytes (with a
-   * Content-Length, at most FileLimits.uploadMax); `If-Match: "<version>"` writes only over that
-   * version (else 412 file-changed), `If-None-Match: *` only creates (else 409 file-exists),
-   * neither creates or overwrites. Answers FileEntry, 201 created or 200 replaced; the file keeps
-   * its mode and owner.
-   */
-  fileContent: {
-    template: '/api/labs/:id/hosts/:host/files/content',
-    pattern: /^\/api\/labs\/([^/]+)\/hosts\/([^/]+)\/files\/content$/,
-    path: (labId: string, host: string, filePath: string, download = false) =>
-      `/api/labs/${segment(labId)}/hosts/${segment(host)}/files/content${fileQuery(filePath)}${download ? `&${FILE_PARAMS.download}=1` : ''}`,
-  },
-  /** `POST` FolderRequest, the lab's token as a Bearer: makes that folder (its parent must exist); 201 FileEntry. */
-  folders: {
-    template: '/api/labs/:id/hosts/:host/files/folders',
-    pattern: /^\/api\/labs\/([^/]+)\/hosts\/([^/]+)\/files\/folders$/,
-    path: (labId: string, host: string) => `/api/labs/${segment(labId)}/hosts/${segment(host)}/files/folders`,
-  },
-  /** `POST` MoveRequest, the lab's token as a Bearer: renames or moves (409 file-exists if `to` exists); 200 FileEntry of `to`. */
-  moves: {
-    template: '/api/labs/:id/hosts/:host/files/moves',
-    pattern: /^\/api\/labs\/([^/]+)\/hosts\/([^/]+)\/files\/moves$/,
-    path: (labId: string, host: string) => `/api/labs/${segment(labId)}/hosts/${segment(host)}/files/moves`,
-  },
   /**
    * `GET`, between cells only (CELL_HEADERS.secret; without it 404 like any unknown path): this
    * cell's CellStatus.
@@ -245,17 +203,10 @@ export const API_ERRORS = {
   dockerError: { code: 'docker_error', status: 503 },
   checkFailed: { code: 'check_failed', status: 503 },
   cellUnreachable: { code: 'cell_unreachable', status: 503 },
-  fileNotFound: { code: 'file-not-found', status: 404 },
-  filePermission: { code: 'file-permission', status: 403 },
-  notADirectory: { code: 'not-a-directory', status: 400 },
-  isADirectory: { code: 'is-a-directory', status: 400 },
-  fileTooBig: { code: 'file-too-big', status: 413 },
-  fileChanged: { code: 'file-changed', status: 412 },
-  fileExists: { code: 'file-exists', status: 409 },
-  badPath: { code: 'bad-path', status: 400 },
 } as const satisfies Record<string, { code: string; status: number }>;
 
-export type ApiErrorKind = (typeof API_ERRORS)[keyof typeof API_ERRORS];
+/** An error the runner answers with: one of API_ERRORS, or of the Files API's (contract/files.ts FILE_ERRORS). */
+export type ApiErrorKind = (typeof API_ERRORS)[keyof typeof API_ERRORS] | (typeof FILE_ERRORS)[keyof typeof FILE_ERRORS];
 export type ErrorCode = ApiErrorKind['code'];
 
 /** The JSON body of every HTTP API error: a sentence for a person, plus a stable code for programs. */
@@ -301,16 +252,8 @@ export interface LabCreated {
    * least as long for a shell before it calls the host broken. Absent from runners before it.
    */
   readyTimeoutSeconds?: number;
-  /** The limits of the Files API (ROUTES.files and the routes after it). Absent from runners before it. */
+  /** The limits of the Files API (contract/files.ts). Absent from runners before it. */
   files?: FileLimits;
-}
-
-/** The file limits of a lab (LabCreated.files), in bytes. */
-export interface FileLimits {
-  /** LAB_FILE_UPLOAD_MAX: the largest PUT of a file's content; the runner refuses more (413 file-too-big). */
-  uploadMax: number;
-  /** LAB_FILE_EDIT_MAX: the largest file the browser opens in its editor (bigger ones: download instead). The runner reads any size. */
-  editMax: number;
 }
 
 /** The body of `GET /api/labs/:id`: the lab as created (without its token), and what was done in it since. */
@@ -319,25 +262,15 @@ export interface LabDescription extends Omit<LabCreated, 'token'> {
   started: string[];
 }
 
-/** The body of `GET /api/health`: whether labs can start here, and how the runner is doing. */
-/**
- * What a learner who breaks out of a lab host gets on the machine, in the words the runner's
- * start-up lines, GET /api/health and the instructor dashboard use (README, "Security"): labs
- * under an engine that remaps user namespaces run as an unprivileged user; otherwise a lab host
- * is root-equivalent.
- */
-export const ISOLATION = {
-  sandboxed: 'labs run as an unprivileged user on this machine',
-  rootEquivalent: 'labs are root-equivalent on this machine: use a dedicated machine',
-} as const;
-
+/** The mode labs run in on a machine: what a learner who breaks out of a lab host gets there. */
 export interface Isolation {
   /** True when the engine remaps user namespaces (its `docker info` lists name=userns). */
   sandboxed: boolean;
-  /** ISOLATION's sentence for it. */
+  /** contract/isolation.ts ISOLATION's sentence for it. */
   sentence: string;
 }
 
+/** The body of `GET /api/health`: whether labs can start here, and how the runner is doing. */
 export interface HealthStatus {
   engine: { available: boolean; version?: string; cgroupVersion?: string; message?: string };
   /** The mode labs run in on this machine; null while the engine does not answer. */
@@ -577,60 +510,4 @@ export interface RoomSnapshot {
    * cluster view shows them; `labs` then holds every cell's labs. Null on one machine.
    */
   cells: CellView[] | null;
-}
-
-/**
- * Response header of ROUTES.fileContent carrying the file's version (the same as its ETag,
- * without the quotes), for clients that cannot read ETag.
- */
-export const FILE_HEADERS = { version: 'x-file-version' } as const;
-
-/** Longest path the Files API takes (bytes of UTF-8), as Linux's PATH_MAX; longer: 400 bad-path. */
-export const MAX_FILE_PATH_BYTES = 4096;
-
-/** Most entries a FileListing holds; a bigger directory is cut there (`truncated`). */
-export const MAX_LISTING_ENTRIES = 5000;
-
-/**
- * A file, folder or link on a lab host. `version` changes whenever the file does:
- * `<mtime in s with ns>-<size>-<inode>`, from the host's own stat (a write replaces the file, so
- * a new inode too). Not a hash: a listing would have to read every file.
- */
-export interface FileEntry {
-  name: string;
-  /** Absolute, on that host. */
-  path: string;
-  type: 'file' | 'dir' | 'link' | 'other';
-  /** Bytes (a link: the length of its target). */
-  size: number;
-  /** Octal permission bits, e.g. "0644". */
-  mode: string;
-  /** The owner's user name (its uid when the host has no name for it). */
-  owner: string;
-  /** ISO 8601. */
-  mtime: string;
-  version: string;
-  /** Where a link points (as written in it). */
-  target?: string;
-}
-
-/** `GET /api/labs/:id/hosts/:host/files`: one directory. */
-export interface FileListing {
-  /** Absolute, as the host resolves it (links followed). */
-  path: string;
-  /** Folders first, then by name. */
-  entries: FileEntry[];
-  /** True when the directory holds more than MAX_LISTING_ENTRIES: only that many are listed. */
-  truncated: boolean;
-}
-
-/** `POST /api/labs/:id/hosts/:host/files/folders`. */
-export interface FolderRequest {
-  path: string;
-}
-
-/** `POST /api/labs/:id/hosts/:host/files/moves`. */
-export interface MoveRequest {
-  from: string;
-  to: string;
 }

@@ -1,6 +1,6 @@
 /**
  * docs/protocol.md's tables of error codes and close codes are made from the contract
- * (contract/api.ts API_ERRORS, contract/protocol.ts CLOSE_CODES), between marker comments, so
+ * (contract/api.ts API_ERRORS and contract/files.ts FILE_ERRORS, contract/protocol.ts CLOSE_CODES), between marker comments, so
  * the document cannot miss an answer the runner gives. `npm run docs:protocol` rewrites them;
  * scripts/protocol-docs.test.ts fails when they are out of date, or when the prose misses a
  * route or a message type.
@@ -9,12 +9,16 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { API_ERRORS } from '../contract/api.ts';
+import { FILE_ERRORS } from '../contract/files.ts';
 import { CLOSE_CODES } from '../contract/protocol.ts';
 
 export const PROTOCOL_DOC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../docs/protocol.md');
 
-/** When each API error happens, for the document: every one of API_ERRORS must have a line. */
-const ERROR_DOCS: Record<keyof typeof API_ERRORS, string> = {
+/** Every error the runner answers with, in the document's order: the API's, then the Files API's. */
+const ERRORS = { ...API_ERRORS, ...FILE_ERRORS };
+
+/** When each API error happens, for the document: every one of ERRORS must have a line. */
+const ERROR_DOCS: Record<keyof typeof ERRORS, string> = {
   badUrl: 'the request URL cannot be parsed',
   badJson: 'the request body is not JSON',
   badRequest: 'the body has no lesson, a malformed `client`, or an `engine` the runner does not offer (the sentence names those it does); a file upload without Content-Length, or cut short before all its bytes arrived',
@@ -68,7 +72,7 @@ const CLOSE_CODE_DOCS: Record<keyof typeof CLOSE_CODES, string> = {
 
 /** The generated sections, by marker name. */
 export function generatedSections(): Record<string, string> {
-  const errors = (Object.entries(API_ERRORS) as Array<[keyof typeof API_ERRORS, (typeof API_ERRORS)[keyof typeof API_ERRORS]]>)
+  const errors = (Object.entries(ERRORS) as Array<[keyof typeof ERRORS, (typeof ERRORS)[keyof typeof ERRORS]]>)
     .map(([name, e]) => `| \`${e.status}\` | \`${e.code}\` | ${ERROR_DOCS[name]} |`)
     .join('\n');
   const closes = (Object.entries(CLOSE_CODES) as Array<[keyof typeof CLOSE_CODES, number]>)

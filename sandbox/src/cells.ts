@@ -24,6 +24,7 @@ import {
   API_ERRORS, CELL_HEADER_PREFIX, CELL_HEADERS, CLIENT_ID_PATTERN, INSTRUCTOR_ROUTES, ROUTES,
   type CellNodeStatus, type CellRoster, type CellStatus, type CellView, type CreateLabRequest, type HealthStatus,
 } from '../../contract/api.ts';
+import { FILE_ROUTES } from '../../contract/files.ts';
 import type { LabManifest } from '../../contract/labspec.ts';
 import { clientAddress, normalizeAddress } from './clientaddress.ts';
 import type { Config } from './config.ts';
@@ -70,7 +71,7 @@ const CELL_UNREACHABLE = 'The machine holding this lab does not answer; it may b
 /** Every route whose first parameter is a lab id: a request on one of another cell's labs is forwarded there. */
 const LAB_PATHS = [
   ROUTES.lab, ROUTES.check, ROUTES.setup, ROUTES.terminal, ROUTES.labEvents, ROUTES.labMap, ROUTES.learner,
-  ROUTES.files, ROUTES.fileContent, ROUTES.folders, ROUTES.moves,
+  FILE_ROUTES.files, FILE_ROUTES.fileContent, FILE_ROUTES.folders, FILE_ROUTES.moves,
 ].map((r) => r.pattern);
 const INSTRUCTOR_LAB_PATHS = [INSTRUCTOR_ROUTES.lab, INSTRUCTOR_ROUTES.extend, INSTRUCTOR_ROUTES.help, INSTRUCTOR_ROUTES.watch].map((r) => r.pattern);
 

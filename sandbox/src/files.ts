@@ -1,5 +1,5 @@
 /**
- * A lab host's files, for the Files API (contract/api.ts ROUTES.files and the routes after it):
+ * A lab host's files, for the Files API (contract/files.ts FILE_ROUTES.files and the routes after it):
  * list a folder, read a file as a stream, write one from a stream, make a folder, move, delete.
  * Each operation is one `docker exec` in the lab host, as root like its shells, of a fixed
  * script below that takes the paths as arguments ("$1", after `--` for every tool): nothing a
@@ -16,7 +16,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Duplex, Readable } from 'node:stream';
 import type Docker from 'dockerode';
-import { API_ERRORS, MAX_FILE_PATH_BYTES, MAX_LISTING_ENTRIES, type FileEntry, type FileListing } from '../../contract/api.ts';
+import { API_ERRORS } from '../../contract/api.ts';
+import { FILE_ERRORS, MAX_FILE_PATH_BYTES, MAX_LISTING_ENTRIES, type FileEntry, type FileListing } from '../../contract/files.ts';
 import { LabError } from './errors.ts';
 import { ExecPipe } from './execpipe.ts';
 import { quote } from './http-io.ts';
@@ -182,10 +183,10 @@ export interface FileRead {
  * carry) or longer than PATH_MAX.
  */
 export function checkPath(path: unknown, what = 'The path'): string {
-  if (typeof path !== 'string') throw new LabError(API_ERRORS.badPath, `${what} is missing or not a text; give a path on the lab host, such as /root/compose.yaml.`);
-  if (path === '') throw new LabError(API_ERRORS.badPath, `${what} is empty; give a path on the lab host, such as /root/compose.yaml.`);
-  if (path.includes('\0')) throw new LabError(API_ERRORS.badPath, `${what} contains a NUL byte, which no file name can hold; check the path.`);
-  if (Buffer.byteLength(path) > MAX_FILE_PATH_BYTES) throw new LabError(API_ERRORS.badPath, `${what} is longer than ${MAX_FILE_PATH_BYTES} bytes, more than any path on Linux; check it.`);
+  if (typeof path !== 'string') throw new LabError(FILE_ERRORS.badPath, `${what} is missing or not a text; give a path on the lab host, such as /root/compose.yaml.`);
+  if (path === '') throw new LabError(FILE_ERRORS.badPath, `${what} is empty; give a path on the lab host, such as /root/compose.yaml.`);
+  if (path.includes('\0')) throw new LabError(FILE_ERRORS.badPath, `${what} contains a NUL byte, which no file name can hold; check the path.`);
+  if (Buffer.byteLength(path) > MAX_FILE_PATH_BYTES) throw new LabError(FILE_ERRORS.badPath, `${what} is longer than ${MAX_FILE_PATH_BYTES} bytes, more than any path on Linux; check it.`);
   return path;
 }
 
@@ -302,21 +303,21 @@ export class HostFiles {
     const name = quote(path);
     switch (code) {
       case EXIT.notFound:
-        return new LabError(API_ERRORS.fileNotFound, `There is no ${name} on ${this.host} (it may have been moved or deleted); refresh the list.`);
+        return new LabError(FILE_ERRORS.fileNotFound, `There is no ${name} on ${this.host} (it may have been moved or deleted); refresh the list.`);
       case EXIT.noFolder:
-        return new LabError(API_ERRORS.fileNotFound, `The folder to hold ${quote(other ?? path)} does not exist on ${this.host}; make it first, or check the path.`);
+        return new LabError(FILE_ERRORS.fileNotFound, `The folder to hold ${quote(other ?? path)} does not exist on ${this.host}; make it first, or check the path.`);
       case EXIT.notADirectory:
-        return new LabError(API_ERRORS.notADirectory, `${name} on ${this.host} is a file, not a folder; open it instead, or check the path.`);
+        return new LabError(FILE_ERRORS.notADirectory, `${name} on ${this.host} is a file, not a folder; open it instead, or check the path.`);
       case EXIT.isADirectory:
-        return new LabError(API_ERRORS.isADirectory, `${name} on ${this.host} is a folder, not a file; open it in the list instead.`);
+        return new LabError(FILE_ERRORS.isADirectory, `${name} on ${this.host} is a folder, not a file; open it in the list instead.`);
       case EXIT.exists:
-        return new LabError(API_ERRORS.fileExists, `${quote(other ?? path)} already exists on ${this.host}; choose another name, or replace it on purpose.`);
+        return new LabError(FILE_ERRORS.fileExists, `${quote(other ?? path)} already exists on ${this.host}; choose another name, or replace it on purpose.`);
       case EXIT.changed:
-        return new LabError(API_ERRORS.fileChanged, `${name} changed on ${this.host} since you opened it (perhaps from the terminal); reload it, or save again to overwrite that change.`);
+        return new LabError(FILE_ERRORS.fileChanged, `${name} changed on ${this.host} since you opened it (perhaps from the terminal); reload it, or save again to overwrite that change.`);
       case EXIT.permission:
-        return new LabError(API_ERRORS.filePermission, `${this.host} does not allow this change to ${name}: only /root, /tmp, /home and a few other places are writable on a lab host. Save it under /root instead.`);
+        return new LabError(FILE_ERRORS.filePermission, `${this.host} does not allow this change to ${name}: only /root, /tmp, /home and a few other places are writable on a lab host. Save it under /root instead.`);
       case EXIT.notRegular:
-        return new LabError(API_ERRORS.filePermission, `${name} on ${this.host} is not a regular file (a device, a pipe or a socket) and cannot be opened here; use the terminal.`);
+        return new LabError(FILE_ERRORS.filePermission, `${name} on ${this.host} is not a regular file (a device, a pipe or a socket) and cannot be opened here; use the terminal.`);
       case EXIT.incomplete:
         return new LabError(API_ERRORS.badRequest, `The upload of ${name} stopped before all its bytes arrived, so nothing was written; send it again.`);
       default:

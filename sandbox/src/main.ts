@@ -6,7 +6,7 @@
  * `npm start` (scripts/start.ts) builds what is missing first and then runs this.
  */
 import { ConfigError, loadConfig } from './config.ts';
-import { ISOLATION } from '../../contract/api.ts';
+import { ISOLATION } from '../../contract/isolation.ts';
 import { createDockerClient, engineAddress, engineStatus, withTimeout } from './docker.ts';
 import { oneLine } from './http-io.ts';
 import { describeListenError, listenProblem } from './listen.ts';

@@ -11,9 +11,10 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type Docker from 'dockerode';
 import { pipeline } from 'node:stream/promises';
 import {
-  ACCESS_CODE_HEADER, API_ERRORS, CHECK_LANG_PARAM, CHECK_STATUS, CLIENT_ID_PATTERN, FILE_HEADERS, FILE_PARAMS, MAX_LEARNER_NAME_CHARS, ROUTES,
-  type ApiErrorKind, type CreateLabRequest, type FolderRequest, type MoveRequest, type HealthStatus, type LabCreated, type LabDescription, type LearnerState, type LearnerUpdate, type SetupResult,
+  ACCESS_CODE_HEADER, API_ERRORS, CHECK_LANG_PARAM, CHECK_STATUS, CLIENT_ID_PATTERN, MAX_LEARNER_NAME_CHARS, ROUTES,
+  type ApiErrorKind, type CreateLabRequest, type HealthStatus, type LabCreated, type LabDescription, type LearnerState, type LearnerUpdate, type SetupResult,
 } from '../../contract/api.ts';
+import { FILE_ERRORS, FILE_HEADERS, FILE_PARAMS, FILE_ROUTES, type FolderRequest, type MoveRequest } from '../../contract/files.ts';
 import { engineById, type Exercise, type LabManifest } from '../../contract/labspec.ts';
 import { RUNNER_NOTICES } from '../../contract/protocol.ts';
 import { runCheck, runScript, SETUP_TIMEOUT_SECONDS } from './checks.ts';
@@ -97,12 +98,12 @@ export class LabApi {
     { method: 'POST', pattern: ROUTES.check.pattern, handle: (c) => this.check(c) },
     { method: 'POST', pattern: ROUTES.setup.pattern, handle: (c) => this.setup(c) },
     { method: 'PUT', pattern: ROUTES.learner.pattern, handle: (c) => this.setLearner(c) },
-    { method: 'GET', pattern: ROUTES.files.pattern, handle: (c) => this.onFiles(c, (f) => this.listFiles(c, f)) },
-    { method: 'DELETE', pattern: ROUTES.files.pattern, handle: (c) => this.onFiles(c, (f) => this.deleteFile(c, f)) },
-    { method: 'GET', pattern: ROUTES.fileContent.pattern, handle: (c) => this.onFiles(c, (f) => this.readFile(c, f)) },
-    { method: 'PUT', pattern: ROUTES.fileContent.pattern, handle: (c) => this.writeFile(c) },
-    { method: 'POST', pattern: ROUTES.folders.pattern, handle: (c) => this.onFiles(c, (f) => this.makeFolder(c, f)) },
-    { method: 'POST', pattern: ROUTES.moves.pattern, handle: (c) => this.onFiles(c, (f) => this.moveFile(c, f)) },
+    { method: 'GET', pattern: FILE_ROUTES.files.pattern, handle: (c) => this.onFiles(c, (f) => this.listFiles(c, f)) },
+    { method: 'DELETE', pattern: FILE_ROUTES.files.pattern, handle: (c) => this.onFiles(c, (f) => this.deleteFile(c, f)) },
+    { method: 'GET', pattern: FILE_ROUTES.fileContent.pattern, handle: (c) => this.onFiles(c, (f) => this.readFile(c, f)) },
+    { method: 'PUT', pattern: FILE_ROUTES.fileContent.pattern, handle: (c) => this.writeFile(c) },
+    { method: 'POST', pattern: FILE_ROUTES.folders.pattern, handle: (c) => this.onFiles(c, (f) => this.makeFolder(c, f)) },
+    { method: 'POST', pattern: FILE_ROUTES.moves.pattern, handle: (c) => this.onFiles(c, (f) => this.moveFile(c, f)) },
   ];
 
   constructor(opts: LabApiOptions) {
@@ -407,7 +408,7 @@ export class LabApi {
           throw new LabError(API_ERRORS.badRequest, 'Send the file with a Content-Length header (a browser does this for a file or a text).');
         }
         if (length > max) {
-          throw new LabError(API_ERRORS.fileTooBig, `This file is ${mebibytes(length)}; files up to ${mebibytes(max)} can be uploaded to a lab host. Copy bigger files with the terminal, e.g. with curl from a server you run in the lab.`);
+          throw new LabError(FILE_ERRORS.fileTooBig, `This file is ${mebibytes(length)}; files up to ${mebibytes(max)} can be uploaded to a lab host. Copy bigger files with the terminal, e.g. with curl from a server you run in the lab.`);
         }
         const { entry, created } = await files.write(path, req, length, writeCondition(req));
         sendJson(res, created ? 201 : 200, entry);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ISOLATION } from '../../contract/api.ts';
+import { ISOLATION } from '../../contract/isolation.ts';
 import { isolationOf, remapsUsers } from './userns.ts';
 
 describe('the sandboxed mode', () => {
@@ -11,7 +11,7 @@ describe('the sandboxed mode', () => {
     expect(remapsUsers({})).toBe(false);
   });
 
-  it('is said in the words of contract/api.ts ISOLATION', () => {
+  it('is said in the words of contract/isolation.ts ISOLATION', () => {
     expect(isolationOf(true)).toEqual({ sandboxed: true, sentence: 'labs run as an unprivileged user on this machine' });
     expect(isolationOf(false)).toEqual({ sandboxed: false, sentence: ISOLATION.rootEquivalent });
     expect(ISOLATION.rootEquivalent).toBe('labs are root-equivalent on this machine: use a dedicated machine');

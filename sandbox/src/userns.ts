@@ -18,7 +18,8 @@
  */
 import type Docker from 'dockerode';
 import type { ContainerCreateOptions } from 'dockerode';
-import { ISOLATION, type Isolation } from '../../contract/api.ts';
+import type { Isolation } from '../../contract/api.ts';
+import { ISOLATION } from '../../contract/isolation.ts';
 import { withTimeout } from './docker.ts';
 import { LABELS } from './names.ts';
 
@@ -36,7 +37,7 @@ export function remapsUsers(info: { SecurityOptions?: string[] | null }): boolea
   return (info.SecurityOptions ?? []).includes(USERNS_SECURITY_OPTION);
 }
 
-/** The mode in words (contract/api.ts ISOLATION). */
+/** The mode in words (contract/isolation.ts ISOLATION). */
 export function isolationOf(remapped: boolean): Isolation {
   return remapped ? { sandboxed: true, sentence: ISOLATION.sandboxed } : { sandboxed: false, sentence: ISOLATION.rootEquivalent };
 }

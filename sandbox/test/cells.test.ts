@@ -11,6 +11,7 @@ import { createServer } from 'node:net';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_ERRORS, CELL_HEADERS, INSTRUCTOR_ROUTES, ROUTES, type LabCreated } from '../../contract/api.ts';
+import { FILE_ROUTES } from '../../contract/files.ts';
 import type { Exercise } from '../../contract/labspec.ts';
 import http from 'node:http';
 import { labHostContainerName } from '../src/names.ts';
@@ -159,7 +160,7 @@ describe('cells: three runners as one workshop', () => {
     // A wrong token is refused by the lab's own cell, through the forwarding one.
     expect((await api(runners.cella, 'GET', ROUTES.lab.path(lab.id), { token: 'not-the-token' })).status).toBe(404);
     // The Files routes name the lab first too: a file written through one cell is read through another.
-    const file = ROUTES.fileContent.path(lab.id, 'host1', '/root/through-cells.txt');
+    const file = FILE_ROUTES.fileContent.path(lab.id, 'host1', '/root/through-cells.txt');
     const written = await api(runners.cella, 'PUT', file, { token: lab.token, body: 'forwarded\n', headers: { 'content-type': 'application/octet-stream' } });
     expect(written.status, written.text).toBe(201);
     expect((await api(runners.cellc, 'GET', file, { token: lab.token })).text).toBe('forwarded\n');

@@ -12,7 +12,8 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_ERRORS, FILE_HEADERS, ROUTES, type FileEntry, type FileListing, type LabCreated } from '../../contract/api.ts';
+import { API_ERRORS, ROUTES, type LabCreated } from '../../contract/api.ts';
+import { FILE_ERRORS, FILE_HEADERS, FILE_ROUTES, type FileEntry, type FileListing } from '../../contract/files.ts';
 import { LAB_GONE } from '../src/routes.ts';
 import { labHostContainerName } from '../src/names.ts';
 import { api, assertStillServes, createLab, execIn, LESSONS, labFixtures, startRunner, TerminalClient, type RunningRunner } from './harness.ts';
@@ -70,13 +71,13 @@ describe('the Files API on a real lab host', () => {
   const marker = path.join(tmpdir(), `dnl-files-marker-${randomBytes(6).toString('hex')}`);
   const markerText = `machine-only-${randomBytes(12).toString('hex')}`;
 
-  const list = (lab: LabCreated, p?: string) => request(runner, 'GET', ROUTES.files.path(lab.id, 'host1', p), { token: lab.token });
-  const read = (lab: LabCreated, p: string, download = false) => request(runner, 'GET', ROUTES.fileContent.path(lab.id, 'host1', p, download), { token: lab.token });
+  const list = (lab: LabCreated, p?: string) => request(runner, 'GET', FILE_ROUTES.files.path(lab.id, 'host1', p), { token: lab.token });
+  const read = (lab: LabCreated, p: string, download = false) => request(runner, 'GET', FILE_ROUTES.fileContent.path(lab.id, 'host1', p, download), { token: lab.token });
   const write = (lab: LabCreated, p: string, body: Buffer | string, headers: Record<string, string> = {}) =>
-    request(runner, 'PUT', ROUTES.fileContent.path(lab.id, 'host1', p), { token: lab.token, body, headers });
+    request(runner, 'PUT', FILE_ROUTES.fileContent.path(lab.id, 'host1', p), { token: lab.token, body, headers });
   const post = (lab: LabCreated, route: 'folders' | 'moves', body: unknown) =>
-    request(runner, 'POST', ROUTES[route].path(lab.id, 'host1'), { token: lab.token, body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json' } });
-  const remove = (lab: LabCreated, p: string) => request(runner, 'DELETE', ROUTES.files.path(lab.id, 'host1', p), { token: lab.token });
+    request(runner, 'POST', FILE_ROUTES[route].path(lab.id, 'host1'), { token: lab.token, body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+  const remove = (lab: LabCreated, p: string) => request(runner, 'DELETE', FILE_ROUTES.files.path(lab.id, 'host1', p), { token: lab.token });
   const inA = async (script: string) => (await execIn(containerA, ['sh', '-c', script])).output.replace(/\r\n/g, '\n');
 
   beforeAll(async () => {
@@ -126,7 +127,7 @@ describe('the Files API on a real lab host', () => {
       const moved = await post(a, 'moves', { from: p, to: `${p}-moved` });
       expect(moved.status).toBe(200);
       expect(moved.json.name).toBe(`${name}-moved`);
-      expect((await read(a, p)).json.error).toBe(API_ERRORS.fileNotFound.code);
+      expect((await read(a, p)).json.error).toBe(FILE_ERRORS.fileNotFound.code);
       expect((await remove(a, `${p}-moved`)).status).toBe(204);
       expect((await read(a, `${p}-moved`)).status).toBe(404);
       // The same name as a folder.
@@ -162,8 +163,8 @@ describe('the Files API on a real lab host', () => {
 
       const big = randomBytes(11 * MiB);
       const refused = await write(a, '/root/big.bin', big).catch((err: Error) => ({ status: -1, json: { message: err.message } }) as Raw);
-      expect(refused.status).toBe(API_ERRORS.fileTooBig.status);
-      expect(refused.json.error).toBe(API_ERRORS.fileTooBig.code);
+      expect(refused.status).toBe(FILE_ERRORS.fileTooBig.status);
+      expect(refused.json.error).toBe(FILE_ERRORS.fileTooBig.code);
       expect(refused.json.message).toMatch(/11 MiB.*up to 10 MiB/);
       expect(await inA('ls -A /root | grep -c big.bin || true')).toMatch(/^0/);
       // Sampled a while longer: a body read after the answer would show then.
@@ -182,7 +183,7 @@ describe('the Files API on a real lab host', () => {
 
   it('streams an upload into the lab host as it arrives, and leaves nothing when the client stops halfway', async () => {
     const length = 8 * MiB;
-    const req = http.request(`${runner.url}${ROUTES.fileContent.path(a.id, 'host1', '/root/halfway.bin')}`, {
+    const req = http.request(`${runner.url}${FILE_ROUTES.fileContent.path(a.id, 'host1', '/root/halfway.bin')}`, {
       method: 'PUT', headers: { authorization: `Bearer ${a.token}`, 'content-length': String(length) },
     });
     req.on('error', () => {});
@@ -213,10 +214,10 @@ describe('the Files API on a real lab host', () => {
     const opened = await read(a, p);
     const etag = opened.headers.etag!;
     expect(etag).toBe(`"${opened.headers[FILE_HEADERS.version]}"`);
-    expect((await write(a, p, 'two\n', { 'if-none-match': '*' })).json.error).toBe(API_ERRORS.fileExists.code);
+    expect((await write(a, p, 'two\n', { 'if-none-match': '*' })).json.error).toBe(FILE_ERRORS.fileExists.code);
     // Refused before its body was taken: the answer comes at once, the 5 MiB are not read.
     const early = await write(a, p, randomBytes(5 * MiB), { 'if-none-match': '*' });
-    expect([early.status, early.json.error]).toEqual([409, API_ERRORS.fileExists.code]);
+    expect([early.status, early.json.error]).toEqual([409, FILE_ERRORS.fileExists.code]);
     const saved = await write(a, p, 'two\n', { 'if-match': etag });
     expect(saved.status, saved.body.toString()).toBe(200);
     expect(saved.json).toMatchObject({ mode: '0750', owner: 'nobody', size: 4 });
@@ -225,52 +226,52 @@ describe('the Files API on a real lab host', () => {
     // The editor's copy is now stale: the same If-Match is refused, and the file is untouched.
     const stale = await write(a, p, 'three\n', { 'if-match': etag });
     expect(stale.status).toBe(412);
-    expect(stale.json.error).toBe(API_ERRORS.fileChanged.code);
+    expect(stale.json.error).toBe(FILE_ERRORS.fileChanged.code);
     expect(stale.json.message).toMatch(/changed/);
     expect((await read(a, p)).body.toString()).toBe('two\n');
     // Folders: the parent must exist, and nothing is made twice.
-    expect((await post(a, 'folders', { path: '/root/no/such' })).json.error).toBe(API_ERRORS.fileNotFound.code);
-    expect((await post(a, 'folders', { path: p })).json.error).toBe(API_ERRORS.fileExists.code);
-    expect((await post(a, 'moves', { from: '/root/random.bin', to: p })).json.error).toBe(API_ERRORS.fileExists.code);
-    expect((await list(a, p)).json.error).toBe(API_ERRORS.notADirectory.code);
-    expect((await read(a, '/root')).json.error).toBe(API_ERRORS.isADirectory.code);
+    expect((await post(a, 'folders', { path: '/root/no/such' })).json.error).toBe(FILE_ERRORS.fileNotFound.code);
+    expect((await post(a, 'folders', { path: p })).json.error).toBe(FILE_ERRORS.fileExists.code);
+    expect((await post(a, 'moves', { from: '/root/random.bin', to: p })).json.error).toBe(FILE_ERRORS.fileExists.code);
+    expect((await list(a, p)).json.error).toBe(FILE_ERRORS.notADirectory.code);
+    expect((await read(a, '/root')).json.error).toBe(FILE_ERRORS.isADirectory.code);
     const readOnly = await write(a, '/etc/motd-new', 'x');
-    expect([readOnly.status, readOnly.json.error]).toEqual([403, API_ERRORS.filePermission.code]);
+    expect([readOnly.status, readOnly.json.error]).toEqual([403, FILE_ERRORS.filePermission.code]);
   }, 60_000);
 
   it("refuses another lab's token, no token and a wrong host; bad paths and bodies get a sentence", async () => {
-    const path1 = ROUTES.files.path(a.id, 'host1', '/root');
+    const path1 = FILE_ROUTES.files.path(a.id, 'host1', '/root');
     for (const token of [b.token, undefined, 'x'.repeat(40)]) {
       const answer = await request(runner, 'GET', path1, { token });
       expect([answer.status, answer.json.error, answer.json.message]).toEqual([404, API_ERRORS.labNotFound.code, LAB_GONE]);
     }
-    expect((await request(runner, 'PUT', ROUTES.fileContent.path(a.id, 'host1', '/root/b-was-here'), { token: b.token, body: 'x' })).status).toBe(404);
+    expect((await request(runner, 'PUT', FILE_ROUTES.fileContent.path(a.id, 'host1', '/root/b-was-here'), { token: b.token, body: 'x' })).status).toBe(404);
     // A page of another site, even with the right token (a token it should not have), changes nothing.
-    const foreign = await request(runner, 'PUT', ROUTES.fileContent.path(a.id, 'host1', '/root/b-was-here'), { token: a.token, body: 'x', headers: { origin: 'https://evil.example' } });
+    const foreign = await request(runner, 'PUT', FILE_ROUTES.fileContent.path(a.id, 'host1', '/root/b-was-here'), { token: a.token, body: 'x', headers: { origin: 'https://evil.example' } });
     expect([foreign.status, foreign.json.error]).toEqual([403, API_ERRORS.forbiddenOrigin.code]);
     expect(await inA('ls /root/b-was-here 2>&1 || true')).toMatch(/No such file/);
-    expect((await request(runner, 'GET', ROUTES.files.path(a.id, 'host2', '/'), { token: a.token })).json.error).toBe(API_ERRORS.notFound.code);
-    expect((await request(runner, 'GET', ROUTES.files.path(a.id, '../host1', '/'), { token: a.token })).status).toBe(404);
+    expect((await request(runner, 'GET', FILE_ROUTES.files.path(a.id, 'host2', '/'), { token: a.token })).json.error).toBe(API_ERRORS.notFound.code);
+    expect((await request(runner, 'GET', FILE_ROUTES.files.path(a.id, '../host1', '/'), { token: a.token })).status).toBe(404);
 
     const bad = async (answer: Promise<Raw>, code: string) => {
       const got = await answer;
       expect(got.json?.error, got.body.toString().slice(0, 200)).toBe(code);
       expect(got.json.message.length).toBeGreaterThan(20);
     };
-    await bad(request(runner, 'GET', `${ROUTES.files.path(a.id, 'host1')}?path=%00`, { token: a.token }), API_ERRORS.badPath.code);
-    await bad(request(runner, 'GET', `${ROUTES.files.path(a.id, 'host1')}?path=`, { token: a.token }), API_ERRORS.badPath.code);
-    await bad(list(a, `/root/${'a'.repeat(5000)}`), API_ERRORS.badPath.code);
+    await bad(request(runner, 'GET', `${FILE_ROUTES.files.path(a.id, 'host1')}?path=%00`, { token: a.token }), FILE_ERRORS.badPath.code);
+    await bad(request(runner, 'GET', `${FILE_ROUTES.files.path(a.id, 'host1')}?path=`, { token: a.token }), FILE_ERRORS.badPath.code);
+    await bad(list(a, `/root/${'a'.repeat(5000)}`), FILE_ERRORS.badPath.code);
     // A malformed escape is taken as the characters it is (no such file), never as something else.
-    await bad(request(runner, 'GET', `${ROUTES.fileContent.path(a.id, 'host1', 'x')}%zz%E0%A4`, { token: a.token }), API_ERRORS.fileNotFound.code);
+    await bad(request(runner, 'GET', `${FILE_ROUTES.fileContent.path(a.id, 'host1', 'x')}%zz%E0%A4`, { token: a.token }), FILE_ERRORS.fileNotFound.code);
     expect((await request(runner, 'GET', `/api/labs/%zz/hosts/host1/files`, { token: a.token })).status).toBe(404);
     await bad(post(a, 'folders', '{"path": '), API_ERRORS.badJson.code);
     expect((await post(a, 'moves', '{"from": ')).json.message).toContain('{"from": "/root/old-name", "to": "/root/new-name"}');
     await bad(post(a, 'folders', { path: 'x'.repeat(100_000) }), API_ERRORS.bodyTooLarge.code);
-    await bad(post(a, 'folders', { path: 42 }), API_ERRORS.badPath.code);
-    await bad(post(a, 'folders', null), API_ERRORS.badPath.code);
-    await bad(post(a, 'moves', { from: ['/root'], to: '/tmp' }), API_ERRORS.badPath.code);
-    await bad(post(a, 'moves', { from: '/root/kept.conf', to: 'a\0b' }), API_ERRORS.badPath.code);
-    await bad(request(runner, 'PUT', ROUTES.fileContent.path(a.id, 'host1', '/root/x'), { token: a.token, headers: { 'transfer-encoding': 'chunked' } }), API_ERRORS.badRequest.code);
+    await bad(post(a, 'folders', { path: 42 }), FILE_ERRORS.badPath.code);
+    await bad(post(a, 'folders', null), FILE_ERRORS.badPath.code);
+    await bad(post(a, 'moves', { from: ['/root'], to: '/tmp' }), FILE_ERRORS.badPath.code);
+    await bad(post(a, 'moves', { from: '/root/kept.conf', to: 'a\0b' }), FILE_ERRORS.badPath.code);
+    await bad(request(runner, 'PUT', FILE_ROUTES.fileContent.path(a.id, 'host1', '/root/x'), { token: a.token, headers: { 'transfer-encoding': 'chunked' } }), API_ERRORS.badRequest.code);
     // A flood of requests on one lab: a few at a time run, the rest are told to wait; the lab still answers after.
     const flood = await Promise.all(Array.from({ length: 24 }, () => list(a, '/root')));
     const statuses = flood.map((r) => r.status);
@@ -286,7 +287,7 @@ describe('the Files API on a real lab host', () => {
     expect(top.path).toBe('/');
     expect((await read(a, '../../../../../etc/hostname')).body.toString().trim()).toBe(hostName);
     // The machine's file does not exist in the lab host; writing its path writes the lab host's.
-    expect((await read(a, marker)).json.error).toBe(API_ERRORS.fileNotFound.code);
+    expect((await read(a, marker)).json.error).toBe(FILE_ERRORS.fileNotFound.code);
     expect((await write(a, marker, 'lab-wrote-this')).status).toBe(201);
     expect(readFileSync(marker, 'utf8')).toBe(markerText);
     // /proc/1/root is the lab host's own root (its PID 1), through a link or directly.
@@ -326,7 +327,7 @@ describe('the Files API on a real lab host', () => {
     // Whatever landed, landed in the lab host.
     expect(await inA(`cat ${marker}; echo; cat /root/swapdir${marker} 2>/dev/null; true`)).toMatch(/swap-\d+|through-the-link/);
     // A lab host's device and special files are not opened.
-    expect((await read(a, '/dev/zero')).json.error).toBe(API_ERRORS.filePermission.code);
+    expect((await read(a, '/dev/zero')).json.error).toBe(FILE_ERRORS.filePermission.code);
     expect((await read(a, '/proc/self/status')).status).toBe(200);
     await assertStillServes(runner, b);
   }, 60_000);

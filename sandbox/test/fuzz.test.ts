@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLOSE_CODES } from '../../contract/protocol.ts';
 import { ACCESS_CODE_HEADER, ROUTES, type LabCreated } from '../../contract/api.ts';
+import { FILE_ROUTES } from '../../contract/files.ts';
 import { api, assertStillServes, createLab, rawExchange, ROOT, startRunner, TerminalClient, type RunningRunner, LESSONS, labFixtures } from './harness.ts';
 
 const SEED = 20261128;
@@ -51,10 +52,10 @@ describe(`the runner's HTTP routes under ${REQUESTS} random requests (seed ${SEE
       () => `/api/labs/${id()}/hosts/${junk()}/terminal?token=${junk()}`,
       () => ROUTES.check.path(id(), junk()),
       () => `/api/labs/${id()}/checks/`,
-      () => `${ROUTES.files.path(id(), junk())}?path=${junk()}`,
-      () => `${ROUTES.fileContent.path(id(), junk(), junk())}&download=${junk()}`,
-      () => ROUTES.folders.path(id(), 'host1'),
-      () => ROUTES.moves.path(id(), junk()),
+      () => `${FILE_ROUTES.files.path(id(), junk())}?path=${junk()}`,
+      () => `${FILE_ROUTES.fileContent.path(id(), junk(), junk())}&download=${junk()}`,
+      () => FILE_ROUTES.folders.path(id(), 'host1'),
+      () => FILE_ROUTES.moves.path(id(), junk()),
       () => `/api/${junk()}`,
       () => '/api/health',
       () => `/lessons/${junk()}`,

@@ -5,7 +5,8 @@
  * The pages themselves are in e2e/instructor.test.ts.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { API_ERRORS, INSTRUCTOR_COOKIE, INSTRUCTOR_ROUTES, ISOLATION, ROUTES } from '../../contract/api.ts';
+import { API_ERRORS, INSTRUCTOR_COOKIE, INSTRUCTOR_ROUTES, ROUTES } from '../../contract/api.ts';
+import { ISOLATION } from '../../contract/isolation.ts';
 import { CLOSE_CODES } from '../../contract/protocol.ts';
 import { LabEventsClient, RoomStream, WatchClient } from '../tools/room-clients.ts';
 import { api, apiFrom, CLEAR_LINE, createLab, LESSONS, labFixtures, percentile, signInInstructor, startRunner, TerminalClient, type RunningRunner } from './harness.ts';

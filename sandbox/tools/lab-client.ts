@@ -16,6 +16,7 @@ import {
   type ApiError, type CheckResult, type CreateLabRequest, type ErrorCode, type HealthStatus, type LabCreated, type LabDescription,
   type SetupResult,
 } from '../../contract/api.ts';
+import { FILE_ERRORS } from '../../contract/files.ts';
 import type { EngineId } from '../../contract/labspec.ts';
 
 /** An answer as it came: status, headers, the body as text, and as JSON when it parses. */
@@ -45,14 +46,14 @@ export interface CreateOptions {
   headers?: Record<string, string>;
 }
 
-const ERROR_CODES: ReadonlySet<string> = new Set(Object.values(API_ERRORS).map((e) => e.code));
+const ERROR_CODES: ReadonlySet<string> = new Set([...Object.values(API_ERRORS), ...Object.values(FILE_ERRORS)].map((e) => e.code));
 /** Most of a body that is not the API's JSON that an error message quotes. */
 const QUOTED_BODY_CHARS = 500;
 
 /** An answer other than the one a call expects, with the runner's error code and sentence when it sent them. */
 export class LabApiError extends Error {
   readonly status: number;
-  /** The runner's `error` (API_ERRORS), when its body was the API's error JSON. */
+  /** The runner's `error` (API_ERRORS, FILE_ERRORS), when its body was the API's error JSON. */
   readonly code: ErrorCode | undefined;
   /** The runner's own sentence (`message` of its body), when it sent one. */
   readonly sentence: string | undefined;

@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { API_ERRORS, CHECK_STATUS } from '../../contract/api.ts';
+import { FILE_ERRORS } from '../../contract/files.ts';
 import { RUNNER_NOTICES } from '../../contract/protocol.ts';
 import { FILES_WORDS } from './files.ts';
 import { LOCALES, messages, type Locale } from './index.ts';
@@ -62,11 +63,13 @@ describe('the message catalogues', () => {
     }
   });
 
-  it('have a sentence for every error code of the API, every notice code of the runner and every outcome of a check, in every language', () => {
+  it("have a sentence for every error code of the API (the Files API's in the Files tab's words), every notice code of the runner and every outcome of a check, in every language", () => {
     const errorCodes = Object.values(API_ERRORS).map((e) => e.code).sort();
+    const fileErrorCodes = Object.values(FILE_ERRORS).map((e) => e.code).sort();
     const noticeCodes = Object.values(RUNNER_NOTICES).sort();
     for (const locale of LOCALES) {
       expect(Object.keys(messages(locale).api).sort(), locale).toEqual(errorCodes);
+      expect(Object.keys(FILES_WORDS[locale].errors).sort(), locale).toEqual(fileErrorCodes);
       expect(Object.keys(messages(locale).runner).sort(), locale).toEqual(noticeCodes);
       expect(Object.keys(messages(locale).exercise.checkStatus).sort(), locale).toEqual(Object.values(CHECK_STATUS).sort());
     }

@@ -6,6 +6,7 @@
  * (src/i18n/page.ts); this object puts them together with the rest.
  */
 import type { ErrorCode } from '../../contract/api.ts';
+import type { FileErrorCode } from '../../contract/files.ts';
 import type { RunnerNoticeCode } from '../../contract/protocol.ts';
 import { code, engine, exercise, lab, labApi, preview, progress, search } from './en/page.ts';
 import { terminal } from './en/terminal.ts';
@@ -102,7 +103,6 @@ export const en = {
     goalLead: 'The goal.',
     goalAfter: "Open the lab panel's Map tab to see your lab drawn the same way (its addresses may differ).",
     goalList: 'The goal as a list',
-    openFile: (path: string, host: string) => `Open ${path} on ${host}`,
   },
   map,
   mapLayout,
@@ -141,15 +141,7 @@ export const en = {
     docker_error: 'The lab server could not talk to Docker. Stop the lab and start a new one.',
     check_failed: 'The check could not run in your lab. Stop the lab and start a new one.',
     cell_unreachable: 'The machine holding this lab does not answer; it may be restarting. Try again in a minute.',
-    'file-not-found': 'There is no such file or folder on this lab host (it may have been moved or deleted). Refresh the list.',
-    'file-permission': 'The lab host does not allow this: only /root, /tmp, /home and a few other places are writable, and special files cannot be opened here.',
-    'not-a-directory': 'That is a file, not a folder. Open it instead, or check the path.',
-    'is-a-directory': 'That is a folder, not a file. Open it in the list instead.',
-    'file-too-big': 'This file is larger than the lab server takes. Copy it with the terminal instead.',
-    'file-changed': 'This file changed on the lab host since you opened it. Reload it, or save again to overwrite that change.',
-    'file-exists': 'Something of that name already exists there. Choose another name, or replace it on purpose.',
-    'bad-path': 'That path cannot be used: it is empty, too long or holds a character no file name can. Check it.',
-  } satisfies Record<ErrorCode, string>,
+  } satisfies Record<Exclude<ErrorCode, FileErrorCode>, string>,
   /**
    * One sentence per code the runner puts on what it sends over the terminal and lab event
    * sockets (RUNNER_NOTICES in contract/protocol.ts), shown on pages not in English.

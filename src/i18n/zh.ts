@@ -208,7 +208,6 @@ export const zh: Messages = {
     goalLead: '目标。',
     goalAfter: '打开实验面板的“拓扑图”标签页，可以看到你的实验环境以同样的方式画出来（地址可能不同）。',
     goalList: '目标（列表形式）',
-    openFile: (path: string, host: string) => `在 ${host} 上打开 ${path}`,
   },
   map: {
     label: '你的实验环境的拓扑图',
@@ -456,14 +455,6 @@ export const zh: Messages = {
     docker_error: '实验服务器无法与 Docker 通信。请停止实验，再启动一个新的。',
     check_failed: '检查无法在你的实验环境中运行。请停止实验，再启动一个新的。',
     cell_unreachable: '存放这个实验环境的机器没有响应，可能正在重启。请一分钟后再试。',
-    'file-not-found': '这台实验主机上没有这个文件或文件夹（可能已被移动或删除）。请刷新列表。',
-    'file-permission': '实验主机不允许这个操作：只有 /root、/tmp、/home 等少数位置可写，特殊文件也不能在这里打开。',
-    'not-a-directory': '这是一个文件，不是文件夹。请直接打开它，或检查路径。',
-    'is-a-directory': '这是一个文件夹，不是文件。请在列表中打开它。',
-    'file-too-big': '这个文件超过了实验服务器接受的大小。请改用终端复制它。',
-    'file-changed': '自你打开以来，这个文件已在实验主机上被修改。请重新加载，或再次保存以覆盖那次修改。',
-    'file-exists': '那里已经有同名的文件或文件夹。请换一个名字，或确认要替换它。',
-    'bad-path': '这个路径无法使用：它为空、太长，或含有文件名不能包含的字符。请检查。',
   },
   runner: {
     max_lifetime: '这个实验环境已达到最长存活时间，已被删除。',

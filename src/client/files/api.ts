@@ -1,11 +1,11 @@
 /**
- * The runner's Files API (contract/api.ts ROUTES.files, fileContent, folders, moves) for one
+ * The runner's Files API (contract/api.ts FILE_ROUTES.files, fileContent, folders, moves) for one
  * host of one lab, as the Files tab calls it. Every request carries the lab's token as a Bearer
  * header, never in a URL: a download is fetched and handed to the browser as a blob. Every
  * failure is a LabApiError (../terminal/api.ts) whose message is a sentence and whose `code` the
  * tab reacts to (file-changed, file-exists, not-a-directory).
  */
-import { FILE_HEADERS, ROUTES, type FileEntry, type FileListing, type FolderRequest, type MoveRequest } from '../../../contract/api.ts';
+import { FILE_HEADERS, FILE_ROUTES, type FileEntry, type FileListing, type FolderRequest, type MoveRequest } from '../../../contract/files.ts';
 import { auth, failure, send, type Lab } from '../terminal/api.ts';
 
 /** A file's bytes and its version (for If-Match when it is saved). */
@@ -31,11 +31,11 @@ export class HostFiles {
 
   /** A directory's listing; without `path`, the shell's working directory. */
   async list(path?: string): Promise<FileListing> {
-    return (await this.#json(ROUTES.files.path(this.#lab.id, this.host, path), {})) as FileListing;
+    return (await this.#json(FILE_ROUTES.files.path(this.#lab.id, this.host, path), {})) as FileListing;
   }
 
   async read(path: string): Promise<FileContent> {
-    const res = await this.#send(ROUTES.fileContent.path(this.#lab.id, this.host, path), {});
+    const res = await this.#send(FILE_ROUTES.fileContent.path(this.#lab.id, this.host, path), {});
     return { bytes: new Uint8Array(await res.arrayBuffer()), version: versionOf(res) };
   }
 
@@ -44,26 +44,26 @@ export class HostFiles {
     const headers: Record<string, string> = { 'Content-Type': 'application/octet-stream' };
     if (guard && 'ifMatch' in guard) headers['If-Match'] = `"${guard.ifMatch}"`;
     if (guard && 'createOnly' in guard) headers['If-None-Match'] = '*';
-    return (await this.#json(ROUTES.fileContent.path(this.#lab.id, this.host, path), { method: 'PUT', headers, body })) as FileEntry;
+    return (await this.#json(FILE_ROUTES.fileContent.path(this.#lab.id, this.host, path), { method: 'PUT', headers, body })) as FileEntry;
   }
 
   async makeFolder(path: string): Promise<FileEntry> {
     const body: FolderRequest = { path };
-    return (await this.#json(ROUTES.folders.path(this.#lab.id, this.host), jsonBody(body))) as FileEntry;
+    return (await this.#json(FILE_ROUTES.folders.path(this.#lab.id, this.host), jsonBody(body))) as FileEntry;
   }
 
   async move(from: string, to: string): Promise<FileEntry> {
     const body: MoveRequest = { from, to };
-    return (await this.#json(ROUTES.moves.path(this.#lab.id, this.host), jsonBody(body))) as FileEntry;
+    return (await this.#json(FILE_ROUTES.moves.path(this.#lab.id, this.host), jsonBody(body))) as FileEntry;
   }
 
   async remove(path: string): Promise<void> {
-    await this.#send(ROUTES.files.path(this.#lab.id, this.host, path), { method: 'DELETE' });
+    await this.#send(FILE_ROUTES.files.path(this.#lab.id, this.host, path), { method: 'DELETE' });
   }
 
   /** Save `path` to the learner's computer as `name`: fetched with the token, then given to the browser as a blob. */
   async download(path: string, name: string): Promise<void> {
-    const res = await this.#send(ROUTES.fileContent.path(this.#lab.id, this.host, path, true), {});
+    const res = await this.#send(FILE_ROUTES.fileContent.path(this.#lab.id, this.host, path, true), {});
     const url = URL.createObjectURL(await res.blob());
     const a = document.createElement('a');
     a.href = url;

@@ -10,10 +10,11 @@
  * else the learner chooses (overwrite, or reload and lose them), as on a save the runner
  * refuses with file-changed (If-Match).
  */
-import { API_ERRORS, type FileEntry, type FileLimits, type FileListing } from '../../../contract/api.ts';
+import { FILE_ERRORS, type FileEntry, type FileLimits, type FileListing } from '../../../contract/files.ts';
 import { LabApiError, type Lab } from '../terminal/api.ts';
 import { FILES_WORDS } from '../../i18n/files.ts';
 import { LOCALE_INFO, pageLocale } from '../../i18n/locales.ts';
+import { sentenceFor } from '../../i18n/page.ts';
 import { HostFiles } from './api.ts';
 import { createEditor, type FileEditor } from './editor.ts';
 import { languageFor } from './languages.ts';
@@ -56,7 +57,13 @@ function button(label: string, className = 'button button-small'): HTMLButtonEle
   return b;
 }
 
-const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
+/**
+ * What the tab says for a failure: for a Files API error on a page not in English, this tab's
+ * sentence for its code (the page's catalogue has none for them: src/i18n/files.ts); else the
+ * error's own sentence.
+ */
+const errorText = (e: unknown) =>
+  e instanceof LabApiError ? sentenceFor(e.message, e.code, T().errors, pageLocale()) : e instanceof Error ? e.message : String(e);
 const isCode = (e: unknown, code: string) => e instanceof LabApiError && e.code === code;
 /** The keys of the editor's hint, each in its own <kbd>. */
 const kbd = (key: string) => `<kbd>${key}</kbd>`;
@@ -298,15 +305,15 @@ class FilesScreen implements FilesView {
     try {
       await write();
     } catch (e) {
-      if (isCode(e, API_ERRORS.fileExists.code)) return;
-      if (!isCode(e, API_ERRORS.fileNotFound.code)) throw e;
+      if (isCode(e, FILE_ERRORS.fileExists.code)) return;
+      if (!isCode(e, FILE_ERRORS.fileNotFound.code)) throw e;
       const missing: string[] = [];
       for (let f = parent(path); f !== '/'; f = parent(f)) missing.unshift(f);
       for (const f of missing) {
         try {
           await this.#files.makeFolder(f);
         } catch (e) {
-          if (!isCode(e, API_ERRORS.fileExists.code)) throw e;
+          if (!isCode(e, FILE_ERRORS.fileExists.code)) throw e;
         }
       }
       await write();
@@ -354,7 +361,7 @@ class FilesScreen implements FilesView {
       this.#render();
       this.#say('');
     } catch (e) {
-      if (!isCode(e, API_ERRORS.notADirectory.code)) return this.#say(errorText(e), 'error');
+      if (!isCode(e, FILE_ERRORS.notADirectory.code)) return this.#say(errorText(e), 'error');
       this.#setRoot(await this.#files.list(parent(path)));
       this.#render();
       if (openIt) await this.#openInEditor(path);
@@ -428,7 +435,7 @@ class FilesScreen implements FilesView {
         this.#setRoot(await this.#files.list(entry.path));
         return this.#render();
       } catch (e) {
-        if (!isCode(e, API_ERRORS.notADirectory.code)) return this.#say(errorText(e), 'error');
+        if (!isCode(e, FILE_ERRORS.notADirectory.code)) return this.#say(errorText(e), 'error');
       }
     }
     await this.#openInEditor(entry.path);
@@ -545,12 +552,12 @@ class FilesScreen implements FilesView {
         try {
           last = await this.#files.write(path, file, { createOnly: true });
         } catch (e) {
-          if (!isCode(e, API_ERRORS.fileExists.code) || !confirm(T().confirmReplace(name))) throw e;
+          if (!isCode(e, FILE_ERRORS.fileExists.code) || !confirm(T().confirmReplace(name))) throw e;
           last = await this.#files.write(path, file);
         }
         this.#say(T().uploaded(name));
       } catch (e) {
-        if (!isCode(e, API_ERRORS.fileExists.code)) this.#say(errorText(e), 'error');
+        if (!isCode(e, FILE_ERRORS.fileExists.code)) this.#say(errorText(e), 'error');
       }
     }
     if (!last) return;
@@ -631,7 +638,7 @@ class FilesScreen implements FilesView {
       this.#say(T().saved(printable(saved.name)));
       void this.refresh();
     } catch (e) {
-      if (isCode(e, API_ERRORS.fileChanged.code) || isCode(e, API_ERRORS.fileExists.code) || isCode(e, API_ERRORS.fileNotFound.code)) this.#changedOnHost();
+      if (isCode(e, FILE_ERRORS.fileChanged.code) || isCode(e, FILE_ERRORS.fileExists.code) || isCode(e, FILE_ERRORS.fileNotFound.code)) this.#changedOnHost();
       else this.#say(errorText(e), 'error');
     }
   }

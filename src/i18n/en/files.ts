@@ -4,7 +4,11 @@
  * words on its first opening, after Start lab (not part of the catalogues: see there).
  * Sizes come already formatted (`size`), names already made printable (a newline shows as ↵).
  */
+import type { FileErrorCode } from '../../../contract/files.ts';
+
 export const files = {
+  /** A lesson's <OpenFile> button (src/components/OpenFile.astro, rendered with the page). */
+  openFile: (path: string, host: string) => `Open ${path} on ${host}`,
   opening: 'Opening the files…',
   pathLabel: (host: string) => `Folder on ${host}`,
   go: 'Open',
@@ -69,4 +73,18 @@ export const files = {
   bytes: (n: string) => `${n} bytes`,
   kib: (n: string) => `${n} KiB`,
   mib: (n: string) => `${n} MiB`,
+  /**
+   * One sentence per error code of the Files API (contract/files.ts FILE_ERRORS), shown on pages
+   * not in English (an English page shows the runner's own, more specific sentence).
+   */
+  errors: {
+    'file-not-found': 'There is no such file or folder on this lab host (it may have been moved or deleted). Refresh the list.',
+    'file-permission': 'The lab host does not allow this: only /root, /tmp, /home and a few other places are writable, and special files cannot be opened here.',
+    'not-a-directory': 'That is a file, not a folder. Open it instead, or check the path.',
+    'is-a-directory': 'That is a folder, not a file. Open it in the list instead.',
+    'file-too-big': 'This file is larger than the lab server takes. Copy it with the terminal instead.',
+    'file-changed': 'This file changed on the lab host since you opened it. Reload it, or save again to overwrite that change.',
+    'file-exists': 'Something of that name already exists there. Choose another name, or replace it on purpose.',
+    'bad-path': 'That path cannot be used: it is empty, too long or holds a character no file name can. Check it.',
+  } satisfies Record<FileErrorCode, string>,
 };

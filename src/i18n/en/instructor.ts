@@ -1,6 +1,6 @@
 /** English words of the instructor dashboard (src/pages/instructor/, src/client/instructor/). See ./page.ts. */
 
-import { ISOLATION } from '../../../contract/api.ts';
+import { ISOLATION } from '../../../contract/isolation.ts';
 
 /** The instructor dashboard (src/pages/instructor/index.astro, src/client/instructor/). */
 export const instructor = {
@@ -71,7 +71,7 @@ export const instructor = {
     `${name}: ${labs} of ${maxLabs} labs · ${freeGiB} GiB free · warm pool ${ready} ready`,
   thisMachine: ' (this one)',
   thisMachineCapacity: 'This machine: ',
-  /** What a lab that is broken out of gives on this machine: contract/api.ts ISOLATION's words, as a sentence. */
+  /** What a lab that is broken out of gives on this machine: contract/isolation.ts ISOLATION's words, as a sentence. */
   isolation: (sandboxed: boolean) => {
     const words = sandboxed ? ISOLATION.sandboxed : ISOLATION.rootEquivalent;
     return `${words[0]!.toUpperCase()}${words.slice(1)}.`;

@@ -5,6 +5,7 @@
 import type { files as english } from '../en/files.ts';
 
 export const files: typeof english = {
+  openFile: (path: string, host: string) => `在 ${host} 上打开 ${path}`,
   opening: '正在打开文件…',
   pathLabel: (host: string) => `${host} 上的文件夹`,
   go: '打开',
@@ -63,4 +64,14 @@ export const files: typeof english = {
   bytes: (n: string) => `${n} 字节`,
   kib: (n: string) => `${n} KiB`,
   mib: (n: string) => `${n} MiB`,
+  errors: {
+    'file-not-found': '这台实验主机上没有这个文件或文件夹（可能已被移动或删除）。请刷新列表。',
+    'file-permission': '实验主机不允许这个操作：只有 /root、/tmp、/home 等少数位置可写，特殊文件也不能在这里打开。',
+    'not-a-directory': '这是一个文件，不是文件夹。请直接打开它，或检查路径。',
+    'is-a-directory': '这是一个文件夹，不是文件。请在列表中打开它。',
+    'file-too-big': '这个文件超过了实验服务器接受的大小。请改用终端复制它。',
+    'file-changed': '自你打开以来，这个文件已在实验主机上被修改。请重新加载，或再次保存以覆盖那次修改。',
+    'file-exists': '那里已经有同名的文件或文件夹。请换一个名字，或确认要替换它。',
+    'bad-path': '这个路径无法使用：它为空、太长，或含有文件名不能包含的字符。请检查。',
+  },
 };
