@@ -128,14 +128,6 @@ export interface LabPanelApi {
    * setup (once per lab). Rejects with an Error whose message is a sentence for the learner.
    */
   startExercise(exerciseId: string): Promise<SetupResult>;
-  /**
-   * Open `path` on `host` in that host's Files tab editor: starts the lab if needed, shows the
-   * tab, creates the file with `starter` when it is missing (never over an existing one). A
-   * relative path is in the shell's working directory, `~/` in the home folder. Rejects with an
-   * Error whose message is a sentence for the learner; a file that opened but cannot be edited
-   * (binary, too big) or a failure on the host is said in the tab instead.
-   */
-  openFile(host: string, path: string, starter?: string): Promise<void>;
   /** The exercises started in the running lab; undefined while no lab runs (LAB_EXERCISES_EVENT tells of changes). */
   readonly startedExercises: readonly string[] | undefined;
 }
@@ -296,18 +288,4 @@ export const PREVIEW_ATTRS = {
   port: 'data-preview-port',
   /** Set by the script while the element is a link. */
   live: 'data-live',
-} as const;
-
-/**
- * A lesson's "Open compose.yaml on host1" button: src/components/OpenFile.astro renders it; the lab
- * panel (src/client/lab-panel.ts, on the page already) answers its clicks, so the component adds
- * no script to a page. The starter text is the text of the code block inside the element.
- */
-export const OPEN_FILE_ATTRS = {
-  /** On the wrapper: the lab host the file is on. */
-  host: 'data-file-host',
-  /** On the wrapper: the file's path (absolute, `~/…`, or relative to the shell's working directory). */
-  path: 'data-file-path',
-  /** The button inside it. */
-  button: 'data-file-open',
 } as const;

@@ -5,7 +5,7 @@
  * sockets) are imported from ./terminal/ui.ts only once a lab is actually wanted. Run buttons
  * reach it through LabPanelApi (contract/dom.ts).
  */
-import { LAB_ATTRS as L, LAB_EXERCISES_EVENT, LAB_PANEL_TAG, LAB_STATE_EVENT, OPEN_FILE_ATTRS as F, sel, type LabExercisesDetail, type LabPanelApi } from '../../contract/dom.ts';
+import { LAB_ATTRS as L, LAB_EXERCISES_EVENT, LAB_PANEL_TAG, LAB_STATE_EVENT, sel, type LabExercisesDetail, type LabPanelApi } from '../../contract/dom.ts';
 import { API_ERRORS, type CheckResult, type SetupResult } from '../../contract/api.ts';
 import { DEFAULT_ENGINE, engineById, type Engine } from '../../contract/engines.ts';
 import { markEngine } from './engine-marks.ts';
@@ -131,13 +131,6 @@ class LabPanel extends HTMLElement implements LabPanelApi {
       if (!this.#busy) this.#startAndFocus();
     });
     this.#stopButton.addEventListener('click', () => void this.stop());
-    // A lesson's <OpenFile> buttons: answered here, so they need no script of their own. The status line says what went wrong.
-    document.addEventListener('click', (e) => {
-      const file = (e.target as Element).closest?.(sel(F.button))?.closest(sel(F.host));
-      if (!file) return;
-      const code = file.querySelector('pre')?.textContent;
-      this.openFile(file.getAttribute(F.host)!, file.getAttribute(F.path)!, code == null ? undefined : code.replace(/\n?$/, '\n')).catch(() => {});
-    });
     this.#screenReader.checked = storedScreenReaderMode();
     this.#screenReader.addEventListener('change', () => {
       storeScreenReaderMode(this.#screenReader.checked);
@@ -205,17 +198,6 @@ class LabPanel extends HTMLElement implements LabPanelApi {
       const limitMs = readyTimeout(view.lab);
       await withTimeout(view.whenReady(host), limitMs, T().notReady(host, limitMs / 1000));
       view.type(host, lines);
-    } catch (e) {
-      if (!needsAccessCode(e)) this.#status(errorText(e), 'error');
-      throw e;
-    }
-  }
-
-  async openFile(host: string, path: string, starter?: string): Promise<void> {
-    try {
-      if (!this.hosts.includes(host)) throw new Error(T().noSuchHost(host));
-      this.#reveal();
-      await (await this.start()).openFile(host, path, starter);
     } catch (e) {
       if (!needsAccessCode(e)) this.#status(errorText(e), 'error');
       throw e;
