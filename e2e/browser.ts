@@ -15,12 +15,12 @@ export function launchBrowser(): Promise<Browser> {
 
 /**
  * Opens `url` and waits for the network to go quiet; the scripts it loaded meanwhile, each with its
- * body's size. Every body is awaited before the answer: one read after it would be left out.
+ * body's size and text. Every body is awaited before the answer: one read after it would be left out.
  */
-export async function scriptsLoadedBy(page: Page, url: string): Promise<Array<{ url: string; bytes: number }>> {
-  const bodies: Array<Promise<{ url: string; bytes: number }>> = [];
+export async function scriptsLoadedBy(page: Page, url: string): Promise<Array<{ url: string; bytes: number; text: string }>> {
+  const bodies: Array<Promise<{ url: string; bytes: number; text: string }>> = [];
   page.on('response', (res) => {
-    if (res.request().resourceType() === 'script') bodies.push(res.body().then((b) => ({ url: res.url(), bytes: b.length })));
+    if (res.request().resourceType() === 'script') bodies.push(res.body().then((b) => ({ url: res.url(), bytes: b.length, text: b.toString() })));
   });
   await page.goto(url, { waitUntil: 'networkidle' });
   return Promise.all(bodies);

@@ -18,12 +18,24 @@ import { gzipSync } from 'node:zlib';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import type { LabCreated } from '../contract/api.ts';
+import { FILE_ERRORS, FILE_ROUTES } from '../contract/files.ts';
+import { ISOLATION } from '../contract/isolation.ts';
+import { OPEN_FILE_ATTRS } from '../contract/open-file.ts';
+import { FILES_WORDS } from '../src/i18n/files.ts';
 import { labHostContainerName } from '../sandbox/src/names.ts';
 import { execIn, percentile, ROOT } from '../sandbox/test/harness.ts';
 import { axeViolations } from './axe.ts';
 import { runnerAndBrowser, scriptsLoadedBy } from './browser.ts';
 
 const LESSON = '/lessons/08-compose-networking/';
+/** A chapter without an <OpenFile>, in English and in Chinese. */
+const PLAIN_LESSONS = ['/lessons/05-user-defined-bridges/', '/zh/lessons/05-user-defined-bridges/'];
+/**
+ * Most JS a page with an <OpenFile> may load before Start lab beyond what a page without one does:
+ * the component's script (src/client/open-file.ts, which Astro inlines into the page), 521 bytes
+ * when it was written.
+ */
+const OPEN_FILE_JS_BUDGET = 1024;
 /** What the Files tab may load when opened (CodeMirror with its languages and the file browser), gzipped. */
 const FILES_JS_BUDGET = 150 * 1024;
 /** The lesson page's budget before Start lab (e2e/lesson.test.ts's). */
@@ -66,6 +78,36 @@ describe('the Files tab in a browser', () => {
     await page.locator(`${FILES} .files-name-input`).fill(name);
     await page.locator(`${FILES} .files-name-input`).press('Enter');
   };
+
+  it("loads nothing of the Files API or its words before Start lab, and of <OpenFile> only its small script, on the pages that have one", async () => {
+    // Every script of a page before Start lab: the files it loaded and its inline scripts.
+    const scriptsOf = async (url: string) => {
+      const page = await t.browser.newPage();
+      const loaded = await scriptsLoadedBy(page, t.runner.url + url);
+      const inline = await page.$$eval('script:not([src])', (all) => all.map((s) => s.textContent ?? ''));
+      await page.close();
+      return [...loaded.map((s) => ({ name: `${url} ${path.basename(s.url)}`, text: s.text })), ...inline.map((text, i) => ({ name: `${url} inline ${i}`, text }))];
+    };
+    const holding = (scripts: Array<{ name: string; text: string }>, words: string[]) =>
+      scripts.flatMap((s) => words.filter((w) => s.text.includes(w)).map((w) => `${s.name}: ${w}`));
+    // Names the contract keeps for the runner, the Files tab and the dashboard, and the tab's Chinese error sentences
+    // (a Chinese page loads its whole catalogue as it opens): a lesson page's scripts name none of them.
+    const elsewhere = [
+      ...Object.values(FILE_ROUTES).map((r) => r.template), ...Object.values(FILE_ERRORS).map((e) => e.code),
+      ...Object.values(ISOLATION), ...Object.values(FILES_WORDS.zh.errors),
+    ];
+    const [english, chinese] = await Promise.all(PLAIN_LESSONS.map(scriptsOf));
+    const withButton = await scriptsOf(LESSON);
+    expect(holding([...english!, ...chinese!, ...withButton], elsewhere)).toEqual([]);
+    expect(holding([...english!, ...chinese!], Object.values(OPEN_FILE_ATTRS))).toEqual([]);
+    // Not a figure for the whole page (other chapters' own scripts may come and go): the button's script and its size.
+    const button = withButton.filter((s) => s.text.includes(OPEN_FILE_ATTRS.button));
+    const bytes = button.reduce((n, s) => n + Buffer.byteLength(s.text), 0);
+    const more = withButton.filter((s) => !english!.some((e) => e.text === s.text));
+    console.log(`files: the <OpenFile> script on ${LESSON}: ${bytes} bytes; its scripts not on ${PLAIN_LESSONS[0]}: ${more.map((s) => s.name).join(', ')}`);
+    expect(button.length).toBeGreaterThan(0);
+    expect(bytes).toBeLessThanOrEqual(OPEN_FILE_JS_BUDGET);
+  });
 
   it('loads no JS of the Files tab or CodeMirror before Start lab, nor after it until the tab is opened, and opens at the shell\'s working directory', async () => {
     // bypassCSP for axe's injected script only (e2e/axe.ts); the site's own scripts are what they are.
