@@ -19,6 +19,7 @@ import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import type { LabCreated } from '../contract/api.ts';
 import { FILE_ERRORS, FILE_ROUTES } from '../contract/files.ts';
+import { INSTRUCTOR_ATTRS } from '../contract/instructor-dom.ts';
 import { ISOLATION } from '../contract/isolation.ts';
 import { OPEN_FILE_ATTRS } from '../contract/open-file.ts';
 import { FILES_WORDS } from '../src/i18n/files.ts';
@@ -90,11 +91,11 @@ describe('the Files tab in a browser', () => {
     };
     const holding = (scripts: Array<{ name: string; text: string }>, words: string[]) =>
       scripts.flatMap((s) => words.filter((w) => s.text.includes(w)).map((w) => `${s.name}: ${w}`));
-    // Names the contract keeps for the runner, the Files tab and the dashboard, and the tab's Chinese error sentences
-    // (a Chinese page loads its whole catalogue as it opens): a lesson page's scripts name none of them.
+    // Names the contract keeps for the runner, the Files tab and the dashboard (issue 21's among them), and the tab's
+    // Chinese error sentences (a Chinese page loads its whole catalogue as it opens): a lesson page's scripts name none.
     const elsewhere = [
       ...Object.values(FILE_ROUTES).map((r) => r.template), ...Object.values(FILE_ERRORS).map((e) => e.code),
-      ...Object.values(ISOLATION), ...Object.values(FILES_WORDS.zh.errors),
+      ...Object.values(ISOLATION), INSTRUCTOR_ATTRS.isolation, ...Object.values(FILES_WORDS.zh.errors),
     ];
     const [english, chinese] = await Promise.all(PLAIN_LESSONS.map(scriptsOf));
     const withButton = await scriptsOf(LESSON);

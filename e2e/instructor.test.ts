@@ -11,7 +11,8 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INSTRUCTOR_COOKIE, INSTRUCTOR_ROUTES, type LabCreated } from '../contract/api.ts';
-import { EXERCISE_ATTRS as X, EXERCISE_TAG, INSTRUCTOR_ATTRS as I, LAB_ATTRS as L, sel } from '../contract/dom.ts';
+import { EXERCISE_ATTRS as X, EXERCISE_TAG, LAB_ATTRS as L, sel } from '../contract/dom.ts';
+import { INSTRUCTOR_ATTRS as I } from '../contract/instructor-dom.ts';
 import { api, startCells, startRunner, type RunningRunner } from '../sandbox/test/harness.ts';
 import { axeViolations } from './axe.ts';
 import { launchBrowser } from './browser.ts';

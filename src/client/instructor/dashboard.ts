@@ -10,7 +10,8 @@
  */
 import { API_ERRORS, INSTRUCTOR_ROUTES, type ApiError, type CellView, type RoomSnapshot, type RosterEntry, type WarmRequest } from '../../../contract/api.ts';
 import { engineById, type EngineId } from '../../../contract/engines.ts';
-import { INSTRUCTOR_ATTRS as I, INSTRUCTOR_TAG, sel } from '../../../contract/dom.ts';
+import { sel } from '../../../contract/dom.ts';
+import { INSTRUCTOR_ATTRS as I, INSTRUCTOR_TAG } from '../../../contract/instructor-dom.ts';
 import type { WatchView } from './watch-view.ts';
 import { instructor } from '../../i18n/en/instructor.ts';
 import { LOCALE_INFO, pageLocale } from '../../i18n/locales.ts';
