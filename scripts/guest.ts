@@ -37,6 +37,12 @@ const GUEST_TIMEOUT_MS = 30 * 60_000;
 /** How long the job waits for the guest's engine (it answered at ~85 s into an idle emulated boot). */
 const ENGINE_WAIT_S = 600;
 const LAB_IMAGE = IMAGES.labHost('forky');
+/**
+ * The machine's image the guest gets as LAB_IMAGE: itself, or (DNL_GUEST_LAB_IMAGE) a lab host
+ * image under a tag of one's own, to try a change to the image in the guest without rebuilding
+ * the shared tag.
+ */
+const SOURCE_IMAGE = process.env.DNL_GUEST_LAB_IMAGE || LAB_IMAGE;
 const FIGURES_FILE = path.resolve(process.env.DNL_GUEST_FIGURES || path.join(ROOT, '.lab/guest-figures.json'));
 /** Lines of the guest's console and of the job's log shown when it fails. */
 const TAIL_LINES = 40;
@@ -67,11 +73,11 @@ const root = await cached(cache, 'root', recipeKey(ROOT_RECIPE), (dir) => buildR
 const rootSeconds = seconds(Date.now() - t);
 say(`root disk ${root.built ? `built in ${rootSeconds} s` : 'cached'}: ${root.dir}`);
 t = Date.now();
-const labImageId = await imageId(LAB_IMAGE).catch((err) => fail([(err as Error).message]));
-const data = await cached(cache, 'data', labImageId.replace(/^sha256:/, '').slice(0, 16), (dir) => buildDataImage(dir, LAB_IMAGE, say))
+const labImageId = await imageId(SOURCE_IMAGE).catch((err) => fail([(err as Error).message]));
+const data = await cached(cache, 'data', labImageId.replace(/^sha256:/, '').slice(0, 16), (dir) => buildDataImage(dir, SOURCE_IMAGE, LAB_IMAGE, say))
   .catch((err) => fail([`The guest's Docker data disk could not be built: ${(err as Error).message}`]));
 const dataSeconds = seconds(Date.now() - t);
-say(`data disk with ${LAB_IMAGE} ${data.built ? `built in ${dataSeconds} s` : 'cached'}: ${data.dir}`);
+say(`data disk with ${SOURCE_IMAGE} ${data.built ? `built in ${dataSeconds} s` : 'cached'}: ${data.dir}`);
 
 const kernel = path.join(root.dir, ROOT_FILES.kernel);
 const initrd = path.join(root.dir, ROOT_FILES.initrd);
@@ -123,7 +129,7 @@ const figures = {
   accelerationReason: acceleration.reason,
   cold: root.built || data.built,
   rootDisk: { cached: !root.built, buildSeconds: root.built ? rootSeconds : 0, ...diskSize(path.join(root.dir, ROOT_FILES.disk)) },
-  dataDisk: { cached: !data.built, buildSeconds: data.built ? dataSeconds : 0, labImage: LAB_IMAGE, ...diskSize(path.join(data.dir, DATA_FILE)) },
+  dataDisk: { cached: !data.built, buildSeconds: data.built ? dataSeconds : 0, labImage: SOURCE_IMAGE, ...diskSize(path.join(data.dir, DATA_FILE)) },
   kernelAndInitrdBytes: diskSize(kernel).apparentBytes + diskSize(initrd).apparentBytes,
   bootSeconds: run.marks['job-start'] !== undefined ? seconds(run.marks['job-start']) : null,
   engineReadySeconds: run.marks['engine-ready'] !== undefined ? seconds(run.marks['engine-ready']) : null,

@@ -29,15 +29,15 @@ export async function imageId(image: string): Promise<string> {
   }
 }
 
-/** Build `out`/data.img: a Docker data root holding `image`. */
-export async function buildDataImage(out: string, image: string, log: (line: string) => void): Promise<void> {
+/** Build `out`/data.img: a Docker data root holding `image` (the machine's `source`, tagged `image` in the guest). */
+export async function buildDataImage(out: string, source: string, image: string, log: (line: string) => void): Promise<void> {
   const dataRoot = path.join(out, 'docker');
   // A short exec root: it holds unix sockets, whose paths may not exceed 108 bytes.
   const execRoot = `/run/dnl-guest-data-${process.pid}`;
   const socket = `unix://${execRoot}/docker.sock`;
   await mkdir(dataRoot);
   await mkdir(execRoot, { recursive: true });
-  log(`loading ${image} into a throwaway dockerd (data root ${dataRoot})`);
+  log(`loading ${source}${source === image ? '' : ` as ${image}`} into a throwaway dockerd (data root ${dataRoot})`);
   const dockerd = spawn('dockerd', ['--host', socket, '--data-root', dataRoot, '--exec-root', execRoot, '--pidfile', `${execRoot}/dockerd.pid`,
     '--bridge', 'none', '--iptables=false', '--storage-driver', 'overlay2'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let daemonLog = '';
@@ -50,7 +50,8 @@ export async function buildDataImage(out: string, image: string, log: (line: str
       if (dockerd.exitCode !== null || Date.now() > deadline) throw new Error(`The throwaway dockerd for the guest's data disk did not start; its log ends:\n${daemonLog.slice(-2000)}`);
       await new Promise((r) => setTimeout(r, 500));
     }
-    await sh('sh', ['-c', 'docker save "$1" | docker -H "$2" load', 'sh', image, socket], { quiet: true });
+    await sh('sh', ['-c', 'docker save "$1" | docker -H "$2" load', 'sh', source, socket], { quiet: true });
+    if (source !== image) await sh('docker', ['-H', socket, 'tag', source, image], { quiet: true });
   } finally {
     dockerd.kill('SIGTERM');
     await exited;

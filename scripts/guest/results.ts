@@ -44,7 +44,8 @@ export function resultProblems(text: string): { result: GuestResult | undefined;
   if (!parsed.success) return { result: undefined, problems: [`The guest job's result.json is malformed: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}.`] };
   const r = parsed.data;
   const problems: string[] = [];
-  if (r.error) problems.push(`The smoke path stopped: ${r.error}`);
+  // A failed step says it below; any other stop (the runner did not start, the image was missing) only here.
+  if (r.error && r.steps.every((s) => s.ok)) problems.push(`The smoke path stopped: ${r.error}`);
   if (!r.engine) problems.push('The guest job did not read the guest\'s docker info.');
   else if (r.engine.cgroupVersion !== '2') problems.push(`The guest's Docker Engine reports cgroup version ${r.engine.cgroupVersion}, not 2: this guest does not prove the cgroup v2 path.`);
   if (r.privilegeMode === null) problems.push('The runner logged no privilege choice for lab hosts.');

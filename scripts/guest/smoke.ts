@@ -108,7 +108,9 @@ try {
   await step('open terminal', async () => {
     term = await TerminalClient.open(r, lab!, 'host1');
     await term.waitForPrompt(LAB_READY_TIMEOUT_S * 1000);
-    return [true, 'prompt shown'];
+    // How often the inner dockerd had to wait again for its containerd (lab-entrypoint's retry).
+    const { out } = await shell(term, 'grep -c "timeout waiting for containerd" /var/log/dockerd.log');
+    return [true, `prompt shown; the inner dockerd waited again for containerd ${/^(\d+)\s*$/m.exec(out)?.[1] ?? '?'} time(s)`];
   });
   const t = () => term!;
   await step('docker network ls', async () => {
@@ -130,7 +132,10 @@ try {
     return [limit && rc === 137, `memory.max ${limit ? `is ${HOST_MEMORY_BYTES}` : 'is not the configured limit'}; the hog ended with ${rc}${rc === 137 ? ' (killed at the limit)' : `; output:\n${out.slice(-1500)}`}`];
   });
   await step('pids limit', async () => {
-    const { out } = await shell(t(), `cat /sys/fs/cgroup/pids.max; sh -c 'i=0; while [ $i -lt ${HOST_PIDS * 2} ]; do sleep 600 & i=$((i+1)); done; echo spawned-all' 2>&1 | tail -n 2; pkill -x sleep`);
+    // The loop's shell kills its own process group (itself and its sleeps) when it exits, as dash
+    // does at the first fork refused: nothing else could start a process (pkill) until they end.
+    const { out } = await shell(t(), `cat /sys/fs/cgroup/pids.max; sh -c 'trap "kill 0" EXIT; i=0; while [ $i -lt ${HOST_PIDS * 2} ]; do sleep 120 & i=$((i+1)); done; echo spawned-all'`
+      + ' >/tmp/forks.log 2>&1; tail -n 2 /tmp/forks.log');
     const limit = new RegExp(`^${HOST_PIDS}\\s*$`, 'm').test(out);
     const stopped = /Cannot fork|can't fork|Resource temporarily unavailable/i.test(out) && !/^spawned-all/m.test(out);
     return [limit && stopped, `pids.max ${limit ? `is ${HOST_PIDS}` : 'is not the configured limit'}; a loop of ${HOST_PIDS * 2} processes ${stopped ? 'was stopped by it' : `was not stopped; output:\n${out.slice(-1500)}`}`];
