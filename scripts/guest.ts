@@ -137,7 +137,7 @@ const figures = {
   privilegeMode: result?.privilegeMode ?? null,
   runnerStartSeconds: result?.runnerStartSeconds ?? null,
   smokeSeconds: seconds(steps.reduce((sum, s) => sum + s.seconds, 0) * 1000),
-  steps: steps.map((s) => ({ name: s.name, ok: s.ok, seconds: seconds(s.seconds * 1000) })),
+  steps: steps.map((s) => ({ name: s.name, ok: s.ok, seconds: seconds(s.seconds * 1000), detail: s.detail })),
   guestSeconds: seconds(run.ms),
   totalSeconds: seconds(Date.now() - started),
 };
