@@ -65,8 +65,9 @@ export async function removeInstance(instance: string, dockerHost?: string): Pro
 /**
  * Start a runner process. Each gets an instance name and a state folder of its own unless the
  * caller passes them (to start a successor of a runner: `startRunner(first.env)`).
+ * `startTimeoutMs`: longer for a slow machine (the emulated guest of scripts/guest.ts).
  */
-export async function startRunner(env: Record<string, string> = {}): Promise<RunningRunner> {
+export async function startRunner(env: Record<string, string> = {}, opts: { startTimeoutMs?: number } = {}): Promise<RunningRunner> {
   const runnerEnv: Record<string, string> = {
     PORT: '0',
     HOST: '127.0.0.1',
@@ -89,7 +90,7 @@ export async function startRunner(env: Record<string, string> = {}): Promise<Run
   proc.stdout!.on('data', (d) => (out += d));
   proc.stderr!.on('data', (d) => (out += d));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`runner did not start:\n${out}`)), RUNNER_START_TIMEOUT_MS);
+    const timer = setTimeout(() => reject(new Error(`runner did not start:\n${out}`)), opts.startTimeoutMs ?? RUNNER_START_TIMEOUT_MS);
     const check = () => {
       const m = /ready on (http:\/\/[^\s]+?)\/?\s/.exec(out);
       if (m) {

@@ -1,0 +1,166 @@
+/**
+ * The smoke path, run inside the guest by job.sh (Node 24 from the clone, which the guest sees
+ * read-only): start the runner itself against the guest's Docker Engine, then as a learner
+ * would, through the lab API and a terminal: create a lab, `docker network ls`, an inner
+ * bridge with two containers pinging each other by name, the lab host's memory and pids limits
+ * holding, DELETE, and nothing left in the engine. Writes result.json (results.ts) to the job
+ * folder given as its argument, whatever happens; the machine decides pass or fail.
+ *
+ *   node scripts/guest/smoke.ts JOB_FOLDER
+ */
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { createDockerClient } from '../../sandbox/src/docker.ts';
+import { IMAGES } from '../../sandbox/src/names.ts';
+import { stripAnsi, TerminalClient } from '../../sandbox/tools/terminal-client.ts';
+import { fixtureSite, startRunner, type RunningRunner } from '../../sandbox/tools/runner-process.ts';
+import type { LabCreated } from '../../contract/api.ts';
+import { SMOKE_STEPS, type GuestResult, type StepResult } from './results.ts';
+
+const jobDir = process.argv[2];
+if (!jobDir) {
+  console.error('usage: node scripts/guest/smoke.ts JOB_FOLDER');
+  process.exit(2);
+}
+
+/** Emulation is ~20-40x slower than the machine (platform notes): every wait is sized for that. */
+const RUNNER_START_TIMEOUT_MS = 10 * 60_000;
+/** A lab host's engine answered ~85 s into an emulated boot; its own dockerd inside takes as long again. */
+const LAB_ENGINE_START_TIMEOUT_S = 300;
+const LAB_READY_TIMEOUT_S = 600;
+/** Each inner `docker run` took 8-12 s emulated; a step runs up to four of them. */
+const STEP_TIMEOUT_MS = 5 * 60_000;
+/** Small limits so the hog and the fork loop reach them quickly; the lab host's own dockerd fits well under both. */
+const HOST_MEMORY_BYTES = 384 * 1024 ** 2;
+const HOST_PIDS = 256;
+const LESSON = 'guest-smoke';
+
+const docker = createDockerClient();
+const result: GuestResult = { engine: null, privilegeMode: null, runnerStartSeconds: null, steps: [], leftovers: null, error: null };
+const save = () => writeFileSync(path.join(jobDir, 'result.json'), JSON.stringify(result, null, 2));
+
+/** Time `fn` as the step `name`; it returns [ok, detail]. A throw is a failed step and ends the path. */
+async function step(name: (typeof SMOKE_STEPS)[number], fn: () => Promise<[boolean, string]>): Promise<void> {
+  const started = Date.now();
+  let s: StepResult;
+  try {
+    const [ok, detail] = await fn();
+    s = { name, ok, seconds: (Date.now() - started) / 1000, detail };
+  } catch (err) {
+    s = { name, ok: false, seconds: (Date.now() - started) / 1000, detail: (err as Error).message };
+  }
+  result.steps.push(s);
+  console.log(`[smoke] ${name}: ${s.ok ? 'ok' : 'FAILED'} in ${s.seconds.toFixed(1)} s; ${s.detail.split('\n')[0]}`);
+  save();
+  if (!s.ok) throw new Error(`the step "${name}" failed: ${s.detail}`);
+}
+
+/** Run a shell command in the terminal; its output and exit status (printed after it as rc=N). */
+async function shell(term: TerminalClient, command: string): Promise<{ out: string; rc: number }> {
+  const out = await term.run(`${command}; echo "rc=$?"`, STEP_TIMEOUT_MS);
+  const rc = /rc=(\d+)/.exec(out);
+  if (!rc) throw new Error(`no exit status after "${command}"; output:\n${out.slice(-1500)}`);
+  return { out, rc: Number(rc[1]) };
+}
+
+/** After a failure, into the job's log: the terminal's output and each lab host's log and inner engine's log. */
+function diagnose(): void {
+  if (term) console.log(`[smoke] the terminal's output ends:\n${stripAnsi(term.since(0)).slice(-3000)}`);
+  const ids = spawnSync('docker', ['ps', '-aq'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+  for (const id of ids) {
+    for (const args of [['logs', '--tail', '40', id], ['exec', id, 'tail', '-n', '40', '/var/log/dockerd.log']]) {
+      const r = spawnSync('docker', args, { encoding: 'utf8' });
+      console.log(`[smoke] docker ${args.join(' ')}:\n${r.stdout}${r.stderr}`);
+    }
+  }
+}
+
+let runner: RunningRunner | undefined;
+let term: TerminalClient | undefined;
+try {
+  const info = await docker.info();
+  result.engine = { version: info.ServerVersion, cgroupVersion: String(info.CgroupVersion), cgroupDriver: info.CgroupDriver };
+  console.log(`[smoke] guest engine ${info.ServerVersion}, cgroup v${info.CgroupVersion} (${info.CgroupDriver} driver)`);
+  const image = IMAGES.labHost('forky');
+  await docker.getImage(image).inspect().catch(() => {
+    throw new Error(`The guest's engine does not have ${image}: the data disk was not mounted at /var/lib/docker or its image store was not read.`);
+  });
+
+  const runnerStarted = Date.now();
+  runner = await startRunner({
+    ...fixtureSite({ [LESSON]: { title: 'Guest smoke', lab: { hosts: ['host1'] } } }),
+    LAB_ENGINES: '28',
+    LAB_ENGINE_START_TIMEOUT: String(LAB_ENGINE_START_TIMEOUT_S),
+    LAB_READY_TIMEOUT: String(LAB_READY_TIMEOUT_S),
+    LAB_HOST_MEMORY: String(HOST_MEMORY_BYTES),
+    LAB_HOST_PIDS: String(HOST_PIDS),
+  }, { startTimeoutMs: RUNNER_START_TIMEOUT_MS });
+  result.runnerStartSeconds = (Date.now() - runnerStarted) / 1000;
+  console.log(`[smoke] runner ready in ${result.runnerStartSeconds.toFixed(1)} s at ${runner.url}`);
+  const r = runner;
+
+  let lab: LabCreated | undefined;
+  await step('create lab', async () => {
+    lab = await r.client.create(LESSON);
+    return [true, `lab ${lab.id}`];
+  });
+  await step('open terminal', async () => {
+    term = await TerminalClient.open(r, lab!, 'host1');
+    await term.waitForPrompt(LAB_READY_TIMEOUT_S * 1000);
+    // How often the inner dockerd had to wait again for its containerd (lab-entrypoint's retry).
+    const { out } = await shell(term, 'grep -c "timeout waiting for containerd" /var/log/dockerd.log');
+    return [true, `prompt shown; the inner dockerd waited again for containerd ${/^(\d+)\s*$/m.exec(out)?.[1] ?? '?'} time(s)`];
+  });
+  const t = () => term!;
+  await step('docker network ls', async () => {
+    const { out, rc } = await shell(t(), 'docker network ls');
+    const ok = rc === 0 && ['bridge', 'host', 'none'].every((n) => new RegExp(`\\s${n}\\s`).test(out));
+    return [ok, ok ? 'bridge, host and none listed' : `rc=${rc}; output:\n${out.slice(-1500)}`];
+  });
+  await step('bridge ping by name', async () => {
+    const { out, rc } = await shell(t(), 'docker network create smoke >/dev/null && docker run -d --name ping-a --network smoke busybox sleep 600 >/dev/null'
+      + ' && docker run -d --name ping-b --network smoke busybox sleep 600 >/dev/null && docker exec ping-a ping -c 2 ping-b && docker exec ping-b ping -c 2 ping-a');
+    await shell(t(), 'docker rm -f ping-a ping-b >/dev/null; docker network rm smoke >/dev/null');
+    const replies = out.match(/2 packets received/g)?.length ?? 0;
+    return [rc === 0 && replies === 2, `rc=${rc}, ${replies} of 2 pings answered by name${rc === 0 && replies === 2 ? '' : `; output:\n${out.slice(-1500)}`}`];
+  });
+  await step('memory limit', async () => {
+    // No -m on the inner container: only the lab host's own limit can stop the hog (ash doubling a string).
+    const { out, rc } = await shell(t(), 'cat /sys/fs/cgroup/memory.max; docker run --rm busybox sh -c \'x=0123456789; while :; do x=$x$x; done\'');
+    const limit = new RegExp(`^${HOST_MEMORY_BYTES}\\s*$`, 'm').test(out);
+    return [limit && rc === 137, `memory.max ${limit ? `is ${HOST_MEMORY_BYTES}` : 'is not the configured limit'}; the hog ended with ${rc}${rc === 137 ? ' (killed at the limit)' : `; output:\n${out.slice(-1500)}`}`];
+  });
+  await step('pids limit', async () => {
+    // The loop's shell kills its own process group (itself and its sleeps) when it exits, as dash
+    // does at the first fork refused: nothing else could start a process (pkill) until they end.
+    const { out } = await shell(t(), `cat /sys/fs/cgroup/pids.max; sh -c 'trap "kill 0" EXIT; i=0; while [ $i -lt ${HOST_PIDS * 2} ]; do sleep 120 & i=$((i+1)); done; echo spawned-all'`
+      + ' >/tmp/forks.log 2>&1; tail -n 2 /tmp/forks.log');
+    const limit = new RegExp(`^${HOST_PIDS}\\s*$`, 'm').test(out);
+    const stopped = /Cannot fork|can't fork|Resource temporarily unavailable/i.test(out) && !/^spawned-all/m.test(out);
+    return [limit && stopped, `pids.max ${limit ? `is ${HOST_PIDS}` : 'is not the configured limit'}; a loop of ${HOST_PIDS * 2} processes ${stopped ? 'was stopped by it' : `was not stopped; output:\n${out.slice(-1500)}`}`];
+  });
+  t().close();
+  await step('delete lab', async () => {
+    await r.client.delete(lab!);
+    return [true, `lab ${lab!.id} deleted`];
+  });
+  await step('nothing left', async () => {
+    const containers = await docker.listContainers({ all: true });
+    const networks = (await docker.listNetworks()).filter((n) => !['bridge', 'host', 'none'].includes(n.Name));
+    const volumes = (await docker.listVolumes()).Volumes ?? [];
+    result.leftovers = { containers: containers.length, networks: networks.length, volumes: volumes.length };
+    const names = [...containers.map((c) => c.Names[0]), ...networks.map((n) => n.Name), ...volumes.map((v) => v.Name)];
+    return [names.length === 0, names.length === 0 ? 'no container, network or volume in the guest\'s engine' : `left: ${names.join(', ')}`];
+  });
+} catch (err) {
+  result.error = (err as Error).message;
+  diagnose();
+} finally {
+  const log = runner?.output() ?? '';
+  result.privilegeMode = /lab hosts run with --privileged/.test(log) ? 'privileged' : /lab hosts run with the capabilities form/.test(log) ? 'capabilities' : null;
+  writeFileSync(path.join(jobDir, 'runner.log'), log);
+  save();
+  await runner?.stop().catch(() => {});
+}
+process.exit(result.error ? 1 : 0);
