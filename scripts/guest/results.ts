@@ -10,6 +10,9 @@ import { z } from 'zod';
 export const SMOKE_STEPS = ['create lab', 'open terminal', 'docker network ls', 'bridge ping by name', 'lab host cgroup v2', 'memory limit', 'pids limit', 'delete lab', 'nothing left'] as const;
 export type SmokeStep = (typeof SMOKE_STEPS)[number];
 
+/** The two forms a lab host can run with, as the runner's log line names them. */
+const privilegeMode = z.enum(['privileged', 'capabilities']);
+
 /**
  * The passes, in order, each with one runner started with its LAB_HOST_PRIVILEGES in the same
  * guest boot: the form that runner must log, and its steps, in order (a result missing one
@@ -21,16 +24,16 @@ export type SmokeStep = (typeof SMOKE_STEPS)[number];
 export const PASSES = {
   auto: { expectedMode: 'capabilities', steps: ['create lab', 'open terminal', 'docker network ls', 'bridge ping by name', 'memory limit', 'pids limit', 'delete lab', 'nothing left'] },
   privileged: { expectedMode: 'privileged', steps: ['create lab', 'open terminal', 'bridge ping by name', 'lab host cgroup v2', 'delete lab', 'nothing left'] },
-} as const satisfies Record<string, { expectedMode: 'privileged' | 'capabilities'; steps: readonly SmokeStep[] }>;
+} as const satisfies Record<string, { expectedMode: z.infer<typeof privilegeMode>; steps: readonly SmokeStep[] }>;
 export type PassName = keyof typeof PASSES;
 
 const step = z.object({ name: z.string(), ok: z.boolean(), seconds: z.number(), detail: z.string() });
 
 const pass = z.object({
   /** The runner's LAB_HOST_PRIVILEGES in this pass. */
-  privileges: z.enum(['auto', 'privileged']),
+  privileges: z.enum(Object.keys(PASSES) as [PassName, ...PassName[]]),
   /** From the runner's own log line, or null when it printed none. */
-  privilegeMode: z.enum(['privileged', 'capabilities']).nullable(),
+  privilegeMode: privilegeMode.nullable(),
   /** Seconds from spawning the runner to its "ready on" line. */
   runnerStartSeconds: z.number().nullable(),
   steps: z.array(step),
