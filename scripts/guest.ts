@@ -3,7 +3,8 @@
  * a current Docker Engine, every capability), which this project's own machines are not. It
  * boots a Debian trixie guest with QEMU (Docker Engine 26.1.5, cgroup v2), with no network
  * device, and in it runs the runner itself and a smoke path through its API and a terminal
- * (scripts/guest/smoke.ts), then checks the guest's result (scripts/guest/results.ts).
+ * (scripts/guest/smoke.ts) twice in the same boot: with LAB_HOST_PRIVILEGES=auto (the capabilities
+ * form there) and, shorter, with privileged; then checks the guest's result (scripts/guest/results.ts).
  *
  * The guest's root disk (rootimage.ts) and its Docker data disk with the lab host image loaded
  * (dataimage.ts) are cached outside the clone, in DNL_GUEST_CACHE (default /var/cache/dnl-guest),
@@ -11,7 +12,7 @@
  * stay as built. Acceleration is detected (qemu.ts): KVM where a stock kernel boots under it,
  * emulation (TCG) otherwise, as on this project's machines.
  *
- * Prints its figures (acceleration, boot, engine ready, runner start, each smoke step, total,
+ * Prints its figures (acceleration, boot, engine ready, each pass's runner start and steps, total,
  * disk sizes, what was cached) and writes them to .lab/guest-figures.json (or DNL_GUEST_FIGURES).
  * Exits 1 with a sentence, the guest's console tail and the job's log when anything fails.
  * Needs root, debootstrap, qemu-system-x86 and the forky lab host image on the machine's engine.
@@ -24,7 +25,7 @@ import { IMAGES } from '../sandbox/src/names.ts';
 import { cacheDir, cached, diskSize, recipeKey } from './guest/cache.ts';
 import { buildDataImage, DATA_FILE, imageId } from './guest/dataimage.ts';
 import { boot, detectAcceleration, type Share } from './guest/qemu.ts';
-import { resultProblems } from './guest/results.ts';
+import { PASSES, resultProblems } from './guest/results.ts';
 import { buildRootImage, JOB_FILES, JOB_MOUNT, JOB_TAG, NINEP_OPTIONS, ROOT_FILES, ROOT_RECIPE } from './guest/rootimage.ts';
 import { ROOT } from './steps.ts';
 
@@ -54,7 +55,8 @@ const say = (line: string) => console.log(`[guest ${seconds(Date.now() - started
 function fail(sentences: string[], jobDir?: string): never {
   console.error(`\nnpm run test:guest failed:\n${sentences.map((s) => `- ${s}`).join('\n')}`);
   if (jobDir) {
-    for (const [what, file] of [['guest console (serial)', 'serial.log'], ['job log', JOB_FILES.log], ['runner log', 'runner.log']] as const) {
+    const runnerLogs = Object.keys(PASSES).map((name) => [`runner log (LAB_HOST_PRIVILEGES=${name})`, `runner-${name}.log`] as const);
+    for (const [what, file] of [['guest console (serial)', 'serial.log'], ['job log', JOB_FILES.log], ...runnerLogs] as const) {
       const text = existsSync(path.join(jobDir, file)) ? readFileSync(path.join(jobDir, file), 'utf8') : '(none)';
       console.error(`\n--- ${what}, last ${TAIL_LINES} lines (${path.join(jobDir, file)}) ---\n${text.trimEnd().split('\n').slice(-TAIL_LINES).join('\n')}`);
     }
@@ -123,7 +125,7 @@ say(`the guest powered off after ${seconds(run.ms)} s`);
 const read = (file: string) => (existsSync(path.join(jobDir, file)) ? readFileSync(path.join(jobDir, file), 'utf8') : undefined);
 const exitCode = read(JOB_FILES.exitCode)?.trim();
 const { result, problems } = resultProblems(read('result.json') ?? '');
-const steps = result?.steps ?? [];
+const sumSeconds = (steps: { seconds: number }[]) => seconds(steps.reduce((sum, s) => sum + s.seconds, 0) * 1000);
 const figures = {
   acceleration: acceleration.name,
   accelerationReason: acceleration.reason,
@@ -134,10 +136,14 @@ const figures = {
   bootSeconds: run.marks['job-start'] !== undefined ? seconds(run.marks['job-start']) : null,
   engineReadySeconds: run.marks['engine-ready'] !== undefined ? seconds(run.marks['engine-ready']) : null,
   engine: result?.engine ?? null,
-  privilegeMode: result?.privilegeMode ?? null,
-  runnerStartSeconds: result?.runnerStartSeconds ?? null,
-  smokeSeconds: seconds(steps.reduce((sum, s) => sum + s.seconds, 0) * 1000),
-  steps: steps.map((s) => ({ name: s.name, ok: s.ok, seconds: seconds(s.seconds * 1000), detail: s.detail })),
+  passes: (result?.passes ?? []).map((p) => ({
+    privileges: p.privileges,
+    privilegeMode: p.privilegeMode,
+    runnerStartSeconds: p.runnerStartSeconds === null ? null : seconds(p.runnerStartSeconds * 1000),
+    smokeSeconds: sumSeconds(p.steps),
+    steps: p.steps.map((s) => ({ name: s.name, ok: s.ok, seconds: seconds(s.seconds * 1000), detail: s.detail })),
+  })),
+  smokeSeconds: sumSeconds((result?.passes ?? []).flatMap((p) => p.steps)),
   guestSeconds: seconds(run.ms),
   totalSeconds: seconds(Date.now() - started),
 };
@@ -153,4 +159,7 @@ const sentences = [
 ];
 if (sentences.length) fail(sentences, jobDir);
 rmSync(jobDir, { recursive: true, force: true });
-say(`passed: cgroup v${result!.engine!.cgroupVersion}, Engine ${result!.engine!.version}, lab hosts ${result!.privilegeMode}, smoke path ${figures.smokeSeconds} s`);
+say(`passed: cgroup v${result!.engine!.cgroupVersion}, Engine ${result!.engine!.version}, boot ${figures.bootSeconds} s, engine ready ${figures.engineReadySeconds} s, total ${figures.totalSeconds} s`);
+for (const p of figures.passes) {
+  say(`  LAB_HOST_PRIVILEGES=${p.privileges}: lab hosts ${p.privilegeMode}, runner start ${p.runnerStartSeconds} s, steps ${p.smokeSeconds} s (${p.steps.map((s) => `${s.name} ${s.seconds}`).join(', ')})`);
+}

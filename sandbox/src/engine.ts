@@ -313,7 +313,16 @@ export class DockerLabs {
   /** The privileges lab hosts get, probed once with `image` (any lab host image will do). */
   private ensurePrivilegeMode(image: string): Promise<PrivilegeMode> {
     // Another runtime (LAB_RUNTIME) gets no privileges: nothing to probe.
-    if (this.config.LAB_HOST_PRIVILEGES !== 'auto' || this.config.LAB_RUNTIME) return Promise.resolve(this.config.LAB_HOST_PRIVILEGES === 'auto' ? 'capabilities' : this.config.LAB_HOST_PRIVILEGES);
+    if (this.config.LAB_RUNTIME) return Promise.resolve(this.config.LAB_HOST_PRIVILEGES === 'auto' ? 'capabilities' : this.config.LAB_HOST_PRIVILEGES);
+    // A form set by hand is logged once too, as auto's choice is: the log says which one ran.
+    const fixed = this.config.LAB_HOST_PRIVILEGES;
+    if (fixed !== 'auto') {
+      if (!this.privilegeMode) {
+        this.log(`lab hosts run with ${fixed === 'privileged' ? '--privileged' : 'the capabilities form'}, as LAB_HOST_PRIVILEGES=${fixed} says`);
+        this.privilegeMode = Promise.resolve(fixed);
+      }
+      return this.privilegeMode;
+    }
     this.privilegeMode ??= (async () => {
       // A remapping engine refuses --privileged ("privileged mode is incompatible with user
       // namespaces"), and the capabilities form is what keeps a lab host's root unprivileged

@@ -1,20 +1,30 @@
 import { describe, expect, it } from 'vitest';
 import { recipeKey } from './cache.ts';
-import { EXPECTED_PRIVILEGE_MODE, resultProblems, SMOKE_STEPS, type GuestResult } from './results.ts';
+import { PASSES, resultProblems, type GuestResult, type PassName } from './results.ts';
 import { ROOT_RECIPE } from './rootimage.ts';
 
 const passing: GuestResult = {
   engine: { version: '26.1.5+dfsg1', cgroupVersion: '2', cgroupDriver: 'systemd' },
-  privilegeMode: EXPECTED_PRIVILEGE_MODE,
-  runnerStartSeconds: 40,
-  steps: SMOKE_STEPS.map((name) => ({ name, ok: true, seconds: 10, detail: 'ok' })),
-  leftovers: { containers: 0, networks: 0, volumes: 0 },
+  passes: (Object.keys(PASSES) as PassName[]).map((privileges) => ({
+    privileges,
+    privilegeMode: PASSES[privileges].expectedMode,
+    runnerStartSeconds: 40,
+    steps: PASSES[privileges].steps.map((name) => ({ name, ok: true, seconds: 10, detail: 'ok' })),
+    leftovers: { containers: 0, networks: 0, volumes: 0 },
+  })),
   error: null,
 };
 const problemsOf = (r: unknown) => resultProblems(JSON.stringify(r)).problems;
+/** `passing` with the pass `name` changed by `change`. */
+const withPass = (name: PassName, change: Partial<GuestResult['passes'][number]>): GuestResult => ({
+  ...passing,
+  passes: passing.passes.map((p) => (p.privileges === name ? { ...p, ...change } : p)),
+});
 
 describe('the guest job\'s result', () => {
-  it('passes with cgroup v2, the expected privilege choice, every step passed and nothing left', () => {
+  it('passes with cgroup v2, both passes with their expected privilege choice, every step passed and nothing left', () => {
+    expect(PASSES.auto.expectedMode).toBe('capabilities');
+    expect(PASSES.privileged.expectedMode).toBe('privileged');
     expect(problemsOf(passing)).toEqual([]);
   });
 
@@ -22,25 +32,34 @@ describe('the guest job\'s result', () => {
     expect(problemsOf({ ...passing, engine: { ...passing.engine, cgroupVersion: '1' } })).toEqual([expect.stringContaining('cgroup version 1, not 2')]);
   });
 
-  it('fails when the runner logged no privilege choice, or another one', () => {
-    expect(problemsOf({ ...passing, privilegeMode: null })).toEqual([expect.stringContaining('no privilege choice')]);
-    const other = EXPECTED_PRIVILEGE_MODE === 'capabilities' ? 'privileged' : 'capabilities';
-    expect(problemsOf({ ...passing, privilegeMode: other })).toEqual([expect.stringContaining(`chose ${other}`)]);
+  it('fails when auto\'s runner logged no privilege choice, or --privileged', () => {
+    expect(problemsOf(withPass('auto', { privilegeMode: null }))).toEqual(['With LAB_HOST_PRIVILEGES=auto the runner logged no privilege choice for lab hosts.']);
+    expect(problemsOf(withPass('auto', { privilegeMode: 'privileged' }))).toEqual([expect.stringContaining('auto the runner chose privileged for lab hosts where capabilities was expected')]);
   });
 
-  it('fails on a failed or missing step, and on anything left after DELETE', () => {
-    const steps = passing.steps.filter((s) => s.name !== 'pids limit').map((s) => (s.name === 'memory limit' ? { ...s, ok: false, detail: 'the hog ended with 0' } : s));
-    expect(problemsOf({ ...passing, steps, leftovers: { containers: 1, networks: 0, volumes: 0 } })).toEqual([
-      'The smoke step "memory limit" failed: the hog ended with 0',
-      'The smoke step "pids limit" did not run.',
+  it('fails when the privileged pass is missing, or its runner logged no choice or the capabilities form', () => {
+    expect(problemsOf({ ...passing, passes: passing.passes.filter((p) => p.privileges !== 'privileged') })).toEqual(['The pass with LAB_HOST_PRIVILEGES=privileged did not run.']);
+    expect(problemsOf(withPass('privileged', { privilegeMode: null }))).toEqual(['With LAB_HOST_PRIVILEGES=privileged the runner logged no privilege choice for lab hosts.']);
+    expect(problemsOf(withPass('privileged', { privilegeMode: 'capabilities' }))).toEqual([expect.stringContaining('privileged the runner chose capabilities for lab hosts where privileged was expected')]);
+  });
+
+  it('fails on a failed or missing step of either pass, and on anything left after DELETE', () => {
+    const auto = passing.passes[0]!;
+    const steps = auto.steps.filter((s) => s.name !== 'pids limit').map((s) => (s.name === 'memory limit' ? { ...s, ok: false, detail: 'the hog ended with 0' } : s));
+    expect(problemsOf(withPass('auto', { steps, leftovers: { containers: 1, networks: 0, volumes: 0 } }))).toEqual([
+      'With LAB_HOST_PRIVILEGES=auto the smoke step "memory limit" failed: the hog ended with 0',
+      'With LAB_HOST_PRIVILEGES=auto the smoke step "pids limit" did not run.',
       expect.stringContaining('still holds 1 container(s)'),
     ]);
+    const privileged = passing.passes[1]!;
+    expect(problemsOf(withPass('privileged', { steps: privileged.steps.filter((s) => s.name !== 'lab host cgroup v2') })))
+      .toEqual(['With LAB_HOST_PRIVILEGES=privileged the smoke step "lab host cgroup v2" did not run.']);
   });
 
   it('fails with a sentence on no result, a malformed one, or one that stopped early', () => {
     expect(problemsOf(undefined)).toEqual(['The guest job wrote no readable result.json.']);
     expect(resultProblems('').problems).toEqual(['The guest job wrote no readable result.json.']);
-    expect(problemsOf({ ...passing, steps: 'none' })[0]).toMatch(/^The guest job's result.json is malformed: steps: /);
+    expect(problemsOf({ ...passing, passes: 'none' })[0]).toMatch(/^The guest job's result.json is malformed: passes: /);
     expect(problemsOf({ ...passing, error: 'the step "create lab" failed: 503' })).toEqual(['The smoke path stopped: the step "create lab" failed: 503']);
   });
 });

@@ -3,8 +3,11 @@
  * read-only): start the runner itself against the guest's Docker Engine, then as a learner
  * would, through the lab API and a terminal: create a lab, `docker network ls`, an inner
  * bridge with two containers pinging each other by name, the lab host's memory and pids limits
- * holding, DELETE, and nothing left in the engine. Writes result.json (results.ts) to the job
- * folder given as its argument, whatever happens; the machine decides pass or fail.
+ * holding, DELETE, and nothing left in the engine. That is the first pass, with
+ * LAB_HOST_PRIVILEGES=auto; then the runner is stopped and started again with
+ * LAB_HOST_PRIVILEGES=privileged for a shorter second pass in the same boot (results.ts PASSES
+ * says which steps each runs). Writes result.json (results.ts) to the job folder given as its
+ * argument, whatever happens; the machine decides pass or fail.
  *
  *   node scripts/guest/smoke.ts JOB_FOLDER
  */
@@ -16,7 +19,7 @@ import { IMAGES } from '../../sandbox/src/names.ts';
 import { stripAnsi, TerminalClient } from '../../sandbox/tools/terminal-client.ts';
 import { fixtureSite, startRunner, type RunningRunner } from '../../sandbox/tools/runner-process.ts';
 import type { LabCreated } from '../../contract/api.ts';
-import { SMOKE_STEPS, type GuestResult, type StepResult } from './results.ts';
+import { PASSES, type GuestResult, type PassName, type PassResult, type SmokeStep, type StepResult } from './results.ts';
 
 const jobDir = process.argv[2];
 if (!jobDir) {
@@ -37,24 +40,13 @@ const HOST_PIDS = 256;
 const LESSON = 'guest-smoke';
 
 const docker = createDockerClient();
-const result: GuestResult = { engine: null, privilegeMode: null, runnerStartSeconds: null, steps: [], leftovers: null, error: null };
+const result: GuestResult = { engine: null, passes: [], error: null };
 const save = () => writeFileSync(path.join(jobDir, 'result.json'), JSON.stringify(result, null, 2));
 
-/** Time `fn` as the step `name`; it returns [ok, detail]. A throw is a failed step and ends the path. */
-async function step(name: (typeof SMOKE_STEPS)[number], fn: () => Promise<[boolean, string]>): Promise<void> {
-  const started = Date.now();
-  let s: StepResult;
-  try {
-    const [ok, detail] = await fn();
-    s = { name, ok, seconds: (Date.now() - started) / 1000, detail };
-  } catch (err) {
-    s = { name, ok: false, seconds: (Date.now() - started) / 1000, detail: (err as Error).message };
-  }
-  result.steps.push(s);
-  console.log(`[smoke] ${name}: ${s.ok ? 'ok' : 'FAILED'} in ${s.seconds.toFixed(1)} s; ${s.detail.split('\n')[0]}`);
-  save();
-  if (!s.ok) throw new Error(`the step "${name}" failed: ${s.detail}`);
-}
+/** What a pass's steps share: its runner, its lab and the lab's terminal once open. */
+interface Pass { result: PassResult; runner: RunningRunner; lab?: LabCreated; term?: TerminalClient }
+/** The pass running now, for diagnose(). */
+let current: Pass | undefined;
 
 /** Run a shell command in the terminal; its output and exit status (printed after it as rc=N). */
 async function shell(term: TerminalClient, command: string): Promise<{ out: string; rc: number }> {
@@ -64,9 +56,118 @@ async function shell(term: TerminalClient, command: string): Promise<{ out: stri
   return { out, rc: Number(rc[1]) };
 }
 
+/** Each step, by name: it returns [ok, detail]. */
+const STEPS: Record<SmokeStep, (p: Pass) => Promise<[boolean, string]>> = {
+  'create lab': async (p) => {
+    p.lab = await p.runner.client.create(LESSON);
+    return [true, `lab ${p.lab.id}`];
+  },
+  'open terminal': async (p) => {
+    p.term = await TerminalClient.open(p.runner, p.lab!, 'host1');
+    await p.term.waitForPrompt(LAB_READY_TIMEOUT_S * 1000);
+    // How often the inner dockerd had to wait again for its containerd (lab-entrypoint's retry).
+    const { out } = await shell(p.term, 'grep -c "timeout waiting for containerd" /var/log/dockerd.log');
+    return [true, `prompt shown; the inner dockerd waited again for containerd ${/^(\d+)\s*$/m.exec(out)?.[1] ?? '?'} time(s)`];
+  },
+  'docker network ls': async (p) => {
+    const { out, rc } = await shell(p.term!, 'docker network ls');
+    const ok = rc === 0 && ['bridge', 'host', 'none'].every((n) => new RegExp(`\\s${n}\\s`).test(out));
+    return [ok, ok ? 'bridge, host and none listed' : `rc=${rc}; output:\n${out.slice(-1500)}`];
+  },
+  'bridge ping by name': async (p) => {
+    const { out, rc } = await shell(p.term!, 'docker network create smoke >/dev/null && docker run -d --name ping-a --network smoke busybox sleep 600 >/dev/null'
+      + ' && docker run -d --name ping-b --network smoke busybox sleep 600 >/dev/null && docker exec ping-a ping -c 2 ping-b && docker exec ping-b ping -c 2 ping-a');
+    await shell(p.term!, 'docker rm -f ping-a ping-b >/dev/null; docker network rm smoke >/dev/null');
+    const replies = out.match(/2 packets received/g)?.length ?? 0;
+    return [rc === 0 && replies === 2, `rc=${rc}, ${replies} of 2 pings answered by name${rc === 0 && replies === 2 ? '' : `; output:\n${out.slice(-1500)}`}`];
+  },
+  'lab host cgroup v2': async (p) => {
+    const { out, rc } = await shell(p.term!, 'stat -fc %T /sys/fs/cgroup');
+    const ok = rc === 0 && /^cgroup2fs\s*$/m.test(out);
+    return [ok, ok ? '/sys/fs/cgroup in the lab host is cgroup2fs' : `rc=${rc}; output:\n${out.slice(-1500)}`];
+  },
+  'memory limit': async (p) => {
+    // No -m on the inner container: only the lab host's own limit can stop the hog (ash doubling a string).
+    const { out, rc } = await shell(p.term!, 'cat /sys/fs/cgroup/memory.max; docker run --rm busybox sh -c \'x=0123456789; while :; do x=$x$x; done\'');
+    const limit = new RegExp(`^${HOST_MEMORY_BYTES}\\s*$`, 'm').test(out);
+    return [limit && rc === 137, `memory.max ${limit ? `is ${HOST_MEMORY_BYTES}` : 'is not the configured limit'}; the hog ended with ${rc}${rc === 137 ? ' (killed at the limit)' : `; output:\n${out.slice(-1500)}`}`];
+  },
+  'pids limit': async (p) => {
+    // The loop's shell kills its own process group (itself and its sleeps) when it exits, as dash
+    // does at the first fork refused: nothing else could start a process (pkill) until they end.
+    const { out } = await shell(p.term!, `cat /sys/fs/cgroup/pids.max; sh -c 'trap "kill 0" EXIT; i=0; while [ $i -lt ${HOST_PIDS * 2} ]; do sleep 120 & i=$((i+1)); done; echo spawned-all'`
+      + ' >/tmp/forks.log 2>&1; tail -n 2 /tmp/forks.log');
+    const limit = new RegExp(`^${HOST_PIDS}\\s*$`, 'm').test(out);
+    const stopped = /Cannot fork|can't fork|Resource temporarily unavailable/i.test(out) && !/^spawned-all/m.test(out);
+    return [limit && stopped, `pids.max ${limit ? `is ${HOST_PIDS}` : 'is not the configured limit'}; a loop of ${HOST_PIDS * 2} processes ${stopped ? 'was stopped by it' : `was not stopped; output:\n${out.slice(-1500)}`}`];
+  },
+  'delete lab': async (p) => {
+    p.term?.close();
+    await p.runner.client.delete(p.lab!);
+    return [true, `lab ${p.lab!.id} deleted`];
+  },
+  'nothing left': async (p) => {
+    const containers = await docker.listContainers({ all: true });
+    const networks = (await docker.listNetworks()).filter((n) => !['bridge', 'host', 'none'].includes(n.Name));
+    const volumes = (await docker.listVolumes()).Volumes ?? [];
+    p.result.leftovers = { containers: containers.length, networks: networks.length, volumes: volumes.length };
+    const names = [...containers.map((c) => c.Names[0]), ...networks.map((n) => n.Name), ...volumes.map((v) => v.Name)];
+    return [names.length === 0, names.length === 0 ? 'no container, network or volume in the guest\'s engine' : `left: ${names.join(', ')}`];
+  },
+};
+
+/** Run the step `name` of pass `p`, timed. A throw is a failed step and ends the path. */
+async function step(p: Pass, name: SmokeStep): Promise<void> {
+  const started = Date.now();
+  let s: StepResult;
+  try {
+    const [ok, detail] = await STEPS[name](p);
+    s = { name, ok, seconds: (Date.now() - started) / 1000, detail };
+  } catch (err) {
+    s = { name, ok: false, seconds: (Date.now() - started) / 1000, detail: (err as Error).message };
+  }
+  p.result.steps.push(s);
+  console.log(`[smoke ${p.result.privileges}] ${name}: ${s.ok ? 'ok' : 'FAILED'} in ${s.seconds.toFixed(1)} s; ${s.detail.split('\n')[0]}`);
+  save();
+  if (!s.ok) throw new Error(`the step "${name}" (LAB_HOST_PRIVILEGES=${p.result.privileges}) failed: ${s.detail}`);
+}
+
+/**
+ * One pass: a runner with LAB_HOST_PRIVILEGES=`privileges` (its own instance and state folder),
+ * the pass's steps, then the form its log says it chose, its log (runner-PASS.log) and its stop.
+ */
+async function runPass(privileges: PassName): Promise<void> {
+  current = undefined;
+  const pr: PassResult = { privileges, privilegeMode: null, runnerStartSeconds: null, steps: [], leftovers: null };
+  result.passes.push(pr);
+  const runnerStarted = Date.now();
+  const runner = await startRunner({
+    ...fixtureSite({ [LESSON]: { title: 'Guest smoke', lab: { hosts: ['host1'] } } }),
+    LAB_ENGINES: '28',
+    LAB_HOST_PRIVILEGES: privileges,
+    LAB_ENGINE_START_TIMEOUT: String(LAB_ENGINE_START_TIMEOUT_S),
+    LAB_READY_TIMEOUT: String(LAB_READY_TIMEOUT_S),
+    LAB_HOST_MEMORY: String(HOST_MEMORY_BYTES),
+    LAB_HOST_PIDS: String(HOST_PIDS),
+  }, { startTimeoutMs: RUNNER_START_TIMEOUT_MS });
+  pr.runnerStartSeconds = (Date.now() - runnerStarted) / 1000;
+  console.log(`[smoke ${privileges}] runner (LAB_HOST_PRIVILEGES=${privileges}) ready in ${pr.runnerStartSeconds.toFixed(1)} s at ${runner.url}`);
+  current = { result: pr, runner };
+  try {
+    for (const name of PASSES[privileges].steps) await step(current, name);
+  } finally {
+    const log = runner.output();
+    pr.privilegeMode = /lab hosts run with --privileged/.test(log) ? 'privileged' : /lab hosts run with the capabilities form/.test(log) ? 'capabilities' : null;
+    writeFileSync(path.join(jobDir, `runner-${privileges}.log`), log);
+    save();
+  }
+  current.term?.close();
+  await runner.stop();
+}
+
 /** After a failure, into the job's log: the terminal's output and each lab host's log and inner engine's log. */
 function diagnose(): void {
-  if (term) console.log(`[smoke] the terminal's output ends:\n${stripAnsi(term.since(0)).slice(-3000)}`);
+  if (current?.term) console.log(`[smoke] the terminal's output ends:\n${stripAnsi(current.term.since(0)).slice(-3000)}`);
   const ids = spawnSync('docker', ['ps', '-aq'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
   for (const id of ids) {
     for (const args of [['logs', '--tail', '40', id], ['exec', id, 'tail', '-n', '40', '/var/log/dockerd.log']]) {
@@ -76,8 +177,6 @@ function diagnose(): void {
   }
 }
 
-let runner: RunningRunner | undefined;
-let term: TerminalClient | undefined;
 try {
   const info = await docker.info();
   result.engine = { version: info.ServerVersion, cgroupVersion: String(info.CgroupVersion), cgroupDriver: info.CgroupDriver };
@@ -86,81 +185,12 @@ try {
   await docker.getImage(image).inspect().catch(() => {
     throw new Error(`The guest's engine does not have ${image}: the data disk was not mounted at /var/lib/docker or its image store was not read.`);
   });
-
-  const runnerStarted = Date.now();
-  runner = await startRunner({
-    ...fixtureSite({ [LESSON]: { title: 'Guest smoke', lab: { hosts: ['host1'] } } }),
-    LAB_ENGINES: '28',
-    LAB_ENGINE_START_TIMEOUT: String(LAB_ENGINE_START_TIMEOUT_S),
-    LAB_READY_TIMEOUT: String(LAB_READY_TIMEOUT_S),
-    LAB_HOST_MEMORY: String(HOST_MEMORY_BYTES),
-    LAB_HOST_PIDS: String(HOST_PIDS),
-  }, { startTimeoutMs: RUNNER_START_TIMEOUT_MS });
-  result.runnerStartSeconds = (Date.now() - runnerStarted) / 1000;
-  console.log(`[smoke] runner ready in ${result.runnerStartSeconds.toFixed(1)} s at ${runner.url}`);
-  const r = runner;
-
-  let lab: LabCreated | undefined;
-  await step('create lab', async () => {
-    lab = await r.client.create(LESSON);
-    return [true, `lab ${lab.id}`];
-  });
-  await step('open terminal', async () => {
-    term = await TerminalClient.open(r, lab!, 'host1');
-    await term.waitForPrompt(LAB_READY_TIMEOUT_S * 1000);
-    // How often the inner dockerd had to wait again for its containerd (lab-entrypoint's retry).
-    const { out } = await shell(term, 'grep -c "timeout waiting for containerd" /var/log/dockerd.log');
-    return [true, `prompt shown; the inner dockerd waited again for containerd ${/^(\d+)\s*$/m.exec(out)?.[1] ?? '?'} time(s)`];
-  });
-  const t = () => term!;
-  await step('docker network ls', async () => {
-    const { out, rc } = await shell(t(), 'docker network ls');
-    const ok = rc === 0 && ['bridge', 'host', 'none'].every((n) => new RegExp(`\\s${n}\\s`).test(out));
-    return [ok, ok ? 'bridge, host and none listed' : `rc=${rc}; output:\n${out.slice(-1500)}`];
-  });
-  await step('bridge ping by name', async () => {
-    const { out, rc } = await shell(t(), 'docker network create smoke >/dev/null && docker run -d --name ping-a --network smoke busybox sleep 600 >/dev/null'
-      + ' && docker run -d --name ping-b --network smoke busybox sleep 600 >/dev/null && docker exec ping-a ping -c 2 ping-b && docker exec ping-b ping -c 2 ping-a');
-    await shell(t(), 'docker rm -f ping-a ping-b >/dev/null; docker network rm smoke >/dev/null');
-    const replies = out.match(/2 packets received/g)?.length ?? 0;
-    return [rc === 0 && replies === 2, `rc=${rc}, ${replies} of 2 pings answered by name${rc === 0 && replies === 2 ? '' : `; output:\n${out.slice(-1500)}`}`];
-  });
-  await step('memory limit', async () => {
-    // No -m on the inner container: only the lab host's own limit can stop the hog (ash doubling a string).
-    const { out, rc } = await shell(t(), 'cat /sys/fs/cgroup/memory.max; docker run --rm busybox sh -c \'x=0123456789; while :; do x=$x$x; done\'');
-    const limit = new RegExp(`^${HOST_MEMORY_BYTES}\\s*$`, 'm').test(out);
-    return [limit && rc === 137, `memory.max ${limit ? `is ${HOST_MEMORY_BYTES}` : 'is not the configured limit'}; the hog ended with ${rc}${rc === 137 ? ' (killed at the limit)' : `; output:\n${out.slice(-1500)}`}`];
-  });
-  await step('pids limit', async () => {
-    // The loop's shell kills its own process group (itself and its sleeps) when it exits, as dash
-    // does at the first fork refused: nothing else could start a process (pkill) until they end.
-    const { out } = await shell(t(), `cat /sys/fs/cgroup/pids.max; sh -c 'trap "kill 0" EXIT; i=0; while [ $i -lt ${HOST_PIDS * 2} ]; do sleep 120 & i=$((i+1)); done; echo spawned-all'`
-      + ' >/tmp/forks.log 2>&1; tail -n 2 /tmp/forks.log');
-    const limit = new RegExp(`^${HOST_PIDS}\\s*$`, 'm').test(out);
-    const stopped = /Cannot fork|can't fork|Resource temporarily unavailable/i.test(out) && !/^spawned-all/m.test(out);
-    return [limit && stopped, `pids.max ${limit ? `is ${HOST_PIDS}` : 'is not the configured limit'}; a loop of ${HOST_PIDS * 2} processes ${stopped ? 'was stopped by it' : `was not stopped; output:\n${out.slice(-1500)}`}`];
-  });
-  t().close();
-  await step('delete lab', async () => {
-    await r.client.delete(lab!);
-    return [true, `lab ${lab!.id} deleted`];
-  });
-  await step('nothing left', async () => {
-    const containers = await docker.listContainers({ all: true });
-    const networks = (await docker.listNetworks()).filter((n) => !['bridge', 'host', 'none'].includes(n.Name));
-    const volumes = (await docker.listVolumes()).Volumes ?? [];
-    result.leftovers = { containers: containers.length, networks: networks.length, volumes: volumes.length };
-    const names = [...containers.map((c) => c.Names[0]), ...networks.map((n) => n.Name), ...volumes.map((v) => v.Name)];
-    return [names.length === 0, names.length === 0 ? 'no container, network or volume in the guest\'s engine' : `left: ${names.join(', ')}`];
-  });
+  for (const privileges of Object.keys(PASSES) as PassName[]) await runPass(privileges);
 } catch (err) {
   result.error = (err as Error).message;
   diagnose();
+  await current?.runner.stop().catch(() => {});
 } finally {
-  const log = runner?.output() ?? '';
-  result.privilegeMode = /lab hosts run with --privileged/.test(log) ? 'privileged' : /lab hosts run with the capabilities form/.test(log) ? 'capabilities' : null;
-  writeFileSync(path.join(jobDir, 'runner.log'), log);
   save();
-  await runner?.stop().catch(() => {});
 }
 process.exit(result.error ? 1 : 0);
