@@ -310,9 +310,11 @@ describe(`${CYCLES} labs created and removed`, () => {
       expect(left).toEqual({ containers: 0, networks: 0 });
       expect(volumesAfter).toBe(volumesBefore);
       expect(health.labs).toBe(0);
-      // A few more keep-alive connections may be open at the end than after the warm-up; a leak
-      // would be one or more per lab: hundreds.
-      expect(after.fds).toBeLessThanOrEqual(before.fds + CYCLE_PARALLEL);
+      // The engine connections kept alive grow to the most requests ever at once, which a busy
+      // machine pushes past the warm-up's: CI runs ended between -1 and +9 (+9 once, over the
+      // old bound of one cycle's worth). A leak would be one per lab (~500) or one per lab with
+      // a terminal (~50): still far above this.
+      expect(after.fds).toBeLessThanOrEqual(before.fds + 2 * CYCLE_PARALLEL);
       expect(after.rss - before.rss).toBeLessThan(40 * 2 ** 20);
     } finally {
       await runner.stop();
