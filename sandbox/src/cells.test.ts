@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CellView } from '../../contract/api.ts';
-import { CELL_REFRESH_MS, minFreeBytes, placementOrder, workshopFull } from './cells.ts';
+import { CELL_REFRESH_MS, answeredFull, minFreeBytes, placementOrder, workshopFull } from './cells.ts';
 
 const GiB = 1024 ** 3;
 const NOW = Date.parse('2026-12-01T18:00:00Z');
@@ -40,6 +40,15 @@ describe('placement', () => {
   it('says how full the machines that answer are when none takes a lab', () => {
     const cells = [cell('a', { self: true, labs: 30 }), cell('b', { labs: 29, creating: 1 }), cell('c', { labs: 30 }), cell('gone', { reachable: false, labs: 3 })];
     expect(workshopFull(cells)).toBe('The workshop is full: all 3 machines\' labs are in use (90 of 90); try again in a few minutes.');
+  });
+
+  it('counts a cell that answered "full" as full in the sentence, though its last status still showed room', () => {
+    // Discovery's status of b was asked before the last lab placed there: it shows one place left.
+    const stale = cell('b', { labs: 1, maxLabs: 2 });
+    const cells = [cell('a', { self: true, labs: 2, maxLabs: 2 }), answeredFull(stale), cell('c', { labs: 1, maxLabs: 1 })];
+    expect(workshopFull(cells)).toBe('The workshop is full: all 3 machines\' labs are in use (5 of 5); try again in a few minutes.');
+    expect(answeredFull(cell('d', { labs: 0, creating: 1, maxLabs: 2 })).labs).toBe(1);
+    expect(answeredFull(cell('e', { labs: 3, maxLabs: 2 })).labs).toBe(3);
   });
 
   it('does not count the places of a draining cell or one short of memory as in use', () => {

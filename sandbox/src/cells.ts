@@ -114,6 +114,15 @@ export function workshopFull(cells: readonly CellView[]): string {
   return `The workshop is full: ${none} another lab now (${used} labs in use; a machine may be short of memory or being taken out of the workshop); try again in a few minutes.`;
 }
 
+/**
+ * A cell's status once it has answered "full" to a lab placed on it: its last status (from
+ * discovery, up to CELL_REFRESH_MS old, or from a refresh asked before the last lab placed there)
+ * may still show room, and the workshop-full sentence must count it as full. Pure, for its unit test.
+ */
+export function answeredFull<S extends CellStatus>(status: S): S {
+  return { ...status, labs: Math.max(status.labs, status.maxLabs - status.creating) };
+}
+
 /** A cell as discovery keeps it. */
 interface Known {
   address: Address;
@@ -341,12 +350,16 @@ export class Cells {
         continue;
       }
       if (answer.body === undefined) throw new LabError(API_ERRORS.cellUnreachable, 'The machine that was creating your lab gave no usable answer. Start the lab again.');
-      if (answer.status === API_ERRORS.capacity.status && (answer.body as { error?: string }).error === API_ERRORS.capacity.code) continue;
+      if (answer.status === API_ERRORS.capacity.status && (answer.body as { error?: string }).error === API_ERRORS.capacity.code) {
+        known.status = answeredFull(known.status);
+        continue;
+      }
       // Counted at once, so the next lab placed before the next refresh weighs this one.
       if (answer.status === 201) known.status.labs++;
       return sendJson(res, answer.status, answer.body);
     }
-    throw new LabError(API_ERRORS.capacity, workshopFull(cells));
+    // Counted again: the cells that answered "full" on the way are full, whatever discovery said.
+    throw new LabError(API_ERRORS.capacity, workshopFull((await this.view()).cells));
   }
 
   /**
