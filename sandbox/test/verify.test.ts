@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ENGINE, labManifestSchema } from '../../contract/labspec.ts';
-import { formatReport, verifyLessons, type LessonReport } from '../tools/verifier.ts';
+import { formatReport, totalLine, verifyLessons, type LessonReport } from '../tools/verifier.ts';
 import { ROOT, fixtureSite, instanceObjects, lessonFromMdx, startRunner, uniqueInstance, type FixtureLesson, type RunningRunner } from './harness.ts';
 import { readFileSync } from 'node:fs';
 
@@ -25,9 +25,9 @@ describe('lesson verification', () => {
     runner = await startRunner({ ...site, LAB_INSTANCE: instance });
     const manifest = labManifestSchema.parse(JSON.parse(readFileSync(site.LAB_MANIFEST, 'utf8')));
     const started = performance.now();
-    const list = await verifyLessons({ url: runner.url, manifest, engine: DEFAULT_ENGINE, parallel: 3 });
-    text = formatReport(list, performance.now() - started, 3);
-    reports = Object.fromEntries(list.map((r) => [r.lesson, r])) as typeof reports;
+    const [list] = await verifyLessons({ url: runner.url, manifest, runs: [{ engine: DEFAULT_ENGINE }], parallel: 3 });
+    text = `${formatReport(list!)}\n${totalLine([list!], performance.now() - started, 3)}`;
+    reports = Object.fromEntries(list!.map((r) => [r.lesson, r])) as typeof reports;
   }, 180_000);
   afterAll(async () => {
     await runner?.stop();

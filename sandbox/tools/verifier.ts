@@ -51,45 +51,81 @@ export interface LessonReport {
   problem?: Problem;
 }
 
-export interface VerifyOptions {
-  /** The runner's base URL, e.g. http://127.0.0.1:4321 */
-  url: string;
-  manifest: LabManifest;
+/** One replay of the course: its lessons on one engine, in one language. */
+export interface VerifyRun {
   /** The engine every lab is created with: blocks and exercises for other engines are skipped. */
   engine: Engine;
-  /** Lessons verified at once. */
-  parallel: number;
   /**
    * The language of the lessons: a translation's locale (manifest.translations), whose checks print
    * in that language; English when left out.
    */
   lang?: string;
+}
+
+export interface VerifyOptions {
+  /** The runner's base URL, e.g. http://127.0.0.1:4321 */
+  url: string;
+  manifest: LabManifest;
+  /** The replays, all from one queue (see nextJob). */
+  runs: VerifyRun[];
+  /** Lessons verified at once, across all runs. */
+  parallel: number;
   /** Only these lessons (all with a lab when empty). */
   only?: string[];
   /** Progress lines as lessons start and finish. */
   log?: (line: string) => void;
 }
 
-export async function verifyLessons(opts: VerifyOptions): Promise<LessonReport[]> {
-  const lessons = opts.lang === undefined ? opts.manifest.lessons : opts.manifest.translations[opts.lang];
-  if (!lessons) throw new Error(`The course has no lessons in the language "${opts.lang}"; it has en, ${Object.keys(opts.manifest.translations).join(', ')}.`);
-  const all = Object.keys(lessons);
-  const unknown = (opts.only ?? []).filter((l) => !all.includes(l));
-  if (unknown.length > 0) throw new Error(`No lesson with a lab is called ${unknown.join(', ')}; lessons with labs: ${all.join(', ')}.`);
-  const order = opts.only?.length ? opts.only : all;
-  const queue = [...order];
-  const reports = new Map<string, LessonReport>();
+/** A lesson of one run, waiting in the queue. */
+export interface Job {
+  run: number;
+  slug: string;
+}
+
+/**
+ * The job to start next. Lessons never replayed yet come first, in run and reading order; once a
+ * lesson has been replayed (in any run: its length barely depends on engine or language, 07 and 14
+ * take ~80 s against ~10 s for 01), its other runs wait and go longest first, so the queue ends
+ * on short lessons rather than one worker finishing a long one while the others idle. Pure, for
+ * its unit test; takes the job out of `pending`.
+ */
+export function nextJob(pending: Job[], measuredMs: ReadonlyMap<string, number>): Job | undefined {
+  let best = pending.findIndex((j) => !measuredMs.has(j.slug));
+  if (best < 0) {
+    for (const [i, j] of pending.entries()) {
+      if (best < 0 || measuredMs.get(j.slug)! > measuredMs.get(pending[best]!.slug)!) best = i;
+    }
+  }
+  return best < 0 ? undefined : pending.splice(best, 1)[0];
+}
+
+/** Replays every run's lessons from one queue; a report list per run, in reading order. */
+export async function verifyLessons(opts: VerifyOptions): Promise<LessonReport[][]> {
+  const courses = opts.runs.map((run) => {
+    const lessons = run.lang === undefined ? opts.manifest.lessons : opts.manifest.translations[run.lang];
+    if (!lessons) throw new Error(`The course has no lessons in the language "${run.lang}"; it has en, ${Object.keys(opts.manifest.translations).join(', ')}.`);
+    const all = Object.keys(lessons);
+    const unknown = (opts.only ?? []).filter((l) => !all.includes(l));
+    if (unknown.length > 0) throw new Error(`No lesson with a lab is called ${unknown.join(', ')}; lessons with labs: ${all.join(', ')}.`);
+    return { lessons, order: opts.only?.length ? opts.only : all };
+  });
+  const pending: Job[] = courses.flatMap((c, run) => c.order.map((slug) => ({ run, slug })));
+  const measuredMs = new Map<string, number>();
+  const reports = courses.map(() => new Map<string, LessonReport>());
+  const label = (run: VerifyRun) => (opts.runs.length > 1 ? ` (Engine ${run.engine.version}${run.lang ? `, ${run.lang}` : ''})` : '');
   const worker = async () => {
-    for (let slug = queue.shift(); slug !== undefined; slug = queue.shift()) {
-      opts.log?.(`  started ${slug}`);
-      const report = await verifyLesson(opts.url, slug, forEngine(lessons[slug]!, opts.engine), opts.engine, opts.lang);
-      opts.log?.(`  ${report.ok ? 'passed' : 'FAILED'} ${slug} (${(report.durationMs / 1000).toFixed(1)} s)`);
-      reports.set(slug, report);
+    for (let job = nextJob(pending, measuredMs); job !== undefined; job = nextJob(pending, measuredMs)) {
+      const run = opts.runs[job.run]!;
+      opts.log?.(`  started ${job.slug}${label(run)}`);
+      const report = await verifyLesson(opts.url, job.slug, forEngine(courses[job.run]!.lessons[job.slug]!, run.engine), run.engine, run.lang);
+      opts.log?.(`  ${report.ok ? 'passed' : 'FAILED'} ${job.slug}${label(run)} (${(report.durationMs / 1000).toFixed(1)} s)`);
+      if (!measuredMs.has(job.slug)) measuredMs.set(job.slug, report.durationMs);
+      reports[job.run]!.set(job.slug, report);
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.parallel, queue.length)) }, worker));
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.parallel, pending.length)) }, worker));
   // Report in manifest (reading) order, whatever order lessons finished in.
-  return order.map((slug) => reports.get(slug)!);
+  return courses.map((c, run) => c.order.map((slug) => reports[run]!.get(slug)!));
 }
 
 /** The lesson as it runs on `engine`: without the blocks and exercises whose range leaves it out. */
@@ -325,16 +361,18 @@ const runCheck = (client: LabClient, lab: LabCreated, exerciseId: string): Promi
  * One engine's run in a line: "Engine 28.5.2: 11 lessons, 30 exercises proven, 12 wrong answers refused, 420 s",
  * with the language after the version ("Engine 28.5.2, zh: ...") for a translation.
  */
-export function engineSummary(engine: Engine, reports: LessonReport[], wallMs: number, lang?: string): string {
+export function engineSummary(engine: Engine, reports: LessonReport[], lang?: string): string {
   const failed = reports.filter((r) => !r.ok).length;
   const proven = reports.reduce((n, r) => n + r.exercisesProven.length, 0);
   const refused = reports.reduce((n, r) => n + Object.values(r.wrongAnswers).reduce((a, b) => a + b, 0), 0);
+  // Runs share one queue, so a run has no wall time of its own: the sum of its lessons' times.
+  const replayMs = reports.reduce((n, r) => n + r.durationMs, 0);
   const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
-  return `Engine ${engine.version}${lang ? `, ${lang}` : ''}: ${count(reports.length, 'lesson')}${failed > 0 ? ` (${failed} FAILED)` : ''}, ${count(proven, 'exercise')} proven, ${count(refused, 'wrong answer')} refused, ${Math.round(wallMs / 1000)} s`;
+  return `Engine ${engine.version}${lang ? `, ${lang}` : ''}: ${count(reports.length, 'lesson')}${failed > 0 ? ` (${failed} FAILED)` : ''}, ${count(proven, 'exercise')} proven, ${count(refused, 'wrong answer')} refused, ${Math.round(replayMs / 1000)} s of replay`;
 }
 
-/** The report as text: one line per lesson, and for a failed one the problem and its output. */
-export function formatReport(reports: LessonReport[], wallMs: number, parallel: number): string {
+/** One run's report as text: one line per lesson, and for a failed one the problem and its output. */
+export function formatReport(reports: LessonReport[]): string {
   const lines: string[] = [];
   for (const r of reports) {
     const secs = `${(r.durationMs / 1000).toFixed(1)} s`;
@@ -350,10 +388,12 @@ export function formatReport(reports: LessonReport[], wallMs: number, parallel: 
       if (r.problem.output) lines.push('        output:', ...r.problem.output.split('\n').map((l) => `        | ${l}`));
     }
   }
-  const failed = reports.filter((r) => !r.ok).length;
-  lines.push(
-    '',
-    `${reports.length} lesson(s) verified in ${(wallMs / 1000).toFixed(1)} s wall time, up to ${parallel} at once: ${reports.length - failed} passed, ${failed} failed.`,
-  );
   return lines.join('\n');
+}
+
+/** The line under all runs' reports: how many replays, how long the queue took, how many failed. */
+export function totalLine(runs: LessonReport[][], wallMs: number, parallel: number): string {
+  const all = runs.flat();
+  const failed = all.filter((r) => !r.ok).length;
+  return `${all.length} lesson replay(s) in ${(wallMs / 1000).toFixed(1)} s wall time, up to ${parallel} at once: ${all.length - failed} passed, ${failed} failed.`;
 }
