@@ -1,11 +1,12 @@
 /**
  * `npm test`: type checks, a fresh site build, the lab images of every engine (built if
  * missing), every test suite (unit, integration against the real Docker Engine, browser), then
- * lesson verification on every engine, and of the networking chapters under a second engine that
- * remaps user namespaces (sandbox/tools/userns-engine.ts starts it, as sandbox/test/userns.test.ts does).
+ * lesson verification on every engine and, beside it, of the networking chapters under a second
+ * engine that remaps user namespaces (sandbox/tools/userns-engine.ts starts it, as
+ * sandbox/test/userns.test.ts does).
  * Extra arguments go to vitest (e.g. `npm test -- sandbox/test/input.test.ts`).
  */
-import { buildSite, run, step } from './steps.ts';
+import { buildSite, run, runBeside, step } from './steps.ts';
 import { createDockerClient, engineStatus } from '../sandbox/src/docker.ts';
 import { ensureImages } from '../sandbox/src/images.ts';
 import { ENGINES } from '../contract/labspec.ts';
@@ -37,20 +38,27 @@ try {
 
   // Only for a full run: `npm test -- some.test.ts` means just that file.
   if (process.argv.length <= 2) {
-    step('Lesson verification: every lesson replayed in a real lab on every engine, every exercise proven');
-    // Every engine by name: one whose lab host image is missing fails the run instead of being skipped.
-    run('node', ['scripts/verify-lessons.ts', ...ENGINES.flatMap((e) => ['--engine', e.id])]);
-
-    // The sandboxed mode (README, "Security"): the chapters whose networking a remapped engine
-    // could break (bridges, host/none, overlay with swarm, macvlan), in English on the default
-    // engine, under a second engine started with --userns-remap (~100 s here).
-    step('Lesson verification under a Docker Engine that remaps user namespaces (the sandboxed mode)');
-    const remapped = await startUsernsEngine([IMAGES.labHost(ENGINES[0]!.suite)], (line) => console.log(line));
-    try {
-      run('node', ['scripts/verify-lessons.ts', '--engine', ENGINES[0]!.id, '--lang', 'en', ...SANDBOXED_LESSONS], { ...process.env, DOCKER_HOST: remapped.host });
-    } finally {
-      await remapped.stop();
-    }
+    // Two at once, each in its own process and runner: every lesson on every engine and language
+    // (one queue, VERIFY_PARALLEL at once), and beside it the sandboxed mode (README, "Security"):
+    // the chapters whose networking a remapped engine could break (bridges, host/none, overlay
+    // with swarm, macvlan), in English on the default engine, one at a time under a second engine
+    // started with --userns-remap. One after the other they took 452 s and ~100 s (starting that
+    // engine, then 60 s of lessons at 3 at once); side by side, on a machine busy with other
+    // tests too, 547 s for both, the sandboxed chapters done after 170 s.
+    step('Lesson verification: every lesson replayed in a real lab on every engine, every exercise proven; beside it, the networking chapters under a Docker Engine that remaps user namespaces (the sandboxed mode)');
+    const everyEngine = runBeside('[verify]', 'node', ['scripts/verify-lessons.ts', ...ENGINES.flatMap((e) => ['--engine', e.id])]);
+    const sandboxed = (async () => {
+      const say = (line: string) => console.log(`[sandboxed] ${line}`);
+      const remapped = await startUsernsEngine([IMAGES.labHost(ENGINES[0]!.suite)], say);
+      try {
+        await runBeside('[sandboxed]', 'node', ['scripts/verify-lessons.ts', '--engine', ENGINES[0]!.id, '--lang', 'en', '--parallel', '1', ...SANDBOXED_LESSONS], { ...process.env, DOCKER_HOST: remapped.host });
+      } finally {
+        await remapped.stop();
+      }
+    })();
+    // Both finish (and clean up their labs) before a failure of either ends the run.
+    const failed = (await Promise.allSettled([everyEngine, sandboxed])).find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 } catch (err) {
   console.error(`\nnpm test failed: ${(err as Error).message}`);
