@@ -35,8 +35,8 @@ const LAB_ENTRYPOINT = '/usr/local/bin/lab-entrypoint';
 /** The variable that carries daemon.json into the container; its command writes it before dockerd starts. */
 const DAEMON_JSON_ENV = 'LAB_ENGINE_DAEMON_JSON';
 /**
- * How long its socket may take to answer: ~3 s here from a start (compose.sandbox.yaml's
- * lab-engine was healthy in 3 s); the first start also creates the dockremap user and its ranges.
+ * How long its socket may take to answer: ~3 s here from a start (measured with the compose
+ * service this replaced); the first start also creates the dockremap user and its ranges.
  */
 const ANSWER_TIMEOUT_MS = 60_000;
 const POLL_MS = 250;
@@ -84,7 +84,7 @@ export function daemonConfig(backing: SocketBacking): object {
   };
 }
 
-/** The lab engine's container, as compose.sandbox.yaml's lab-engine service was. */
+/** The lab engine's container: the lab host image's dockerd with daemon.json, in the capabilities form. */
 export function labEngineSpec(instance: string, image: string, backing: SocketBacking): ContainerCreateOptions {
   return {
     name: labEngineName(instance),
