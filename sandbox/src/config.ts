@@ -163,7 +163,7 @@ export const configSchema = z.object({
    * share: a path on the machine, or in the runner's container a path on one of its volumes or
    * bind mounts. Default /run/dnl-lab-engine/<LAB_INSTANCE>.
    */
-  LAB_OWN_ENGINE_DIR: z.string().regex(/^\/[^:]*$/, 'must be an absolute path without ":"').optional(),
+  LAB_OWN_ENGINE_DIR: z.string().regex(/^\//, 'must be an absolute path').optional(),
   /** Extra origins allowed to open terminals and create labs (comma separated), e.g. behind a proxy. */
   LAB_ALLOWED_ORIGINS: list.default([]),
   /** How often expired labs are looked for (seconds). */

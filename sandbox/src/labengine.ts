@@ -134,7 +134,7 @@ const imageId = (docker: Docker, image: string) => docker.getImage(image).inspec
  * Copy each image into the lab engine where it lacks that tag with the same id (docker save piped
  * into docker load: ~18 s for a lab host image the first time), and drop the one it replaces.
  */
-async function copyImages(machine: Docker, lab: Docker, images: string[], log: (line: string) => void): Promise<void> {
+export async function copyImages(machine: Docker, lab: Docker, images: string[], log: (line: string) => void): Promise<void> {
   for (const image of images) {
     const id = await imageId(machine, image);
     const there = await imageId(lab, image);
@@ -159,6 +159,9 @@ async function answers(lab: Docker, timeoutMs: number): Promise<boolean> {
   return false;
 }
 
+/** A client for the lab engine's socket (whether it answers or not). */
+export const labEngineClient = (config: Config) => new Docker({ socketPath: path.join(config.ownEngineDir, SOCKET) });
+
 /**
  * Start or adopt this instance's lab engine on `machine`, bring its lab host images up to date and
  * return a client for it. Throws a sentence saying what to do when it cannot.
@@ -167,7 +170,11 @@ export async function startLabEngine(machine: Docker, config: Config, log: (line
   const instance = config.LAB_INSTANCE;
   const name = labEngineName(instance);
   const image = IMAGES.labHost(config.engines[0]!.suite);
-  mkdirSync(config.ownEngineDir, { recursive: true });
+  try {
+    mkdirSync(config.ownEngineDir, { recursive: true });
+  } catch (err) {
+    throw new Error(`the folder for its socket, ${config.ownEngineDir}, cannot be made (${(err as NodeJS.ErrnoException).code}): set LAB_OWN_ENGINE_DIR to a folder this user may write, or run the runner as root.`);
+  }
   const backing = await socketBacking(machine, config.ownEngineDir);
   let found = await machine.getContainer(name).inspect().catch((err: { statusCode?: number }) => {
     if (err.statusCode === 404) return undefined;
@@ -185,7 +192,7 @@ export async function startLabEngine(machine: Docker, config: Config, log: (line
     log(`took over the lab engine ${name}`);
   }
   if (!found.State.Running) await machine.getContainer(name).start();
-  const lab = new Docker({ socketPath: path.join(config.ownEngineDir, SOCKET) });
+  const lab = labEngineClient(config);
   if (!(await answers(lab, ANSWER_TIMEOUT_MS))) {
     throw new Error(`The lab engine ${name} did not answer on ${path.join(config.ownEngineDir, SOCKET)} within ${ANSWER_TIMEOUT_MS / 1000} s: see \`docker logs ${name}\`; \`npm run labs:remove-all\` removes it (and every lab in it) for a fresh one at the next start, LAB_OWN_ENGINE=0 runs labs on the machine's engine.`);
   }
