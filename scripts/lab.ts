@@ -42,7 +42,7 @@ if (command === 'remove-all') {
   // with it. Its volume and socket go whether the setting is on now or was on before.
   const engine = await removeLabEngine(docker, config.LAB_INSTANCE, config.ownEngineDir);
   const { containers, networks } = await labs.reapAll();
-  console.log(`Removed ${containers + Number(engine)} container(s) and ${networks} network(s) of runner instance "${config.LAB_INSTANCE}"${engine ? ' (one its lab engine, with every lab in it, whose volume went too)' : ''}, and forgot its labs.`);
+  console.log(`Removed ${containers + Number(engine)} container(s) and ${networks} network(s) of runner instance "${config.LAB_INSTANCE}"${engine ? ' (one of them its lab engine, with every lab in it; its volume went too)' : ''}, and forgot its labs.`);
   process.exit(0);
 }
 const labs = managerFor({ ...process.env, LAB_INSTANCE: INSTANCE, LAB_SITE_DIR: path.join(ROOT, 'dist'), LAB_MANIFEST: path.join(ROOT, LAB_MANIFEST_DEFAULT) });

@@ -150,10 +150,13 @@ export async function copyImages(machine: Docker, lab: Docker, images: string[],
   }
 }
 
-async function answers(lab: Docker, timeoutMs: number): Promise<boolean> {
+/** Whether the lab engine answers within `timeoutMs`; a socket this user may not open is a sentence at once. */
+async function answers(lab: Docker, socket: string, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (await withTimeout(lab.ping(), POLL_MS * 4, 'ping').then(() => true, () => false)) return true;
+    const failure = await withTimeout(lab.ping(), POLL_MS * 4, 'ping').then(() => undefined, (err: NodeJS.ErrnoException) => err);
+    if (!failure) return true;
+    if (failure.code === 'EACCES') throw new Error(`permission denied on ${socket}, which is root's: run the runner as root, or set LAB_OWN_ENGINE=0.`);
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
   return false;
@@ -193,8 +196,9 @@ export async function startLabEngine(machine: Docker, config: Config, log: (line
   }
   if (!found.State.Running) await machine.getContainer(name).start();
   const lab = labEngineClient(config);
-  if (!(await answers(lab, ANSWER_TIMEOUT_MS))) {
-    throw new Error(`The lab engine ${name} did not answer on ${path.join(config.ownEngineDir, SOCKET)} within ${ANSWER_TIMEOUT_MS / 1000} s: see \`docker logs ${name}\`; \`npm run labs:remove-all\` removes it (and every lab in it) for a fresh one at the next start, LAB_OWN_ENGINE=0 runs labs on the machine's engine.`);
+  const socket = path.join(config.ownEngineDir, SOCKET);
+  if (!(await answers(lab, socket, ANSWER_TIMEOUT_MS))) {
+    throw new Error(`The lab engine ${name} did not answer on ${socket} within ${ANSWER_TIMEOUT_MS / 1000} s: see \`docker logs ${name}\`; \`npm run labs:remove-all\` removes it (and every lab in it) for a fresh one at the next start, LAB_OWN_ENGINE=0 runs labs on the machine's engine.`);
   }
   await copyImages(machine, lab, config.engines.map((e) => IMAGES.labHost(e.suite)), log);
   return lab;
@@ -208,9 +212,10 @@ export async function removeLabEngine(machine: Docker, instance: string, socketD
   const removed = await machine.getContainer(labEngineName(instance)).remove({ force: true, v: true }).then(() => true, () => false);
   await machine.getVolume(labEngineVolume(instance)).remove().catch(() => {});
   if (socketDir) {
-    rmSync(path.join(socketDir, SOCKET), { force: true });
-    // The folder too if nothing else is in it (it may be a mount point: then it stays).
+    // The folder too if nothing else is in it (a mount point stays; so does a folder of root's
+    // for a user who may use Docker but not write there: the next start takes it over).
     try {
+      rmSync(path.join(socketDir, SOCKET), { force: true });
       rmdirSync(socketDir);
     } catch {}
   }

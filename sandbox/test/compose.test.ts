@@ -131,7 +131,7 @@ describe.skipIf(composeMissing)('the runner as a container (docker compose)', ()
       // Ending them all is the documented command, run in the image.
       await compose('down');
       expect(await instanceObjects(project)).toEqual({ containers: 1, networks: 0 });
-      expect((await compose('run', '--rm', 'runner', 'node', 'scripts/lab.ts', 'remove-all')).stdout).toMatch(/Removed 1 container\(s\) and 0 network\(s\) .*\(one its lab engine/);
+      expect((await compose('run', '--rm', 'runner', 'node', 'scripts/lab.ts', 'remove-all')).stdout).toMatch(/Removed 1 container\(s\) and 0 network\(s\) .*\(one of them its lab engine/);
       await down();
       expect(await leftovers()).toEqual({ containers: 0, networks: 0, composeContainers: 0, volumes: 0, instanceVolumes: 0, socketDir: false });
     } finally {
