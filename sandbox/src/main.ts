@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   const isolation = engine.available ? isolationOf(engine.remapsUsers === true) : null;
   if (config.LAB_REQUIRE_SANDBOX && !isolation?.sandboxed) {
     console.error(isolation
-      ? `LAB_REQUIRE_SANDBOX=1, but the Docker Engine at ${engineAddress(docker)} does not remap user namespaces, so ${ISOLATION.rootEquivalent}. Point the runner (DOCKER_HOST) at an engine started with --userns-remap=default (README, "Security"), or unset LAB_REQUIRE_SANDBOX; the runner did not start.`
+      ? `LAB_REQUIRE_SANDBOX=1, but the Docker Engine at ${engineAddress(docker)} does not remap user namespaces, so ${ISOLATION.rootEquivalent}. Set LAB_OWN_ENGINE=1 (the runner starts such an engine itself), or point the runner (DOCKER_HOST) at an engine started with --userns-remap=default (README, "Security"), or unset LAB_REQUIRE_SANDBOX; the runner did not start.`
       : `LAB_REQUIRE_SANDBOX=1, but whether labs would run as an unprivileged user cannot be told: ${engine.message} The runner did not start.`);
     process.exit(1);
   }
