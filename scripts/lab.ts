@@ -9,6 +9,7 @@
  * And for a workshop's organiser, `npm run labs:remove-all` (node scripts/lab.ts remove-all):
  * removes every lab of the runner instance LAB_INSTANCE names (default "default") and forgets
  * them. Stopping the runner keeps labs (a restart adopts them); this is how to end them all.
+ * It also removes the instance's own lab engine (LAB_OWN_ENGINE=1) with its volume.
  * Stop the runner first, or its learners' terminals only learn it on its next sweep.
  *
  * Reads the lab spec from the build's lab manifest (.lab/lab-manifest.json): run `npm run build` after
@@ -18,6 +19,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { loadConfig } from '../sandbox/src/config.ts';
 import { createDockerClient } from '../sandbox/src/docker.ts';
+import { removeLabEngine } from '../sandbox/src/labengine.ts';
 import { LabManager } from '../sandbox/src/labs.ts';
 import { LAB_MANIFEST_DEFAULT } from '../contract/labspec.ts';
 import { loadManifest } from '../sandbox/src/manifest.ts';
@@ -35,8 +37,12 @@ const managerFor = (env: NodeJS.ProcessEnv) => {
 
 if (command === 'remove-all') {
   const labs = managerFor(process.env);
+  const config = loadConfig();
+  // The lab engine (LAB_OWN_ENGINE=1) is one of the instance's containers: every lab in it goes
+  // with it. Its volume and socket go whether the setting is on now or was on before.
+  const engine = await removeLabEngine(docker, config.LAB_INSTANCE, config.ownEngineDir);
   const { containers, networks } = await labs.reapAll();
-  console.log(`Removed ${containers} container(s) and ${networks} network(s) of runner instance "${loadConfig().LAB_INSTANCE}", and forgot its labs.`);
+  console.log(`Removed ${containers + Number(engine)} container(s) and ${networks} network(s) of runner instance "${config.LAB_INSTANCE}"${engine ? ' (one of them its lab engine, with every lab in it; its volume went too)' : ''}, and forgot its labs.`);
   process.exit(0);
 }
 const labs = managerFor({ ...process.env, LAB_INSTANCE: INSTANCE, LAB_SITE_DIR: path.join(ROOT, 'dist'), LAB_MANIFEST: path.join(ROOT, LAB_MANIFEST_DEFAULT) });

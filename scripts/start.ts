@@ -7,11 +7,14 @@
  * host per suite, minutes each on a small machine: building them all first would double the wait
  * for the first page for an engine most learners never choose. Until its images are built an
  * engine is offered as `preparing` (sandbox/src/preparing.ts): health says so and the lab panel
- * offers it once it is ready. On later starts every image is up to date in seconds.
+ * offers it once it is ready (with LAB_OWN_ENGINE=1 once it is copied into the lab engine too).
+ * On later starts every image is up to date in seconds.
  */
 import { buildSite, siteIsStale, step } from './steps.ts';
 import { createDockerClient, engineStatus } from '../sandbox/src/docker.ts';
 import { ensureImages } from '../sandbox/src/images.ts';
+import { copyImages, labEngineClient } from '../sandbox/src/labengine.ts';
+import { IMAGES } from '../sandbox/src/names.ts';
 import { loadConfig } from '../sandbox/src/config.ts';
 import { listenProblem } from '../sandbox/src/listen.ts';
 import { setPreparing } from '../sandbox/src/preparing.ts';
@@ -59,6 +62,8 @@ if (engine.available && others.length > 0) {
       const log = (line: string) => console.log(`[images ${e.suite}] ${line}`);
       log(`checking the lab images for Docker Engine ${e.version} while the server runs`);
       await buildImages(e, log);
+      // The lab engine (LAB_OWN_ENGINE=1) got the images there were when it started: this one too.
+      if (config.LAB_OWN_ENGINE) await copyImages(docker, labEngineClient(config), [IMAGES.labHost(e.suite)], log).catch((err: Error) => log(`not copied into the lab engine: ${err.message}`));
       setPreparing(e.suite, false);
     }
   })();

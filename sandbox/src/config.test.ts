@@ -42,6 +42,15 @@ describe('configuration', () => {
     expect(() => loadConfig({ LAB_REQUIRE_SANDBOX: 'yes' })).toThrow(/LAB_REQUIRE_SANDBOX: must be 1 \(require it\) or 0 \(got "yes"\)/);
   });
 
+  it("runs labs on an engine of the runner's own only with LAB_OWN_ENGINE=1, its socket folder per instance unless LAB_OWN_ENGINE_DIR names one", () => {
+    expect(loadConfig({}).LAB_OWN_ENGINE).toBe(false);
+    expect(loadConfig({ LAB_OWN_ENGINE: '1' }).LAB_OWN_ENGINE).toBe(true);
+    expect(loadConfig({ LAB_INSTANCE: 'ws' }).ownEngineDir).toBe('/run/dnl-lab-engine/ws');
+    expect(loadConfig({ LAB_OWN_ENGINE_DIR: '/srv/engine' }).ownEngineDir).toBe('/srv/engine');
+    expect(() => loadConfig({ LAB_OWN_ENGINE: 'yes' })).toThrow(/LAB_OWN_ENGINE: must be 1 \(an engine of its own\) or 0 \(got "yes"\)/);
+    expect(() => loadConfig({ LAB_OWN_ENGINE_DIR: 'run/x' })).toThrow(/LAB_OWN_ENGINE_DIR: must be an absolute path/);
+  });
+
   it('parses sizes the way Docker writes them', () => {
     expect(parseSize('512m')).toBe(512 * 1024 ** 2);
     expect(parseSize('1g')).toBe(1024 ** 3);

@@ -151,6 +151,19 @@ export const configSchema = z.object({
    * workshop on a machine that must not be handed to whoever escapes a lab host.
    */
   LAB_REQUIRE_SANDBOX: z.enum(['0', '1'], { message: 'must be 1 (require it) or 0' }).default('0').transform((v) => v === '1'),
+  /**
+   * `1`: labs run on a Docker Engine of the runner's own that remaps user namespaces (the
+   * sandboxed mode), which it starts, or adopts, as a container on the engine DOCKER_HOST names
+   * (labengine.ts). Outside any compose project, so stopping or replacing the runner keeps it and
+   * its labs; `npm run labs:remove-all` removes it. compose.yaml sets it.
+   */
+  LAB_OWN_ENGINE: z.enum(['0', '1'], { message: 'must be 1 (an engine of its own) or 0' }).default('0').transform((v) => v === '1'),
+  /**
+   * The folder where that engine makes its socket, which the runner and the engine's container
+   * share: a path on the machine, or in the runner's container a path on one of its volumes or
+   * bind mounts. Default /run/dnl-lab-engine/<LAB_INSTANCE>.
+   */
+  LAB_OWN_ENGINE_DIR: z.string().regex(/^\//, 'must be an absolute path').optional(),
   /** Extra origins allowed to open terminals and create labs (comma separated), e.g. behind a proxy. */
   LAB_ALLOWED_ORIGINS: list.default([]),
   /** How often expired labs are looked for (seconds). */
@@ -253,6 +266,8 @@ export interface Config extends RawConfig {
   manifestFile: string;
   /** LAB_STATE_DIR resolved, plus this instance's own folder in it. */
   stateDir: string;
+  /** LAB_OWN_ENGINE_DIR, or its default for this instance. */
+  ownEngineDir: string;
   /** Origins whose pages may use the API: the server's own, plus LAB_ALLOWED_ORIGINS. */
   allowedOrigins: Set<string>;
   /** LAB_ENGINES (or the deprecated LAB_SUITE's engine), the default first: what labs may run if their images exist. */
@@ -303,6 +318,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     siteDir,
     manifestFile,
     stateDir: path.resolve(cwd, raw.LAB_STATE_DIR, raw.LAB_INSTANCE),
+    ownEngineDir: raw.LAB_OWN_ENGINE_DIR ?? `/run/dnl-lab-engine/${raw.LAB_INSTANCE}`,
     allowedOrigins: new Set(raw.LAB_ALLOWED_ORIGINS),
   };
 }

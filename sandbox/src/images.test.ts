@@ -113,7 +113,12 @@ describe('the runner image', () => {
     expect(runner.pull_policy).toBe('never');
     // Paths inside the image are the image's to set.
     const inImage = ['LAB_SITE_DIR', 'LAB_MANIFEST', 'LAB_STATE_DIR'];
-    expect(runner.environment).toEqual(expect.arrayContaining(Object.keys(configSchema.shape).filter((name) => !inImage.includes(name))));
+    const passed = (runner.environment as string[]).map((entry) => entry.split('=')[0]);
+    expect(passed).toEqual(expect.arrayContaining(Object.keys(configSchema.shape).filter((name) => !inImage.includes(name))));
+    // Labs on the runner's own engine unless .env says 0, its socket folder (LAB_OWN_ENGINE_DIR's
+    // default is below it) shared with the machine, so that the lab engine can be given it.
+    expect(runner.environment).toContain('LAB_OWN_ENGINE=${LAB_OWN_ENGINE:-1}');
+    expect(runner.volumes).toContain('/run/dnl-lab-engine:/run/dnl-lab-engine');
 
     const dockerfile = await readFile(join(ROOT, 'sandbox/images/runner/Dockerfile'), 'utf8');
     const stateDir = /^ENV .*\bLAB_STATE_DIR=(\S+)/m.exec(dockerfile)?.[1];

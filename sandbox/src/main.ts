@@ -2,15 +2,17 @@
  * Starts the runner: configuration, adopting the labs an earlier process of this instance left
  * (and removing what no valid lab owns), the HTTP server with the site, the lab API and
  * terminals. SIGTERM/SIGINT stop it without ending any lab, so an upgrade or a restart costs
- * nobody their lab; `npm run labs:remove-all` removes them all.
+ * nobody their lab; `npm run labs:remove-all` removes them all. With LAB_OWN_ENGINE=1 it first
+ * starts or adopts its own engine for the labs (labengine.ts) and runs every lab there.
  * `npm start` (scripts/start.ts) builds what is missing first and then runs this.
  */
 import { ConfigError, loadConfig } from './config.ts';
 import { ISOLATION } from '../../contract/isolation.ts';
-import { createDockerClient, engineAddress, engineStatus, withTimeout } from './docker.ts';
+import { createDockerClient, describeDockerError, engineAddress, engineStatus, withTimeout } from './docker.ts';
 import { oneLine } from './http-io.ts';
 import { describeListenError, listenProblem } from './listen.ts';
 import { createRunner } from './server.ts';
+import { startLabEngine } from './labengine.ts';
 import { isolationOf } from './userns.ts';
 
 /** Longest a shutdown may take before the process exits anyway (the next start adopts the labs). */
@@ -42,14 +44,19 @@ async function main(): Promise<void> {
     console.error(taken);
     process.exit(1);
   }
-  const docker = createDockerClient();
+  // With LAB_OWN_ENGINE=1 the machine's engine runs the lab engine, and labs run in that.
+  const machine = createDockerClient();
+  const docker = config.LAB_OWN_ENGINE ? await startLabEngine(machine, config, log).catch((err: Error) => {
+    console.error(`The runner did not start: its own engine for the labs (LAB_OWN_ENGINE=1) could not be started on the Docker Engine at ${engineAddress(machine)}: ${'statusCode' in err || 'code' in err ? describeDockerError(err, machine) : err.message}`);
+    process.exit(1);
+  }) : machine;
   const runner = createRunner(config, docker, log);
 
   const engine = await engineStatus(docker);
   const isolation = engine.available ? isolationOf(engine.remapsUsers === true) : null;
   if (config.LAB_REQUIRE_SANDBOX && !isolation?.sandboxed) {
     console.error(isolation
-      ? `LAB_REQUIRE_SANDBOX=1, but the Docker Engine at ${engineAddress(docker)} does not remap user namespaces, so ${ISOLATION.rootEquivalent}. Point the runner (DOCKER_HOST) at an engine started with --userns-remap=default (README, "Security"), or unset LAB_REQUIRE_SANDBOX; the runner did not start.`
+      ? `LAB_REQUIRE_SANDBOX=1, but the Docker Engine at ${engineAddress(docker)} does not remap user namespaces, so ${ISOLATION.rootEquivalent}. Set LAB_OWN_ENGINE=1 (the runner starts such an engine itself), or point the runner (DOCKER_HOST) at an engine started with --userns-remap=default (README, "Security"), or unset LAB_REQUIRE_SANDBOX; the runner did not start.`
       : `LAB_REQUIRE_SANDBOX=1, but whether labs would run as an unprivileged user cannot be told: ${engine.message} The runner did not start.`);
     process.exit(1);
   }

@@ -1,22 +1,27 @@
 /**
  * The runner as a container (compose.yaml, sandbox/images/runner): `docker compose up` on the
- * machine's engine serves the course and starts labs whose terminals answer; `docker compose
- * restart`, or a new container (as after a new image), costs the learner nothing but a
- * reconnect; `down` keeps the labs, `labs:remove-all` run in the image ends them, and `down
- * --volumes` leaves nothing. The image is brought up to date first, as `npm test` does.
+ * machine's engine serves the course and starts labs whose terminals answer, on the lab engine the
+ * runner starts itself (LAB_OWN_ENGINE=1, labengine.ts: the sandboxed mode, its socket folder a
+ * bind mount the runner finds by inspecting its own container); `docker compose restart`, a new
+ * container (as after a new image), and `down` then `up` cost the learner nothing but a reconnect
+ * and keep the same lab engine; `labs:remove-all` run in the image ends the labs with their engine,
+ * and `down --volumes` then leaves nothing. The image is brought up to date first, as `npm test` does.
  * Needs the Compose v2 plugin (`docker compose`; .ci/install-compose installs it): without it the
  * test is skipped, saying so.
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { labManifestSchema } from '../../contract/labspec.ts';
+import { ISOLATION } from '../../contract/isolation.ts';
 import { CLOSE_CODES } from '../../contract/protocol.ts';
 import { loadConfig } from '../src/config.ts';
 import { ensureImages } from '../src/images.ts';
+import { labEngineName } from '../src/labengine.ts';
+import { LABELS } from '../src/names.ts';
 import { LabClient } from '../tools/lab-client.ts';
 import { docker, instanceObjects, removeInstance, ROOT, TerminalClient, uniqueInstance } from './harness.ts';
 
@@ -51,9 +56,12 @@ function oneHostLesson(): string {
 }
 
 describe.skipIf(composeMissing)('the runner as a container (docker compose)', () => {
-  it('serves the course and a lab whose terminal answers, keeps the lab across a restart and a new container, and ends it with labs:remove-all', async () => {
-    await ensureImages(docker, { suite: loadConfig().engines[0]!.suite, runner: true, log: () => {} });
+  it('serves the course and a sandboxed lab whose terminal answers, keeps the lab and its engine across a restart, a new container and down/up, and ends them with labs:remove-all', async () => {
+    const engine = loadConfig().engines[0]!;
+    await ensureImages(docker, { suite: engine.suite, runner: true, log: () => {} });
     const project = uniqueInstance('compose');
+    /** compose.yaml's socket folder for the lab engine, LAB_OWN_ENGINE_DIR's default for this instance. */
+    const socketDir = `/run/dnl-lab-engine/${project}`;
     const port = await freePort();
     const env = {
       ...process.env,
@@ -61,6 +69,8 @@ describe.skipIf(composeMissing)('the runner as a container (docker compose)', ()
       PORT: String(port),
       LAB_INSTANCE: project,
       LAB_POOL_SIZE: '0',
+      // One lab host image to copy into the lab engine (~20 s), not every engine's.
+      LAB_ENGINES: engine.id,
     };
     // No .env: a workshop's settings in the checkout (an access code, say) are not this test's.
     const compose = (...args: string[]) =>
@@ -72,11 +82,16 @@ describe.skipIf(composeMissing)('the runner as a container (docker compose)', ()
       ...(await instanceObjects(project)),
       composeContainers: (await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`com.docker.compose.project=${project}`] }) })).length,
       volumes: ((await docker.listVolumes({ filters: JSON.stringify({ name: [project] }) })).Volumes ?? []).length,
+      instanceVolumes: ((await docker.listVolumes({ filters: JSON.stringify({ label: [`${LABELS.instance}=${project}`] }) })).Volumes ?? []).length,
+      socketDir: existsSync(socketDir),
     });
+    const labEngineId = async () => (await docker.getContainer(labEngineName(project)).inspect()).Id;
     let term: TerminalClient | undefined;
     try {
       await compose('up', '--detach');
       await answering();
+      expect((await client.health()).isolation).toEqual({ sandboxed: true, sentence: ISOLATION.sandboxed });
+      const engineId = await labEngineId();
 
       const page = `/lessons/${oneHostLesson()}/`;
       const served = await fetch(client.url + page);
@@ -88,34 +103,41 @@ describe.skipIf(composeMissing)('the runner as a container (docker compose)', ()
       await term.waitForPrompt();
       expect(await term.run('echo from-the-container-$((6 * 7))')).toContain('from-the-container-42');
       expect(await term.run('docker run --rm busybox echo inner-engine-answers')).toContain('inner-engine-answers');
+      // Its root is another uid of the machine: uid_map's second field, seen from the lab engine,
+      // whose user namespace is the machine's (0 there for a lab host on the machine's engine).
+      expect(await term.run('echo "root-is-$(awk \'{print $2}\' /proc/self/uid_map)"')).toMatch(/root-is-[1-9]\d*/);
       await term.run('echo kept-across-the-restart > /root/notes.txt');
 
       // A restart keeps the container; recreating it (what `up` does after a new image) keeps
-      // only the state volume. Either way the learner's page reconnects to the same lab.
-      for (const action of [['restart'], ['up', '--detach', '--force-recreate']]) {
+      // only the state volume; `down` and `up` remove the runner's container and make a new
+      // one. Each time the learner's page reconnects to the same lab on the same lab engine.
+      for (const action of [['restart'], ['up', '--detach', '--force-recreate'], ['down']]) {
         await compose(...action);
+        if (action[0] === 'down') await compose('up', '--detach');
         expect(await term.waitClosed()).toBe(CLOSE_CODES.goingAway);
         await answering();
         expect((await compose('logs', 'runner')).stdout).toMatch(/took over 1 lab\(s\)/);
         term = await TerminalClient.open(client, lab, lab.hosts[0]!);
         await term.waitForPrompt();
         expect(await term.run('cat /root/notes.txt')).toContain('kept-across-the-restart');
+        expect(await labEngineId()).toBe(engineId);
       }
       term.close();
 
       // The image's health check has run by now (every 10 s) and says what health says.
       await expect.poll(async () => (await docker.getContainer(`${project}-runner-1`).inspect()).State.Health?.Status, { timeout: 30_000, interval: 1_000 }).toBe('healthy');
 
-      // `down` keeps the labs; ending them all is the documented command, run in the image.
+      // `down` keeps the labs: on the machine's engine only their lab engine is of the instance.
+      // Ending them all is the documented command, run in the image.
       await compose('down');
-      expect(await instanceObjects(project)).toEqual({ containers: 1, networks: 1 });
-      expect((await compose('run', '--rm', 'runner', 'node', 'scripts/lab.ts', 'remove-all')).stdout).toMatch(/Removed 1 container\(s\) and 1 network\(s\)/);
+      expect(await instanceObjects(project)).toEqual({ containers: 1, networks: 0 });
+      expect((await compose('run', '--rm', 'runner', 'node', 'scripts/lab.ts', 'remove-all')).stdout).toMatch(/Removed 1 container\(s\) and 0 network\(s\) .*\(one of them its lab engine/);
       await down();
-      expect(await leftovers()).toEqual({ containers: 0, networks: 0, composeContainers: 0, volumes: 0 });
+      expect(await leftovers()).toEqual({ containers: 0, networks: 0, composeContainers: 0, volumes: 0, instanceVolumes: 0, socketDir: false });
     } finally {
       term?.close();
       await down().catch(() => {});
-      await removeInstance(project);
+      await removeInstance(project, undefined, socketDir);
     }
-  }, 300_000);
+  }, 420_000);
 });

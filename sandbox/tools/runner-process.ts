@@ -13,7 +13,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LAB_MANIFEST_DEFAULT, labManifestSchema, type LabManifest, type ManifestLesson } from '../../contract/labspec.ts';
 import Docker from 'dockerode';
+import { loadConfig } from '../src/config.ts';
 import { createDockerClient } from '../src/docker.ts';
+import { removeLabEngine } from '../src/labengine.ts';
 import { LABELS } from '../src/names.ts';
 import { LabClient } from './lab-client.ts';
 
@@ -51,9 +53,10 @@ export function uniqueInstance(name: string): string {
 
 /**
  * Remove every container and network of a runner instance, as `npm run labs:remove-all` does, on
- * the engine at `dockerHost` (a DOCKER_HOST such as unix:///run/x.sock; the default engine unset).
+ * the engine at `dockerHost` (a DOCKER_HOST such as unix:///run/x.sock; the default engine unset),
+ * its own lab engine (LAB_OWN_ENGINE=1) included, with its volume and its socket in `ownEngineDir`.
  */
-export async function removeInstance(instance: string, dockerHost?: string): Promise<void> {
+export async function removeInstance(instance: string, dockerHost?: string, ownEngineDir?: string): Promise<void> {
   const docker = dockerHost ? new Docker({ socketPath: dockerHost.replace(/^unix:\/\//, '') }) : createDockerClient();
   const filters = JSON.stringify({ label: [`${LABELS.instance}=${instance}`] });
   // A runner pointed at an engine that is not there (labs.test.ts) made nothing to remove.
@@ -62,9 +65,19 @@ export async function removeInstance(instance: string, dockerHost?: string): Pro
     throw err;
   });
   if (containers === null) return;
+  await removeLabEngine(docker, instance, ownEngineDir);
   await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => {})));
   const networks = await docker.listNetworks({ filters });
   await Promise.all(networks.map((n) => docker.getNetwork(n.Id).remove().catch(() => {})));
+}
+
+/** The runner's LAB_OWN_ENGINE_DIR as it read it; none if its settings were not valid (it did not start). */
+function ownEngineDirOf(env: Record<string, string>): string | undefined {
+  try {
+    return loadConfig(env).ownEngineDir;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -129,7 +142,7 @@ export async function startRunner(env: Record<string, string> = {}, opts: { star
     signal,
     stop: async () => {
       const code = await signal('SIGTERM');
-      await removeInstance(runnerEnv.LAB_INSTANCE!, runnerEnv.DOCKER_HOST);
+      await removeInstance(runnerEnv.LAB_INSTANCE!, runnerEnv.DOCKER_HOST, ownEngineDirOf(runnerEnv));
       rmSync(runnerEnv.LAB_STATE_DIR!, { recursive: true, force: true });
       return code;
     },
