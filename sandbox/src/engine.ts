@@ -231,12 +231,16 @@ export class DockerLabs {
     };
   }
 
-  /** Every container and network of this instance. */
+  /**
+   * Every container and network of this instance, but its lab engine: a runner started with
+   * LAB_OWN_ENGINE=0 on the machine where an earlier one ran with it must not take that engine,
+   * with every lab in it, for a stray (labs:remove-all removes it).
+   */
   async listAll(): Promise<EngineListing> {
     const filters = this.filters([]);
     const [containers, networks] = await Promise.all([this.docker.listContainers({ all: true, filters }), this.docker.listNetworks({ filters })]);
     return {
-      containers: containers.map((c) => ({ id: c.Id, names: c.Names.map((n) => n.replace(/^\//, '')), running: c.State === 'running', lab: c.Labels?.[LABELS.lab] })),
+      containers: containers.filter((c) => c.Labels?.[LABELS.role] !== ROLES.labEngine).map((c) => ({ id: c.Id, names: c.Names.map((n) => n.replace(/^\//, '')), running: c.State === 'running', lab: c.Labels?.[LABELS.lab] })),
       networks: networks.map((n) => ({ id: n.Id, name: n.Name, lab: n.Labels?.[LABELS.lab] })),
     };
   }

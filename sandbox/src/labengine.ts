@@ -20,9 +20,8 @@ import Docker from 'dockerode';
 import type { ContainerCreateOptions, ContainerInspectInfo } from 'dockerode';
 import type { Config } from './config.ts';
 import { LAB_HOST_CAPABILITIES, withTimeout } from './docker.ts';
-import { IMAGES, LABELS } from './names.ts';
+import { IMAGES, LABELS, ROLES } from './names.ts';
 
-export const LAB_ENGINE_ROLE = 'lab-engine';
 export const labEngineName = (instance: string) => `dnl-${instance}-lab-engine`;
 /** Its /var/lib/docker: the labs' containers and the copied images, kept across its restarts. */
 export const labEngineVolume = (instance: string) => `dnl-${instance}-lab-engine`;
@@ -92,7 +91,7 @@ export function labEngineSpec(instance: string, image: string, backing: SocketBa
     Entrypoint: ['tini', '--', 'sh', '-c', `printf '%s' "$${DAEMON_JSON_ENV}" > /etc/docker/daemon.json && exec ${LAB_ENTRYPOINT}`],
     Cmd: [],
     Env: [`${DAEMON_JSON_ENV}=${JSON.stringify(daemonConfig(backing))}`],
-    Labels: { [LABELS.instance]: instance, [LABELS.role]: LAB_ENGINE_ROLE },
+    Labels: { [LABELS.instance]: instance, [LABELS.role]: ROLES.labEngine },
     NetworkDisabled: true,
     HostConfig: {
       NetworkMode: 'none',
@@ -184,7 +183,7 @@ export async function startLabEngine(machine: Docker, config: Config, log: (line
     throw err;
   });
   if (!found) {
-    await machine.createVolume({ Name: labEngineVolume(instance), Labels: { [LABELS.instance]: instance, [LABELS.role]: LAB_ENGINE_ROLE } });
+    await machine.createVolume({ Name: labEngineVolume(instance), Labels: { [LABELS.instance]: instance, [LABELS.role]: ROLES.labEngine } });
     await machine.createContainer(labEngineSpec(instance, image, backing)).catch((err: { statusCode?: number; message?: string }) => {
       if (err.statusCode === 404) throw new Error(`The lab engine's image ${image} is not built on this machine's engine: run npm run build:images (or set LAB_OWN_ENGINE=0).`);
       throw err;

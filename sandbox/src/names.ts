@@ -40,7 +40,12 @@ export const LABELS = {
   contextHash: 'io.dnl.context-hash',
 } as const;
 
-export const ROLES = { network: 'lab-network', host: 'lab-host' } as const;
+export const ROLES = {
+  network: 'lab-network',
+  host: 'lab-host',
+  /** LAB_OWN_ENGINE's engine (labengine.ts): the instance's, but no lab's, and never a stray. */
+  labEngine: 'lab-engine',
+} as const;
 
 export const labNetworkName = (labId: string) => `dnl-${labId}`;
 export const labHostContainerName = (labId: string, host: string) => `dnl-${labId}-${host}`;

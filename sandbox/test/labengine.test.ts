@@ -78,6 +78,19 @@ describe('a runner on the machine with LAB_OWN_ENGINE=1', () => {
     expect(await sh('docker run --rm busybox echo after-the-kill')).toContain('after-the-kill');
   }, 90_000);
 
+  it('keeps the lab engine through a runner of the same instance started with LAB_OWN_ENGINE=0, which does not take it for a stray', async () => {
+    const before = await engineId();
+    await runner.signal('SIGTERM');
+    // On the machine's engine this runner finds none of the lab's hosts: it forgets the lab (a
+    // lab does not move between engines), but the lab engine is no stray of its to remove.
+    const onMachine = await startRunner({ ...runner.env, LAB_OWN_ENGINE: '0' }, { startTimeoutMs: 60_000 });
+    await onMachine.signal('SIGTERM');
+    expect(await engineId()).toBe(before);
+    runner = await startRunner({ ...runner.env }, { startTimeoutMs: 60_000 });
+    expect(runner.output()).toContain(`took over the lab engine ${labEngineName(runner.env.LAB_INSTANCE!)}`);
+    expect(await engineId()).toBe(before);
+  }, 120_000);
+
   it('leaves no container, volume or socket of its instance once the instance is removed', async () => {
     const instance = runner.env.LAB_INSTANCE!;
     await runner.stop();
