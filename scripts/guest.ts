@@ -3,8 +3,10 @@
  * a current Docker Engine, every capability), which this project's own machines are not. It
  * boots a Debian trixie guest with QEMU (Docker Engine 26.1.5, cgroup v2), with no network
  * device, and in it runs the runner itself and a smoke path through its API and a terminal
- * (scripts/guest/smoke.ts) twice in the same boot: with LAB_HOST_PRIVILEGES=auto (the capabilities
- * form there) and, shorter, with privileged; then checks the guest's result (scripts/guest/results.ts).
+ * (scripts/guest/smoke.ts) three times in the same boot: with LAB_HOST_PRIVILEGES=auto (the
+ * capabilities form there), shorter with privileged, and in the sandboxed mode (LAB_OWN_ENGINE=1,
+ * compose.yaml's default: the runner's own lab engine, userns-remap, as a container on the guest's
+ * engine, the lab host image copied into it); then checks the guest's result (scripts/guest/results.ts).
  *
  * The guest's root disk (rootimage.ts) and its Docker data disk with the lab host image loaded
  * (dataimage.ts) are cached outside the clone, in DNL_GUEST_CACHE (default /var/cache/dnl-guest),
@@ -55,7 +57,7 @@ const say = (line: string) => console.log(`[guest ${seconds(Date.now() - started
 function fail(sentences: string[], jobDir?: string): never {
   console.error(`\nnpm run test:guest failed:\n${sentences.map((s) => `- ${s}`).join('\n')}`);
   if (jobDir) {
-    const runnerLogs = Object.keys(PASSES).map((name) => [`runner log (LAB_HOST_PRIVILEGES=${name})`, `runner-${name}.log`] as const);
+    const runnerLogs = Object.keys(PASSES).map((name) => [`runner log (the ${name} pass)`, `runner-${name}.log`] as const);
     for (const [what, file] of [['guest console (serial)', 'serial.log'], ['job log', JOB_FILES.log], ...runnerLogs] as const) {
       const text = existsSync(path.join(jobDir, file)) ? readFileSync(path.join(jobDir, file), 'utf8') : '(none)';
       console.error(`\n--- ${what}, last ${TAIL_LINES} lines (${path.join(jobDir, file)}) ---\n${text.trimEnd().split('\n').slice(-TAIL_LINES).join('\n')}`);
@@ -137,9 +139,12 @@ const figures = {
   engineReadySeconds: run.marks['engine-ready'] !== undefined ? seconds(run.marks['engine-ready']) : null,
   engine: result?.engine ?? null,
   passes: (result?.passes ?? []).map((p) => ({
-    privileges: p.privileges,
+    pass: p.pass,
     privilegeMode: p.privilegeMode,
+    sandboxed: p.sandboxed,
     runnerStartSeconds: p.runnerStartSeconds === null ? null : seconds(p.runnerStartSeconds * 1000),
+    // Part of runnerStartSeconds: the runner copies the lab host image into its lab engine before it is ready.
+    imageCopySeconds: p.imageCopySeconds,
     smokeSeconds: sumSeconds(p.steps),
     steps: p.steps.map((s) => ({ name: s.name, ok: s.ok, seconds: seconds(s.seconds * 1000), detail: s.detail })),
   })),
@@ -161,5 +166,5 @@ if (sentences.length) fail(sentences, jobDir);
 rmSync(jobDir, { recursive: true, force: true });
 say(`passed: cgroup v${result!.engine!.cgroupVersion}, Engine ${result!.engine!.version}, boot ${figures.bootSeconds} s, engine ready ${figures.engineReadySeconds} s, total ${figures.totalSeconds} s`);
 for (const p of figures.passes) {
-  say(`  LAB_HOST_PRIVILEGES=${p.privileges}: lab hosts ${p.privilegeMode}, runner start ${p.runnerStartSeconds} s, steps ${p.smokeSeconds} s (${p.steps.map((s) => `${s.name} ${s.seconds}`).join(', ')})`);
+  say(`  ${p.pass}: lab hosts ${p.privilegeMode}${p.sandboxed ? ', sandboxed' : ''}, runner start ${p.runnerStartSeconds} s${p.imageCopySeconds === null ? '' : ` (image copy ${p.imageCopySeconds} s)`}, steps ${p.smokeSeconds} s (${p.steps.map((s) => `${s.name} ${s.seconds}`).join(', ')})`);
 }

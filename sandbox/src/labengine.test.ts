@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ContainerInspectInfo } from 'dockerode';
 import { backingOf, daemonConfig, labEngineName, labEngineSpec, labEngineVolume, ownContainerId } from './labengine.ts';
-import { LABELS } from './names.ts';
+import { LAB_HOST_ENV, LABELS } from './names.ts';
 
 const ID = '20c365b9eb4f45e130165bfa0c9b0e70942b3f10842b68200331fae391ee9120';
 
@@ -51,7 +51,7 @@ describe('backingOf', () => {
 
 describe('the lab engine container', () => {
   const backing = { type: 'volume', source: 'sock', subpath: 'a/b' } as const;
-  const spec = labEngineSpec('ws', 'dnl/labhost:forky', backing);
+  const spec = labEngineSpec('ws', 'dnl/labhost:forky', backing, 240);
 
   it('remaps users, has no default bridge and makes its socket in the shared folder', () => {
     expect(daemonConfig(backing)).toMatchObject({
@@ -61,6 +61,10 @@ describe('the lab engine container', () => {
     });
     const env = spec.Env!.find((e) => e.startsWith('LAB_ENGINE_DAEMON_JSON='))!;
     expect(JSON.parse(env.slice(env.indexOf('=') + 1))).toEqual(daemonConfig(backing));
+  });
+
+  it('waits for its dockerd as long as LAB_ENGINE_START_TIMEOUT says, as a lab host does', () => {
+    expect(spec.Env).toContain(`${LAB_HOST_ENV.engineStartTimeout}=240`);
   });
 
   it("is the instance's, in a network namespace of its own, with the lab host capabilities form and no --privileged", () => {

@@ -20,7 +20,7 @@ import Docker from 'dockerode';
 import type { ContainerCreateOptions, ContainerInspectInfo } from 'dockerode';
 import type { Config } from './config.ts';
 import { LAB_HOST_CAPABILITIES, withTimeout } from './docker.ts';
-import { IMAGES, LABELS, ROLES } from './names.ts';
+import { IMAGES, LAB_HOST_ENV, LABELS, ROLES } from './names.ts';
 
 export const labEngineName = (instance: string) => `dnl-${instance}-lab-engine`;
 /** Its /var/lib/docker: the labs' containers and the copied images, kept across its restarts. */
@@ -34,8 +34,10 @@ const LAB_ENTRYPOINT = '/usr/local/bin/lab-entrypoint';
 /** The variable that carries daemon.json into the container; its command writes it before dockerd starts. */
 const DAEMON_JSON_ENV = 'LAB_ENGINE_DAEMON_JSON';
 /**
- * How long its socket may take to answer: ~3 s here from a start (measured with the compose
- * service this replaced); the first start also creates the dockremap user and its ranges.
+ * How long its socket may take to answer at least: ~3 s here from a start (measured with the
+ * compose service this replaced); the first start also creates the dockremap user and its ranges.
+ * Longer where LAB_ENGINE_START_TIMEOUT is (a slow machine, as the emulated guest of
+ * `npm run test:guest`): the lab engine is the lab host image's own dockerd.
  */
 const ANSWER_TIMEOUT_MS = 60_000;
 const POLL_MS = 250;
@@ -83,14 +85,18 @@ export function daemonConfig(backing: SocketBacking): object {
   };
 }
 
-/** The lab engine's container: the lab host image's dockerd with daemon.json, in the capabilities form. */
-export function labEngineSpec(instance: string, image: string, backing: SocketBacking): ContainerCreateOptions {
+/**
+ * The lab engine's container: the lab host image's dockerd with daemon.json, in the capabilities
+ * form; its lab-entrypoint waits `startTimeoutS` (LAB_ENGINE_START_TIMEOUT) for that dockerd, as a
+ * lab host's does.
+ */
+export function labEngineSpec(instance: string, image: string, backing: SocketBacking, startTimeoutS: number): ContainerCreateOptions {
   return {
     name: labEngineName(instance),
     Image: image,
     Entrypoint: ['tini', '--', 'sh', '-c', `printf '%s' "$${DAEMON_JSON_ENV}" > /etc/docker/daemon.json && exec ${LAB_ENTRYPOINT}`],
     Cmd: [],
-    Env: [`${DAEMON_JSON_ENV}=${JSON.stringify(daemonConfig(backing))}`],
+    Env: [`${DAEMON_JSON_ENV}=${JSON.stringify(daemonConfig(backing))}`, `${LAB_HOST_ENV.engineStartTimeout}=${startTimeoutS}`],
     Labels: { [LABELS.instance]: instance, [LABELS.role]: ROLES.labEngine },
     NetworkDisabled: true,
     HostConfig: {
@@ -184,7 +190,7 @@ export async function startLabEngine(machine: Docker, config: Config, log: (line
   });
   if (!found) {
     await machine.createVolume({ Name: labEngineVolume(instance), Labels: { [LABELS.instance]: instance, [LABELS.role]: ROLES.labEngine } });
-    await machine.createContainer(labEngineSpec(instance, image, backing)).catch((err: { statusCode?: number; message?: string }) => {
+    await machine.createContainer(labEngineSpec(instance, image, backing, config.LAB_ENGINE_START_TIMEOUT)).catch((err: { statusCode?: number; message?: string }) => {
       if (err.statusCode === 404) throw new Error(`The lab engine's image ${image} is not built on this machine's engine: run npm run build:images (or set LAB_OWN_ENGINE=0).`);
       throw err;
     });
@@ -196,8 +202,9 @@ export async function startLabEngine(machine: Docker, config: Config, log: (line
   if (!found.State.Running) await machine.getContainer(name).start();
   const lab = labEngineClient(config);
   const socket = path.join(config.ownEngineDir, SOCKET);
-  if (!(await answers(lab, socket, ANSWER_TIMEOUT_MS))) {
-    throw new Error(`The lab engine ${name} did not answer on ${socket} within ${ANSWER_TIMEOUT_MS / 1000} s: see \`docker logs ${name}\`; \`npm run labs:remove-all\` removes it (and every lab in it) for a fresh one at the next start, LAB_OWN_ENGINE=0 runs labs on the machine's engine.`);
+  const answerMs = Math.max(ANSWER_TIMEOUT_MS, config.LAB_ENGINE_START_TIMEOUT * 1000);
+  if (!(await answers(lab, socket, answerMs))) {
+    throw new Error(`The lab engine ${name} did not answer on ${socket} within ${answerMs / 1000} s: see \`docker logs ${name}\`; \`npm run labs:remove-all\` removes it (and every lab in it) for a fresh one at the next start, LAB_OWN_ENGINE=0 runs labs on the machine's engine.`);
   }
   await copyImages(machine, lab, config.engines.map((e) => IMAGES.labHost(e.suite)), log);
   return lab;

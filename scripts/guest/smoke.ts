@@ -5,16 +5,22 @@
  * bridge with two containers pinging each other by name, the lab host's memory and pids limits
  * holding, DELETE, and nothing left in the engine. That is the first pass, with
  * LAB_HOST_PRIVILEGES=auto; then the runner is stopped and started again with
- * LAB_HOST_PRIVILEGES=privileged for a shorter second pass in the same boot (results.ts PASSES
- * says which steps each runs). Writes result.json (results.ts) to the job folder given as its
+ * LAB_HOST_PRIVILEGES=privileged for a shorter second pass in the same boot, and again with
+ * LAB_OWN_ENGINE=1 (the sandboxed mode: labs in a lab engine of the runner's own that remaps
+ * users) for a third, which proves the lab host's root is an unprivileged uid of the guest and
+ * that removing the runner's instance leaves the guest's engine empty (results.ts PASSES says
+ * which steps each runs). Writes result.json (results.ts) to the job folder given as its
  * argument, whatever happens; the machine decides pass or fail.
  *
  *   node scripts/guest/smoke.ts JOB_FOLDER
  */
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type Docker from 'dockerode';
+import { loadConfig } from '../../sandbox/src/config.ts';
 import { createDockerClient } from '../../sandbox/src/docker.ts';
+import { labEngineClient, labEngineName } from '../../sandbox/src/labengine.ts';
 import { IMAGES } from '../../sandbox/src/names.ts';
 import { stripAnsi, TerminalClient } from '../../sandbox/tools/terminal-client.ts';
 import { fixtureSite, startRunner, type RunningRunner } from '../../sandbox/tools/runner-process.ts';
@@ -43,8 +49,11 @@ const docker = createDockerClient();
 const result: GuestResult = { engine: null, passes: [], error: null };
 const save = () => writeFileSync(path.join(jobDir, 'result.json'), JSON.stringify(result, null, 2));
 
-/** What a pass's steps share: its runner, its lab and the lab's terminal once open. */
-interface Pass { result: PassResult; runner: RunningRunner; lab?: LabCreated; term?: TerminalClient }
+/**
+ * What a pass's steps share: its runner, its lab engine's socket and a client for it
+ * (LAB_OWN_ENGINE=1), its lab and the lab's terminal once open.
+ */
+interface Pass { result: PassResult; runner: RunningRunner; labEngine?: { socket: string; docker: Docker }; lab?: LabCreated; term?: TerminalClient }
 /** The pass running now, for diagnose(). */
 let current: Pass | undefined;
 
@@ -54,6 +63,28 @@ async function shell(term: TerminalClient, command: string): Promise<{ out: stri
   const rc = /rc=(\d+)/.exec(out);
   if (!rc) throw new Error(`no exit status after "${command}"; output:\n${out.slice(-1500)}`);
   return { out, rc: Number(rc[1]) };
+}
+
+/** The containers, networks other than the default ones and volumes on `engine`, by name, but those named `kept`. */
+async function leftovers(engine: Docker, kept?: string): Promise<{ containers: string[]; networks: string[]; volumes: string[] }> {
+  const keep = (name: string) => name !== kept;
+  return {
+    containers: (await engine.listContainers({ all: true })).map((c) => c.Names[0]!.replace(/^\//, '')).filter(keep),
+    networks: (await engine.listNetworks()).map((n) => n.Name).filter((n) => !['bridge', 'host', 'none'].includes(n)).filter(keep),
+    volumes: ((await engine.listVolumes()).Volumes ?? []).map((v) => v.Name).filter(keep),
+  };
+}
+
+/** The uids the guest's dockerd processes run as (its own, the lab engine's and any lab host's), from the guest's /proc. */
+function dockerdUids(): number[] {
+  const uids = new Set<number>();
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      if (/^Name:\s+dockerd$/m.test(status)) uids.add(Number(/^Uid:\s+(\d+)/m.exec(status)![1]));
+    } catch {} // it ended meanwhile
+  }
+  return [...uids].sort((a, b) => a - b);
 }
 
 /** Each step, by name: it returns [ok, detail]. */
@@ -101,18 +132,41 @@ const STEPS: Record<SmokeStep, (p: Pass) => Promise<[boolean, string]>> = {
     const stopped = /Cannot fork|can't fork|Resource temporarily unavailable/i.test(out) && !/^spawned-all/m.test(out);
     return [limit && stopped, `pids.max ${limit ? `is ${HOST_PIDS}` : 'is not the configured limit'}; a loop of ${HOST_PIDS * 2} processes ${stopped ? 'was stopped by it' : `was not stopped; output:\n${out.slice(-1500)}`}`];
   },
+  sandboxed: async (p) => {
+    // The lab host's user namespace as the guest's init namespace sees it (the lab engine itself is not remapped).
+    const { out, rc } = await shell(p.term!, 'cat /proc/self/uid_map');
+    const map = /^\s*0\s+(\d+)\s+(\d+)\s*$/m.exec(stripAnsi(out));
+    const root = map ? Number(map[1]) : undefined;
+    const uids = dockerdUids();
+    const isolation = (await p.runner.client.health()).isolation;
+    const ok = rc === 0 && !!root && uids.includes(root) && isolation?.sandboxed === true;
+    return [ok, `the lab host's root is uid ${root ?? '?'} on the guest (its uid_map: ${map ? map[0].trim().replace(/\s+/g, ' ') : 'not read'}); the guest's dockerd processes run as uid ${uids.join(', ')}; `
+      + `health: sandboxed ${isolation?.sandboxed}, "${isolation?.sentence}"${ok ? '' : `; output:\n${out.slice(-1500)}`}`];
+  },
   'delete lab': async (p) => {
     p.term?.close();
     await p.runner.client.delete(p.lab!);
     return [true, `lab ${p.lab!.id} deleted`];
   },
   'nothing left': async (p) => {
-    const containers = await docker.listContainers({ all: true });
-    const networks = (await docker.listNetworks()).filter((n) => !['bridge', 'host', 'none'].includes(n.Name));
-    const volumes = (await docker.listVolumes()).Volumes ?? [];
-    p.result.leftovers = { containers: containers.length, networks: networks.length, volumes: volumes.length };
-    const names = [...containers.map((c) => c.Names[0]), ...networks.map((n) => n.Name), ...volumes.map((v) => v.Name)];
-    return [names.length === 0, names.length === 0 ? 'no container, network or volume in the guest\'s engine' : `left: ${names.join(', ')}`];
+    // With LAB_OWN_ENGINE=1 the guest's engine keeps the lab engine and its volume (of one name) until
+    // the instance is removed; the lab was inside it.
+    const guest = await leftovers(docker, p.labEngine && labEngineName(p.runner.env.LAB_INSTANCE!));
+    const inside = p.labEngine ? await leftovers(p.labEngine.docker) : { containers: [], networks: [], volumes: [] };
+    const count = (k: keyof typeof guest) => guest[k].length + inside[k].length;
+    p.result.leftovers = { containers: count('containers'), networks: count('networks'), volumes: count('volumes') };
+    const names = [...guest.containers, ...guest.networks, ...guest.volumes, ...[...inside.containers, ...inside.networks, ...inside.volumes].map((n) => `${n} (in the lab engine)`)];
+    const where = p.labEngine ? 'the guest\'s engine (but the lab engine) or the lab engine' : 'the guest\'s engine';
+    return [names.length === 0, names.length === 0 ? `no container, network or volume in ${where}` : `left: ${names.join(', ')}`];
+  },
+  'lab engine removed': async (p) => {
+    // As `npm run labs:remove-all` does after the runner stops: its instance's containers, networks and lab engine with its volume and socket.
+    await p.runner.stop();
+    const left = await leftovers(docker);
+    const names = [...left.containers, ...left.networks, ...left.volumes];
+    const socketLeft = existsSync(p.labEngine!.socket);
+    return [names.length === 0 && !socketLeft, names.length === 0 && !socketLeft ? `the runner stopped and its instance removed: no container, network or volume in the guest's engine, no socket at ${p.labEngine!.socket}`
+      : `left: ${[...names, ...(socketLeft ? [p.labEngine!.socket] : [])].join(', ')}`];
   },
 };
 
@@ -127,52 +181,65 @@ async function step(p: Pass, name: SmokeStep): Promise<void> {
     s = { name, ok: false, seconds: (Date.now() - started) / 1000, detail: (err as Error).message };
   }
   p.result.steps.push(s);
-  console.log(`[smoke ${p.result.privileges}] ${name}: ${s.ok ? 'ok' : 'FAILED'} in ${s.seconds.toFixed(1)} s; ${s.detail.split('\n')[0]}`);
+  console.log(`[smoke ${p.result.pass}] ${name}: ${s.ok ? 'ok' : 'FAILED'} in ${s.seconds.toFixed(1)} s; ${s.detail.split('\n')[0]}`);
   save();
-  if (!s.ok) throw new Error(`the step "${name}" (LAB_HOST_PRIVILEGES=${p.result.privileges}) failed: ${s.detail}`);
+  if (!s.ok) throw new Error(`the step "${name}" (the ${p.result.pass} pass) failed: ${s.detail}`);
 }
 
 /**
- * One pass: a runner with LAB_HOST_PRIVILEGES=`privileges` (its own instance and state folder),
- * the pass's steps, then the form its log says it chose, its log (runner-PASS.log) and its stop.
+ * One pass: a runner with the pass's environment (its own instance and state folder), the pass's
+ * steps, then the form its log says it chose, its log (runner-PASS.log) and its stop.
  */
-async function runPass(privileges: PassName): Promise<void> {
+async function runPass(name: PassName): Promise<void> {
   current = undefined;
-  const pr: PassResult = { privileges, privilegeMode: null, runnerStartSeconds: null, steps: [], leftovers: null };
+  const pr: PassResult = { pass: name, privilegeMode: null, sandboxed: null, imageCopySeconds: null, runnerStartSeconds: null, steps: [], leftovers: null };
   result.passes.push(pr);
   const runnerStarted = Date.now();
   const runner = await startRunner({
     ...fixtureSite({ [LESSON]: { title: 'Guest smoke', lab: { hosts: ['host1'] } } }),
+    // The default engine only: the one image on the data disk, and the one a lab engine copies.
     LAB_ENGINES: '28',
-    LAB_HOST_PRIVILEGES: privileges,
+    ...PASSES[name].env,
     LAB_ENGINE_START_TIMEOUT: String(LAB_ENGINE_START_TIMEOUT_S),
     LAB_READY_TIMEOUT: String(LAB_READY_TIMEOUT_S),
     LAB_HOST_MEMORY: String(HOST_MEMORY_BYTES),
     LAB_HOST_PIDS: String(HOST_PIDS),
   }, { startTimeoutMs: RUNNER_START_TIMEOUT_MS });
   pr.runnerStartSeconds = (Date.now() - runnerStarted) / 1000;
-  console.log(`[smoke ${privileges}] runner (LAB_HOST_PRIVILEGES=${privileges}) ready in ${pr.runnerStartSeconds.toFixed(1)} s at ${runner.url}`);
+  const copied = /copied \S+ into the lab engine in ([\d.]+) s/.exec(runner.output());
+  pr.imageCopySeconds = copied ? Number(copied[1]) : null;
+  pr.sandboxed = (await runner.client.health()).isolation?.sandboxed ?? null;
+  console.log(`[smoke ${name}] runner (${Object.entries(PASSES[name].env).map(([k, v]) => `${k}=${v}`).join(' ')}) ready in ${pr.runnerStartSeconds.toFixed(1)} s at ${runner.url}`
+    + `${copied ? `; it copied the lab host image into its lab engine in ${copied[1]} s` : ''}`);
   current = { result: pr, runner };
+  const config = loadConfig(runner.env);
+  if (config.LAB_OWN_ENGINE) current.labEngine = { socket: path.join(config.ownEngineDir, 'docker.sock'), docker: labEngineClient(config) };
   try {
-    for (const name of PASSES[privileges].steps) await step(current, name);
+    for (const stepName of PASSES[name].steps) await step(current, stepName);
   } finally {
     const log = runner.output();
     pr.privilegeMode = /lab hosts run with --privileged/.test(log) ? 'privileged' : /lab hosts run with the capabilities form/.test(log) ? 'capabilities' : null;
-    writeFileSync(path.join(jobDir, `runner-${privileges}.log`), log);
+    writeFileSync(path.join(jobDir, `runner-${name}.log`), log);
     save();
   }
   current.term?.close();
   await runner.stop();
 }
 
-/** After a failure, into the job's log: the terminal's output and each lab host's log and inner engine's log. */
+/**
+ * After a failure, into the job's log: the terminal's output and each lab host's log and inner
+ * engine's log, on the guest's engine (the lab engine's own among them) and in the lab engine.
+ */
 function diagnose(): void {
   if (current?.term) console.log(`[smoke] the terminal's output ends:\n${stripAnsi(current.term.since(0)).slice(-3000)}`);
-  const ids = spawnSync('docker', ['ps', '-aq'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
-  for (const id of ids) {
-    for (const args of [['logs', '--tail', '40', id], ['exec', id, 'tail', '-n', '40', '/var/log/dockerd.log']]) {
-      const r = spawnSync('docker', args, { encoding: 'utf8' });
-      console.log(`[smoke] docker ${args.join(' ')}:\n${r.stdout}${r.stderr}`);
+  const engines = [[], ...(current?.labEngine && existsSync(current.labEngine.socket) ? [['-H', `unix://${current.labEngine.socket}`]] : [])];
+  for (const host of engines) {
+    const ids = spawnSync('docker', [...host, 'ps', '-aq'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+    for (const id of ids) {
+      for (const args of [[...host, 'logs', '--tail', '40', id], [...host, 'exec', id, 'tail', '-n', '40', '/var/log/dockerd.log']]) {
+        const r = spawnSync('docker', args, { encoding: 'utf8' });
+        console.log(`[smoke] docker ${args.join(' ')}:\n${r.stdout}${r.stderr}`);
+      }
     }
   }
 }
@@ -185,7 +252,7 @@ try {
   await docker.getImage(image).inspect().catch(() => {
     throw new Error(`The guest's engine does not have ${image}: the data disk was not mounted at /var/lib/docker or its image store was not read.`);
   });
-  for (const privileges of Object.keys(PASSES) as PassName[]) await runPass(privileges);
+  for (const name of Object.keys(PASSES) as PassName[]) await runPass(name);
 } catch (err) {
   result.error = (err as Error).message;
   diagnose();
