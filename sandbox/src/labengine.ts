@@ -167,8 +167,10 @@ async function answers(lab: Docker, socket: string, timeoutMs: number): Promise<
   return false;
 }
 
+/** Where the lab engine's socket is for the runner. */
+export const labEngineSocket = (config: Config) => path.join(config.ownEngineDir, SOCKET);
 /** A client for the lab engine's socket (whether it answers or not). */
-export const labEngineClient = (config: Config) => new Docker({ socketPath: path.join(config.ownEngineDir, SOCKET) });
+export const labEngineClient = (config: Config) => new Docker({ socketPath: labEngineSocket(config) });
 
 /**
  * Start or adopt this instance's lab engine on `machine`, bring its lab host images up to date and
@@ -201,7 +203,7 @@ export async function startLabEngine(machine: Docker, config: Config, log: (line
   }
   if (!found.State.Running) await machine.getContainer(name).start();
   const lab = labEngineClient(config);
-  const socket = path.join(config.ownEngineDir, SOCKET);
+  const socket = labEngineSocket(config);
   const answerMs = Math.max(ANSWER_TIMEOUT_MS, config.LAB_ENGINE_START_TIMEOUT * 1000);
   if (!(await answers(lab, socket, answerMs))) {
     throw new Error(`The lab engine ${name} did not answer on ${socket} within ${answerMs / 1000} s: see \`docker logs ${name}\`; \`npm run labs:remove-all\` removes it (and every lab in it) for a fresh one at the next start, LAB_OWN_ENGINE=0 runs labs on the machine's engine.`);

@@ -20,7 +20,7 @@ import path from 'node:path';
 import type Docker from 'dockerode';
 import { loadConfig } from '../../sandbox/src/config.ts';
 import { createDockerClient } from '../../sandbox/src/docker.ts';
-import { labEngineClient, labEngineName } from '../../sandbox/src/labengine.ts';
+import { labEngineClient, labEngineName, labEngineSocket } from '../../sandbox/src/labengine.ts';
 import { IMAGES } from '../../sandbox/src/names.ts';
 import { stripAnsi, TerminalClient } from '../../sandbox/tools/terminal-client.ts';
 import { fixtureSite, startRunner, type RunningRunner } from '../../sandbox/tools/runner-process.ts';
@@ -217,7 +217,7 @@ async function runPass(name: PassName): Promise<void> {
     + `${copied ? `; it copied the lab host image into its lab engine in ${copied[1]} s` : ''}`);
   current = { result: pr, runner };
   const config = loadConfig(runner.env);
-  if (config.LAB_OWN_ENGINE) current.labEngine = { socket: path.join(config.ownEngineDir, 'docker.sock'), docker: labEngineClient(config) };
+  if (config.LAB_OWN_ENGINE) current.labEngine = { socket: labEngineSocket(config), docker: labEngineClient(config) };
   try {
     for (const stepName of PASSES[name].steps) await step(current, stepName);
   } finally {
