@@ -34,9 +34,9 @@ import { ROOT } from './steps.ts';
 /**
  * The whole guest run (boot to power-off) may take this long before QEMU is killed. By hand a
  * cold emulated run took ~13 min and a cached one ~6 with two passes; CI runs this beside its main
- * suite on two shared CPUs, which can double that. The sandboxed pass added ~10 min beside a CI
- * run (a cached run with all three passes: 21 min), most of it the lab host image's copy into the
- * lab engine (394 s).
+ * suite on two shared CPUs, which can double that. The sandboxed pass added 5.5-10 min (a cached
+ * run with all three passes: 12.3 min as a CI run ended, 21 min beside one), most of it the lab
+ * host image's copy into the lab engine (208-394 s).
  */
 const GUEST_TIMEOUT_MS = 40 * 60_000;
 /** How long the job waits for the guest's engine (it answered at ~85 s into an idle emulated boot). */
