@@ -13,7 +13,7 @@ import Docker from 'dockerode';
 import { ENGINES } from '../contract/labspec.ts';
 import { waitForEngine } from '../sandbox/src/labhost.ts';
 import { IMAGES, labHostContainerName } from '../sandbox/src/names.ts';
-import { percentile } from '../sandbox/tools/measure.ts';
+import { hostMemory, percentile } from '../sandbox/tools/measure.ts';
 import { fixtureSite, startRunner, type RunningRunner } from '../sandbox/tools/runner-process.ts';
 import { TerminalClient } from '../sandbox/tools/terminal-client.ts';
 import { startUsernsEngine, USERNS_ENGINE } from '../sandbox/tools/userns-engine.ts';
@@ -22,13 +22,6 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 /** Time after a lab host's engine is ready before its memory counts as idle (ms), as in scripts/bench.ts (e). */
 const SETTLE_MS = 5_000;
 const PROMPT_TIMEOUT_MS = 60_000;
-
-/** A lab host's memory as its cgroup counts it, less inactive page cache the kernel can drop (scripts/bench.ts). */
-async function hostMemory(docker: Docker, containerName: string): Promise<number> {
-  const stats = (await docker.getContainer(containerName).stats({ stream: false })) as { memory_stats: { usage: number; stats: Record<string, number> } };
-  const s = stats.memory_stats.stats;
-  return stats.memory_stats.usage - (s.total_inactive_file ?? s.inactive_file ?? 0);
-}
 
 interface Mode {
   name: string;

@@ -27,7 +27,7 @@ import { execCollect, waitForEngine } from '../sandbox/src/labhost.ts';
 import { IMAGES, LABELS, LAB_HOST_PATHS, dockerDataTmpfs, labHostContainerName } from '../sandbox/src/names.ts';
 import type { LabCreated } from '../contract/api.ts';
 import { execShell } from '../sandbox/src/terminal.ts';
-import { CLEAR_LINE, ECHO_INTERVAL_MS, ECHO_LINE_CHARS, echoRoundTrips, percentile } from '../sandbox/tools/measure.ts';
+import { CLEAR_LINE, ECHO_INTERVAL_MS, ECHO_LINE_CHARS, echoRoundTrips, hostMemory, percentile } from '../sandbox/tools/measure.ts';
 import { fixtureSite, startRunner, uniqueInstance, type RunningRunner } from '../sandbox/tools/runner-process.ts';
 import { TerminalClient } from '../sandbox/tools/terminal-client.ts';
 
@@ -227,13 +227,6 @@ function memAvailable(): number {
   return Number(/MemAvailable:\s+(\d+) kB/.exec(readFileSync('/proc/meminfo', 'utf8'))![1]) * 1024;
 }
 
-/** A lab host's memory as its cgroup counts it, less inactive page cache the kernel can drop. */
-async function hostMemory(containerName: string): Promise<number> {
-  const stats = (await docker.getContainer(containerName).stats({ stream: false })) as { memory_stats: { usage: number; stats: Record<string, number> } };
-  const s = stats.memory_stats.stats;
-  return stats.memory_stats.usage - (s.total_inactive_file ?? s.inactive_file ?? 0);
-}
-
 interface IdleLab {
   lab: LabCreated;
   term: TerminalClient;
@@ -294,7 +287,7 @@ async function measureCapacity(runner: RunningRunner): Promise<Capacity> {
     capacity.echo.push(`${idle.length}: ${p99.toFixed(1)}`);
     console.log(`  (f) ${idle.length} idle labs: echo p50 ${percentile(rtt, 50).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms; MemAvailable ${(memAvailable() / 2 ** 30).toFixed(1)} GiB`);
     if (idle.length === CAPACITY_STEP || idle.length === MAX_LABS) {
-      capacity.perHost = await Promise.all(idle.slice(0, CAPACITY_STEP).map((l) => hostMemory(labHostContainerName(l.lab.id, 'host1'))));
+      capacity.perHost = await Promise.all(idle.slice(0, CAPACITY_STEP).map((l) => hostMemory(docker, labHostContainerName(l.lab.id, 'host1'))));
     }
     if (p99 > CAPACITY_ECHO_P99_MS) {
       capacity.why = `echo p99 ${p99.toFixed(1)} ms passed ${CAPACITY_ECHO_P99_MS} ms at ${idle.length}`;

@@ -1,10 +1,12 @@
 /**
  * Measuring a terminal the way the benchmark and the load tests do: keystroke echo round trips
  * at a typist's pace, and percentiles of the samples; and CPU time used, by a process (the
- * runner) and by a container (a lab host, everything exec'd in it included). It measures; what
+ * runner) and by a container (a lab host, everything exec'd in it included), and a lab host's
+ * memory. It measures; what
  * counts as fast enough is the caller's to say.
  */
 import { readFileSync } from 'node:fs';
+import type Docker from 'dockerode';
 import type { TerminalClient } from './terminal-client.ts';
 
 /** Pause between echo samples (ms): a fast typist's pace, so samples do not queue behind each other. */
@@ -66,4 +68,11 @@ export function containerCpuMs(containerId: string): number {
     }
   }
   return Number(readFileSync(`/sys/fs/cgroup/cpuacct/docker/${containerId}/cpuacct.usage`, 'utf8')) / 1e6;
+}
+
+/** A lab host's memory as its cgroup counts it, less inactive page cache the kernel can drop (bytes). */
+export async function hostMemory(docker: Docker, containerName: string): Promise<number> {
+  const stats = (await docker.getContainer(containerName).stats({ stream: false })) as { memory_stats: { usage: number; stats: Record<string, number> } };
+  const s = stats.memory_stats.stats;
+  return stats.memory_stats.usage - (s.total_inactive_file ?? s.inactive_file ?? 0);
 }
