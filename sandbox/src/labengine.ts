@@ -117,14 +117,18 @@ export function labEngineSpec(instance: string, image: string, backing: SocketBa
   };
 }
 
+/** A container's inspection, or undefined when the engine has no such container. */
+const inspectIfThere = (docker: Docker, container: string): Promise<ContainerInspectInfo | undefined> =>
+  docker.getContainer(container).inspect().catch((err: { statusCode?: number }) => {
+    if (err.statusCode === 404) return undefined;
+    throw err;
+  });
+
 /** What backs LAB_OWN_ENGINE_DIR: the folder itself on the machine, else a mount of the runner's container. */
 async function socketBacking(machine: Docker, dir: string): Promise<SocketBacking> {
   const id = ownContainerId(readFileSync('/proc/self/mountinfo', 'utf8'));
-  const own = id && (await machine.getContainer(id).inspect().catch((err: { statusCode?: number }) => {
-    // A container of another engine (a CI job's, say): the engine sees the paths this process sees.
-    if (err.statusCode === 404) return undefined;
-    throw err;
-  }));
+  // Not found: a container of another engine (a CI job's, say), which sees the paths this process sees.
+  const own = id && (await inspectIfThere(machine, id));
   if (!own) return { type: 'bind', source: dir, subpath: '' };
   const backing = backingOf(dir, own.Mounts);
   if (!backing) {
@@ -186,10 +190,7 @@ export async function startLabEngine(machine: Docker, config: Config, log: (line
     throw new Error(`the folder for its socket, ${config.ownEngineDir}, cannot be made (${(err as NodeJS.ErrnoException).code}): set LAB_OWN_ENGINE_DIR to a folder this user may write, or run the runner as root.`);
   }
   const backing = await socketBacking(machine, config.ownEngineDir);
-  let found = await machine.getContainer(name).inspect().catch((err: { statusCode?: number }) => {
-    if (err.statusCode === 404) return undefined;
-    throw err;
-  });
+  let found = await inspectIfThere(machine, name);
   if (!found) {
     await machine.createVolume({ Name: labEngineVolume(instance), Labels: { [LABELS.instance]: instance, [LABELS.role]: ROLES.labEngine } });
     await machine.createContainer(labEngineSpec(instance, image, backing, config.LAB_ENGINE_START_TIMEOUT)).catch((err: { statusCode?: number; message?: string }) => {
