@@ -35,7 +35,13 @@ export interface Share {
   readonly: boolean;
 }
 
-const TCG: string[] = ['-accel', 'tcg,thread=multi,tb-size=512', '-cpu', 'max'];
+/**
+ * Emulation: every CPU feature QEMU emulates, but memory protection keys. With them, Node 24's V8
+ * guards its JIT pages with PKU (ThreadIsolation), which no machine of this project has (their
+ * /proc/cpuinfo lists no pku); in one CI run the runner in the guest then died with a V8 fatal
+ * error ("Check failed: it->second.Size() > offset", code-memory-access) during the sandboxed pass.
+ */
+const TCG: string[] = ['-accel', 'tcg,thread=multi,tb-size=512', '-cpu', 'max,pku=off'];
 const KVM: string[] = ['-accel', 'kvm', '-cpu', 'host'];
 
 /** KVM when /dev/kvm opens and the guest's kernel prints its banner under it; TCG otherwise. */
